@@ -1,0 +1,96 @@
+/*
+ * http.h — the HTTP client every source uses: libcurl's multi interface with many
+ * requests in flight, per-provider rate limits and concurrency caps, retries with
+ * capped exponential backoff and full jitter, Retry-After, time-outs, TLS
+ * verification always on, compressed transfer, a User-Agent and a cookie jar.
+ *
+ * Providers are registered once with their settings (base URL, limits).  A request
+ * names its provider and gives only the path and query of the real API; the client
+ * prefixes the provider's base URL (the real one, or the override from config or
+ * STOCKPIPE_<PROVIDER>_BASE_URL — SPEC §3: it replaces scheme, host and port only).
+ *
+ * Threading: one client is used by one thread at a time.
+ * Secrets: URLs are logged only through sp_redact (see core/log.h); register keys
+ * with sp_log_add_secret before building URLs that contain them.
+ */
+#ifndef STOCKPIPE_CORE_HTTP_H
+#define STOCKPIPE_CORE_HTTP_H
+
+#include "core/buf.h"
+#include "stockpipe/error.h"
+
+#include <stdbool.h>
+
+typedef struct sp_http_client sp_http_client;
+
+typedef struct sp_http_provider_settings {
+  const char *name;        /* "yahoo", "alphavantage", ... (copied) */
+  const char *base_url;    /* "https://query1.finance.yahoo.com" (copied); the env override wins */
+  double rate_limit;       /* requests per second, token bucket; 0 = unlimited */
+  int burst;               /* bucket size; 0 = max(1, rate_limit) */
+  int max_in_flight;       /* concurrent requests to this provider; 0 = 4 */
+  int timeout_ms;          /* whole-transfer time-out; 0 = 30000 */
+  int connect_timeout_ms;  /* 0 = 10000 */
+  int max_attempts;        /* including the first; 0 = 4 */
+  int backoff_base_ms;     /* first retry delay before jitter; 0 = 500 */
+  int backoff_max_ms;      /* cap; 0 = 30000 */
+} sp_http_provider_settings;
+
+typedef struct sp_http_response {
+  long status;             /* final HTTP status, 0 when no response was received */
+  sp_buf body;             /* response body (decompressed), NUL-terminated */
+  char *content_type;      /* or NULL */
+  int attempts;            /* how many tries were made */
+  char url[1024];          /* the URL requested, already redacted, for messages */
+} sp_http_response;
+
+/* Called once per request, after its last attempt.  `err->code` is SP_OK for a 2xx
+ * response; otherwise SP_ERR_HTTP (non-retryable status, or 5xx after every attempt),
+ * SP_ERR_RATE_LIMIT (429 or classify() said so, after every attempt), SP_ERR_TIMEOUT,
+ * SP_ERR_IO (connection failures), with a message naming provider, URL (redacted),
+ * status and a short body excerpt.  `resp` is valid only during the call. */
+typedef void (*sp_http_done_fn)(void *arg, const sp_http_response *resp, const sp_error *err);
+
+typedef struct sp_http_request {
+  const char *provider;          /* a registered provider name */
+  const char *path;              /* path + query, e.g. "/v8/finance/chart/AAPL?interval=1h" */
+  const char *const *headers;    /* NULL-terminated "Name: value" list, or NULL */
+  /* Optional: inspect a 2xx response; return SP_ERR_RATE_LIMIT to retry it later
+   * (rate-limit notes inside 200 bodies), another SP_ERR_* to fail it, SP_OK to accept. */
+  int (*classify)(const sp_http_response *resp, void *arg);
+  sp_http_done_fn done;
+  void *arg;                     /* passed to classify and done */
+} sp_http_request;
+
+/* Create a client.  Returns 0 or SP_ERR_NOMEM / SP_ERR_IO (libcurl init). Free with
+ * sp_http_client_free. */
+int sp_http_client_new(sp_http_client **out, sp_error *err);
+void sp_http_client_free(sp_http_client *client);
+
+/* Register or replace a provider's settings.  The base URL must be http(s)://host[:port]
+ * with no path; an invalid one is SP_ERR_CONFIG naming it. */
+int sp_http_set_provider(sp_http_client *client, const sp_http_provider_settings *settings,
+                         sp_error *err);
+
+/* The base URL a provider will use (after overrides), or NULL if unregistered. */
+const char *sp_http_provider_base_url(const sp_http_client *client, const char *provider);
+
+/* Queue a request (strings are copied).  Nothing is sent until sp_http_run. */
+int sp_http_submit(sp_http_client *client, const sp_http_request *request, sp_error *err);
+
+/* Perform every queued request (and those queued by callbacks while running) until none
+ * is left or `stop` (may be NULL) becomes true.  Returns 0, or SP_ERR_STOPPED when
+ * stopped (the callbacks of unfinished requests then get SP_ERR_STOPPED). */
+int sp_http_run(sp_http_client *client, const volatile bool *stop, sp_error *err);
+
+/* Blocking convenience: one request, performed to completion.  On return `resp` holds
+ * the final response (free with sp_http_response_free) and the result code is as for
+ * sp_http_done_fn. */
+int sp_http_get(sp_http_client *client, const char *provider, const char *path,
+                const char *const *headers, sp_http_response *resp, sp_error *err);
+void sp_http_response_free(sp_http_response *resp);
+
+/* Percent-encode `text` for a query value into `out`.  Returns 0 or SP_ERR_NOMEM. */
+int sp_http_url_encode(sp_buf *out, const char *text);
+
+#endif
