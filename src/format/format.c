@@ -8,7 +8,11 @@
 #include <string.h>
 #include <unistd.h>
 
+extern const sp_format_vtable sp_format_csv, sp_format_jsonl;
+
 static const sp_format_vtable *const formats[] = {
+    &sp_format_csv,
+    &sp_format_jsonl,
     NULL /* terminator */
 };
 
