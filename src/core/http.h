@@ -20,6 +20,7 @@
 #include "stockpipe/error.h"
 
 #include <stdbool.h>
+#include <stddef.h>
 
 typedef struct sp_http_client sp_http_client;
 
@@ -34,7 +35,11 @@ typedef struct sp_http_provider_settings {
   int max_attempts;        /* including the first; 0 = 4 */
   int backoff_base_ms;     /* first retry delay before jitter; 0 = 500 */
   int backoff_max_ms;      /* cap; 0 = 30000 */
+  size_t max_body_bytes;   /* larger bodies fail with SP_ERR_IO; 0 = SP_HTTP_MAX_BODY */
 } sp_http_provider_settings;
+
+/* Default cap on a response body (decompressed). */
+#define SP_HTTP_MAX_BODY ((size_t)64 << 20)
 
 typedef struct sp_http_response {
   long status;             /* final HTTP status, 0 when no response was received */
