@@ -20,6 +20,7 @@
 
 #include <ctype.h>
 #include <curl/curl.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,7 +84,10 @@ struct sp_http_client {
   bool running;
 };
 
-static int global_init_done;
+static pthread_once_t global_init_once = PTHREAD_ONCE_INIT;
+static CURLcode global_init_result;
+
+static void global_init(void) { global_init_result = curl_global_init(CURL_GLOBAL_DEFAULT); }
 
 /* ---------------------------------------------------------------- helpers */
 
@@ -182,12 +186,9 @@ static int normalise_base_url(const char *url, char **out) {
 
 int sp_http_client_new(sp_http_client **out, sp_error *err) {
   *out = NULL;
-  if (!global_init_done) {
-    /* Not thread-safe by libcurl's design: the first client is made at start-up. */
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-      return sp_error_set(err, SP_ERR_IO, "http: libcurl initialisation failed");
-    global_init_done = 1;
-  }
+  pthread_once(&global_init_once, global_init);
+  if (global_init_result != CURLE_OK)
+    return sp_error_set(err, SP_ERR_IO, "http: libcurl initialisation failed");
   sp_http_client *c = calloc(1, sizeof *c);
   if (!c) return sp_error_set(err, SP_ERR_NOMEM, "http: out of memory");
   c->multi = curl_multi_init();
@@ -311,6 +312,12 @@ const char *sp_http_provider_base_url(const sp_http_client *c, const char *name)
   return p ? p->base_url : NULL;
 }
 
+/* The URL for messages and logs: truncated to fit, secrets redacted. */
+static void show_url(transfer *t, const char *base_url) {
+  snprintf(t->resp.url, sizeof t->resp.url, "%s%s", base_url, t->path);
+  sp_redact(t->resp.url);
+}
+
 int sp_http_submit(sp_http_client *c, const sp_http_request *r, sp_error *err) {
   if (!r->provider || !r->path || r->path[0] != '/' || !r->done)
     return sp_error_set(err, SP_ERR_INVALID, "http: request needs a provider, a path starting with '/' and done()");
@@ -324,7 +331,9 @@ int sp_http_submit(sp_http_client *c, const sp_http_request *r, sp_error *err) {
   t->arg = r->arg;
   t->retry_after_ms = -1;
   t->path = strdup(r->path);
-  bool ok = t->path != NULL;
+  /* The body is "" rather than NULL from the start: callbacks can use it as a string. */
+  bool ok = t->path != NULL && sp_buf_append(&t->resp.body, "", 0) == SP_OK;
+  if (ok) show_url(t, p->base_url);
   for (const char *const *h = r->headers; ok && h && *h; h++) {
     struct curl_slist *more = curl_slist_append(t->headers, *h);
     if (more) t->headers = more;
@@ -379,8 +388,7 @@ static int start_attempt(sp_http_client *c, transfer *t) {
   provider *p = &c->providers[t->provider];
   sp_buf url = SP_BUF_INIT;
   if (sp_buf_printf(&url, "%s%s", p->base_url, t->path) != SP_OK) return SP_ERR_NOMEM;
-  snprintf(t->resp.url, sizeof t->resp.url, "%s", (const char *)url.data);
-  sp_redact(t->resp.url);
+  show_url(t, p->base_url);
   sp_buf_reset(&t->resp.body);
   free(t->resp.content_type);
   t->resp.content_type = NULL;
@@ -442,7 +450,6 @@ static void complete(sp_http_client *c, transfer *t, int code, const char *what)
                  t->resp.attempts, t->resp.attempts == 1 ? "" : "s", excerpt[0] ? ": " : "", excerpt);
     sp_redact(e.msg);
   }
-  if (!t->resp.body.data) sp_buf_append(&t->resp.body, "", 0); /* NUL-terminated even when empty */
   t->done(t->arg, &t->resp, &e);
   transfer_free(t);
 }
