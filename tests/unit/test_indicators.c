@@ -166,7 +166,7 @@ static void test_small_cases(void **state) {
   const double flat[] = {7, 7, 7, 7, 7, 7};
   assert_int_equal(sp_ind_rsi(flat, 6, 3, out), 0);
   assert_true(out[3] == 0.0 && out[5] == 0.0);
-  double up[6], mid[6], lo[6];
+  double up[7], mid[7], lo[7];
   assert_int_equal(sp_ind_bbands(flat, 6, 3, 2.0, up, mid, lo), 0);
   assert_true(up[5] == 7.0 && mid[5] == 7.0 && lo[5] == 7.0);
   /* Bollinger(3, 2) of 1,2,3: mean 2, population sigma sqrt(2/3). */
