@@ -53,6 +53,7 @@ typedef struct provider {
   size_t max_body_bytes;
   double tokens;              /* token bucket level */
   int64_t refilled_us;        /* monotonic time of the last refill */
+  int64_t paused_until_us;    /* after a rate-limit answer, no attempt starts before this */
   int in_flight;
 } provider;
 
@@ -529,6 +530,9 @@ static void finish_attempt(sp_http_client *c, transfer *t, CURLcode result) {
   int64_t delay = t->retry_after_ms >= 0 ? t->retry_after_ms : backoff_ms(c, p, t->resp.attempts);
   if (delay > p->backoff_max_ms) delay = p->backoff_max_ms;
   t->not_before_us = sp_monotonic_us() + delay * 1000;
+  /* "Slow down" concerns the whole provider, not only this request. */
+  if (code == SP_ERR_RATE_LIMIT && t->not_before_us > p->paused_until_us)
+    p->paused_until_us = t->not_before_us;
   SP_WARN(p->name, "GET %s: %s (attempt %d of %d), retrying in %lld ms", t->resp.url, what,
           t->resp.attempts, p->max_attempts, (long long)delay);
 }
@@ -550,8 +554,9 @@ static void start_ready(sp_http_client *c, int64_t now, int64_t *wait_us) {
     next = t->next;
     if (t->easy) continue;
     provider *p = &c->providers[t->provider];
-    if (t->not_before_us > now) {
-      if (t->not_before_us - now < *wait_us) *wait_us = t->not_before_us - now;
+    int64_t not_before = t->not_before_us > p->paused_until_us ? t->not_before_us : p->paused_until_us;
+    if (not_before > now) {
+      if (not_before - now < *wait_us) *wait_us = not_before - now;
       continue;
     }
     if (p->in_flight >= p->max_in_flight) continue; /* a finishing transfer wakes the poll */
