@@ -499,9 +499,15 @@ static void test_key_never_in_messages(void **state) {
   fixture *f = *state;
   static const char key[] = "Zq81secretKEY4711";
   sp_log_add_secret(key);
+  /* The body echoes the key where the 200-byte excerpt is cut. */
+  char fault[512];
+  snprintf(fault, sizeof fault,
+           "{\"path\": \"^/query$\", \"query\": \"pad=\", \"fault\": \"status\", \"status\": 403,"
+           " \"body\": \"%0195d %s\"}", 0, key);
+  add_fault(fault);
   add_fault("{\"path\": \"^/query$\", \"fault\": \"status\", \"status\": 401,"
             " \"body\": \"{\\\"error\\\": \\\"the key Zq81secretKEY4711 is invalid\\\"}\"}");
-  char path[128];
+  char path[1200];
   snprintf(path, sizeof path, "/query?function=GLOBAL_QUOTE&symbol=MSFT&apikey=%s", key);
   sp_http_response resp;
   sp_error err;
@@ -510,12 +516,25 @@ static void test_key_never_in_messages(void **state) {
   assert_null(strstr(resp.url, key));
   assert_non_null(strstr(err.msg, "apikey=REDACTED"));
   assert_non_null(strstr(err.msg, "HTTP 401"));
+  assert_non_null(strstr(err.msg, "the key REDACTED is invalid"));
   sp_http_response_free(&resp);
   /* ...and it was sent to the provider. */
   cJSON *log = control("/_control/requests", NULL);
   cJSON *req = cJSON_GetArrayItem(cJSON_GetObjectItem(log, "requests"), 0);
   assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(req, "params"), "apikey")->valuestring, key);
   cJSON_Delete(log);
+
+  /* A URL longer than resp.url, cut inside the key; a body excerpt cut inside it. */
+  size_t base = strlen(fake_url), prefix = strlen("/query?pad=") + strlen("&apikey=");
+  int pad = (int)(sizeof resp.url - 1 - base - prefix - 6);
+  snprintf(path, sizeof path, "/query?pad=%0*d&apikey=%s", pad, 0, key);
+  assert_int_equal(sp_http_get(f->client, "fake", path, NULL, &resp, &err), SP_ERR_HTTP);
+  if (!strstr(err.msg, "HTTP 403")) fail_msg("%s", err.msg);
+  assert_null(strstr(resp.url, "Zq81"));
+  assert_null(strstr(err.msg, "Zq81"));
+  assert_non_null(strstr(resp.url, "&apikey=REDA")); /* the cut fell where the key was */
+  assert_non_null(strstr(err.msg, "0 REDA..."));
+  sp_http_response_free(&resp);
 }
 
 static void test_body_cap(void **state) {
