@@ -1,0 +1,169 @@
+/*
+ * channel.h — Flume channels: the buffer between sources and sinks, with
+ * transactions.  Memory, file and (later) Kafka channels implement the small vtable
+ * below, so sources, sink runners and the agent wiring never know which kind they
+ * hold.
+ *
+ * Events are opaque byte blobs (sources put sp_row event encodings, core/row.h).
+ * Every committed event gets a per-channel sequence number: strictly increasing in
+ * commit order, never reused by the same channel (a memory channel starts its
+ * numbering at the wall-clock microsecond it was created, a file channel persists
+ * its counter), so a sink can name its output after the sequence range it holds.
+ *
+ * Put side — the fan-out transaction (one source put is ONE transaction even when
+ * the source is bound to several channels):
+ *
+ *     sp_put_txn *t;
+ *     sp_put_txn_begin(channels, nchannels, &t, err);
+ *     sp_put_txn_put(t, bytes, len, timeout_us, err);   // any number, <= transactionCapacity
+ *     rc = sp_put_txn_commit(t, decide, ctx, err);      // all channels or none
+ *     sp_put_txn_close(t);                              // always (rolls back if not committed)
+ *
+ * A put blocks while a channel is full (capacity reached, or the shared memory
+ * budget spent), up to its time-out: that is how backpressure reaches a source.
+ * Commit is two-phase: every channel first *prepares* (does all work that can fail:
+ * reserving room, writing and syncing its log), then the optional `decide` callback
+ * runs (e.g. the state store recording the source's new watermark together with the
+ * transaction id — the commit point), then every channel *commits* (cannot fail: the
+ * events become visible to takers).  Any failure before the commit point rolls every
+ * channel back, so no channel ever sees a transaction the others did not.
+ * A durable channel that restarts with a prepared but undecided transaction asks
+ * its resolver (see channel_file.h) whether `decide` recorded it.
+ *
+ * Take side — one channel, one sink runner:
+ *
+ *     void *txn; sp_event ev;
+ *     sp_channel_take_begin(ch, &txn, err);
+ *     while (sp_channel_take(ch, txn, &ev, deadline_us, err) == SP_OK) ...;
+ *     sp_channel_take_commit(ch, txn, sink_counters, nquarantined, err);  // or take_rollback
+ *
+ * Taken events stay owned by the channel (and count in ChannelSize) until the take
+ * commits; a rollback puts them back at the head, in order, with the same sequence
+ * numbers.  An event's bytes stay valid until its take transaction ends.
+ *
+ * Thread-safety: every function may be called from any thread; one transaction
+ * object is used by one thread at a time.  A channel supports any number of
+ * concurrent put transactions and one take transaction at a time (Flume: a channel
+ * is drained by exactly one sink).
+ *
+ * Errors: SP_ERR_FULL (channel or budget full until the time-out, or more than
+ * transactionCapacity events in one transaction), SP_ERR_TIMEOUT (take found
+ * nothing before its deadline), SP_ERR_STOPPED (channel closed), SP_ERR_IO,
+ * SP_ERR_NOMEM, SP_ERR_INVALID.
+ */
+#ifndef STOCKPIPE_CORE_CHANNEL_H
+#define STOCKPIPE_CORE_CHANNEL_H
+
+#include "core/membudget.h"
+#include "core/metrics.h"
+#include "stockpipe/error.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct sp_channel sp_channel;
+
+/* One event as a take returns it.  `data` is owned by the channel. */
+typedef struct sp_event {
+  uint64_t seq;
+  const uint8_t *data;
+  size_t len;
+} sp_event;
+
+/* What a channel must record when it prepares a put transaction. */
+typedef struct sp_put_prepare_info {
+  uint64_t txid;         /* unique id of the fan-out transaction */
+  bool decided_outside;  /* true when a decide callback is the commit point */
+} sp_put_prepare_info;
+
+typedef struct sp_channel_ops {
+  const char *type; /* "memory", "file", ... */
+  int (*put_begin)(sp_channel *ch, void **txn, sp_error *err);
+  int (*put)(sp_channel *ch, void *txn, const uint8_t *data, size_t len, int64_t deadline_us, sp_error *err);
+  int (*put_prepare)(sp_channel *ch, void *txn, const sp_put_prepare_info *info, sp_error *err);
+  void (*put_commit)(sp_channel *ch, void *txn);   /* after a successful prepare; frees txn */
+  void (*put_rollback)(sp_channel *ch, void *txn); /* before commit, prepared or not; frees txn */
+  int (*take_begin)(sp_channel *ch, void **txn, sp_error *err);
+  int (*take)(sp_channel *ch, void *txn, sp_event *out, int64_t deadline_us, sp_error *err);
+  /* On success frees txn.  On failure the transaction is still open (roll it back). */
+  int (*take_commit)(sp_channel *ch, void *txn, sp_sink_counters *sink, uint64_t quarantined, sp_error *err);
+  void (*take_rollback)(sp_channel *ch, void *txn); /* frees txn */
+  void (*close)(sp_channel *ch);   /* wake waiters with SP_ERR_STOPPED; refuse new puts */
+  void (*destroy)(sp_channel *ch); /* after close and once no transaction is open */
+} sp_channel_ops;
+
+/* The part every channel shares; implementations embed it as their first member. */
+struct sp_channel {
+  const sp_channel_ops *ops;
+  char *name;                   /* owned */
+  size_t capacity;              /* events */
+  size_t transaction_capacity;  /* events per transaction */
+  sp_membudget *budget;         /* shared, not owned; may be NULL */
+  sp_channel_counters counters; /* registered under `name` */
+};
+
+/* Settings common to every channel type. */
+typedef struct sp_channel_config {
+  const char *name;             /* copied */
+  size_t capacity;              /* 0 = 100 (Flume's default) */
+  size_t transaction_capacity;  /* 0 = 100; must be <= capacity */
+  sp_membudget *budget;         /* memory channels count their events in it; NULL = unlimited */
+} sp_channel_config;
+
+/* Fill the shared part from `cfg` (validating it) and register the counters.
+ * For channel implementations.  Returns 0, SP_ERR_CONFIG or SP_ERR_NOMEM. */
+int sp_channel_base_init(sp_channel *ch, const sp_channel_ops *ops, const sp_channel_config *cfg,
+                         sp_error *err);
+/* Undo sp_channel_base_init. */
+void sp_channel_base_cleanup(sp_channel *ch);
+
+/* A memory channel (Flume MemoryChannel): events live in RAM only, lost if the
+ * process dies.  Each event is counted against cfg->budget (its length plus a small
+ * header) from its put until its take commits.  Returns 0 and *out, or an error. */
+int sp_channel_memory_open(const sp_channel_config *cfg, sp_channel **out, sp_error *err);
+
+/* Close then destroy (NULL is ignored). */
+void sp_channel_free(sp_channel *ch);
+/* Stop the channel: blocked puts and takes return SP_ERR_STOPPED; takes still drain
+ * what is buffered (only an empty closed channel returns SP_ERR_STOPPED to take). */
+void sp_channel_close(sp_channel *ch);
+
+/* Take side (one sink runner). */
+int sp_channel_take_begin(sp_channel *ch, void **txn, sp_error *err);
+int sp_channel_take(sp_channel *ch, void *txn, sp_event *out, int64_t deadline_us, sp_error *err);
+int sp_channel_take_commit(sp_channel *ch, void *txn, sp_sink_counters *sink, uint64_t quarantined,
+                           sp_error *err);
+void sp_channel_take_rollback(sp_channel *ch, void *txn);
+
+/* Counters snapshot of this channel (consistent with every other snapshot). */
+void sp_channel_counters_snapshot(const sp_channel *ch, sp_channel_counters *out);
+
+/* --- the fan-out put transaction --- */
+typedef struct sp_put_txn sp_put_txn;
+
+/* Called at the commit point with the transaction id after every channel prepared.
+ * Return 0 to commit; any error rolls every channel back and is returned by
+ * sp_put_txn_commit.  The callback must make its decision durable before returning
+ * 0 when it is used with durable channels (see channel.h top comment). */
+typedef int (*sp_put_decide_fn)(void *ctx, uint64_t txid, sp_error *err);
+
+/* Begin one transaction over `n` channels (the array is copied; the channels must
+ * outlive the transaction).  Returns 0 and *out, or SP_ERR_INVALID / NOMEM / STOPPED. */
+int sp_put_txn_begin(sp_channel *const *channels, size_t n, sp_put_txn **out, sp_error *err);
+/* Put one event (copied) into every channel, blocking up to `timeout_us` (0 = do
+ * not wait) for room.  On error the transaction can only be rolled back/closed. */
+int sp_put_txn_put(sp_put_txn *t, const uint8_t *data, size_t len, int64_t timeout_us, sp_error *err);
+/* Prepare every channel, call `decide` (may be NULL), commit every channel.
+ * Returns 0 when committed everywhere; otherwise every channel was rolled back. */
+int sp_put_txn_commit(sp_put_txn *t, sp_put_decide_fn decide, void *ctx, sp_error *err);
+/* Roll every channel back (no-op after commit or a failed commit). */
+void sp_put_txn_rollback(sp_put_txn *t);
+/* Release the transaction, rolling back first when still open.  NULL is ignored. */
+void sp_put_txn_close(sp_put_txn *t);
+/* The transaction's id (unique in this process and across restarts). */
+uint64_t sp_put_txn_id(const sp_put_txn *t);
+/* Events put so far in this transaction. */
+size_t sp_put_txn_count(const sp_put_txn *t);
+
+#endif

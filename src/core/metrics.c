@@ -1,0 +1,194 @@
+/*
+ * metrics.c — the counters registry and the state-move updates (see metrics.h).
+ * One mutex guards every counter and the registry: updates are a handful of
+ * additions, so contention stays negligible next to the I/O around them.
+ */
+#include "core/metrics.h"
+
+#include "stockpipe/error.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct registered {
+  struct registered *next;
+  sp_metrics_kind kind;
+  char *name;
+  void *counters;
+} registered;
+
+static pthread_mutex_t metrics_mutex = PTHREAD_MUTEX_INITIALIZER;
+static registered *registry;
+
+typedef struct field {
+  const char *name;
+  size_t offset;
+} field;
+
+#define F(type, member) {#member, offsetof(type, member)}
+static const field source_fields[] = {F(sp_source_counters, EventReceivedCount),
+                                      F(sp_source_counters, EventAcceptedCount),
+                                      F(sp_source_counters, EventRejectedCount), {NULL, 0}};
+static const field channel_fields[] = {
+    F(sp_channel_counters, EventPutAttemptCount),  F(sp_channel_counters, EventPutSuccessCount),
+    F(sp_channel_counters, EventTakeAttemptCount), F(sp_channel_counters, EventTakeSuccessCount),
+    F(sp_channel_counters, ChannelSize),           F(sp_channel_counters, ChannelCapacity),
+    F(sp_channel_counters, ChannelQuarantinedCount), {NULL, 0}};
+static const field sink_fields[] = {
+    F(sp_sink_counters, EventDrainAttemptCount), F(sp_sink_counters, EventDrainSuccessCount),
+    F(sp_sink_counters, EventQuarantinedCount),  F(sp_sink_counters, BatchCompleteCount),
+    F(sp_sink_counters, BatchUnderflowCount),    F(sp_sink_counters, BatchEmptyCount),
+    F(sp_sink_counters, WriteRetryCount),        {NULL, 0}};
+#undef F
+
+static const char *const kind_names[] = {"source", "channel", "sink"};
+static const field *const kind_fields[] = {source_fields, channel_fields, sink_fields};
+
+int sp_metrics_register(sp_metrics_kind kind, const char *name, void *counters) {
+  registered *r = calloc(1, sizeof *r);
+  if (!r) return SP_ERR_NOMEM;
+  r->name = strdup(name);
+  if (!r->name) {
+    free(r);
+    return SP_ERR_NOMEM;
+  }
+  r->kind = kind;
+  r->counters = counters;
+  pthread_mutex_lock(&metrics_mutex);
+  r->next = registry;
+  registry = r;
+  pthread_mutex_unlock(&metrics_mutex);
+  return SP_OK;
+}
+
+void sp_metrics_unregister(void *counters) {
+  pthread_mutex_lock(&metrics_mutex);
+  for (registered **p = &registry; *p; p = &(*p)->next) {
+    if ((*p)->counters == counters) {
+      registered *r = *p;
+      *p = r->next;
+      free(r->name);
+      free(r);
+      break;
+    }
+  }
+  pthread_mutex_unlock(&metrics_mutex);
+}
+
+#define LOCKED(body)                    \
+  do {                                  \
+    pthread_mutex_lock(&metrics_mutex); \
+    body;                               \
+    pthread_mutex_unlock(&metrics_mutex); \
+  } while (0)
+
+void sp_metrics_record_received(sp_source_counters *src, uint64_t n) {
+  LOCKED(src->EventReceivedCount += n);
+}
+
+void sp_metrics_record_source_outcome(sp_source_counters *src, uint64_t accepted, uint64_t rejected) {
+  LOCKED(src->EventAcceptedCount += accepted; src->EventRejectedCount += rejected);
+}
+
+void sp_metrics_record_put_attempt(sp_channel_counters *ch, uint64_t n) {
+  LOCKED(ch->EventPutAttemptCount += n);
+}
+
+void sp_metrics_record_put_commit(sp_channel_counters *ch, uint64_t n) {
+  LOCKED(ch->EventPutSuccessCount += n; ch->ChannelSize += n);
+}
+
+void sp_metrics_record_take_attempt(sp_channel_counters *ch, uint64_t n) {
+  LOCKED(ch->EventTakeAttemptCount += n);
+}
+
+void sp_metrics_record_take_commit(sp_channel_counters *ch, sp_sink_counters *sink, uint64_t delivered,
+                                   uint64_t quarantined) {
+  LOCKED(ch->EventTakeSuccessCount += delivered + quarantined; ch->ChannelSize -= delivered + quarantined;
+         if (sink) {
+           sink->EventDrainSuccessCount += delivered;
+           sink->EventQuarantinedCount += quarantined;
+         });
+}
+
+void sp_metrics_record_channel_quarantine(sp_channel_counters *ch, uint64_t n) {
+  LOCKED(ch->ChannelQuarantinedCount += n; ch->ChannelSize -= n);
+}
+
+void sp_metrics_record_replayed(sp_channel_counters *ch, uint64_t n) {
+  LOCKED(ch->EventPutSuccessCount += n; ch->ChannelSize += n);
+}
+
+void sp_metrics_set_capacity(sp_channel_counters *ch, uint64_t capacity) {
+  LOCKED(ch->ChannelCapacity = capacity);
+}
+
+void sp_metrics_record_drain_attempt(sp_sink_counters *sink, uint64_t n, uint64_t batch_size) {
+  LOCKED(sink->EventDrainAttemptCount += n; if (n == 0) sink->BatchEmptyCount++;
+         else if (n >= batch_size) sink->BatchCompleteCount++; else sink->BatchUnderflowCount++);
+}
+
+void sp_metrics_record_retry(sp_sink_counters *sink) { LOCKED(sink->WriteRetryCount++); }
+
+void sp_metrics_snapshot_source(const sp_source_counters *src, sp_source_counters *out) {
+  LOCKED(*out = *src);
+}
+
+void sp_metrics_snapshot_channel(const sp_channel_counters *ch, sp_channel_counters *out) {
+  LOCKED(*out = *ch);
+}
+
+void sp_metrics_snapshot_sink(const sp_sink_counters *sink, sp_sink_counters *out) {
+  LOCKED(*out = *sink);
+}
+
+double sp_metrics_fill_percentage(const sp_channel_counters *snapshot) {
+  if (snapshot->ChannelCapacity == 0) return 0.0;
+  return 100.0 * (double)snapshot->ChannelSize / (double)snapshot->ChannelCapacity;
+}
+
+static uint64_t field_value(const void *counters, const field *f) {
+  uint64_t v;
+  memcpy(&v, (const char *)counters + f->offset, sizeof v);
+  return v;
+}
+
+int sp_metrics_render_prometheus(sp_buf *out) {
+  int rc = SP_OK;
+  pthread_mutex_lock(&metrics_mutex);
+  for (const registered *r = registry; r && !rc; r = r->next) {
+    for (const field *f = kind_fields[r->kind]; f->name && !rc; f++)
+      rc = sp_buf_printf(out, "%s{type=\"%s\",name=\"%s\"} %llu\n", f->name, kind_names[r->kind],
+                         r->name, (unsigned long long)field_value(r->counters, f));
+    if (!rc && r->kind == SP_METRICS_CHANNEL)
+      rc = sp_buf_printf(out, "ChannelFillPercentage{type=\"channel\",name=\"%s\"} %.2f\n", r->name,
+                         sp_metrics_fill_percentage(r->counters));
+  }
+  pthread_mutex_unlock(&metrics_mutex);
+  return rc ? SP_ERR_NOMEM : SP_OK;
+}
+
+int sp_metrics_render_json(sp_buf *out) {
+  int rc = sp_buf_append_str(out, "{");
+  pthread_mutex_lock(&metrics_mutex);
+  for (int kind = 0; kind < 3 && !rc; kind++) {
+    rc = sp_buf_printf(out, "%s\"%s\":{", kind ? "," : "", kind_names[kind]);
+    bool first = true;
+    for (const registered *r = registry; r && !rc; r = r->next) {
+      if ((int)r->kind != kind) continue;
+      rc = sp_buf_printf(out, "%s\"%s\":{", first ? "" : ",", r->name);
+      first = false;
+      for (const field *f = kind_fields[kind]; f->name && !rc; f++)
+        rc = sp_buf_printf(out, "%s\"%s\":%llu", f == kind_fields[kind] ? "" : ",", f->name,
+                           (unsigned long long)field_value(r->counters, f));
+      if (!rc && kind == SP_METRICS_CHANNEL)
+        rc = sp_buf_printf(out, ",\"ChannelFillPercentage\":%.2f", sp_metrics_fill_percentage(r->counters));
+      if (!rc) rc = sp_buf_append_str(out, "}");
+    }
+    if (!rc) rc = sp_buf_append_str(out, "}");
+  }
+  pthread_mutex_unlock(&metrics_mutex);
+  if (!rc) rc = sp_buf_append_str(out, "}");
+  return rc ? SP_ERR_NOMEM : SP_OK;
+}

@@ -1,0 +1,515 @@
+/*
+ * source.c — the provider table, one collection round over a dataset's providers,
+ * and the helpers every provider uses: request submission with failure accounting,
+ * watermark filtering and emission, the financial_data fundamentals merge, and the
+ * small JSON accessors parsers share (see source.h).
+ *
+ * The HTTP-client-specific glue (transport, provider registration) lives in
+ * source_http.c so that parsers and rounds can be tested with fake transports.
+ */
+#include "sources/source.h"
+
+#include "core/log.h"
+#include "core/timeutil.h"
+#include "sources/news.h"
+
+#include <cJSON.h>
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sources/yahoo.h"
+
+/* Adding a provider: define its table in its own file and list it here. */
+static const sp_source_provider *const provider_table[] = {
+    &sp_source_yahoo,
+};
+#define NPROVIDERS (sizeof provider_table / sizeof provider_table[0])
+
+const sp_source_provider *const *sp_source_providers(size_t *count) {
+  *count = NPROVIDERS;
+  return provider_table;
+}
+
+const sp_source_provider *sp_source_find(const char *name) {
+  if (!name) return NULL;
+  for (size_t i = 0; i < NPROVIDERS; i++)
+    if (strcmp(provider_table[i]->name, name) == 0) return provider_table[i];
+  return NULL;
+}
+
+/* ---- JSON helpers ------------------------------------------------------------------ */
+
+int sp_json_parse(const char *body, size_t len, const char *what, cJSON **out, sp_error *err) {
+  *out = cJSON_ParseWithLength(body ? body : "", body ? len : 0);
+  if (*out) return SP_OK;
+  size_t show = len < 80 ? len : 80;
+  char excerpt[81];
+  for (size_t i = 0; i < show; i++)
+    excerpt[i] = (body[i] >= 0x20 && body[i] < 0x7f) ? body[i] : ' ';
+  excerpt[show] = '\0';
+  return sp_error_set(err, SP_ERR_PARSE, "%s: response is not valid JSON (%zu bytes: \"%s%s\")",
+                      what, len, excerpt, len > show ? "…" : "");
+}
+
+int sp_source_url_encode(sp_buf *out, const char *text) {
+  static const char hex[] = "0123456789ABCDEF";
+  for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
+    int rc = (isalnum(*p) || *p == '-' || *p == '_' || *p == '.' || *p == '~')
+                 ? sp_buf_append_byte(out, *p)
+                 : sp_buf_printf(out, "%%%c%c", hex[*p >> 4], hex[*p & 15]);
+    if (rc != SP_OK) return SP_ERR_NOMEM;
+  }
+  return sp_buf_reserve(out, 0) == 0 ? SP_OK : SP_ERR_NOMEM;
+}
+
+bool sp_parse_number(const char *text, double *out) {
+  if (!text) return false;
+  while (isspace((unsigned char)*text)) text++;
+  if (!*text) return false;
+  char *end;
+  errno = 0;
+  double v = strtod(text, &end);
+  if (end == text || errno == ERANGE) return false;
+  while (isspace((unsigned char)*end)) end++;
+  if (*end || !isfinite(v)) return false;
+  *out = v;
+  return true;
+}
+
+bool sp_json_number(const cJSON *obj, const char *name, double *out) {
+  const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, name);
+  if (cJSON_IsNumber(item)) {
+    if (!isfinite(item->valuedouble)) return false;
+    *out = item->valuedouble;
+    return true;
+  }
+  if (cJSON_IsString(item)) return sp_parse_number(item->valuestring, out);
+  return false;
+}
+
+const char *sp_json_string(const cJSON *obj, const char *name) {
+  const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, name);
+  return cJSON_IsString(item) ? item->valuestring : NULL;
+}
+
+/* ---- watermarks ----------------------------------------------------------------------- */
+
+static const char *row_str(const sp_row *row, const char *col) {
+  int i = sp_row_col(row, col);
+  return (i >= 0 && !row->values[i].is_null) ? row->values[i].u.str.ptr : NULL;
+}
+
+static bool row_i64(const sp_row *row, const char *col, int64_t *v) {
+  int i = sp_row_col(row, col);
+  if (i < 0 || row->values[i].is_null) return false;
+  sp_type t = row->ds->columns[i].type;
+  *v = (t == SP_DATE) ? (int64_t)row->values[i].u.i32 * SP_US_PER_DAY : row->values[i].u.i64;
+  return true;
+}
+
+int sp_source_row_watermark(const sp_row *row, char *key, int64_t *value) {
+  const char *a = NULL, *b = NULL, *time_col = NULL, *prefix = row->ds->name;
+  switch (row->ds->id) {
+  case SP_DS_FINANCIAL_DATA: a = row_str(row, "ticker"), time_col = "quote_time"; break;
+  case SP_DS_STOCK_MOVEMENTS:
+    a = row_str(row, "ticker"), b = row_str(row, "interval"), time_col = "bar_time";
+    if (!b) return SP_ERR_INVALID;
+    break;
+  case SP_DS_NEWS:
+    a = row_str(row, "provider"), b = row_str(row, "ticker"), time_col = "published_at";
+    if (!b) return SP_ERR_INVALID;
+    break;
+  case SP_DS_MACROECONOMIC:
+    a = row_str(row, "provider"), b = row_str(row, "series_id"), time_col = "observation_date";
+    if (!b) return SP_ERR_INVALID;
+    break;
+  case SP_DS_POLICY:
+    a = row_str(row, "provider"), b = row_str(row, "event_type"), time_col = "event_time";
+    if (!b) return SP_ERR_INVALID;
+    break;
+  default: return SP_ERR_INVALID;
+  }
+  if (!a || !row_i64(row, time_col, value)) return SP_ERR_INVALID;
+  int n = b ? snprintf(key, SP_SOURCE_KEY_MAX, "%s/%s/%s", prefix, a, b)
+            : snprintf(key, SP_SOURCE_KEY_MAX, "%s/%s", prefix, a);
+  return (n > 0 && n < SP_SOURCE_KEY_MAX) ? SP_OK : SP_ERR_INVALID;
+}
+
+bool sp_source_watermark(const sp_source_ctx *ctx, const char *key, int64_t *value) {
+  const sp_source_round *r = ctx->round;
+  return r->get_watermark && r->get_watermark(r->arg, key, value);
+}
+
+/* ---- failures ------------------------------------------------------------------------- */
+
+void sp_source_fail(sp_source_ctx *ctx, const char *request, long status, const char *body,
+                    size_t body_len, const sp_error *cause) {
+  sp_error e;
+  if (body) {
+    char excerpt[161];
+    size_t n = body_len < 160 ? body_len : 160;
+    for (size_t i = 0; i < n; i++)
+      excerpt[i] = (body[i] == '\n' || body[i] == '\r' || body[i] == '\t') ? ' ' : body[i];
+    excerpt[n] = '\0';
+    sp_error_set(&e, cause->code, "%s (HTTP %ld): %s; body: %s%s", request ? request : "?",
+                 status, cause->msg, excerpt, body_len > n ? "…" : "");
+  } else {
+    e = *cause;
+  }
+  sp_redact(e.msg);
+  ctx->report->failures++;
+  ctx->report->status = SP_SOURCE_FAILED;
+  if (ctx->report->first_error.code == SP_OK) ctx->report->first_error = e;
+  SP_ERROR(ctx->provider->name, "%s", e.msg);
+}
+
+/* ---- requests ------------------------------------------------------------------------- */
+
+typedef struct pending_request {
+  sp_source_ctx *ctx;
+  sp_source_response_fn on_response;
+  size_t size;
+  max_align_t data[]; /* the caller's data, copied */
+} pending_request;
+
+static void request_done(void *arg, const sp_http_response *resp, const sp_error *err) {
+  pending_request *p = arg;
+  sp_source_ctx *ctx = p->ctx;
+  if (err && err->code != SP_OK) {
+    char said[256];
+    sp_error e = *err;
+    if (resp && resp->body.len && ctx->provider->explain_error &&
+        ctx->provider->explain_error((const char *)resp->body.data, resp->body.len, said,
+                                     sizeof said))
+      sp_error_set(&e, err->code, "%s (HTTP %ld): %s", resp->url, resp->status, said);
+    sp_source_fail(ctx, resp ? resp->url : NULL, resp ? resp->status : 0, NULL, 0, &e);
+  } else {
+    sp_error perr;
+    sp_error_clear(&perr);
+    int rc = p->on_response(ctx, resp, p->data, &perr);
+    if (rc != SP_OK) {
+      if (perr.code == SP_OK) sp_error_set(&perr, rc, "response handler failed");
+      sp_source_fail(ctx, resp->url, resp->status, (const char *)resp->body.data,
+                     resp->body.len, &perr);
+    }
+  }
+  free(p);
+}
+
+static const char *const browser_headers[] = {
+    "User-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/124.0 Safari/537.36",
+    "Accept: application/json,text/plain,*/*", "Accept-Language: en-US,en;q=0.9", NULL};
+static const char *const json_headers[] = {"Accept: application/json", NULL};
+static const char *const feed_headers[] = {
+    "Accept: application/rss+xml,application/xml,text/xml,text/html;q=0.9,*/*;q=0.8", NULL};
+
+int sp_source_submit(sp_source_ctx *ctx, const char *path,
+                     int (*classify)(const sp_http_response *resp, void *arg),
+                     sp_source_response_fn on_response, const void *data, size_t size,
+                     sp_error *err) {
+  pending_request *p = malloc(sizeof *p + size);
+  if (!p) return sp_error_set(err, SP_ERR_NOMEM, "out of memory queueing %s", path);
+  p->ctx = ctx;
+  p->on_response = on_response;
+  p->size = size;
+  if (size) memcpy(p->data, data, size);
+  const char *name = ctx->provider->name;
+  sp_http_request req = {
+      .provider = name,
+      .path = path,
+      .headers = strcmp(name, "yahoo") == 0        ? browser_headers
+                 : strcmp(name, "fedreserve") == 0 ? feed_headers
+                                                   : json_headers,
+      .classify = classify,
+      .done = request_done,
+      .arg = p,
+  };
+  ctx->report->requests++;
+  int rc = ctx->transport->submit(ctx->transport->impl, &req, err);
+  if (rc != SP_OK) {
+    free(p);
+    sp_source_fail(ctx, path, 0, NULL, 0, err);
+  }
+  return rc;
+}
+
+/* ---- fundamentals cache and the financial_data merge ------------------------------- */
+
+#define FUNDAMENTALS_TTL_US (INT64_C(86400) * SP_US_PER_SEC)
+#define FUNDAMENTALS_MAX_AGE_US (7 * INT64_C(86400) * SP_US_PER_SEC)
+
+static const char *const fundamental_columns[] = {"market_cap", "pe_ratio",    "eps",
+                                                  "dividend_yield", "week52_high", "week52_low"};
+#define NFUNDAMENTALS (sizeof fundamental_columns / sizeof fundamental_columns[0])
+
+typedef struct cache_entry {
+  char provider[32];
+  char *ticker;
+  int64_t fetched_at;
+  sp_row values; /* financial_data row with only the fundamental columns set */
+} cache_entry;
+
+struct sp_source_cache {
+  cache_entry *entries;
+  size_t count, cap;
+};
+
+int sp_source_cache_new(sp_source_cache **out) {
+  *out = calloc(1, sizeof **out);
+  return *out ? SP_OK : SP_ERR_NOMEM;
+}
+
+void sp_source_cache_free(sp_source_cache *cache) {
+  if (!cache) return;
+  for (size_t i = 0; i < cache->count; i++) {
+    free(cache->entries[i].ticker);
+    sp_row_clear(&cache->entries[i].values);
+  }
+  free(cache->entries);
+  free(cache);
+}
+
+static cache_entry *cache_find(const sp_source_cache *cache, const char *provider,
+                               const char *ticker) {
+  for (size_t i = 0; cache && i < cache->count; i++)
+    if (strcmp(cache->entries[i].provider, provider) == 0 &&
+        strcmp(cache->entries[i].ticker, ticker) == 0)
+      return &cache->entries[i];
+  return NULL;
+}
+
+typedef struct held_quote {
+  sp_row row;
+  char *request;
+  sp_source_provider_report *report;
+} held_quote;
+
+struct sp_source_quote_merge {
+  sp_source_cache *cache;
+  held_quote *quotes;
+  size_t count, cap;
+};
+
+bool sp_source_fundamentals_fresh(const sp_source_ctx *ctx, const char *ticker) {
+  const cache_entry *e = ctx->merge ? cache_find(ctx->merge->cache, ctx->provider->name, ticker)
+                                    : NULL;
+  return e && ctx->round->now_us - e->fetched_at < FUNDAMENTALS_TTL_US;
+}
+
+int sp_source_put_fundamentals(sp_source_ctx *ctx, const sp_row *partial) {
+  const char *ticker = row_str(partial, "ticker");
+  if (!ctx->merge || !ticker) return SP_ERR_INVALID;
+  sp_source_cache *cache = ctx->merge->cache;
+  cache_entry *e = cache_find(cache, ctx->provider->name, ticker);
+  if (!e) {
+    if (cache->count == cache->cap) {
+      size_t cap = cache->cap ? cache->cap * 2 : 16;
+      cache_entry *grown = realloc(cache->entries, cap * sizeof *grown);
+      if (!grown) return SP_ERR_NOMEM;
+      cache->entries = grown;
+      cache->cap = cap;
+    }
+    e = &cache->entries[cache->count];
+    memset(e, 0, sizeof *e);
+    snprintf(e->provider, sizeof e->provider, "%s", ctx->provider->name);
+    e->ticker = strdup(ticker);
+    if (!e->ticker || sp_row_init(&e->values, partial->ds) != SP_OK) {
+      free(e->ticker);
+      return SP_ERR_NOMEM;
+    }
+    cache->count++;
+  }
+  e->fetched_at = ctx->round->now_us;
+  sp_row_reset(&e->values);
+  for (size_t i = 0; i < NFUNDAMENTALS; i++) {
+    int col = sp_row_col(partial, fundamental_columns[i]);
+    e->values.values[col] = partial->values[col]; /* numeric: plain copy */
+  }
+  return SP_OK;
+}
+
+/* Fill the null fundamentals of `quote` from the cache, providers in round order. */
+static void merge_fundamentals(const sp_source_round *round, sp_source_cache *cache,
+                               sp_row *quote) {
+  const char *ticker = row_str(quote, "ticker");
+  for (size_t p = 0; p < round->nproviders; p++) {
+    const cache_entry *e = cache_find(cache, round->providers[p], ticker);
+    if (!e || round->now_us - e->fetched_at > FUNDAMENTALS_MAX_AGE_US) continue;
+    for (size_t i = 0; i < NFUNDAMENTALS; i++) {
+      int col = sp_row_col(quote, fundamental_columns[i]);
+      if (quote->values[col].is_null && !e->values.values[col].is_null)
+        quote->values[col] = e->values.values[col];
+    }
+  }
+}
+
+static int hold_quote(sp_source_ctx *ctx, const sp_row *row, const char *request) {
+  struct sp_source_quote_merge *m = ctx->merge;
+  if (m->count == m->cap) {
+    size_t cap = m->cap ? m->cap * 2 : 16;
+    held_quote *grown = realloc(m->quotes, cap * sizeof *grown);
+    if (!grown) return SP_ERR_NOMEM;
+    m->quotes = grown;
+    m->cap = cap;
+  }
+  held_quote *h = &m->quotes[m->count];
+  h->request = strdup(request ? request : "");
+  if (!h->request) return SP_ERR_NOMEM;
+  if (sp_row_copy(&h->row, row) != SP_OK) {
+    free(h->request);
+    return SP_ERR_NOMEM;
+  }
+  h->report = ctx->report;
+  m->count++;
+  return SP_OK;
+}
+
+/* ---- emission ------------------------------------------------------------------------ */
+
+int sp_source_emit(sp_source_ctx *ctx, sp_row *row, const char *request, sp_error *err) {
+  const sp_source_round *r = ctx->round;
+  int rc = sp_row_set_cstr(row, sp_row_col(row, "provider"), ctx->provider->name);
+  if (rc == SP_OK) rc = sp_row_set_i64(row, sp_row_col(row, "collected_at"), r->now_us);
+  if (rc != SP_OK) return sp_error_set(err, rc, "building a %s row", row->ds->name);
+  char key[SP_SOURCE_KEY_MAX];
+  int64_t value, mark;
+  if (sp_source_row_watermark(row, key, &value) != SP_OK)
+    return sp_error_set(err, SP_ERR_INVALID, "%s row without its key columns", row->ds->name);
+  if (sp_source_watermark(ctx, key, &mark) && value <= mark) return SP_OK;
+  if (row->ds->id == SP_DS_NEWS && ctx->news_seen) {
+    bool fresh;
+    rc = sp_news_seen_add(ctx->news_seen, row_str(row, "article_id"), row_str(row, "ticker"),
+                          &fresh);
+    if (rc != SP_OK) return sp_error_set(err, rc, "out of memory");
+    if (!fresh) return SP_OK;
+  }
+  if (row->ds->id == SP_DS_FINANCIAL_DATA && ctx->merge) {
+    rc = hold_quote(ctx, row, request);
+    return rc == SP_OK ? SP_OK : sp_error_set(err, rc, "out of memory");
+  }
+  rc = r->emit(r->arg, row, request, err);
+  if (rc != SP_OK) return rc;
+  ctx->report->rows++;
+  return SP_OK;
+}
+
+/* After the round's requests: merge fundamentals into held quotes and emit them. */
+static void flush_quotes(const sp_source_round *round, struct sp_source_quote_merge *m) {
+  for (size_t i = 0; i < m->count; i++) {
+    held_quote *h = &m->quotes[i];
+    merge_fundamentals(round, m->cache, &h->row);
+    sp_error e;
+    sp_error_clear(&e);
+    if (round->emit(round->arg, &h->row, h->request, &e) == SP_OK) {
+      h->report->rows++;
+    } else {
+      h->report->failures++;
+      h->report->status = SP_SOURCE_FAILED;
+      if (h->report->first_error.code == SP_OK) h->report->first_error = e;
+      SP_ERROR(h->report->provider, "storing a quote from %s: %s", h->request, e.msg);
+    }
+    /* merged fundamentals were shallow copies of numeric values: nothing to free */
+    sp_row_clear(&h->row);
+    free(h->request);
+  }
+  free(m->quotes);
+  m->quotes = NULL;
+  m->count = m->cap = 0;
+}
+
+/* ---- the round ------------------------------------------------------------------------ */
+
+static void warn_disabled_once(const sp_source_provider *p) {
+  static bool warned[NPROVIDERS];
+  for (size_t i = 0; i < NPROVIDERS; i++)
+    if (provider_table[i] == p && !__atomic_exchange_n(&warned[i], true, __ATOMIC_RELAXED))
+      SP_WARN(p->name,
+              "disabled: no %s configured (credentials.json or its STOCKPIPE_*_KEY variable)",
+              p->credential);
+}
+
+int sp_source_collect(const sp_source_transport *transport, const sp_source_round *round,
+                      sp_source_report *report, sp_error *err) {
+  memset(report, 0, sizeof *report);
+  if (!round->ds || !round->emit || round->nproviders > SP_SOURCE_MAX_PROVIDERS)
+    return sp_error_set(err, SP_ERR_INVALID, "source round: no dataset, no emit, or more than %d providers",
+                        SP_SOURCE_MAX_PROVIDERS);
+  sp_source_cache *own_cache = NULL;
+  struct sp_source_quote_merge merge = {0};
+  struct sp_source_news_seen *seen = NULL;
+  if (round->ds->id == SP_DS_FINANCIAL_DATA) {
+    merge.cache = round->cache;
+    if (!merge.cache) {
+      if (sp_source_cache_new(&own_cache) != SP_OK)
+        return sp_error_set(err, SP_ERR_NOMEM, "out of memory");
+      merge.cache = own_cache;
+    }
+  }
+  if (round->ds->id == SP_DS_NEWS && sp_news_seen_new(&seen) != SP_OK) {
+    sp_source_cache_free(own_cache);
+    return sp_error_set(err, SP_ERR_NOMEM, "out of memory");
+  }
+
+  sp_source_ctx ctxs[SP_SOURCE_MAX_PROVIDERS];
+  report->nproviders = (int)round->nproviders;
+  for (size_t i = 0; i < round->nproviders; i++) {
+    sp_source_provider_report *rep = &report->providers[i];
+    snprintf(rep->provider, sizeof rep->provider, "%s", round->providers[i]);
+    const sp_source_provider *p = sp_source_find(round->providers[i]);
+    ctxs[i] = (sp_source_ctx){.round = round, .provider = p, .transport = transport,
+                              .report = rep, .news_seen = seen,
+                              .merge = merge.cache ? &merge : NULL};
+    if (!p || !(p->datasets & SP_SOURCE_DATASET_BIT(round->ds->id))) {
+      rep->status = SP_SOURCE_UNKNOWN;
+      sp_error_set(&rep->first_error, SP_ERR_CONFIG, "%s: not a provider of %s",
+                   round->providers[i], round->ds->name);
+      SP_ERROR("source", "%s", rep->first_error.msg);
+      continue;
+    }
+    if (p->credential) {
+      const char *key = round->credential ? round->credential(round->arg, p->credential) : NULL;
+      if (!key || !*key) {
+        rep->status = SP_SOURCE_DISABLED;
+        warn_disabled_once(p);
+        continue;
+      }
+      sp_log_add_secret(key);
+      ctxs[i].api_key = key;
+    }
+    sp_error e;
+    sp_error_clear(&e);
+    if (p->collect(&ctxs[i], &e) != SP_OK && rep->failures == 0)
+      sp_source_fail(&ctxs[i], NULL, 0, NULL, 0, &e);
+  }
+
+  sp_error run_err;
+  sp_error_clear(&run_err);
+  int run_rc = transport->run(transport->impl, round->stop, &run_err);
+  if (merge.cache) flush_quotes(round, &merge);
+  sp_news_seen_free(seen);
+  sp_source_cache_free(own_cache);
+
+  int failed = 0, first = -1;
+  for (int i = 0; i < report->nproviders; i++) {
+    report->rows += report->providers[i].rows;
+    sp_source_status s = report->providers[i].status;
+    if (s == SP_SOURCE_FAILED || s == SP_SOURCE_UNKNOWN) {
+      failed++;
+      if (first < 0) first = i;
+    }
+  }
+  if (run_rc != SP_OK) {
+    if (err) *err = run_err;
+    return run_rc;
+  }
+  if (failed)
+    return sp_error_set(err, report->providers[first].first_error.code ? report->providers[first].first_error.code : SP_ERR_HTTP,
+                        "%s: %d of %d providers failed; first: %s", round->ds->name, failed,
+                        report->nproviders, report->providers[first].first_error.msg);
+  return SP_OK;
+}

@@ -1,0 +1,248 @@
+/*
+ * source.h — the data-source interface: one small vtable per provider (Fluent Bit
+ * input-plugin style), and one call that runs a round of a dataset over the providers
+ * a source is configured with.
+ *
+ * A provider is one file in src/sources/ defining a `const sp_source_provider`:
+ * its name, the datasets it serves, the credential it needs (if any), its default
+ * HTTP settings (base URL, rate limit, concurrency) and a `collect` entry.  `collect`
+ * only *submits* requests (through sp_source_submit); each response is handed to
+ * the provider's callback, which parses it with the provider's pure parse functions
+ * (`sp_<provider>_parse_*`, no network, unit-tested and fuzzed) and emits rows with
+ * sp_source_emit.  Adding a provider = one new file + one line in source.c's table.
+ *
+ * The round (sp_source_collect):
+ *   - each provider named in the round that serves the dataset is started; a provider
+ *     whose credential is missing is skipped with one warning (status DISABLED, not a
+ *     failure, SPEC §7);
+ *   - all requests of all providers are performed together by the transport (the HTTP
+ *     client's rate limits, retries and concurrency caps apply per provider);
+ *   - a failed request is logged once (provider, endpoint with the key redacted, HTTP
+ *     status, body excerpt) and counted against its provider; the other requests and
+ *     providers carry on, and rows already emitted stay emitted;
+ *   - rows are emitted only when newer than the watermark the caller supplies for
+ *     their series (sp_source_row_watermark gives the key and value; the caller stores
+ *     watermarks after rows are stored, using the same function).
+ *
+ * Watermark keys (value in microseconds since the epoch; dates at 00:00 UTC):
+ *   financial_data   "financial_data/<ticker>"                 quote_time
+ *   stock_movements  "stock_movements/<ticker>/<interval>"     bar_time
+ *   news             "news/<provider>/<ticker>"                published_at
+ *   macroeconomic    "macroeconomic/<provider>/<series_id>"    observation_date
+ *   policy           "policy/<provider>/<event_type>"          event_time
+ * A row is emitted only when its value is strictly greater than the stored watermark
+ * (SPEC §1: a quote whose quote_time equals the last stored one emits nothing).
+ *
+ * Threading: a round runs on the caller's thread; callbacks are called from it.
+ */
+#ifndef STOCKPIPE_SOURCES_SOURCE_H
+#define STOCKPIPE_SOURCES_SOURCE_H
+
+#include "core/http.h"
+#include "core/row.h"
+#include "stockpipe/error.h"
+#include "stockpipe/schema.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SP_SOURCE_MAX_PROVIDERS 16
+#define SP_SOURCE_KEY_MAX 160 /* watermark key buffer size */
+
+/* Bit of a dataset in sp_source_provider.datasets. */
+#define SP_SOURCE_DATASET_BIT(id) (1u << (unsigned)(id))
+
+typedef struct sp_source_ctx sp_source_ctx;
+
+/* One provider (a static const table in its own file). */
+typedef struct sp_source_provider {
+  const char *name;                 /* "yahoo", "alphavantage", ... (SPEC names) */
+  unsigned datasets;                /* SP_SOURCE_DATASET_BIT(SP_DS_...) | ... */
+  const char *credential;           /* credentials.json name ("fred_api_key") or NULL */
+  sp_http_provider_settings http;   /* defaults; config `providers.<name>` overrides them */
+  /* Submit this provider's requests for ctx's dataset.  Returns 0, or an error when
+   * nothing could be submitted at all (the provider then counts as failed). */
+  int (*collect)(sp_source_ctx *ctx, sp_error *err);
+  /* Optional: a short explanation of an error response body (Yahoo's chart.error,
+   * FRED's error_message, ...) written into out[outlen]; false when none found.  Used
+   * to make failure messages say what the provider said. */
+  bool (*explain_error)(const char *body, size_t len, char *out, size_t outlen);
+} sp_source_provider;
+
+/* How requests are performed.  sp_source_transport_http() wraps the HTTP client;
+ * tests supply fakes that answer from fixture files. */
+typedef struct sp_source_transport {
+  int (*submit)(void *impl, const sp_http_request *request, sp_error *err);
+  int (*run)(void *impl, const volatile bool *stop, sp_error *err);
+  void *impl;
+} sp_source_transport;
+
+/* A transport over `client` (which must outlive the transport's use). */
+sp_source_transport sp_source_transport_http(sp_http_client *client);
+
+/* A company of the ticker universe, for news tagging by name. */
+typedef struct sp_source_company {
+  const char *symbol; /* Yahoo form, "BRK-B" */
+  const char *name;   /* "Berkshire Hathaway" */
+} sp_source_company;
+
+/* The analytics scorer's result for one text (see analytics/sentiment.h). */
+typedef struct sp_source_sentiment {
+  double score;          /* -1 … 1 */
+  const char *label;     /* "positive", "neutral", "negative" (static string) */
+  double subjectivity;   /* 0 … 1 */
+} sp_source_sentiment;
+
+/* Fundamentals cache kept by the caller across rounds ("refreshed at most daily").
+ * Create with sp_source_cache_new, free with sp_source_cache_free. */
+typedef struct sp_source_cache sp_source_cache;
+int sp_source_cache_new(sp_source_cache **out);
+void sp_source_cache_free(sp_source_cache *cache);
+
+/* One round of one dataset.  Every pointer is borrowed for the call's duration. */
+typedef struct sp_source_round {
+  const sp_dataset_def *ds;
+  const char *const *providers; /* provider names in configured order */
+  size_t nproviders;
+  const char *const *tickers;   /* Yahoo form symbols (market datasets and news) */
+  size_t ntickers;
+  const sp_source_company *companies; /* names for news tagging; may be NULL */
+  size_t ncompanies;
+  const char *const *series;    /* macro: indicator names; policy: event types; NULL = all */
+  size_t nseries;
+  const char *bar_interval;     /* stock_movements: "1h" or "1d" (NULL = "1h") */
+  int initial_history_days;     /* first poll of a series; 0 = 60 for 1h, 730 for 1d */
+  int64_t now_us;               /* the round's clock (collected_at, completeness) */
+  /* The credential named by SPEC (e.g. "fred_api_key"), or NULL when not configured. */
+  const char *(*credential)(void *arg, const char *name);
+  /* The stored watermark for `key`; false when none is stored. */
+  bool (*get_watermark)(void *arg, const char *key, int64_t *value);
+  /* Receives each new row (provider and collected_at filled) and the request it came
+   * from (key redacted).  The row is valid only during the call: copy or encode it.
+   * A non-zero return aborts that response's remaining rows and fails the request. */
+  int (*emit)(void *arg, const sp_row *row, const char *request, sp_error *err);
+  /* The sentiment scorer for news (wire to sp_sentiment_score).  A news round
+   * without it fails its news providers with a clear error. */
+  int (*sentiment)(void *arg, const char *text, sp_source_sentiment *out);
+  void *arg;                    /* passed to the callbacks above */
+  sp_source_cache *cache;       /* fundamentals cache; NULL fetches every round */
+  const volatile bool *stop;    /* set to interrupt the round, may be NULL */
+} sp_source_round;
+
+typedef enum sp_source_status {
+  SP_SOURCE_OK = 0,      /* every request succeeded */
+  SP_SOURCE_DISABLED,    /* missing credential: warned once, not a failure */
+  SP_SOURCE_FAILED,      /* at least one request failed (rows of the others kept) */
+  SP_SOURCE_UNKNOWN      /* not a provider, or it does not serve the dataset */
+} sp_source_status;
+
+typedef struct sp_source_provider_report {
+  char provider[32];
+  sp_source_status status;
+  int requests;          /* requests submitted */
+  int failures;          /* requests that failed */
+  long rows;             /* rows emitted */
+  sp_error first_error;  /* the first failure's message (key redacted) */
+} sp_source_provider_report;
+
+typedef struct sp_source_report {
+  sp_source_provider_report providers[SP_SOURCE_MAX_PROVIDERS];
+  int nproviders;
+  long rows;             /* rows emitted by all providers */
+} sp_source_report;
+
+/* Run one round of `round->ds` over `round->providers`.  Fills `report` (one entry
+ * per configured provider, in order).  Returns 0 when every enabled provider
+ * succeeded; otherwise the first failure's code with err naming how many providers
+ * failed and the first error.  SP_ERR_INVALID for a bad round (no dataset, too many
+ * providers); SP_ERR_STOPPED when interrupted. */
+int sp_source_collect(const sp_source_transport *transport, const sp_source_round *round,
+                      sp_source_report *report, sp_error *err);
+
+/* The provider named `name`, or NULL. */
+const sp_source_provider *sp_source_find(const char *name);
+/* All providers; *count receives their number. */
+const sp_source_provider *const *sp_source_providers(size_t *count);
+
+/* Register every provider's default HTTP settings with `client` (base URLs are
+ * overridden there by STOCKPIPE_<NAME>_BASE_URL).  Returns 0 or the client's error. */
+int sp_source_register_http(sp_http_client *client, sp_error *err);
+
+/* The watermark key (into key[SP_SOURCE_KEY_MAX]) and value of a complete row (see
+ * the table above).  Returns 0, or SP_ERR_INVALID when the key columns are null. */
+int sp_source_row_watermark(const sp_row *row, char *key, int64_t *value);
+
+/* ---- For provider implementations ----------------------------------------------- */
+
+/* What a provider sees during a round. */
+struct sp_source_ctx {
+  const sp_source_round *round;
+  const sp_source_provider *provider;
+  const sp_source_transport *transport;
+  const char *api_key;                  /* NULL for keyless providers */
+  sp_source_provider_report *report;
+  struct sp_source_news_seen *news_seen; /* (article_id, ticker) emitted this round */
+  struct sp_source_quote_merge *merge;   /* financial_data: fundamentals to merge */
+};
+
+/* Called with a successful (2xx, accepted by classify) response.  `data` is the
+ * request's copy of what was given to sp_source_submit.  Return 0, or an error which
+ * is logged once and counted as that request's failure. */
+typedef int (*sp_source_response_fn)(sp_source_ctx *ctx, const sp_http_response *resp,
+                                      void *data, sp_error *err);
+
+/* Submit GET `path` (path + query of the real API) for ctx's provider.  `data`
+ * (`size` bytes) is copied and handed to `on_response`; `classify` may be NULL.
+ * Browser-like headers are sent for Yahoo, JSON Accept for the others.
+ * Returns 0 or the transport's error (also recorded as a failure). */
+int sp_source_submit(sp_source_ctx *ctx, const char *path,
+                     int (*classify)(const sp_http_response *resp, void *arg),
+                     sp_source_response_fn on_response, const void *data, size_t size,
+                     sp_error *err);
+
+/* Emit one row: sets provider and collected_at, drops it when not newer than its
+ * watermark (or, for news, already emitted this round), then hands it to the round's
+ * emit.  Returns 0 or the emit callback's error. */
+int sp_source_emit(sp_source_ctx *ctx, sp_row *row, const char *request, sp_error *err);
+
+/* Record and log (once) a failed request of ctx's provider. */
+void sp_source_fail(sp_source_ctx *ctx, const char *request, long status, const char *body,
+                    size_t body_len, const sp_error *cause);
+
+/* The stored watermark for `key`; false when none. */
+bool sp_source_watermark(const sp_source_ctx *ctx, const char *key, int64_t *value);
+
+/* A parser's row sink: receives each parsed row (provider/collected_at unset).  The
+ * row is valid only during the call. */
+typedef int (*sp_source_row_fn)(void *arg, sp_row *row, sp_error *err);
+
+/* financial_data: fundamentals (market_cap, pe_ratio, eps, dividend_yield,
+ * week52_high, week52_low) for `partial`'s ticker from ctx's provider.  Quote rows
+ * emitted in the same round get each null fundamental from the first provider (in
+ * configured order) that gave one; the values are kept in the round's cache.
+ * Returns 0 or SP_ERR_NOMEM. */
+int sp_source_put_fundamentals(sp_source_ctx *ctx, const sp_row *partial);
+/* True when ctx's provider fetched fundamentals for `ticker` less than a day ago
+ * (then it need not fetch them again; the cached values are merged). */
+bool sp_source_fundamentals_fresh(const sp_source_ctx *ctx, const char *ticker);
+
+/* ---- JSON helpers shared by the parsers (cJSON) ---------------------------------- */
+struct cJSON;
+/* Parse `len` bytes of `body`.  SP_ERR_PARSE naming `what` and an excerpt on failure.
+ * Free the result with cJSON_Delete. */
+int sp_json_parse(const char *body, size_t len, const char *what, struct cJSON **out,
+                  sp_error *err);
+/* The member `name` as a number: a JSON number, or a string holding a finite number
+ * (Alpha Vantage and FRED quote their numbers).  False for absent, null, "None", ".",
+ * "-" and other non-numbers. */
+bool sp_json_number(const struct cJSON *obj, const char *name, double *out);
+/* The member `name` as a string, or NULL (absent, null, not a string). */
+const char *sp_json_string(const struct cJSON *obj, const char *name);
+/* Append `text` percent-encoded for a URL query value or path segment (RFC 3986
+ * unreserved characters kept).  Returns 0 or SP_ERR_NOMEM. */
+int sp_source_url_encode(sp_buf *out, const char *text);
+/* Parse text as a finite number (whole string, leading/trailing spaces allowed). */
+bool sp_parse_number(const char *text, double *out);
+
+#endif

@@ -1,0 +1,352 @@
+/*
+ * yahoo.c — Yahoo Finance chart v8 (no key): Mag 7 quotes for financial_data and
+ * S&P 500 bars (1h, 1d with adjusted close) for stock_movements.
+ *
+ *   GET /v8/finance/chart/{symbol}?interval=1d&range=1d             quote snapshot
+ *   GET /v8/finance/chart/{symbol}?period1=..&period2=..&interval=1h bars
+ *
+ * Quotes come from chart.result[0].meta (regularMarketPrice/Time, day high/low/volume,
+ * previous close, 52-week range, currency, exchange) plus the session's open from the
+ * day's bar.  Bars: one row per complete bar with all of O/H/L/C present; empty windows
+ * (200 without timestamps) are 0 rows; bars outside the requested window and the
+ * trailing price-snapshot pseudo-bar Yahoo appends after the close are dropped.
+ * Errors in the body (`chart.error`, e.g. 400 "Data doesn't exist", 404 "No data
+ * found, symbol may be delisted", 422 out-of-range intraday) become per-ticker errors;
+ * 429 is retried by the HTTP client.  Yahoo keeps 1h bars for the last 730 days only,
+ * so intraday windows are clamped to that.
+ */
+#include "sources/yahoo.h"
+
+#include "core/timeutil.h"
+
+#include <cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#define YAHOO_INTRADAY_LIMIT_DAYS 729 /* Yahoo serves 1h bars for the last 730 days */
+
+/* chart.result[0], or NULL with err set from chart.error (or a shape error). */
+static const cJSON *chart_result(const cJSON *root, const char *ticker, sp_error *err) {
+  const cJSON *chart = cJSON_GetObjectItemCaseSensitive(root, "chart");
+  const cJSON *error = cJSON_GetObjectItemCaseSensitive(chart, "error");
+  if (cJSON_IsObject(error)) {
+    const char *code = sp_json_string(error, "code");
+    const char *desc = sp_json_string(error, "description");
+    sp_error_set(err, SP_ERR_NOT_FOUND, "yahoo %s: %s: %s", ticker, code ? code : "error",
+                 desc ? desc : "no description");
+    return NULL;
+  }
+  const cJSON *result = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(chart, "result"), 0);
+  if (!cJSON_IsObject(result)) {
+    sp_error_set(err, SP_ERR_PARSE, "yahoo %s: no chart.result in the response", ticker);
+    return NULL;
+  }
+  return result;
+}
+
+bool sp_yahoo_explain_error(const char *body, size_t len, char *out, size_t outlen) {
+  cJSON *root = cJSON_ParseWithLength(body, len);
+  if (!root) return false;
+  const cJSON *error = cJSON_GetObjectItemCaseSensitive(
+      cJSON_GetObjectItemCaseSensitive(root, "chart"), "error");
+  const char *code = sp_json_string(error, "code");
+  const char *desc = sp_json_string(error, "description");
+  /* some endpoints use {"finance":{"error":{...}}} */
+  if (!code && !desc) {
+    error = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(root, "finance"),
+                                             "error");
+    code = sp_json_string(error, "code");
+    desc = sp_json_string(error, "description");
+  }
+  bool found = code || desc;
+  if (found) snprintf(out, outlen, "%s: %s", code ? code : "error", desc ? desc : "");
+  cJSON_Delete(root);
+  return found;
+}
+
+/* The value at index i of a quote array, NAN when null or absent. */
+static double array_value(const cJSON *array, int i) {
+  const cJSON *v = cJSON_GetArrayItem(array, i);
+  return cJSON_IsNumber(v) && isfinite(v->valuedouble) ? v->valuedouble : NAN;
+}
+
+static int64_t interval_seconds(const char *interval) {
+  if (strcmp(interval, "1d") == 0) return 86400;
+  if (strcmp(interval, "1h") == 0 || strcmp(interval, "60m") == 0) return 3600;
+  char unit = 0;
+  int n = 0;
+  if (sscanf(interval, "%d%c", &n, &unit) == 2 && n > 0) {
+    if (unit == 'm') return (int64_t)n * 60;
+    if (unit == 'h') return (int64_t)n * 3600;
+    if (unit == 'd') return (int64_t)n * 86400;
+  }
+  return 0;
+}
+
+typedef struct quote_arrays {
+  const cJSON *timestamps, *open, *high, *low, *close, *volume, *adjclose;
+  int count;
+} quote_arrays;
+
+static void get_arrays(const cJSON *result, quote_arrays *q) {
+  const cJSON *ind = cJSON_GetObjectItemCaseSensitive(result, "indicators");
+  const cJSON *quote = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(ind, "quote"), 0);
+  const cJSON *adj = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(ind, "adjclose"), 0);
+  q->timestamps = cJSON_GetObjectItemCaseSensitive(result, "timestamp");
+  q->open = cJSON_GetObjectItemCaseSensitive(quote, "open");
+  q->high = cJSON_GetObjectItemCaseSensitive(quote, "high");
+  q->low = cJSON_GetObjectItemCaseSensitive(quote, "low");
+  q->close = cJSON_GetObjectItemCaseSensitive(quote, "close");
+  q->volume = cJSON_GetObjectItemCaseSensitive(quote, "volume");
+  q->adjclose = cJSON_GetObjectItemCaseSensitive(adj, "adjclose");
+  q->count = cJSON_IsArray(q->timestamps) ? cJSON_GetArraySize(q->timestamps) : 0;
+}
+
+int sp_yahoo_parse_quote(const char *body, size_t len, const char *ticker, sp_source_row_fn emit,
+                         void *arg, sp_error *err) {
+  cJSON *root;
+  int rc = sp_json_parse(body, len, "yahoo chart", &root, err);
+  if (rc != SP_OK) return rc;
+  sp_row row = {0};
+  const cJSON *result = chart_result(root, ticker, err);
+  if (!result) {
+    rc = err ? err->code : SP_ERR_PARSE;
+    goto done;
+  }
+  const cJSON *meta = cJSON_GetObjectItemCaseSensitive(result, "meta");
+  double price, market_time;
+  if (!sp_json_number(meta, "regularMarketPrice", &price) ||
+      !sp_json_number(meta, "regularMarketTime", &market_time)) {
+    rc = sp_error_set(err, SP_ERR_PARSE, "yahoo %s: meta has no regularMarketPrice/Time", ticker);
+    goto done;
+  }
+  rc = sp_row_init(&row, sp_dataset_get(SP_DS_FINANCIAL_DATA));
+  if (rc != SP_OK) goto nomem;
+  int64_t quote_time = (int64_t)market_time * SP_US_PER_SEC;
+  double v;
+  rc = sp_row_set_cstr(&row, sp_row_col(&row, "ticker"), ticker);
+  rc |= sp_row_set_i64(&row, sp_row_col(&row, "quote_time"), quote_time);
+  rc |= sp_row_set_double(&row, sp_row_col(&row, "price"), price);
+
+  /* The current session's bar: the last bar starting at most a day before the
+   * quote time (gives the open, and high/low/volume when meta lacks them). */
+  quote_arrays q;
+  get_arrays(result, &q);
+  int session = -1;
+  for (int i = q.count - 1; i >= 0; i--) {
+    double t = array_value(q.timestamps, i);
+    if (isnan(t) || t > market_time) continue;
+    if (market_time - t < 86400 && !isnan(array_value(q.open, i))) session = i;
+    break;
+  }
+  if (session >= 0) rc |= sp_row_set_double(&row, sp_row_col(&row, "open"), array_value(q.open, session));
+  if (sp_json_number(meta, "regularMarketDayHigh", &v) ||
+      (session >= 0 && !isnan(v = array_value(q.high, session))))
+    rc |= sp_row_set_double(&row, sp_row_col(&row, "high"), v);
+  if (sp_json_number(meta, "regularMarketDayLow", &v) ||
+      (session >= 0 && !isnan(v = array_value(q.low, session))))
+    rc |= sp_row_set_double(&row, sp_row_col(&row, "low"), v);
+  if (sp_json_number(meta, "regularMarketVolume", &v) ||
+      (session >= 0 && !isnan(v = array_value(q.volume, session))))
+    rc |= sp_row_set_i64(&row, sp_row_col(&row, "volume"), (int64_t)llround(v));
+  if (sp_json_number(meta, "previousClose", &v) || sp_json_number(meta, "chartPreviousClose", &v))
+    rc |= sp_row_set_double(&row, sp_row_col(&row, "previous_close"), v);
+  if (sp_json_number(meta, "fiftyTwoWeekHigh", &v))
+    rc |= sp_row_set_double(&row, sp_row_col(&row, "week52_high"), v);
+  if (sp_json_number(meta, "fiftyTwoWeekLow", &v))
+    rc |= sp_row_set_double(&row, sp_row_col(&row, "week52_low"), v);
+  rc |= sp_row_set_cstr(&row, sp_row_col(&row, "currency"), sp_json_string(meta, "currency"));
+  rc |= sp_row_set_cstr(&row, sp_row_col(&row, "exchange"), sp_json_string(meta, "exchangeName"));
+  if (rc != SP_OK) goto nomem;
+  rc = emit(arg, &row, err);
+  goto done;
+nomem:
+  rc = sp_error_set(err, SP_ERR_NOMEM, "out of memory building a quote row for %s", ticker);
+done:
+  sp_row_clear(&row);
+  cJSON_Delete(root);
+  return rc;
+}
+
+/* Yahoo appends, after the close, a pseudo-bar stamped with the last trade time:
+ * O=H=L=C (= regularMarketPrice) and volume 0.  True for such a last bar. */
+static bool is_snapshot_bar(const cJSON *meta, const quote_arrays *q, int i) {
+  double market_time, t = array_value(q->timestamps, i);
+  if (i != q->count - 1 || !sp_json_number(meta, "regularMarketTime", &market_time)) return false;
+  double o = array_value(q->open, i), c = array_value(q->close, i);
+  double h = array_value(q->high, i), l = array_value(q->low, i);
+  double vol = array_value(q->volume, i);
+  return fabs(market_time - t) <= 60 && o == c && h == c && l == c && (isnan(vol) || vol == 0);
+}
+
+int sp_yahoo_parse_bars(const char *body, size_t len, const char *ticker, const char *interval,
+                        int64_t window_start_us, int64_t window_end_us, int64_t now_us,
+                        sp_source_row_fn emit, void *arg, sp_error *err) {
+  int64_t step = interval_seconds(interval);
+  if (step == 0) return sp_error_set(err, SP_ERR_INVALID, "yahoo: unknown interval \"%s\"", interval);
+  cJSON *root;
+  int rc = sp_json_parse(body, len, "yahoo chart", &root, err);
+  if (rc != SP_OK) return rc;
+  sp_row row = {0};
+  const cJSON *result = chart_result(root, ticker, err);
+  if (!result) {
+    rc = err ? err->code : SP_ERR_PARSE;
+    goto done;
+  }
+  const cJSON *meta = cJSON_GetObjectItemCaseSensitive(result, "meta");
+  quote_arrays q;
+  get_arrays(result, &q);
+  if (q.count == 0) goto done; /* empty window: no bars, not an error */
+  rc = sp_row_init(&row, sp_dataset_get(SP_DS_STOCK_MOVEMENTS));
+  if (rc != SP_OK) goto nomem;
+
+  /* The current session (bars in it end at its close at the latest). */
+  const cJSON *regular = cJSON_GetObjectItemCaseSensitive(
+      cJSON_GetObjectItemCaseSensitive(meta, "currentTradingPeriod"), "regular");
+  double session_start = NAN, session_end = NAN;
+  if (!sp_json_number(regular, "start", &session_start) ||
+      !sp_json_number(regular, "end", &session_end))
+    session_start = session_end = NAN;
+  bool daily = strcmp(interval, "1d") == 0;
+
+  for (int i = 0; i < q.count && rc == SP_OK; i++) {
+    double t = array_value(q.timestamps, i);
+    double o = array_value(q.open, i), h = array_value(q.high, i);
+    double l = array_value(q.low, i), c = array_value(q.close, i);
+    if (isnan(t) || isnan(o) || isnan(h) || isnan(l) || isnan(c)) continue; /* null bar */
+    int64_t start_us = (int64_t)t * SP_US_PER_SEC;
+    if (start_us < window_start_us || (window_end_us > 0 && start_us >= window_end_us)) continue;
+    if (is_snapshot_bar(meta, &q, i)) continue;
+    /* complete once its start + interval, or the session close if earlier, has passed;
+     * bars of sessions before the current one are complete */
+    int64_t end_s = (int64_t)t + step;
+    if (!isnan(session_start) && t >= session_start && session_end < (double)end_s)
+      end_s = (int64_t)session_end;
+    bool earlier_session = !isnan(session_start) && t < session_start;
+    if (!earlier_session && end_s * SP_US_PER_SEC > now_us) continue;
+    double vol = array_value(q.volume, i);
+    sp_row_reset(&row);
+    rc = sp_row_set_cstr(&row, sp_row_col(&row, "ticker"), ticker);
+    rc |= sp_row_set_cstr(&row, sp_row_col(&row, "interval"), interval);
+    rc |= sp_row_set_i64(&row, sp_row_col(&row, "bar_time"), start_us);
+    rc |= sp_row_set_double(&row, sp_row_col(&row, "open"), o);
+    rc |= sp_row_set_double(&row, sp_row_col(&row, "high"), h);
+    rc |= sp_row_set_double(&row, sp_row_col(&row, "low"), l);
+    rc |= sp_row_set_double(&row, sp_row_col(&row, "close"), c);
+    rc |= sp_row_set_i64(&row, sp_row_col(&row, "volume"), isnan(vol) ? 0 : (int64_t)llround(vol));
+    if (daily) rc |= sp_row_set_double(&row, sp_row_col(&row, "adj_close"), array_value(q.adjclose, i));
+    if (rc != SP_OK) goto nomem;
+    rc = emit(arg, &row, err);
+  }
+  goto done;
+nomem:
+  rc = sp_error_set(err, SP_ERR_NOMEM, "out of memory building bars for %s", ticker);
+done:
+  sp_row_clear(&row);
+  cJSON_Delete(root);
+  return rc;
+}
+
+/* ---- collection ------------------------------------------------------------------------- */
+
+typedef struct yahoo_request {
+  char ticker[32];
+  char interval[8];
+  int64_t window_start_us, window_end_us;
+} yahoo_request;
+
+typedef struct emit_target {
+  sp_source_ctx *ctx;
+  const char *request;
+} emit_target;
+
+static int emit_to_ctx(void *arg, sp_row *row, sp_error *err) {
+  emit_target *t = arg;
+  return sp_source_emit(t->ctx, row, t->request, err);
+}
+
+static int on_quote(sp_source_ctx *ctx, const sp_http_response *resp, void *data, sp_error *err) {
+  yahoo_request *r = data;
+  emit_target t = {ctx, resp->url};
+  return sp_yahoo_parse_quote((const char *)resp->body.data, resp->body.len, r->ticker,
+                              emit_to_ctx, &t, err);
+}
+
+static int on_bars(sp_source_ctx *ctx, const sp_http_response *resp, void *data, sp_error *err) {
+  yahoo_request *r = data;
+  emit_target t = {ctx, resp->url};
+  return sp_yahoo_parse_bars((const char *)resp->body.data, resp->body.len, r->ticker,
+                             r->interval, r->window_start_us, r->window_end_us,
+                             ctx->round->now_us, emit_to_ctx, &t, err);
+}
+
+int sp_yahoo_bars_window(const char *interval, bool have_watermark, int64_t watermark_us,
+                         int initial_history_days, int64_t now_us, int64_t *start_us) {
+  bool daily = strcmp(interval, "1d") == 0;
+  int days = initial_history_days > 0 ? initial_history_days : (daily ? 730 : 60);
+  int64_t start = have_watermark ? watermark_us : now_us - (int64_t)days * SP_US_PER_DAY;
+  if (!daily) {
+    int64_t limit = now_us - (int64_t)YAHOO_INTRADAY_LIMIT_DAYS * SP_US_PER_DAY;
+    if (start < limit) start = limit;
+  }
+  *start_us = start;
+  return SP_OK;
+}
+
+static int yahoo_collect(sp_source_ctx *ctx, sp_error *err) {
+  const sp_source_round *round = ctx->round;
+  bool quotes = round->ds->id == SP_DS_FINANCIAL_DATA;
+  const char *interval = round->bar_interval ? round->bar_interval : "1h";
+  if (!quotes && strcmp(interval, "1h") != 0 && strcmp(interval, "1d") != 0)
+    return sp_error_set(err, SP_ERR_CONFIG, "yahoo: bar_interval must be 1h or 1d, not \"%s\"",
+                        interval);
+  sp_buf path = SP_BUF_INIT;
+  int rc = SP_OK;
+  for (size_t i = 0; i < round->ntickers && rc != SP_ERR_NOMEM; i++) {
+    yahoo_request r = {.window_end_us = 0};
+    snprintf(r.ticker, sizeof r.ticker, "%s", round->tickers[i]);
+    snprintf(r.interval, sizeof r.interval, "%s", interval);
+    sp_buf_reset(&path);
+    rc = sp_buf_append_str(&path, "/v8/finance/chart/");
+    if (rc == SP_OK) rc = sp_source_url_encode(&path, r.ticker);
+    if (rc != SP_OK) break;
+    if (quotes) {
+      rc = sp_buf_append_str(&path, "?interval=1d&range=1d&includePrePost=false");
+    } else {
+      char key[SP_SOURCE_KEY_MAX];
+      int64_t mark = 0;
+      snprintf(key, sizeof key, "stock_movements/%s/%s", r.ticker, interval);
+      bool have = sp_source_watermark(ctx, key, &mark);
+      sp_yahoo_bars_window(interval, have, mark, round->initial_history_days, round->now_us,
+                           &r.window_start_us);
+      r.window_end_us = round->now_us;
+      rc = sp_buf_printf(&path,
+                         "?period1=%lld&period2=%lld&interval=%s&includePrePost=false&events=div%%7Csplit",
+                         (long long)(r.window_start_us / SP_US_PER_SEC),
+                         (long long)(round->now_us / SP_US_PER_SEC), interval);
+    }
+    if (rc != SP_OK) break;
+    /* a submission failure is recorded by sp_source_submit; carry on with the others */
+    rc = sp_source_submit(ctx, (const char *)path.data, NULL, quotes ? on_quote : on_bars, &r,
+                          sizeof r, err);
+  }
+  sp_buf_free(&path);
+  return rc == SP_ERR_NOMEM ? sp_error_set(err, rc, "yahoo: out of memory building requests")
+                            : SP_OK;
+}
+
+const sp_source_provider sp_source_yahoo = {
+    .name = "yahoo",
+    .datasets = SP_SOURCE_DATASET_BIT(SP_DS_FINANCIAL_DATA) |
+                SP_SOURCE_DATASET_BIT(SP_DS_STOCK_MOVEMENTS),
+    .credential = NULL,
+    .http = {.name = "yahoo",
+             .base_url = "https://query1.finance.yahoo.com",
+             .rate_limit = 20,
+             .burst = 20,
+             .max_in_flight = 16,
+             .timeout_ms = 30000},
+    .collect = yahoo_collect,
+    .explain_error = sp_yahoo_explain_error,
+};

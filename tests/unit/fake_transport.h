@@ -1,0 +1,166 @@
+/*
+ * fake_transport.h — a source transport for unit tests: answers each submitted
+ * request from a table of (path prefix → HTTP status + fixture file or inline body),
+ * with the same callback contract as the HTTP client (classify on 2xx, done once per
+ * request with SP_OK / SP_ERR_HTTP / SP_ERR_RATE_LIMIT), including requests queued by
+ * callbacks.  It also records every requested path for assertions.  No network.
+ */
+#ifndef STOCKPIPE_TESTS_FAKE_TRANSPORT_H
+#define STOCKPIPE_TESTS_FAKE_TRANSPORT_H
+
+#include "sources/source.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define FAKE_MAX_ROUTES 32
+#define FAKE_MAX_REQUESTS 256
+
+typedef struct fake_route {
+  const char *prefix;  /* matched against the request path */
+  long status;
+  const char *file;    /* relative to $STOCKPIPE_FIXTURES, or NULL */
+  const char *body;    /* inline body when file is NULL */
+} fake_route;
+
+typedef struct fake_queued {
+  sp_http_request req;
+  char path[1024];
+} fake_queued;
+
+typedef struct fake_transport {
+  fake_route routes[FAKE_MAX_ROUTES];
+  int nroutes;
+  fake_queued queue[FAKE_MAX_REQUESTS];
+  int nqueued, next;
+  char paths[FAKE_MAX_REQUESTS][1024]; /* every path requested, in order */
+  int npaths;
+} fake_transport;
+
+static inline void fake_route_add(fake_transport *f, const char *prefix, long status,
+                                  const char *file, const char *body) {
+  f->routes[f->nroutes++] = (fake_route){prefix, status, file, body};
+}
+
+static inline int fake_submit(void *impl, const sp_http_request *request, sp_error *err) {
+  fake_transport *f = impl;
+  if (f->nqueued >= FAKE_MAX_REQUESTS) return sp_error_set(err, SP_ERR_FULL, "fake queue full");
+  fake_queued *q = &f->queue[f->nqueued++];
+  q->req = *request;
+  snprintf(q->path, sizeof q->path, "%s", request->path);
+  q->req.path = q->path;
+  snprintf(f->paths[f->npaths++], sizeof f->paths[0], "%s", request->path);
+  return SP_OK;
+}
+
+static inline void fake_load(const fake_route *route, sp_buf *body) {
+  if (!route->file) {
+    sp_buf_append_str(body, route->body ? route->body : "");
+    return;
+  }
+  const char *dir = getenv("STOCKPIPE_FIXTURES");
+  char path[1024];
+  snprintf(path, sizeof path, "%s/%s", dir ? dir : "tests/fixtures", route->file);
+  FILE *fp = fopen(path, "rb");
+  if (!fp) {
+    fprintf(stderr, "fake transport: cannot open %s\n", path);
+    abort();
+  }
+  char chunk[4096];
+  size_t n;
+  while ((n = fread(chunk, 1, sizeof chunk, fp)) > 0) sp_buf_append(body, chunk, n);
+  fclose(fp);
+  sp_buf_reserve(body, 0);
+}
+
+static inline int fake_run(void *impl, const volatile bool *stop, sp_error *err) {
+  (void)stop;
+  (void)err;
+  fake_transport *f = impl;
+  while (f->next < f->nqueued) {
+    fake_queued *q = &f->queue[f->next++];
+    const fake_route *route = NULL;
+    for (int i = 0; i < f->nroutes; i++)
+      if (strncmp(q->path, f->routes[i].prefix, strlen(f->routes[i].prefix)) == 0) {
+        route = &f->routes[i];
+        break;
+      }
+    sp_http_response resp = {.status = route ? route->status : 404, .attempts = 1};
+    snprintf(resp.url, sizeof resp.url, "http://fake%.900s", q->path);
+    if (route) fake_load(route, &resp.body);
+    else sp_buf_append_str(&resp.body, "no route");
+    sp_error e;
+    sp_error_clear(&e);
+    if (resp.status >= 200 && resp.status < 300) {
+      int rc = q->req.classify ? q->req.classify(&resp, q->req.arg) : SP_OK;
+      if (rc != SP_OK) sp_error_set(&e, rc, "%s: classified as %s", resp.url, sp_status_name(rc));
+    } else {
+      sp_error_set(&e, resp.status == 429 ? SP_ERR_RATE_LIMIT : SP_ERR_HTTP,
+                   "%s: HTTP %ld", resp.url, resp.status);
+    }
+    q->req.done(q->req.arg, &resp, &e);
+    sp_buf_free(&resp.body);
+  }
+  return SP_OK;
+}
+
+static inline sp_source_transport fake_transport_of(fake_transport *f) {
+  return (sp_source_transport){.submit = fake_submit, .run = fake_run, .impl = f};
+}
+
+/* Rows collected by a round's emit callback, encoded (so they outlive the call). */
+typedef struct collected_rows {
+  sp_row rows[512];
+  int count;
+} collected_rows;
+
+static inline int collect_row(collected_rows *c, const sp_row *row) {
+  if (c->count >= 512) return SP_ERR_FULL;
+  return sp_row_copy(&c->rows[c->count++], row);
+}
+
+static inline void collected_rows_free(collected_rows *c) {
+  for (int i = 0; i < c->count; i++) sp_row_clear(&c->rows[i]);
+  c->count = 0;
+}
+
+static inline double row_double(const sp_row *row, const char *col) {
+  int i = sp_row_col(row, col);
+  return row->values[i].is_null ? NAN : row->values[i].u.f64;
+}
+
+static inline int64_t row_int64(const sp_row *row, const char *col) {
+  int i = sp_row_col(row, col);
+  return row->values[i].is_null ? INT64_MIN : row->values[i].u.i64;
+}
+
+static inline int32_t row_int32(const sp_row *row, const char *col) {
+  int i = sp_row_col(row, col);
+  return row->values[i].is_null ? INT32_MIN : row->values[i].u.i32;
+}
+
+static inline const char *row_text(const sp_row *row, const char *col) {
+  int i = sp_row_col(row, col);
+  return row->values[i].is_null ? NULL : row->values[i].u.str.ptr;
+}
+
+static inline bool row_is_null(const sp_row *row, const char *col) {
+  return row->values[sp_row_col(row, col)].is_null;
+}
+
+/* A parser emit callback appending to a collected_rows. */
+static inline int collect_parsed(void *arg, sp_row *row, sp_error *err) {
+  (void)err;
+  return collect_row(arg, row);
+}
+
+/* Read a fixture file into a NUL-terminated buffer (aborts when missing). */
+static inline void read_fixture(const char *file, sp_buf *out) {
+  fake_route r = {.file = file};
+  fake_load(&r, out);
+}
+
+#endif

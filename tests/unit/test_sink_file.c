@@ -1,0 +1,234 @@
+/*
+ * test_sink_file.c — the file sink: path templates, partitioning by the row's own
+ * date, deterministic file names from sequence ranges, replay after a crash
+ * publishing nothing twice (same and different batch boundaries), stale temporary
+ * files, rolling by rows and bytes, permanent errors for corrupt events.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "core_test_util.h"
+#include "core/durable.h"
+#include "sinks/sink.h"
+
+#include <dirent.h>
+#include <sys/stat.h>
+
+typedef struct events {
+  sp_event ev[64];
+  sp_buf bytes[64];
+  size_t n;
+} events;
+
+static void add_event(events *e, uint64_t seq, const char *ticker, const char *iso, double price) {
+  make_quote_event(&e->bytes[e->n], ticker, ts_of(iso), price);
+  e->ev[e->n] = (sp_event){seq, e->bytes[e->n].data, e->bytes[e->n].len};
+  e->n++;
+}
+
+static void free_events(events *e) {
+  for (size_t i = 0; i < e->n; i++) sp_buf_free(&e->bytes[i]);
+  e->n = 0;
+}
+
+static sp_sink *open_sink(const char *dir, const char *format, size_t roll_rows, size_t roll_bytes) {
+  sp_sink_file_config cfg = {.name = "test_sink", .data_dir = dir, .path = "raw/financial_data/%Y-%m-%d",
+                             .file_prefix = "mag7_", .format = format, .roll_rows = roll_rows,
+                             .roll_bytes = roll_bytes};
+  sp_sink *s;
+  sp_error err = {0};
+  if (sp_sink_file_open(&cfg, &s, &err)) fail_msg("open: %s", err.msg);
+  return s;
+}
+
+static int write_batch(sp_sink *s, const sp_event *ev, size_t n) {
+  sp_error err = {0};
+  int rc = s->ops->begin(s, &err);
+  if (!rc) rc = s->ops->write(s, ev, n, &err);
+  if (!rc) rc = s->ops->commit(s, &err);
+  if (rc) s->ops->abort(s);
+  return rc;
+}
+
+/* Sorted names of the files in dir, joined by spaces. */
+static void list_dir(const char *dir, char *out, size_t cap) {
+  struct dirent **names;
+  int n = scandir(dir, &names, NULL, alphasort);
+  out[0] = '\0';
+  for (int i = 0; i < n; i++) {
+    if (names[i]->d_name[0] != '.') {
+      if (out[0]) strncat(out, " ", cap - strlen(out) - 1);
+      strncat(out, names[i]->d_name, cap - strlen(out) - 1);
+    }
+    free(names[i]);
+  }
+  if (n >= 0) free(names);
+}
+
+static void test_path_template(void **state) {
+  (void)state;
+  char out[128];
+  sp_error err = {0};
+  assert_int_equal(sp_sink_expand_path("raw/x/%Y-%m-%d/h=%H%%", ts_of("2026-03-04T05:06:07Z"), out, sizeof out, &err), 0);
+  assert_string_equal(out, "raw/x/2026-03-04/h=05%");
+  assert_int_equal(sp_sink_expand_path("dt=%Y%m%d", ts_of("1999-12-31T23:59:59Z"), out, sizeof out, &err), 0);
+  assert_string_equal(out, "dt=19991231");
+  assert_int_equal(sp_sink_expand_path("raw/%Q", 0, out, sizeof out, &err), SP_ERR_CONFIG);
+  assert_non_null(strstr(err.msg, "%Q"));
+  sp_sink_file_config cfg = {.name = "bad", .data_dir = "/tmp", .path = "x", .format = "xlsx"};
+  sp_sink *s;
+  assert_int_equal(sp_sink_file_open(&cfg, &s, &err), SP_ERR_CONFIG);
+  assert_non_null(strstr(err.msg, "xlsx"));
+}
+
+static void test_partition_by_row_date(void **state) {
+  (void)state;
+  char dir[128], path[256], names[512];
+  make_temp_dir(dir, sizeof dir);
+  sp_sink *s = open_sink(dir, "csv", 0, 0);
+  events e = {0};
+  add_event(&e, 100, "AAPL", "2026-11-24T21:00:00Z", 1.5);
+  add_event(&e, 101, "MSFT", "2026-11-25T14:30:00Z", 2.5);
+  add_event(&e, 102, "AAPL", "2026-11-24T22:00:00Z", 3.5);
+  add_event(&e, 103, "NVDA", "2026-11-23T00:00:00Z", 4.5);
+  assert_int_equal(write_batch(s, e.ev, e.n), 0);
+  snprintf(path, sizeof path, "%s/raw/financial_data/2026-11-24", dir);
+  list_dir(path, names, sizeof names);
+  assert_string_equal(names, "mag7_100-102.csv");
+  snprintf(path, sizeof path, "%s/raw/financial_data/2026-11-24/mag7_100-102.csv", dir);
+  char *text = read_text_file(path);
+  assert_non_null(text);
+  assert_non_null(strstr(text, "\nAAPL,2026-11-24T21:00:00Z,1.5,"));
+  assert_non_null(strstr(text, "\nAAPL,2026-11-24T22:00:00Z,3.5,"));
+  assert_null(strstr(text, "MSFT"));
+  free(text);
+  snprintf(path, sizeof path, "%s/raw/financial_data/2026-11-25", dir);
+  list_dir(path, names, sizeof names);
+  assert_string_equal(names, "mag7_101-101.csv");
+  snprintf(path, sizeof path, "%s/raw/financial_data/2026-11-23", dir);
+  list_dir(path, names, sizeof names);
+  assert_string_equal(names, "mag7_103-103.csv");
+  free_events(&e);
+  sp_sink_close(s);
+  remove_tree(dir);
+}
+
+static int count_lines_in_tree(const char *dir) {
+  char cmd[512];
+  snprintf(cmd, sizeof cmd, "cat %s/raw/financial_data/*/*.jsonl 2>/dev/null | wc -l", dir);
+  FILE *p = popen(cmd, "r");
+  int n = -1;
+  if (p) {
+    if (fscanf(p, "%d", &n) != 1) n = -1;
+    pclose(p);
+  }
+  return n;
+}
+
+static void test_replay_publishes_nothing_twice(void **state) {
+  (void)state;
+  char dir[128], path[256], names[512];
+  make_temp_dir(dir, sizeof dir);
+  sp_sink *s = open_sink(dir, "jsonl", 0, 0);
+  events e = {0};
+  for (int i = 0; i < 10; i++) {
+    char iso[32];
+    snprintf(iso, sizeof iso, "2026-11-%02dT10:00:00Z", 20 + i % 2);
+    add_event(&e, 1000 + (uint64_t)i, "AAPL", iso, i);
+  }
+  /* first run: batch 1000..1003 published, then "crash" before the take commit */
+  assert_int_equal(write_batch(s, e.ev, 4), 0);
+  assert_int_equal(count_lines_in_tree(dir), 4);
+  sp_sink_close(s);
+  /* restart: the channel replays from 1000 with a bigger batch */
+  s = open_sink(dir, "jsonl", 0, 0);
+  assert_int_equal(write_batch(s, e.ev, 7), 0);
+  assert_int_equal(count_lines_in_tree(dir), 7);
+  /* the same batch again: nothing new */
+  assert_int_equal(write_batch(s, e.ev, 7), 0);
+  assert_int_equal(count_lines_in_tree(dir), 7);
+  assert_int_equal(write_batch(s, e.ev + 5, 5), 0);
+  assert_int_equal(count_lines_in_tree(dir), 10);
+  snprintf(path, sizeof path, "%s/raw/financial_data/2026-11-20", dir);
+  list_dir(path, names, sizeof names);
+  assert_string_equal(names, "mag7_1000-1002.jsonl mag7_1004-1006.jsonl mag7_1008-1008.jsonl");
+  snprintf(path, sizeof path, "%s/raw/financial_data/2026-11-21", dir);
+  list_dir(path, names, sizeof names);
+  assert_string_equal(names, "mag7_1001-1003.jsonl mag7_1005-1005.jsonl mag7_1007-1009.jsonl");
+  free_events(&e);
+  sp_sink_close(s);
+  remove_tree(dir);
+}
+
+static void touch(const char *dir, const char *name) {
+  char path[512];
+  snprintf(path, sizeof path, "%s/%s", dir, name);
+  FILE *f = fopen(path, "w");
+  assert_non_null(f);
+  fputs("partial", f);
+  fclose(f);
+}
+
+static void test_stale_tmp_and_roll(void **state) {
+  (void)state;
+  char dir[128], path[256], names[512];
+  make_temp_dir(dir, sizeof dir);
+  snprintf(path, sizeof path, "%s/raw/financial_data/2026-01-05", dir);
+  sp_error err = {0};
+  assert_int_equal(sp_mkdirs(path, &err), 0);
+  touch(path, "mag7_1-9.csv.tmp");  /* ours, left by a crash */
+  touch(path, "other_1-2.csv.tmp"); /* another sink's: kept */
+  sp_sink *s = open_sink(dir, "csv", 2, 0);
+  events e = {0};
+  for (int i = 1; i <= 5; i++) add_event(&e, (uint64_t)i, "TSLA", "2026-01-05T15:00:00Z", i);
+  assert_int_equal(write_batch(s, e.ev, e.n), 0);
+  list_dir(path, names, sizeof names);
+  assert_string_equal(names, "mag7_1-2.csv mag7_3-4.csv mag7_5-5.csv other_1-2.csv.tmp");
+  sp_sink_close(s);
+  /* roll by bytes: every event is bigger than 10 bytes, so one row per file */
+  remove_tree(dir);
+  make_temp_dir(dir, sizeof dir);
+  snprintf(path, sizeof path, "%s/raw/financial_data/2026-01-05", dir);
+  s = open_sink(dir, "csv", 0, 10);
+  assert_int_equal(write_batch(s, e.ev, 3), 0);
+  list_dir(path, names, sizeof names);
+  assert_string_equal(names, "mag7_1-1.csv mag7_2-2.csv mag7_3-3.csv");
+  free_events(&e);
+  sp_sink_close(s);
+  remove_tree(dir);
+}
+
+static void test_corrupt_event_is_permanent(void **state) {
+  (void)state;
+  char dir[128];
+  make_temp_dir(dir, sizeof dir);
+  sp_sink *s = open_sink(dir, "csv", 0, 0);
+  events e = {0};
+  add_event(&e, 7, "META", "2026-02-02T12:00:00Z", 1);
+  e.ev[0].len -= 3; /* truncated */
+  sp_error err = {0};
+  assert_int_equal(s->ops->begin(s, &err), 0);
+  int rc = s->ops->write(s, e.ev, 1, &err);
+  assert_int_equal(rc, SP_ERR_CORRUPT);
+  assert_true(sp_sink_error_is_permanent(rc));
+  assert_false(sp_sink_error_is_permanent(SP_ERR_IO));
+  assert_non_null(strstr(err.msg, "event 7"));
+  s->ops->abort(s);
+  free_events(&e);
+  sp_sink_close(s);
+  remove_tree(dir);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_path_template),
+      cmocka_unit_test(test_partition_by_row_date),
+      cmocka_unit_test(test_replay_publishes_nothing_twice),
+      cmocka_unit_test(test_stale_tmp_and_roll),
+      cmocka_unit_test(test_corrupt_event_is_permanent),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

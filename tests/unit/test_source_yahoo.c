@@ -1,0 +1,414 @@
+/*
+ * test_source_yahoo.c — the Yahoo chart v8 parsers on the real captures in
+ * tests/fixtures/real/yahoo/ (see PROVENANCE.md) and on Yahoo's documented error
+ * shapes, then whole collection rounds through a fake transport: request paths,
+ * watermarks, per-ticker failures that leave the other tickers' rows in place.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "core/log.h"
+#include "core/timeutil.h"
+#include "fake_transport.h"
+#include "sources/yahoo.h"
+
+#include <math.h>
+#include <string.h>
+
+#define S(x) ((int64_t)(x) * SP_US_PER_SEC)
+#define FAR_FUTURE S(2000000000)
+#define Y "real/yahoo/"
+
+static collected_rows rows;
+
+static int parse_bars_file(const char *file, const char *ticker, const char *interval,
+                           int64_t start, int64_t end, int64_t now, sp_error *err) {
+  sp_buf body = SP_BUF_INIT;
+  read_fixture(file, &body);
+  int rc = sp_yahoo_parse_bars((const char *)body.data, body.len, ticker, interval, start, end,
+                               now, collect_parsed, &rows, err);
+  sp_buf_free(&body);
+  return rc;
+}
+
+static int parse_quote_file(const char *file, const char *ticker, sp_error *err) {
+  sp_buf body = SP_BUF_INIT;
+  read_fixture(file, &body);
+  int rc = sp_yahoo_parse_quote((const char *)body.data, body.len, ticker, collect_parsed, &rows,
+                                err);
+  sp_buf_free(&body);
+  return rc;
+}
+
+static int teardown_rows(void **state) {
+  (void)state;
+  collected_rows_free(&rows);
+  return 0;
+}
+
+static void test_quote_from_meta(void **state) {
+  (void)state;
+  sp_error err;
+  assert_int_equal(parse_quote_file(Y "chart-AAPL-1d-2020-01-02.json", "AAPL", &err), 0);
+  assert_int_equal(rows.count, 1);
+  const sp_row *r = &rows.rows[0];
+  assert_string_equal(row_text(r, "ticker"), "AAPL");
+  assert_int_equal(row_int64(r, "quote_time"), S(1739998801));
+  assert_true(row_double(r, "price") == 244.87);
+  assert_true(row_double(r, "high") == 246.01);
+  assert_true(row_double(r, "low") == 243.16);
+  assert_int_equal(row_int64(r, "volume"), 32129951);
+  assert_true(row_double(r, "previous_close") == 73.412); /* chartPreviousClose */
+  assert_true(row_double(r, "week52_high") == 260.1);
+  assert_true(row_double(r, "week52_low") == 164.08);
+  assert_string_equal(row_text(r, "currency"), "USD");
+  assert_string_equal(row_text(r, "exchange"), "NMS");
+  /* the only bar is from 2020, not the quote's session: no open */
+  assert_true(row_is_null(r, "open"));
+  /* fundamentals are not Yahoo's */
+  assert_true(row_is_null(r, "market_cap"));
+  assert_true(row_is_null(r, "pe_ratio"));
+}
+
+static void test_quote_previous_close_and_pence(void **state) {
+  (void)state;
+  sp_error err;
+  /* previousClose (prior session) wins over chartPreviousClose */
+  assert_int_equal(parse_quote_file(Y "chart-AAPL-1m-weekend-empty-2025-02-01.json", "AAPL", &err), 0);
+  assert_true(row_double(&rows.rows[0], "previous_close") == 244.47);
+  /* London: prices in pence, currency kept as Yahoo spells it */
+  assert_int_equal(parse_quote_file(Y "chart-OCDO.L-1d-london-gbp-pence.json", "OCDO.L", &err), 0);
+  assert_string_equal(row_text(&rows.rows[1], "currency"), "GBp");
+  assert_string_equal(row_text(&rows.rows[1], "exchange"), "LSE");
+  assert_true(row_double(&rows.rows[1], "price") == 305.3);
+  /* the intraday capture: the session's first bar gives the open */
+  assert_int_equal(parse_quote_file(Y "chart-AAPL-1m-intraday-2024-10-02.json", "AAPL", &err), 0);
+  assert_int_equal(rows.count, 3);
+  assert_false(row_is_null(&rows.rows[2], "open"));
+}
+
+static void test_quote_open_from_session_bar(void **state) {
+  (void)state;
+  const char *body =
+      "{\"chart\":{\"result\":[{\"meta\":{\"currency\":\"USD\",\"exchangeName\":\"NMS\","
+      "\"regularMarketTime\":1732568400,\"regularMarketPrice\":235.06,\"previousClose\":232.87},"
+      "\"timestamp\":[1732545000],\"indicators\":{\"quote\":[{\"open\":[233.33],\"high\":[235.57],"
+      "\"low\":[233.33],\"close\":[235.06],\"volume\":[45986200]}]}}],\"error\":null}}";
+  sp_error err;
+  assert_int_equal(sp_yahoo_parse_quote(body, strlen(body), "AAPL", collect_parsed, &rows, &err), 0);
+  const sp_row *r = &rows.rows[0];
+  assert_true(row_double(r, "open") == 233.33);
+  /* meta lacks day high/low/volume: the session bar's are used */
+  assert_true(row_double(r, "high") == 235.57);
+  assert_true(row_double(r, "low") == 233.33);
+  assert_int_equal(row_int64(r, "volume"), 45986200);
+  assert_true(row_is_null(r, "week52_high"));
+}
+
+static void test_bars_daily_with_adjclose(void **state) {
+  (void)state;
+  sp_error err;
+  assert_int_equal(parse_bars_file(Y "chart-AAPL-1d-2020-01-02.json", "AAPL", "1d", S(1577836800),
+                                   S(1578009600), FAR_FUTURE, &err), 0);
+  assert_int_equal(rows.count, 1);
+  const sp_row *r = &rows.rows[0];
+  assert_string_equal(row_text(r, "interval"), "1d");
+  assert_int_equal(row_int64(r, "bar_time"), S(1577975400)); /* 09:30 New York */
+  assert_true(row_double(r, "open") == 74.05999755859375);
+  assert_true(row_double(r, "close") == 75.0875015258789);
+  assert_true(row_double(r, "adj_close") == 72.71607208251953);
+  assert_int_equal(row_int64(r, "volume"), 135480400);
+  assert_true(row_is_null(r, "sma_20"));
+}
+
+static void test_bars_split_dividend_window(void **state) {
+  (void)state;
+  sp_error err;
+  assert_int_equal(parse_bars_file(Y "chart-AAPL-1d-split-dividend-2020-08-31-to-2020-11-06.json",
+                                   "AAPL", "1d", S(1598832000), S(1604707200), FAR_FUTURE, &err), 0);
+  assert_int_equal(rows.count, 49);
+  assert_int_equal(row_int64(&rows.rows[0], "bar_time"), S(1598880600));
+  assert_true(row_double(&rows.rows[0], "adj_close") == 125.82673645019531);
+  assert_int_equal(row_int64(&rows.rows[48], "bar_time"), S(1604673000));
+  /* the window start clips */
+  collected_rows_free(&rows);
+  assert_int_equal(parse_bars_file(Y "chart-AAPL-1d-split-dividend-2020-08-31-to-2020-11-06.json",
+                                   "AAPL", "1d", S(1598967000), 0, FAR_FUTURE, &err), 0);
+  assert_int_equal(rows.count, 48);
+}
+
+static void test_bars_intraday_nulls_and_snapshot(void **state) {
+  (void)state;
+  sp_error err;
+  /* 391 bars: bar 105 is all null, the last lies outside the window */
+  assert_int_equal(parse_bars_file(Y "chart-AAPL-1m-intraday-2024-10-02.json", "AAPL", "1m",
+                                   S(1727827200), S(1727913600), FAR_FUTURE, &err), 0);
+  assert_int_equal(rows.count, 389);
+  for (int i = 0; i < rows.count; i++) assert_int_not_equal(row_int64(&rows.rows[i], "bar_time"), S(1727882100));
+  assert_true(row_is_null(&rows.rows[0], "adj_close")); /* intraday: no adj_close */
+  /* without a window end, the trailing snapshot pseudo-bar is recognised */
+  collected_rows_free(&rows);
+  assert_int_equal(parse_bars_file(Y "chart-AAPL-1m-intraday-2024-10-02.json", "AAPL", "1m",
+                                   S(1727827200), 0, FAR_FUTURE, &err), 0);
+  assert_int_equal(rows.count, 389);
+}
+
+static void test_bars_empty_windows(void **state) {
+  (void)state;
+  sp_error err;
+  assert_int_equal(parse_bars_file(Y "chart-AAPL-1m-weekend-empty-2025-02-01.json", "AAPL", "1m", 0,
+                                   0, FAR_FUTURE, &err), 0);
+  assert_int_equal(parse_bars_file(Y "chart-VXAPL-1d-empty-index.json", "^VXAPL", "1d", 0, 0,
+                                   FAR_FUTURE, &err), 0);
+  assert_int_equal(rows.count, 0);
+}
+
+static void test_bars_other_markets(void **state) {
+  (void)state;
+  sp_error err;
+  /* crypto: bar at period2 itself; the window end is exclusive, so 2 of 3 */
+  assert_int_equal(parse_bars_file(Y "chart-BTC-USD-1d-crypto-utc.json", "BTC-USD", "1d",
+                                   S(1577836800), S(1578009600), FAR_FUTURE, &err), 0);
+  assert_int_equal(rows.count, 2);
+  collected_rows_free(&rows);
+  assert_int_equal(parse_bars_file(Y "chart-BTC-USD-1d-crypto-utc.json", "BTC-USD", "1d", 0, 0,
+                                   FAR_FUTURE, &err), 0);
+  assert_int_equal(rows.count, 3);
+  collected_rows_free(&rows);
+  assert_int_equal(parse_bars_file(Y "chart-OCDO.L-1d-london-gbp-pence.json", "OCDO.L", "1d", 0, 0,
+                                   FAR_FUTURE, &err), 0);
+  assert_int_equal(rows.count, 1);
+  assert_int_equal(row_int64(&rows.rows[0], "bar_time"), S(1577952000));
+  assert_true(row_double(&rows.rows[0], "close") == 1259.5);
+  collected_rows_free(&rows);
+  assert_int_equal(parse_bars_file(Y "chart-WSU.DE-1d-berlin-2023-08-04-to-2023-08-08.json", "WSU.DE",
+                                   "1d", 0, 0, FAR_FUTURE, &err), 0);
+  assert_int_equal(rows.count, 3);
+  collected_rows_free(&rows);
+  /* 30-minute pre/post-market bars: volume 0 kept as 0 */
+  assert_int_equal(parse_bars_file(Y "chart-TSLA-30m-prepost-2021-11-22.json", "TSLA", "30m",
+                                   S(1637539200), S(1637625600), FAR_FUTURE, &err), 0);
+  assert_int_equal(rows.count, 30);
+  assert_int_equal(row_int64(&rows.rows[0], "bar_time"), S(1637571600));
+  assert_int_equal(row_int64(&rows.rows[0], "volume"), 0);
+}
+
+static void test_bars_incomplete_not_stored(void **state) {
+  (void)state;
+  /* session 14:30-21:00 UTC; hourly bars at 14:30, 15:30, 20:30 */
+  const char *body =
+      "{\"chart\":{\"result\":[{\"meta\":{\"regularMarketTime\":1732561200,\"regularMarketPrice\":3,"
+      "\"currentTradingPeriod\":{\"regular\":{\"start\":1732545000,\"end\":1732568400}}},"
+      "\"timestamp\":[1732545000,1732548600,1732566600],\"indicators\":{\"quote\":[{"
+      "\"open\":[1,2,3],\"high\":[1,2,3],\"low\":[1,2,3],\"close\":[1,2,3],\"volume\":[10,null,30]}]}}],"
+      "\"error\":null}}";
+  sp_error err;
+  /* at 15:45 only the 14:30 bar is complete */
+  assert_int_equal(sp_yahoo_parse_bars(body, strlen(body), "X", "1h", 0, 0, S(1732549500),
+                                       collect_parsed, &rows, &err), 0);
+  assert_int_equal(rows.count, 1);
+  collected_rows_free(&rows);
+  /* at 21:00 the 20:30 bar ends at the close, so all three; null volume stored as 0 */
+  assert_int_equal(sp_yahoo_parse_bars(body, strlen(body), "X", "1h", 0, 0, S(1732568400),
+                                       collect_parsed, &rows, &err), 0);
+  assert_int_equal(rows.count, 3);
+  assert_int_equal(row_int64(&rows.rows[1], "volume"), 0);
+  collected_rows_free(&rows);
+  /* the daily bar of the running session waits for the close */
+  assert_int_equal(sp_yahoo_parse_bars(body, strlen(body), "X", "1d", S(1732545000), 0,
+                                       S(1732560000), collect_parsed, &rows, &err), 0);
+  assert_int_equal(rows.count, 0);
+}
+
+static void test_error_shapes(void **state) {
+  (void)state;
+  sp_error err;
+  /* real 400 capture */
+  assert_int_equal(parse_bars_file(Y "chart-BEKE-400-data-does-not-exist.json", "BEKE", "1d", 0, 0,
+                                   FAR_FUTURE, &err), SP_ERR_NOT_FOUND);
+  assert_non_null(strstr(err.msg, "BEKE"));
+  assert_non_null(strstr(err.msg, "Data doesn't exist"));
+  char said[200];
+  sp_buf body = SP_BUF_INIT;
+  read_fixture(Y "chart-BEKE-400-data-does-not-exist.json", &body);
+  assert_true(sp_yahoo_explain_error((const char *)body.data, body.len, said, sizeof said));
+  assert_string_equal(said, "Bad Request: Data doesn't exist for startDate = 1577836800, endDate = 1578009600");
+  sp_buf_free(&body);
+  /* documented 404 (delisted) and 422 (intraday out of range) bodies */
+  const char *delisted = "{\"chart\":{\"result\":null,\"error\":{\"code\":\"Not Found\","
+                         "\"description\":\"No data found, symbol may be delisted\"}}}";
+  assert_int_equal(sp_yahoo_parse_quote(delisted, strlen(delisted), "XYZQ", collect_parsed, &rows, &err),
+                   SP_ERR_NOT_FOUND);
+  assert_non_null(strstr(err.msg, "XYZQ: Not Found: No data found, symbol may be delisted"));
+  const char *range = "{\"chart\":{\"result\":null,\"error\":{\"code\":\"Unprocessable Entity\","
+                      "\"description\":\"1h data not available for startTime=1500000000 and "
+                      "endTime=1732568400. The requested range must be within the last 730 days.\"}}}";
+  assert_true(sp_yahoo_explain_error(range, strlen(range), said, sizeof said));
+  assert_non_null(strstr(said, "within the last 730 days"));
+  /* not JSON, truncated, wrong shape, HTML */
+  const char *bad[] = {"", "<html><body>Will be right back</body></html>", "{\"chart\":{\"result\":[{\"meta\"",
+                       "{\"chart\":{}}", "[1,2]"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    assert_int_equal(sp_yahoo_parse_bars(bad[i], strlen(bad[i]), "T", "1h", 0, 0, FAR_FUTURE,
+                                         collect_parsed, &rows, &err), SP_ERR_PARSE);
+    assert_int_equal(sp_yahoo_parse_quote(bad[i], strlen(bad[i]), "T", collect_parsed, &rows, &err),
+                     SP_ERR_PARSE);
+  }
+  assert_false(sp_yahoo_explain_error("nope", 4, said, sizeof said));
+  assert_int_equal(sp_yahoo_parse_bars("{}", 2, "T", "7x", 0, 0, 0, collect_parsed, &rows, &err),
+                   SP_ERR_INVALID);
+  assert_int_equal(rows.count, 0);
+}
+
+static void test_bars_window(void **state) {
+  (void)state;
+  int64_t now = S(1764000000), start;
+  sp_yahoo_bars_window("1h", false, 0, 0, now, &start);
+  assert_int_equal(start, now - 60 * SP_US_PER_DAY);
+  sp_yahoo_bars_window("1d", false, 0, 0, now, &start);
+  assert_int_equal(start, now - 730 * SP_US_PER_DAY);
+  sp_yahoo_bars_window("1h", false, 0, 1000, now, &start); /* clamped to the 730-day limit */
+  assert_int_equal(start, now - 729 * SP_US_PER_DAY);
+  sp_yahoo_bars_window("1d", false, 0, 1000, now, &start);
+  assert_int_equal(start, now - 1000 * SP_US_PER_DAY);
+  sp_yahoo_bars_window("1h", true, now - SP_US_PER_DAY, 0, now, &start);
+  assert_int_equal(start, now - SP_US_PER_DAY);
+}
+
+/* ---- rounds through the fake transport ------------------------------------------------- */
+
+typedef struct round_state {
+  collected_rows *out;
+  const char *watermark_key;
+  int64_t watermark;
+  char last_request[256];
+} round_state;
+
+static bool get_watermark(void *arg, const char *key, int64_t *value) {
+  round_state *s = arg;
+  if (!s->watermark_key || strcmp(key, s->watermark_key) != 0) return false;
+  *value = s->watermark;
+  return true;
+}
+
+static int round_emit(void *arg, const sp_row *row, const char *request, sp_error *err) {
+  (void)err;
+  round_state *s = arg;
+  snprintf(s->last_request, sizeof s->last_request, "%s", request);
+  return collect_row(s->out, row);
+}
+
+static void test_round_quotes_one_ticker_failing(void **state) {
+  (void)state;
+  static fake_transport fake;
+  memset(&fake, 0, sizeof fake);
+  fake_route_add(&fake, "/v8/finance/chart/AAPL?", 200, Y "chart-AAPL-1d-2020-01-02.json", NULL);
+  fake_route_add(&fake, "/v8/finance/chart/OCDO.L?", 200, Y "chart-OCDO.L-1d-london-gbp-pence.json", NULL);
+  fake_route_add(&fake, "/v8/finance/chart/BEKE?", 400, Y "chart-BEKE-400-data-does-not-exist.json", NULL);
+  fake_route_add(&fake, "/v8/finance/chart/%5EVXAPL?", 200, Y "chart-VXAPL-1d-empty-index.json", NULL);
+  sp_source_transport t = fake_transport_of(&fake);
+  const char *providers[] = {"yahoo"};
+  const char *tickers[] = {"AAPL", "BEKE", "OCDO.L", "^VXAPL"};
+  round_state st = {.out = &rows};
+  sp_source_round round = {.ds = sp_dataset_get(SP_DS_FINANCIAL_DATA), .providers = providers,
+                           .nproviders = 1, .tickers = tickers, .ntickers = 4,
+                           .now_us = S(1740000000), .get_watermark = get_watermark,
+                           .emit = round_emit, .arg = &st};
+  sp_source_report report;
+  sp_error err;
+  sp_log_set_level(SP_LOG_OFF);
+  int rc = sp_source_collect(&t, &round, &report, &err);
+  assert_int_equal(rc, SP_ERR_HTTP);
+  assert_non_null(strstr(err.msg, "1 of 1 providers failed"));
+  assert_int_equal(report.nproviders, 1);
+  assert_int_equal(report.providers[0].status, SP_SOURCE_FAILED);
+  assert_int_equal(report.providers[0].requests, 4);
+  assert_int_equal(report.providers[0].failures, 1);
+  assert_int_equal(report.providers[0].rows, 3); /* AAPL, OCDO.L, ^VXAPL (meta price) */
+  assert_non_null(strstr(report.providers[0].first_error.msg, "/v8/finance/chart/BEKE"));
+  assert_non_null(strstr(report.providers[0].first_error.msg, "Data doesn't exist"));
+  assert_string_equal(fake.paths[0], "/v8/finance/chart/AAPL?interval=1d&range=1d&includePrePost=false");
+  assert_int_equal(rows.count, 3);
+  assert_string_equal(row_text(&rows.rows[0], "provider"), "yahoo");
+  assert_int_equal(row_int64(&rows.rows[0], "collected_at"), S(1740000000));
+  assert_non_null(strstr(st.last_request, "http://fake/v8/finance/chart/"));
+
+  /* the same quote_time as stored: nothing emitted */
+  collected_rows_free(&rows);
+  memset(&fake, 0, sizeof fake);
+  fake_route_add(&fake, "/v8/finance/chart/AAPL?", 200, Y "chart-AAPL-1d-2020-01-02.json", NULL);
+  st.watermark_key = "financial_data/AAPL";
+  st.watermark = S(1739998801);
+  round.ntickers = 1;
+  assert_int_equal(sp_source_collect(&t, &round, &report, &err), 0);
+  assert_int_equal(report.providers[0].status, SP_SOURCE_OK);
+  assert_int_equal(rows.count, 0);
+}
+
+static void test_round_bars_from_watermark(void **state) {
+  (void)state;
+  static fake_transport fake;
+  memset(&fake, 0, sizeof fake);
+  fake_route_add(&fake, "/v8/finance/chart/AAPL?", 200,
+                 Y "chart-AAPL-1d-split-dividend-2020-08-31-to-2020-11-06.json", NULL);
+  sp_source_transport t = fake_transport_of(&fake);
+  const char *providers[] = {"yahoo", "fred"};
+  const char *tickers[] = {"AAPL"};
+  /* watermark: the bar of 2020-11-05 (1604586600) → only 2020-11-06 is new */
+  round_state st = {.out = &rows, .watermark_key = "stock_movements/AAPL/1d",
+                    .watermark = S(1604586600)};
+  sp_source_round round = {.ds = sp_dataset_get(SP_DS_STOCK_MOVEMENTS), .providers = providers,
+                           .nproviders = 1, .tickers = tickers, .ntickers = 1, .bar_interval = "1d",
+                           .now_us = S(1604707200), .get_watermark = get_watermark,
+                           .emit = round_emit, .arg = &st};
+  sp_source_report report;
+  sp_error err;
+  assert_int_equal(sp_source_collect(&t, &round, &report, &err), 0);
+  assert_string_equal(fake.paths[0], "/v8/finance/chart/AAPL?period1=1604586600&period2=1604707200"
+                                     "&interval=1d&includePrePost=false&events=div%7Csplit");
+  assert_int_equal(rows.count, 1);
+  assert_int_equal(row_int64(&rows.rows[0], "bar_time"), S(1604673000));
+  char key[SP_SOURCE_KEY_MAX];
+  int64_t value;
+  assert_int_equal(sp_source_row_watermark(&rows.rows[0], key, &value), 0);
+  assert_string_equal(key, "stock_movements/AAPL/1d");
+  assert_int_equal(value, S(1604673000));
+
+  /* a provider that does not serve the dataset fails the round, yahoo's rows stay */
+  collected_rows_free(&rows);
+  memset(&fake, 0, sizeof fake);
+  fake_route_add(&fake, "/v8/finance/chart/AAPL?", 200,
+                 Y "chart-AAPL-1d-split-dividend-2020-08-31-to-2020-11-06.json", NULL);
+  round.nproviders = 2;
+  assert_int_not_equal(sp_source_collect(&t, &round, &report, &err), 0);
+  assert_int_equal(report.providers[0].status, SP_SOURCE_OK);
+  assert_int_equal(report.providers[1].status, SP_SOURCE_UNKNOWN);
+  assert_int_equal(rows.count, 1);
+  /* bad interval */
+  round.nproviders = 1;
+  round.bar_interval = "5m";
+  assert_int_not_equal(sp_source_collect(&t, &round, &report, &err), 0);
+  assert_non_null(strstr(report.providers[0].first_error.msg, "bar_interval"));
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_teardown(test_quote_from_meta, teardown_rows),
+      cmocka_unit_test_teardown(test_quote_previous_close_and_pence, teardown_rows),
+      cmocka_unit_test_teardown(test_quote_open_from_session_bar, teardown_rows),
+      cmocka_unit_test_teardown(test_bars_daily_with_adjclose, teardown_rows),
+      cmocka_unit_test_teardown(test_bars_split_dividend_window, teardown_rows),
+      cmocka_unit_test_teardown(test_bars_intraday_nulls_and_snapshot, teardown_rows),
+      cmocka_unit_test_teardown(test_bars_empty_windows, teardown_rows),
+      cmocka_unit_test_teardown(test_bars_other_markets, teardown_rows),
+      cmocka_unit_test_teardown(test_bars_incomplete_not_stored, teardown_rows),
+      cmocka_unit_test_teardown(test_error_shapes, teardown_rows),
+      cmocka_unit_test(test_bars_window),
+      cmocka_unit_test_teardown(test_round_quotes_one_ticker_failing, teardown_rows),
+      cmocka_unit_test_teardown(test_round_bars_from_watermark, teardown_rows),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
