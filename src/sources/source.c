@@ -23,12 +23,16 @@
 #include <string.h>
 
 #include "sources/fred.h"
+#include "sources/treasury.h"
+#include "sources/worldbank.h"
 #include "sources/yahoo.h"
 
 /* Adding a provider: define its table in its own file and list it here. */
 static const sp_source_provider *const provider_table[] = {
     &sp_source_yahoo,
     &sp_source_fred,
+    &sp_source_worldbank,
+    &sp_source_treasury,
 };
 #define NPROVIDERS (sizeof provider_table / sizeof provider_table[0])
 
