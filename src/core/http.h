@@ -9,7 +9,25 @@
  * prefixes the provider's base URL (the real one, or the override from config or
  * STOCKPIPE_<PROVIDER>_BASE_URL — SPEC §3: it replaces scheme, host and port only).
  *
- * Threading: one client is used by one thread at a time.
+ * Retries (docs/HTTP.md has the details): 429, 408, 5xx, time-outs, connection
+ * failures, truncated bodies and a classify() verdict of SP_ERR_RATE_LIMIT are tried
+ * again, up to max_attempts in all, after Retry-After (seconds or HTTP-date) when the
+ * response has one, else after a uniformly random delay in
+ * [0, min(backoff_max_ms, backoff_base_ms * 2^(attempt-1))] ("full jitter"); either is
+ * capped at backoff_max_ms.  A rate-limit answer (429, or classify()) also holds back
+ * every other request to that provider for the same delay.  Other statuses (4xx)
+ * fail at once with the body kept.
+ * Each attempt takes a token from the provider's bucket (rate_limit per second, burst
+ * tokens) and counts against max_in_flight while it runs.  Requests start in
+ * submission order as their provider allows.
+ *
+ * Every request sends "User-Agent: stockpipe/<version>" unless its headers carry one,
+ * and "Accept-Encoding" for every encoding libcurl decodes.  Cookies set by responses
+ * are kept (in memory, per client) and sent back, like a browser.
+ *
+ * Threading: one client is used by one thread at a time (clients may be created in
+ * several threads).  Callbacks run inside sp_http_run on that thread; they may call
+ * sp_http_submit, but not sp_http_run, sp_http_get or sp_http_client_free.
  * Secrets: URLs are logged only through sp_redact (see core/log.h); register keys
  * with sp_log_add_secret before building URLs that contain them.
  */
@@ -26,7 +44,8 @@ typedef struct sp_http_client sp_http_client;
 
 typedef struct sp_http_provider_settings {
   const char *name;        /* "yahoo", "alphavantage", ... (copied) */
-  const char *base_url;    /* "https://query1.finance.yahoo.com" (copied); the env override wins */
+  const char *base_url;    /* "https://query1.finance.yahoo.com" (copied); the env override wins:
+                              STOCKPIPE_<NAME>_BASE_URL, NAME upper-cased, other characters '_' */
   double rate_limit;       /* requests per second, token bucket; 0 = unlimited */
   int burst;               /* bucket size; 0 = max(1, rate_limit) */
   int max_in_flight;       /* concurrent requests to this provider; 0 = 4 */
@@ -42,8 +61,9 @@ typedef struct sp_http_provider_settings {
 #define SP_HTTP_MAX_BODY ((size_t)64 << 20)
 
 typedef struct sp_http_response {
-  long status;             /* final HTTP status, 0 when no response was received */
-  sp_buf body;             /* response body (decompressed), NUL-terminated */
+  long status;             /* last HTTP status, 0 when no response was received (a truncated
+                              or over-long body keeps its status: err->code says it failed) */
+  sp_buf body;             /* response body (decompressed), NUL-terminated, never NULL data */
   char *content_type;      /* or NULL */
   int attempts;            /* how many tries were made */
   char url[1024];          /* the URL requested, already redacted, for messages */
@@ -68,19 +88,23 @@ typedef struct sp_http_request {
 } sp_http_request;
 
 /* Create a client.  Returns 0 or SP_ERR_NOMEM / SP_ERR_IO (libcurl init). Free with
- * sp_http_client_free. */
+ * sp_http_client_free, which drops queued requests without calling their callbacks. */
 int sp_http_client_new(sp_http_client **out, sp_error *err);
 void sp_http_client_free(sp_http_client *client);
 
-/* Register or replace a provider's settings.  The base URL must be http(s)://host[:port]
- * with no path; an invalid one is SP_ERR_CONFIG naming it. */
+/* Register or replace a provider's settings (zero fields take the defaults shown).
+ * The base URL must be http(s)://host[:port] with no path (one trailing '/' is
+ * dropped); an invalid one, or none at all, is SP_ERR_CONFIG naming the provider and
+ * where the URL came from. */
 int sp_http_set_provider(sp_http_client *client, const sp_http_provider_settings *settings,
                          sp_error *err);
 
 /* The base URL a provider will use (after overrides), or NULL if unregistered. */
 const char *sp_http_provider_base_url(const sp_http_client *client, const char *provider);
 
-/* Queue a request (strings are copied).  Nothing is sent until sp_http_run. */
+/* Queue a request (strings are copied).  Nothing is sent until sp_http_run.  Errors:
+ * SP_ERR_INVALID (no done(), path not starting with '/'), SP_ERR_NOT_FOUND (unknown
+ * provider), SP_ERR_NOMEM.  done() is called exactly once for every accepted request. */
 int sp_http_submit(sp_http_client *client, const sp_http_request *request, sp_error *err);
 
 /* Perform every queued request (and those queued by callbacks while running) until none
@@ -88,9 +112,10 @@ int sp_http_submit(sp_http_client *client, const sp_http_request *request, sp_er
  * stopped (the callbacks of unfinished requests then get SP_ERR_STOPPED). */
 int sp_http_run(sp_http_client *client, const volatile bool *stop, sp_error *err);
 
-/* Blocking convenience: one request, performed to completion.  On return `resp` holds
- * the final response (free with sp_http_response_free) and the result code is as for
- * sp_http_done_fn. */
+/* Blocking convenience: one request, performed to completion (requests queued before
+ * it are run too).  On return `resp` holds the final response (free with
+ * sp_http_response_free, also after an error) and the result code is as for
+ * sp_http_done_fn, with the same message in `err`.  SP_ERR_INVALID from a callback. */
 int sp_http_get(sp_http_client *client, const char *provider, const char *path,
                 const char *const *headers, sp_http_response *resp, sp_error *err);
 void sp_http_response_free(sp_http_response *resp);

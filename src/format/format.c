@@ -8,11 +8,12 @@
 #include <string.h>
 #include <unistd.h>
 
-extern const sp_format_vtable sp_format_csv, sp_format_jsonl;
+extern const sp_format_vtable sp_format_csv, sp_format_jsonl, sp_format_parquet;
 
 static const sp_format_vtable *const formats[] = {
     &sp_format_csv,
     &sp_format_jsonl,
+    &sp_format_parquet,
     NULL /* terminator */
 };
 
