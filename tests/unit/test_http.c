@@ -271,10 +271,14 @@ static void test_503_retry_after_http_date(void **state) {
   fixture *f = *state;
   f->settings.backoff_max_ms = 5000;
   register_provider(f);
-  add_fault("{\"path\": \"^/v8/\", \"fault\": \"503\", \"retry_after_date\": 1, \"count\": 1}");
+  /* An HTTP-date two seconds ahead, in whole seconds: at least one second from now. */
+  add_fault("{\"path\": \"^/v8/\", \"fault\": \"503\", \"retry_after_date\": 2, \"count\": 1}");
+  int64_t start = sp_monotonic_us();
   sp_http_response resp;
   assert_int_equal(sp_http_get(f->client, "fake", "/v8/finance/chart/META", NULL, &resp, NULL), SP_OK);
+  int64_t elapsed = sp_monotonic_us() - start;
   assert_int_equal(resp.attempts, 2);
+  assert_true(elapsed >= 900 * 1000); /* the 10 ms backoff alone would be far shorter */
   sp_http_response_free(&resp);
 }
 
@@ -331,15 +335,18 @@ static void test_truncated_body_is_an_error(void **state) {
   sp_http_response_free(&resp);
 }
 
-static void test_reset_and_html_502_are_retried(void **state) {
+static void test_reset_html_502_and_408_are_retried(void **state) {
   fixture *f = *state;
+  f->settings.max_attempts = 4;
+  register_provider(f);
   add_fault("{\"path\": \"^/v8/\", \"fault\": \"reset\", \"count\": 1}");
   add_fault("{\"path\": \"^/v8/\", \"fault\": \"html\", \"status\": 502, \"count\": 1}");
+  add_fault("{\"path\": \"^/v8/\", \"fault\": \"status\", \"status\": 408, \"count\": 1}");
   sp_http_response resp;
   sp_error err;
   int rc = sp_http_get(f->client, "fake", "/v8/finance/chart/TSLA", NULL, &resp, &err);
   if (rc != SP_OK) fail_msg("%s", err.msg);
-  assert_int_equal(resp.attempts, 3);
+  assert_int_equal(resp.attempts, 4);
   assert_non_null(strstr((char *)resp.body.data, "\"symbol\":\"TSLA\""));
   sp_http_response_free(&resp);
 }
@@ -608,7 +615,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_404_not_retried_body_kept, setup, teardown),
       cmocka_unit_test_setup_teardown(test_timeout, setup, teardown),
       cmocka_unit_test_setup_teardown(test_truncated_body_is_an_error, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_reset_and_html_502_are_retried, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_reset_html_502_and_408_are_retried, setup, teardown),
       cmocka_unit_test_setup_teardown(test_classify_rate_limit_note, setup, teardown),
       cmocka_unit_test_setup_teardown(test_rate_limit_spreads_requests, setup, teardown),
       cmocka_unit_test_setup_teardown(test_max_in_flight, setup, teardown),
