@@ -29,6 +29,12 @@ static size_t table_length(const sp_cli_option *t) {
 
 int sp_cli_parse(int argc, char **argv, const sp_cli_option *extra, sp_cli_context *ctx) {
   memset(ctx, 0, sizeof *ctx);
+  /* Keys given in the environment are secrets before anything can be printed
+   * (even a usage error echoing an argument); file keys are added when loaded. */
+  for (int i = 0; i < SP_CRED_COUNT; i++) {
+    const char *key = getenv(sp_credential_env_name((sp_credential_id)i));
+    if (key && *key) sp_log_add_secret(key);
+  }
   size_t nextra = table_length(extra);
   struct option *longopts = calloc(COMMON_COUNT + nextra + 1, sizeof *longopts);
   ctx->values = calloc((size_t)argc + 1, sizeof *ctx->values);

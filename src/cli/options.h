@@ -81,8 +81,9 @@ typedef struct sp_cli_context {
 } sp_cli_context;
 
 /* Parse argv (argv[0] is the command name, skipped) into a zeroed *ctx: common
- * options, the `extra` table's options (may be NULL) and operands.  Does not load
- * anything.  Returns SP_EXIT_OK, or SP_EXIT_USAGE after printing the problem.
+ * options, the `extra` table's options (may be NULL) and operands.  Registers the
+ * STOCKPIPE_*_KEY environment values as log secrets first.  Does not load
+ * anything else.  Returns SP_EXIT_OK, or SP_EXIT_USAGE after printing the problem.
  * Always release ctx with sp_cli_context_free. */
 int sp_cli_parse(int argc, char **argv, const sp_cli_option *extra, sp_cli_context *ctx);
 

@@ -221,14 +221,14 @@ static bool check_keys(loader *L, yaml_node_t *map, const char *ctx) {
   for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
     yaml_node_t *k = node_at(L, p->key);
     if (k->type != YAML_SCALAR_NODE) {
-      report(L, k, "%s: keys must be plain names, found %s", ctx, node_kind(k));
+      report(L, k, "%skeys must be plain names, found %s", ctx, node_kind(k));
       ok = false;
       continue;
     }
     for (yaml_node_pair_t *q = map->data.mapping.pairs.start; q < p; q++) {
       yaml_node_t *first = node_at(L, q->key);
       if (first->type == YAML_SCALAR_NODE && strcmp(scalar(first), scalar(k)) == 0) {
-        report(L, k, "%s: duplicate key '%s' (first given at line %d)", ctx, scalar(k),
+        report(L, k, "%sduplicate key '%s' (first given at line %d)", ctx, scalar(k),
                (int)first->start_mark.line + 1);
         ok = false;
         break;
@@ -543,6 +543,7 @@ static bool apply_table(loader *L, const sp_option_table *table, void *base, yam
     yaml_node_t *k = node_at(L, p->key), *v = node_at(L, p->value);
     if (k->type != YAML_SCALAR_NODE) continue;
     const char *key = scalar(k);
+    if (map_get(L, map, key) != v) continue; /* a repeated key, reported by check_keys */
     char path[256];
     snprintf(path, sizeof path, "%s%s", path_prefix, key);
     const sp_option *match = NULL;
@@ -872,7 +873,9 @@ static void load_components(loader *L, component_kind kind, yaml_node_t *section
            kind_names[kind], node_kind(section));
     return;
   }
-  check_keys(L, section, kind_sections[kind]);
+  char section_ctx[32];
+  snprintf(section_ctx, sizeof section_ctx, "%s: ", kind_sections[kind]);
+  check_keys(L, section, section_ctx);
   size_t n = (size_t)(section->data.mapping.pairs.top - section->data.mapping.pairs.start);
   *array = calloc(n ? n : 1, kind_size(kind));
   *nodes = calloc(n ? n : 1, sizeof **nodes);
@@ -1205,7 +1208,7 @@ static void load_providers(loader *L, yaml_node_t *section) {
     report(L, section, "providers: expected a mapping of provider names to settings, found %s", node_kind(section));
     return;
   }
-  check_keys(L, section, "providers");
+  check_keys(L, section, "providers: ");
   for (yaml_node_pair_t *p = section->data.mapping.pairs.start; p < section->data.mapping.pairs.top; p++) {
     yaml_node_t *k = node_at(L, p->key), *v = node_at(L, p->value);
     if (k->type != YAML_SCALAR_NODE) continue;
@@ -1255,7 +1258,7 @@ static bool check_root(loader *L, yaml_node_t *root) {
            node_kind(root));
     return false;
   }
-  check_keys(L, root, "top level");
+  check_keys(L, root, "");
   for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top; p++) {
     yaml_node_t *k = node_at(L, p->key);
     if (k->type != YAML_SCALAR_NODE) continue;
