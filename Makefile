@@ -41,8 +41,11 @@ test-fast: build
 bench: deps build
 	bash bench/run.sh $(BUILD)
 
+# Configured with PREFIX so paths derived from it (the systemd unit's, /etc for /usr)
+# are right; DESTDIR stages the whole tree elsewhere (packaging).
 install: build
-	DESTDIR=$(DESTDIR) cmake --install $(BUILD) --prefix $(PREFIX)
+	cmake -S . -B $(BUILD) -DCMAKE_INSTALL_PREFIX=$(PREFIX)
+	DESTDIR=$(DESTDIR) cmake --install $(BUILD)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)
