@@ -66,8 +66,11 @@ int64_t sp_scheduler_jitter_us(const char *name, int64_t max_jitter_us) {
 int64_t sp_scheduler_due_us(const sp_schedule_entry *entry, int64_t now_us) {
   if (entry->last_run_us == SP_SCHEDULER_NEVER) return now_us;
   int64_t jitter = sp_scheduler_jitter_us(entry->name, entry->max_jitter_us);
+  /* A last run in the future means the clock was set back: count from now instead,
+   * or the source would stay silent until the clock caught up. */
+  int64_t last_run = entry->last_run_us < now_us ? entry->last_run_us : now_us;
   /* slot > last_run - jitter  <=>  slot + jitter > last_run */
-  int64_t slot = sp_scheduler_next_slot(&entry->schedule, entry->intraday, entry->last_run_us - jitter);
+  int64_t slot = sp_scheduler_next_slot(&entry->schedule, entry->intraday, last_run - jitter);
   return slot < 0 ? -1 : slot + jitter;
 }
 

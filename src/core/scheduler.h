@@ -66,8 +66,9 @@ int64_t sp_scheduler_jitter_us(const char *name, int64_t max_jitter_us);
 
 /* When `entry` is next due to run: its first jittered slot strictly after its last
  * run.  A value <= now_us means "run now" (once; then record the run's time in
- * last_run_us).  A source that never ran is due at now_us.  -1 when its schedule never
- * fires again. */
+ * last_run_us).  A source that never ran is due at now_us; a last run later than
+ * now_us (the clock was set back) counts as now_us.  -1 when its schedule never fires
+ * again. */
 int64_t sp_scheduler_due_us(const sp_schedule_entry *entry, int64_t now_us);
 
 /* The index of the entry due first and, in *due_us, when.  Ties go to the lower

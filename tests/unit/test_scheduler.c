@@ -229,6 +229,9 @@ static void test_missed_runs_run_once(void **state) {
   n = simulate(&weekly, ts("2027-02-03T09:00:00Z"), ts("2027-02-10T00:00:00Z"), runs, 16);
   assert_int_equal(n, 2);
   assert_int_equal(runs[1], ts("2027-02-08T00:00:00Z")); /* a Monday */
+  /* The clock was set back a day: the next run is the next slot, not tomorrow's. */
+  sp_schedule_entry back = {.name = "y", .schedule = parse("1h"), .last_run_us = ts("2025-01-02T03:00:00Z")};
+  assert_int_equal(sp_scheduler_due_us(&back, ts("2025-01-01T03:17:00Z")), ts("2025-01-01T04:00:00Z"));
   /* Never run: due at once. */
   sp_schedule_entry fresh = {.name = "x", .schedule = parse("1h"), .last_run_us = SP_SCHEDULER_NEVER};
   assert_int_equal(sp_scheduler_due_us(&fresh, ts("2025-01-01T03:17:00Z")), ts("2025-01-01T03:17:00Z"));
@@ -257,9 +260,14 @@ static void test_next_due_picks_earliest(void **state) {
 
 /* ---- the real wait ---- */
 
-static void *signal_later(void *arg) {
+/* Give the main thread 50 ms to start sleeping. */
+static void pause_briefly(void) {
   struct timespec pause = {0, 50 * 1000 * 1000};
   nanosleep(&pause, NULL);
+}
+
+static void *signal_later(void *arg) {
+  pause_briefly();
   sp_wakeup_signal(arg);
   return NULL;
 }
@@ -298,8 +306,7 @@ static void on_sigusr1(int sig) {
 }
 
 static void *raise_later(void *arg) {
-  struct timespec pause = {0, 50 * 1000 * 1000};
-  nanosleep(&pause, NULL);
+  pause_briefly();
   pthread_kill(*(pthread_t *)arg, SIGUSR1);
   return NULL;
 }
