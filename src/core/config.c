@@ -1334,9 +1334,11 @@ static sp_config *config_new(const char *file) {
     sp_config_provider *p = &cfg->providers[i];
     p->id = (sp_provider_id)i;
     p->name = info->name;
-    p->rate_limit = -1; /* unset: the provider module's defaults apply */
-    p->max_in_flight = -1;
-    p->timeout = -1;
+    p->base_url = strdup(info->base_url);
+    ok = ok && p->base_url;
+    p->rate_limit = info->rate_limit;
+    p->max_in_flight = info->max_in_flight;
+    p->timeout = info->timeout;
     p->needs_key = info->needs_key;
   }
   if (!ok) {
@@ -1505,10 +1507,10 @@ const sp_config_agent *sp_config_find_agent(const sp_config *cfg, const char *na
 }
 
 void sp_config_provider_apply(const sp_config_provider *p, sp_http_provider_settings *settings) {
-  if (p->base_url) settings->base_url = p->base_url;
-  if (p->rate_limit >= 0) settings->rate_limit = p->rate_limit;
-  if (p->max_in_flight >= 0) settings->max_in_flight = (int)p->max_in_flight;
-  if (p->timeout >= 0) settings->timeout_ms = (int)(p->timeout * 1000);
+  settings->base_url = p->base_url;
+  settings->rate_limit = p->rate_limit;
+  settings->max_in_flight = (int)p->max_in_flight;
+  settings->timeout_ms = (int)(p->timeout * 1000);
 }
 
 const sp_config_provider *sp_config_find_provider(const sp_config *cfg, const char *name) {

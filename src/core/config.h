@@ -72,17 +72,17 @@ typedef enum sp_provider_id {
   SP_PROVIDER_COUNT
 } sp_provider_id;
 
-/* Overrides of a provider's HTTP settings.  The defaults live with the provider
- * (src/sources/<name>.c, sp_source_provider.http); apply these on top with
- * sp_config_provider_apply.  STOCKPIPE_<NAME>_BASE_URL is applied later by the HTTP
- * client and wins over base_url. */
+/* A provider's effective HTTP settings: `providers.<name>` from the file over the
+ * built-in defaults (the same values as the provider module's sp_source_provider.http;
+ * test_config checks they agree).  STOCKPIPE_<NAME>_BASE_URL is applied later by the
+ * HTTP client and wins over base_url. */
 typedef struct sp_config_provider {
   sp_provider_id id;
   const char *name;      /* "yahoo", ... (static) */
-  char *base_url;        /* scheme://host[:port], NULL = not set */
-  double rate_limit;     /* requests per second (0 = unlimited); -1 = not set */
-  int64_t max_in_flight; /* concurrent requests; -1 = not set */
-  int64_t timeout;       /* whole-request time-out, seconds; -1 = not set */
+  char *base_url;        /* scheme://host[:port] of the real API unless overridden */
+  double rate_limit;     /* requests per second; 0 = unlimited */
+  int64_t max_in_flight; /* concurrent requests */
+  int64_t timeout;       /* whole-request time-out, seconds */
   bool needs_key;        /* finnhub, newsapi, alphavantage, fred */
 } sp_config_provider;
 
@@ -271,8 +271,9 @@ const sp_config_sink *sp_config_find_sink(const sp_config *cfg, const char *name
 const sp_config_agent *sp_config_find_agent(const sp_config *cfg, const char *name);
 /* Provider settings by name ("yahoo"...), NULL for an unknown name. */
 const sp_config_provider *sp_config_find_provider(const sp_config *cfg, const char *name);
-/* Copy the overrides that are set in `p` onto `settings` (base_url points into the
- * config: keep the config alive while settings is used, or copy it). */
+/* Copy p's base_url, rate_limit, max_in_flight and timeout into `settings` (other
+ * fields, e.g. burst, stay); base_url points into the config: keep the config alive
+ * while settings is used, or copy it. */
 void sp_config_provider_apply(const sp_config_provider *p, sp_http_provider_settings *settings);
 /* The provider id for a name, or -1. */
 int sp_provider_id_from_name(const char *name);

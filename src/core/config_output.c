@@ -53,8 +53,6 @@ static void write_table(FILE *out, const sp_option_table *table, const void *bas
 static void write_option(FILE *out, const sp_option *opt, const void *base, int indent) {
   const void *field = (const char *)base + opt->offset;
   if ((opt->type == SP_OPT_STRING || opt->type == SP_OPT_LISTEN) && !*(char *const *)field) return;
-  if ((opt->flags & SP_OPT_OPTIONAL) && opt->type == SP_OPT_INT && *(const int64_t *)field == -1) return;
-  if ((opt->flags & SP_OPT_OPTIONAL) && opt->type == SP_OPT_NUMBER && *(const double *)field == -1) return;
   fprintf(out, "%*s%s:", indent, "", opt->key);
   if (opt->type != SP_OPT_SECTION) fputc(' ', out);
   switch (opt->type) {
@@ -122,14 +120,10 @@ int sp_config_write_yaml(const sp_config *cfg, FILE *out) {
   }
   for (size_t i = 0; i < cfg->nchannels; i++)
     if (cfg->channels[i].sink) fprintf(out, "  %s: %s\n", cfg->channels[i].name, cfg->channels[i].sink);
-  bool heading = false;
+  fputs("providers:\n", out);
   for (int i = 0; i < SP_PROVIDER_COUNT; i++) {
-    const sp_config_provider *p = &cfg->providers[i];
-    if (!p->base_url && p->rate_limit == -1 && p->max_in_flight == -1 && p->timeout == -1) continue;
-    if (!heading) fputs("providers:\n", out);
-    heading = true;
-    fprintf(out, "  %s:\n", p->name);
-    write_table(out, &sp_provider_options, p, NULL, 4);
+    fprintf(out, "  %s:\n", cfg->providers[i].name);
+    write_table(out, &sp_provider_options, &cfg->providers[i], NULL, 4);
   }
   return ferror(out) ? SP_ERR_IO : SP_OK;
 }
@@ -175,8 +169,6 @@ static void md_rows(FILE *out, const sp_option_table *table, const char *prefix)
       fputs("required", out);
     else if (opt->flags & SP_OPT_DERIVED)
       fputs("derived", out);
-    else if (opt->flags & SP_OPT_OPTIONAL)
-      fputs("not set", out);
     else if (opt->def) {
       fputc('`', out);
       md_text(out, opt->def);
@@ -257,12 +249,14 @@ int sp_config_write_reference(FILE *out) {
   md_table(out, &sp_provider_options, "providers.<name>",
            "Optional per-provider settings for `yahoo`, `alphavantage`, `finnhub`, `newsapi`, `fred`, "
            "`worldbank`, `fedreserve`, `treasury`.");
-  fputs("\nProviders (a provider listed by a source must serve its dataset):\n\n"
-        "| provider | API key | datasets |\n|---|---|---|\n",
+  fputs("\nProviders (a provider listed by a source must serve its dataset) and their defaults:\n\n"
+        "| provider | base_url | rate_limit | max_in_flight | timeout | API key | datasets |\n"
+        "|---|---|---|---|---|---|---|\n",
         out);
   for (int i = 0; i < SP_PROVIDER_COUNT; i++) {
     const sp_provider_info *p = &sp_provider_infos[i];
-    fprintf(out, "| `%s` | %s | ", p->name, p->needs_key ? "required" : "none");
+    fprintf(out, "| `%s` | %s | %.15g | %" PRId64 " | %" PRId64 " | %s | ", p->name, p->base_url, p->rate_limit,
+            p->max_in_flight, p->timeout, p->needs_key ? "required" : "none");
     int n = 0;
     for (int d = 0; d < SP_DS_COUNT; d++)
       if (p->datasets & (1u << d)) fprintf(out, "%s%s", n++ ? ", " : "", sp_dataset_names[d]);

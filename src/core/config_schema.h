@@ -35,8 +35,7 @@ typedef enum sp_opt_type {
 enum {
   SP_OPT_REQUIRED = 1u << 0, /* must be given where it applies (no default) */
   SP_OPT_DERIVED = 1u << 1,  /* the default is computed by the loader (help text says how) */
-  SP_OPT_NONEMPTY = 1u << 2, /* strings: "" is not allowed */
-  SP_OPT_OPTIONAL = 1u << 3  /* no default: unset is NULL (strings) or -1 (numbers) */
+  SP_OPT_NONEMPTY = 1u << 2  /* strings: "" is not allowed */
 };
 
 struct sp_option_table;
@@ -76,6 +75,10 @@ typedef struct sp_provider_info {
   const char *name;
   bool needs_key;
   unsigned datasets; /* bit (1 << sp_dataset_id) for each dataset it serves */
+  const char *base_url;
+  double rate_limit;
+  int64_t max_in_flight;
+  int64_t timeout;
 } sp_provider_info;
 
 extern const sp_provider_info sp_provider_infos[SP_PROVIDER_COUNT];

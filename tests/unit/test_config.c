@@ -134,9 +134,8 @@ static void test_defaults_match_spec(void **state) {
   assert_string_equal(ps->file_prefix, "policy_data_");
 
   const sp_config_provider *yahoo = sp_config_find_provider(cfg, "yahoo");
-  assert_null(yahoo->base_url); /* not set: the provider module's defaults apply */
-  assert_true(yahoo->rate_limit == -1);
-  assert_int_equal(yahoo->max_in_flight, -1);
+  assert_string_equal(yahoo->base_url, "https://query1.finance.yahoo.com");
+  assert_int_equal(yahoo->timeout, 30);
   assert_false(yahoo->needs_key);
   assert_true(sp_config_find_provider(cfg, "fred")->needs_key);
   assert_null(sp_config_find_provider(cfg, "bloomberg"));
@@ -281,13 +280,14 @@ static void test_custom_config(void **state) {
   assert_string_equal(y->base_url, "http://127.0.0.1:9999");
   assert_true(y->rate_limit == 0.5);
   assert_int_equal(y->timeout, 5);
-  assert_int_equal(y->max_in_flight, -1);
+  assert_int_equal(y->max_in_flight, 16); /* not given: the default */
   sp_http_provider_settings http = {.name = "yahoo", .base_url = "https://query1.finance.yahoo.com",
-                                    .rate_limit = 20, .max_in_flight = 16, .timeout_ms = 30000};
+                                    .rate_limit = 20, .burst = 20, .max_in_flight = 16, .timeout_ms = 30000};
   sp_config_provider_apply(y, &http);
   assert_string_equal(http.base_url, "http://127.0.0.1:9999");
   assert_true(http.rate_limit == 0.5);
   assert_int_equal(http.max_in_flight, 16);
+  assert_int_equal(http.burst, 20);
   assert_int_equal(http.timeout_ms, 5000);
 
   /* show → load round trip gives the same config */
@@ -658,6 +658,10 @@ static void test_providers_agree_with_sources(void **state) {
               sp->datasets, sp_provider_infos[id].datasets);
     assert_int_equal(sp->datasets, sp_provider_infos[id].datasets);
     assert_int_equal(sp->credential != NULL, sp_provider_infos[id].needs_key);
+    assert_string_equal(sp->http.base_url, sp_provider_infos[id].base_url);
+    assert_true(sp->http.rate_limit == sp_provider_infos[id].rate_limit);
+    assert_int_equal(sp->http.max_in_flight, sp_provider_infos[id].max_in_flight);
+    assert_int_equal(sp->http.timeout_ms, sp_provider_infos[id].timeout * 1000);
     if (sp->credential) {
       bool named = false;
       for (int c = 0; c < SP_CRED_COUNT; c++)
