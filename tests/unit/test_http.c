@@ -216,6 +216,25 @@ static void test_custom_headers_replace_user_agent(void **state) {
   cJSON_Delete(log);
 }
 
+/* Cookies a response sets are sent with later requests (Yahoo's consent/crumb flow). */
+static void test_cookies_persist(void **state) {
+  fixture *f = *state;
+  cJSON_Delete(control("/_control/routes", "{\"path\": \"/consent\", \"body\": \"ok\","
+                                           " \"headers\": {\"Set-Cookie\": \"A3=d=AQABBC; Path=/; HttpOnly\"}}"));
+  sp_http_response resp;
+  assert_int_equal(sp_http_get(f->client, "fake", "/consent", NULL, &resp, NULL), SP_OK);
+  sp_http_response_free(&resp);
+  assert_int_equal(sp_http_get(f->client, "fake", "/v1/test/getcrumb", NULL, &resp, NULL), SP_OK);
+  sp_http_response_free(&resp);
+  cJSON *log = control("/_control/requests", NULL);
+  cJSON *requests = cJSON_GetObjectItem(log, "requests");
+  assert_null(cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetArrayItem(requests, 0), "headers"), "Cookie"));
+  cJSON *cookie = cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetArrayItem(requests, 1), "headers"), "Cookie");
+  assert_non_null(cookie);
+  assert_string_equal(cookie->valuestring, "A3=d=AQABBC");
+  cJSON_Delete(log);
+}
+
 static void test_429_retry_after_honoured(void **state) {
   fixture *f = *state;
   f->settings.backoff_max_ms = 5000; /* Retry-After is capped by backoff_max */
@@ -608,6 +627,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_get_returns_fixture_gzipped, setup, teardown),
       cmocka_unit_test_setup_teardown(test_custom_headers_replace_user_agent, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_cookies_persist, setup, teardown),
       cmocka_unit_test_setup_teardown(test_429_retry_after_honoured, setup, teardown),
       cmocka_unit_test_setup_teardown(test_429_pauses_the_provider, setup, teardown),
       cmocka_unit_test_setup_teardown(test_503_retry_after_http_date, setup, teardown),

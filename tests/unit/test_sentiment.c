@@ -74,7 +74,7 @@ static void test_negation(void **state) {
   assert_true(fabs(score("results not strong") + 0.74 * 1.9 / sqrt(pow(0.74 * 1.9, 2) + 15)) < 1e-6);
   /* Negation reaches three words back, not four, and not across a comma. */
   assert_true(score("not that very good") < 0);
-  assert_true(score("not a b c strong") > 0);
+  assert_true(score("not x y z strong") > 0);
   assert_true(score("not now, strong") > 0);
   /* "not only" is no negation. */
   assert_true(score("not only strong") > 0);
