@@ -179,9 +179,10 @@ int sp_fedreserve_parse_rss(const char *body, size_t len, const char *default_ty
   xmlNode *root = xmlDocGetRootElement(doc);
   xmlNode *channel = root ? find_element(root, "channel") : NULL;
   if (!root || strcmp((const char *)root->name, "rss") != 0 || !channel) {
+    sp_error_set(err, SP_ERR_PARSE, "fed feed: not an RSS document (root <%.40s>)",
+                 root ? (const char *)root->name : "none");
     xmlFreeDoc(doc);
-    return sp_error_set(err, SP_ERR_PARSE, "fed feed: not an RSS document (root <%s>)",
-                        root ? (const char *)root->name : "none");
+    return SP_ERR_PARSE;
   }
   sp_row row;
   if (sp_row_init(&row, sp_dataset_get(SP_DS_POLICY)) != SP_OK) {
