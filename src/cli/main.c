@@ -10,7 +10,10 @@
 #include <stdio.h>
 #include <string.h>
 
+extern const sp_cli_command sp_cmd_config;
+
 static const sp_cli_command *const commands[] = {
+    &sp_cmd_config,
     NULL /* terminator */
 };
 

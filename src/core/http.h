@@ -14,7 +14,9 @@
  * again, up to max_attempts in all, after Retry-After (seconds or HTTP-date) when the
  * response has one, else after a uniformly random delay in
  * [0, min(backoff_max_ms, backoff_base_ms * 2^(attempt-1))] ("full jitter"); either is
- * capped at backoff_max_ms.  Other statuses (4xx) fail at once with the body kept.
+ * capped at backoff_max_ms.  A rate-limit answer (429, or classify()) also holds back
+ * every other request to that provider for the same delay.  Other statuses (4xx)
+ * fail at once with the body kept.
  * Each attempt takes a token from the provider's bucket (rate_limit per second, burst
  * tokens) and counts against max_in_flight while it runs.  Requests start in
  * submission order as their provider allows.

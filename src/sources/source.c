@@ -10,6 +10,7 @@
 #include "sources/source.h"
 
 #include "core/log.h"
+#include "core/sha256.h"
 #include "core/timeutil.h"
 #include "sources/news.h"
 
@@ -21,11 +22,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sources/fred.h"
+#include "sources/treasury.h"
+#include "sources/worldbank.h"
 #include "sources/yahoo.h"
 
 /* Adding a provider: define its table in its own file and list it here. */
 static const sp_source_provider *const provider_table[] = {
     &sp_source_yahoo,
+    &sp_source_fred,
+    &sp_source_worldbank,
+    &sp_source_treasury,
 };
 #define NPROVIDERS (sizeof provider_table / sizeof provider_table[0])
 
@@ -53,17 +60,6 @@ int sp_json_parse(const char *body, size_t len, const char *what, cJSON **out, s
   excerpt[show] = '\0';
   return sp_error_set(err, SP_ERR_PARSE, "%s: response is not valid JSON (%zu bytes: \"%s%s\")",
                       what, len, excerpt, len > show ? "…" : "");
-}
-
-int sp_source_url_encode(sp_buf *out, const char *text) {
-  static const char hex[] = "0123456789ABCDEF";
-  for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
-    int rc = (isalnum(*p) || *p == '-' || *p == '_' || *p == '.' || *p == '~')
-                 ? sp_buf_append_byte(out, *p)
-                 : sp_buf_printf(out, "%%%c%c", hex[*p >> 4], hex[*p & 15]);
-    if (rc != SP_OK) return SP_ERR_NOMEM;
-  }
-  return sp_buf_reserve(out, 0) == 0 ? SP_OK : SP_ERR_NOMEM;
 }
 
 bool sp_parse_number(const char *text, double *out) {
@@ -369,6 +365,49 @@ static int hold_quote(sp_source_ctx *ctx, const sp_row *row, const char *request
   return SP_OK;
 }
 
+/* ---- row builders -------------------------------------------------------------------- */
+
+int sp_source_macro_row(sp_row *row, const char *indicator, const char *series_id,
+                        int32_t observation_date, double value, const char *unit,
+                        const char *frequency) {
+  sp_row_reset(row);
+  int rc = sp_row_set_cstr(row, sp_row_col(row, "indicator"), indicator);
+  if (!rc) rc = sp_row_set_cstr(row, sp_row_col(row, "series_id"), series_id);
+  if (!rc) rc = sp_row_set_i32(row, sp_row_col(row, "observation_date"), observation_date);
+  if (!rc) rc = sp_row_set_double(row, sp_row_col(row, "value"), value);
+  if (!rc) rc = sp_row_set_cstr(row, sp_row_col(row, "unit"), unit);
+  if (!rc) rc = sp_row_set_cstr(row, sp_row_col(row, "frequency"), frequency);
+  return rc;
+}
+
+int sp_source_policy_row(sp_row *row, const char *provider, const char *event_type,
+                         const char *natural_id, int64_t event_time, const char *title,
+                         const char *summary, const char *url, double value,
+                         const char *details) {
+  sp_row_reset(row);
+  sp_buf id_text = SP_BUF_INIT;
+  if (sp_buf_printf(&id_text, "%s:%s", provider, natural_id) != 0) return SP_ERR_NOMEM;
+  char id[SP_SHA256_HEX_LEN + 1];
+  sp_sha256_hex(id_text.data, id_text.len, id);
+  sp_buf_free(&id_text);
+  int rc = sp_row_set_cstr(row, sp_row_col(row, "event_id"), id);
+  if (!rc) rc = sp_row_set_cstr(row, sp_row_col(row, "event_type"), event_type);
+  if (!rc) rc = sp_row_set_i64(row, sp_row_col(row, "event_time"), event_time);
+  if (!rc) rc = sp_row_set_cstr(row, sp_row_col(row, "title"), title);
+  if (!rc) rc = sp_row_set_cstr(row, sp_row_col(row, "summary"), summary);
+  if (!rc) rc = sp_row_set_cstr(row, sp_row_col(row, "url"), url);
+  if (!rc) rc = sp_row_set_double(row, sp_row_col(row, "value"), value);
+  if (!rc) rc = sp_row_set_cstr(row, sp_row_col(row, "details"), details);
+  return rc;
+}
+
+bool sp_source_wants(const sp_source_round *round, const char *name) {
+  if (!round->series) return true;
+  for (size_t i = 0; i < round->nseries; i++)
+    if (strcmp(round->series[i], name) == 0) return true;
+  return false;
+}
+
 /* ---- emission ------------------------------------------------------------------------ */
 
 int sp_source_emit(sp_source_ctx *ctx, sp_row *row, const char *request, sp_error *err) {
@@ -396,6 +435,11 @@ int sp_source_emit(sp_source_ctx *ctx, sp_row *row, const char *request, sp_erro
   if (rc != SP_OK) return rc;
   ctx->report->rows++;
   return SP_OK;
+}
+
+int sp_source_emit_to_target(void *target, sp_row *row, sp_error *err) {
+  sp_source_emit_target *t = target;
+  return sp_source_emit(t->ctx, row, t->request, err);
 }
 
 /* After the round's requests: merge fundamentals into held quotes and emit them. */
