@@ -1,6 +1,7 @@
 /*
  * test_sentiment.c — the news sentiment scorer (src/analytics/sentiment.c): each
- * rule (negation, boosters, "but", capitals and "!", phrases before words), the
+ * rule (negation, boosters, "but", capitals and "!", phrases before words, loose
+ * phrases over filler words, moves of bad quantities), the
  * label thresholds, input edge cases (empty, NULL, non-ASCII, invalid UTF-8, very
  * long), bounds and determinism, and that every compiled-in lexicon term is found.
  */
@@ -143,6 +144,30 @@ static void test_phrases_beat_words(void **state) {
   assert_true(score("Disney did not raise guidance") < 0);
 }
 
+static void test_finance_rules(void **state) {
+  (void)state;
+  /* Loose phrase matching skips filler words between a phrase's words... */
+  assert_true(score("Altamira raises full-year outlook") == score("Altamira raises outlook"));
+  assert_true(score("Northwind misses third-quarter revenue estimates") == score("Northwind misses estimates"));
+  assert_true(score("Altamira raises 2025 guidance") > 0.5);
+  /* ...but not more than three, and not across a clause break. */
+  assert_true(score("raises the full year quarterly revenue outlook") < score("raises the outlook"));
+  assert_true(score("raises, outlook") == score("raises"));
+  /* A move after a quantity that is bad when it grows changes sign. */
+  assert_true(score("shares fall") < 0);
+  assert_true(score("costs fall") > 0);
+  assert_true(score("operating costs rise") < 0);
+  assert_true(score("churn falls to lowest level in a decade") > 0);
+  assert_true(score("losses shrink") > 0);
+  assert_true(score("delinquencies rise sharply") < 0);
+  assert_true(score("revenue rises") > 0); /* not an inverting quantity */
+  /* Filler words do not count in the reach of a negation. */
+  assert_true(score("does not expect growth to recover") < 0);
+  assert_true(score("not x y z recover") > 0);
+  /* Company-name words carry no sentiment. */
+  assert_true(score("Glenhollow Energy holds meeting") == 0.0);
+}
+
 static void test_empty_and_invalid(void **state) {
   (void)state;
   sp_sentiment s;
@@ -276,6 +301,7 @@ int main(void) {
       cmocka_unit_test(test_but_clause),
       cmocka_unit_test(test_caps_and_exclamation),
       cmocka_unit_test(test_phrases_beat_words),
+      cmocka_unit_test(test_finance_rules),
       cmocka_unit_test(test_empty_and_invalid),
       cmocka_unit_test(test_non_ascii),
       cmocka_unit_test(test_long_input),
