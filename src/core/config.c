@@ -655,11 +655,11 @@ char *sp_path_join(const char *base, const char *relative) {
   return out;
 }
 
-/* Resolve a config-folder-relative path.  The project layout keeps the config in
- * config/ and SPEC §3 spells paths from the project folder ("config/credentials.json"),
- * so a relative path starting with the config folder's own name is taken from
- * that folder's parent: config/stockpipe.yaml + config/sp500.csv = config/sp500.csv. */
-static char *resolve_config_path(const sp_config *cfg, const char *relative) {
+/* The project layout keeps the config in config/ and SPEC §3 spells paths from the
+ * project folder ("config/credentials.json"), so a relative path starting with the
+ * config folder's own name is taken from that folder's parent:
+ * config/stockpipe.yaml + config/sp500.csv = config/sp500.csv, not config/config/. */
+char *sp_config_resolve_path(const sp_config *cfg, const char *relative) {
   const char *base = cfg->base_dir;
   if (relative[0] == '/' || strcmp(base, ".") == 0) return strdup(relative);
   const char *slash = strrchr(base, '/');
@@ -684,9 +684,9 @@ static int replace_owned(char **slot, char *value) {
 
 static int resolve_paths(sp_config *cfg) {
   sp_config_pipeline *p = &cfg->pipeline;
-  int rc = replace_owned(&p->credentials_path, resolve_config_path(cfg, p->credentials));
-  if (!rc) rc = replace_owned(&p->sp500_path, resolve_config_path(cfg, p->sp500_file));
-  if (!rc) rc = replace_owned(&p->log_path, *p->log_file ? resolve_config_path(cfg, p->log_file) : strdup(""));
+  int rc = replace_owned(&p->credentials_path, sp_config_resolve_path(cfg, p->credentials));
+  if (!rc) rc = replace_owned(&p->sp500_path, sp_config_resolve_path(cfg, p->sp500_file));
+  if (!rc) rc = replace_owned(&p->log_path, *p->log_file ? sp_config_resolve_path(cfg, p->log_file) : strdup(""));
   for (size_t i = 0; !rc && i < cfg->nchannels; i++) {
     sp_config_channel *c = &cfg->channels[i];
     if (c->type != SP_CHANNEL_FILE || !c->checkpoint_dir || !c->data_dir) continue;
@@ -1504,6 +1504,13 @@ const sp_config_sink *sp_config_find_sink(const sp_config *cfg, const char *name
 }
 const sp_config_agent *sp_config_find_agent(const sp_config *cfg, const char *name) {
   FIND_BY_NAME(cfg->agents, cfg->nagents);
+}
+
+void sp_config_provider_apply(const sp_config_provider *p, sp_http_provider_settings *settings) {
+  settings->base_url = p->base_url;
+  settings->rate_limit = p->rate_limit;
+  settings->max_in_flight = (int)p->max_in_flight;
+  settings->timeout_ms = (int)(p->timeout * 1000);
 }
 
 const sp_config_provider *sp_config_find_provider(const sp_config *cfg, const char *name) {

@@ -12,7 +12,9 @@
 
 #include "core/config.h"
 #include "core/config_schema.h"
+#include "core/credentials.h"
 #include "core/timeutil.h"
+#include "sources/source.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -133,6 +135,7 @@ static void test_defaults_match_spec(void **state) {
 
   const sp_config_provider *yahoo = sp_config_find_provider(cfg, "yahoo");
   assert_string_equal(yahoo->base_url, "https://query1.finance.yahoo.com");
+  assert_int_equal(yahoo->timeout, 30);
   assert_false(yahoo->needs_key);
   assert_true(sp_config_find_provider(cfg, "fred")->needs_key);
   assert_null(sp_config_find_provider(cfg, "bloomberg"));
@@ -145,7 +148,7 @@ static void test_shipped_file_equals_builtin(void **state) {
   (void)state;
   unsetenv("STOCKPIPE_DATA_DIR");
   char path[4096];
-  snprintf(path, sizeof path, "%s/config/stockpipe.yaml", getenv("STOCKPIPE_SOURCE_DIR"));
+  snprintf(path, sizeof path, "%s/config/stockpipe.yaml", STOCKPIPE_SOURCE_DIR);
   sp_config *from_file = NULL, *builtin = NULL;
   sp_config_diag diag;
   assert_int_equal(sp_config_load(path, &from_file, &diag), SP_OK);
@@ -277,7 +280,15 @@ static void test_custom_config(void **state) {
   assert_string_equal(y->base_url, "http://127.0.0.1:9999");
   assert_true(y->rate_limit == 0.5);
   assert_int_equal(y->timeout, 5);
-  assert_int_equal(y->max_in_flight, 4);
+  assert_int_equal(y->max_in_flight, 16); /* not given: the default */
+  sp_http_provider_settings http = {.name = "yahoo", .base_url = "https://query1.finance.yahoo.com",
+                                    .rate_limit = 20, .burst = 20, .max_in_flight = 16, .timeout_ms = 30000};
+  sp_config_provider_apply(y, &http);
+  assert_string_equal(http.base_url, "http://127.0.0.1:9999");
+  assert_true(http.rate_limit == 0.5);
+  assert_int_equal(http.max_in_flight, 16);
+  assert_int_equal(http.burst, 20);
+  assert_int_equal(http.timeout_ms, 5000);
 
   /* show → load round trip gives the same config */
   char *shown = config_as_yaml(cfg);
@@ -581,6 +592,15 @@ static void test_paths(void **state) {
   assert_string_equal(cfg->pipeline.log_path, "");
   sp_config_free(cfg);
 
+  assert_int_equal(sp_config_load_string("", 0, "config/stockpipe.yaml", &cfg, &diag), 0);
+  char *fomc = sp_config_resolve_path(cfg, "config/fomc_calendar.csv");
+  assert_string_equal(fomc, "config/fomc_calendar.csv");
+  free(fomc);
+  char *other = sp_config_resolve_path(cfg, "data.csv");
+  assert_string_equal(other, "config/data.csv");
+  free(other);
+  sp_config_free(cfg);
+
   char *joined = sp_path_join("a/", "b");
   assert_string_equal(joined, "a/b");
   free(joined);
@@ -622,6 +642,36 @@ static void test_env_and_locate(void **state) {
   assert_int_equal(rmdir(dir), 0);
 }
 
+/* The provider modules and the config's validation table state the same facts. */
+static void test_providers_agree_with_sources(void **state) {
+  (void)state;
+  size_t count = 0;
+  const sp_source_provider *const *providers = sp_source_providers(&count);
+  assert_true(count > 0);
+  for (size_t i = 0; i < count; i++) {
+    const sp_source_provider *sp = providers[i];
+    int id = sp_provider_id_from_name(sp->name);
+    if (id < 0) fprintf(stderr, "provider module '%s' is not a config provider\n", sp->name);
+    assert_true(id >= 0);
+    if (sp->datasets != sp_provider_infos[id].datasets)
+      fprintf(stderr, "provider '%s': datasets %#x in src/sources, %#x in config_schema.c\n", sp->name,
+              sp->datasets, sp_provider_infos[id].datasets);
+    assert_int_equal(sp->datasets, sp_provider_infos[id].datasets);
+    assert_int_equal(sp->credential != NULL, sp_provider_infos[id].needs_key);
+    assert_string_equal(sp->http.base_url, sp_provider_infos[id].base_url);
+    assert_true(sp->http.rate_limit == sp_provider_infos[id].rate_limit);
+    assert_int_equal(sp->http.max_in_flight, sp_provider_infos[id].max_in_flight);
+    assert_int_equal(sp->http.timeout_ms, sp_provider_infos[id].timeout * 1000);
+    if (sp->credential) {
+      bool named = false;
+      for (int c = 0; c < SP_CRED_COUNT; c++)
+        named |= strcmp(sp_credential_json_name((sp_credential_id)c), sp->credential) == 0 &&
+                 strcmp(sp_credential_provider((sp_credential_id)c), sp->name) == 0;
+      assert_true(named);
+    }
+  }
+}
+
 static void test_reference_lists_every_key(void **state) {
   (void)state;
   char *text = NULL;
@@ -648,6 +698,7 @@ int main(void) {
       cmocka_unit_test(test_schedule),
       cmocka_unit_test(test_paths),
       cmocka_unit_test(test_env_and_locate),
+      cmocka_unit_test(test_providers_agree_with_sources),
       cmocka_unit_test(test_reference_lists_every_key),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
