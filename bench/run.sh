@@ -1,19 +1,22 @@
 #!/usr/bin/env bash
-# bench/run.sh — build and run the benchmarks (`make bench`).  Usage: bench/run.sh [build-dir]
-# Benchmarks print their figures and ratios against a reference measured in the same
-# run; they are not pass/fail tests.
+# run.sh — every benchmark and evaluation in bench/ (`make bench`).  Usage: bench/run.sh [BUILD_DIR]
+# Each program prints its own figures next to its reference or target.
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
-build=${1:-build}
-cd "$root"
+here="$(cd "$(dirname "$0")" && pwd)"
+build="$(cd "${1:-$here/../build}" && pwd)"
 
-# The indicator benchmark compiles TA-Lib's and Tulip's C sources from the npm packages
-# installed by `make deps`; re-run cmake so it notices them.
-cmake -S . -B "$build" >/dev/null
-if cmake --build "$build" -j 2 --target bench_indicators; then
-  echo "== indicators (ns per bar vs TA-Lib C and Tulip C)"
-  "$build/bench/bench_indicators"
-else
-  echo "bench_indicators not built: are tests/tools/node_modules/{talib,tulind} installed (make deps)?" >&2
-  exit 1
-fi
+echo "== news sentiment: throughput =="
+"$build/bench/bench_sentiment"
+echo
+echo "== news sentiment: accuracy vs VADER =="
+"$here/sentiment_eval/run.sh" "$build"
+echo
+echo "== core: file channel -> file sink, restart time =="
+"$build/bench/bench_channel"
+echo
+echo "== indicators: ns per bar vs TA-Lib C and Tulip C =="
+# Built on demand: it compiles TA-Lib's and Tulip's C sources from the npm packages that
+# `make deps` installs (re-running cmake lets it notice them).
+cmake -S "$here/.." -B "$build" >/dev/null
+cmake --build "$build" -j 2 --target bench_indicators
+"$build/bench/bench_indicators"

@@ -28,8 +28,41 @@ WORD = re.compile(r"^[a-z0-9']+$")
 MAX_TERM_BYTES = 63  # must match SP_SENTIMENT_TERM_MAX - 1 in sentiment_lexicon.h
 MAX_PHRASE_WORDS = 5  # must match SP_SENTIMENT_PHRASE_MAX
 AFINN_SCALE = 0.8
+UNUSABLE = f"at most {MAX_PHRASE_WORDS} words of a-z, 0-9 and ', at most {MAX_TERM_BYTES} bytes"
 ROLES = {"valence": "SP_LEX_VALENCE", "negate": "SP_LEX_NEGATE", "boost": "SP_LEX_BOOST",
          "contrast": "SP_LEX_CONTRAST", "neutral": "SP_LEX_NEUTRAL"}
+# Flags: modifiers.tsv "filler" and "invert" lines, finance_lexicon.tsv third column "move".
+FLAGS = {"filler": 1, "invert": 2, "move": 4}
+FLAG_NAMES = {1: "SP_LEX_FILLER", 2: "SP_LEX_INVERT", 4: "SP_LEX_MOVE"}
+BRACKET = re.compile(r"\[([^\[\]]*)\]")
+
+
+def expand(variant):
+    """Expand "[a|b|]" groups (an empty alternative makes the group optional)."""
+    m = BRACKET.search(variant)
+    if m is None:
+        return [variant]
+    out = []
+    for alt in m.group(1).split("|"):
+        out.extend(expand(variant[:m.start()] + alt + variant[m.end():]))
+    return out
+
+
+def variants(field):
+    """The terms of a `a|b [c|d]` field: top-level `|` separates variants outside brackets."""
+    parts, depth, cur = [], 0, ""
+    for ch in field:
+        if ch == "[":
+            depth += 1
+        elif ch == "]":
+            depth -= 1
+        if ch == "|" and depth == 0:
+            parts.append(cur)
+            cur = ""
+        else:
+            cur += ch
+    parts.append(cur)
+    return [t for p in parts for t in expand(p)]
 
 
 def normalise(term):
@@ -50,51 +83,56 @@ def data_lines(name):
 
 
 def main():
-    entries = {}  # term -> [role, valence, boost, source]
+    entries = {}  # term -> [role, valence, boost, source, flags]
 
     for _, line in data_lines("vader_lexicon.txt"):
         term, valence = line.split("\t")[:2]
         t = normalise(term)
         if t is not None:
-            entries[t] = ["valence", float(valence), 0.0, "vader"]
+            entries[t] = ["valence", float(valence), 0.0, "vader", 0]
 
     for _, line in data_lines("afinn165_financialmarketnews.tsv"):
         term, valence = line.split("\t")
         t = normalise(term)
         if t is not None and t not in entries:
-            entries[t] = ["valence", round(float(valence) * AFINN_SCALE, 3), 0.0, "afinn"]
+            entries[t] = ["valence", round(float(valence) * AFINN_SCALE, 3), 0.0, "afinn", 0]
 
     seen = {}
     for lineno, line in data_lines("finance_lexicon.tsv"):
         fields = line.split("\t")
-        if len(fields) != 2:
-            sys.exit(f"finance_lexicon.tsv:{lineno}: expected term<TAB>valence")
+        if len(fields) not in (2, 3) or (len(fields) == 3 and fields[2] != "move"):
+            sys.exit(f"finance_lexicon.tsv:{lineno}: expected term<TAB>valence[<TAB>move]")
         valence = float(fields[1])
-        for variant in fields[0].split("|"):
+        flags = FLAGS["move"] if len(fields) == 3 else 0
+        for variant in variants(fields[0]):
             t = normalise(variant)
             if t is None:
-                sys.exit(f"finance_lexicon.tsv:{lineno}: unusable term {variant!r}")
+                sys.exit(f"finance_lexicon.tsv:{lineno}: unusable term {variant!r} ({UNUSABLE})")
             if t in seen:
                 sys.exit(f"finance_lexicon.tsv:{lineno}: {t!r} already on line {seen[t]}")
             seen[t] = lineno
-            entries[t] = ["valence", valence, 0.0, "finance"]
+            entries[t] = ["valence", valence, 0.0, "finance", flags]
 
     seen = {}
     for lineno, line in data_lines("modifiers.tsv"):
         fields = line.split("\t")
-        if len(fields) not in (2, 3) or fields[1] not in ROLES or fields[1] == "valence":
-            sys.exit(f"modifiers.tsv:{lineno}: expected term<TAB>negate|boost|contrast|neutral[<TAB>value]")
+        if len(fields) not in (2, 3) or fields[1] not in list(ROLES) + list(FLAGS) or fields[1] in ("valence", "move"):
+            sys.exit(f"modifiers.tsv:{lineno}: expected term<TAB>negate|boost|contrast|neutral|filler|invert[<TAB>value]")
         boost = float(fields[2]) if len(fields) == 3 else 0.0
         if (fields[1] == "boost") != (len(fields) == 3):
             sys.exit(f"modifiers.tsv:{lineno}: only boost takes a value")
-        for variant in fields[0].split("|"):
+        for variant in variants(fields[0]):
             t = normalise(variant)
             if t is None:
-                sys.exit(f"modifiers.tsv:{lineno}: unusable term {variant!r}")
-            if t in seen:
-                sys.exit(f"modifiers.tsv:{lineno}: {t!r} already on line {seen[t]}")
-            seen[t] = lineno
-            entries[t] = [fields[1], 0.0, boost, "modifiers"]
+                sys.exit(f"modifiers.tsv:{lineno}: unusable term {variant!r} ({UNUSABLE})")
+            if (t, fields[1] in FLAGS) in seen:
+                sys.exit(f"modifiers.tsv:{lineno}: {t!r} already on line {seen[(t, fields[1] in FLAGS)]}")
+            seen[(t, fields[1] in FLAGS)] = lineno
+            if fields[1] in FLAGS:  # a flag keeps the term's valence and role
+                entries.setdefault(t, ["valence", 0.0, 0.0, "modifiers", 0])[4] |= FLAGS[fields[1]]
+            else:
+                flags = entries[t][4] if t in entries else 0
+                entries[t] = [fields[1], 0.0, boost, "modifiers", flags]
 
     # Longest phrase starting with each first word, so the scorer only tries phrase
     # lookups at words that can start one.  A first word with no entry of its own
@@ -106,13 +144,14 @@ def main():
             phrase_max[words[0]] = max(phrase_max.get(words[0], 1), len(words))
     for w in phrase_max:
         if w not in entries:
-            entries[w] = ["valence", 0.0, 0.0, "phrase-start"]
+            entries[w] = ["valence", 0.0, 0.0, "phrase-start", 0]
 
     rows = []
     for t in sorted(entries):
-        role, valence, boost, _ = entries[t]
-        rows.append('  {"%s", %d, %d, %d, %s, %.3ff, %.3ff},' % (
-            t, len(t), t.count(" ") + 1, phrase_max.get(t, 1), ROLES[role], valence, boost))
+        role, valence, boost, _, flags = entries[t]
+        flag_text = "|".join(FLAG_NAMES[f] for f in sorted(FLAG_NAMES) if flags & f) or "0"
+        rows.append('  {"%s", %d, %d, %d, %s, %s, %.3ff, %.3ff},' % (
+            t, len(t), t.count(" ") + 1, phrase_max.get(t, 1), ROLES[role], flag_text, valence, boost))
 
     out = [
         "/*",
@@ -138,7 +177,7 @@ def main():
     with open(OUT, "w", encoding="utf-8") as f:
         f.write(text)
     counts = {}
-    for role, _, _, source in entries.values():
+    for role, _, _, source, _ in entries.values():
         counts[source] = counts.get(source, 0) + 1
     print(f"wrote {OUT}: {len(rows)} entries " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
 

@@ -30,6 +30,9 @@
 #define BUT_AFTER_WEIGHT 1.5
 #define LOOKBACK_UNITS 3
 
+/* Most filler words a loose phrase match skips. */
+#define LOOSE_FILLERS 3
+
 /* A sentence longer than this many words is scored in pieces of this size. */
 #define SENTENCE_TOKENS_MAX 64
 
@@ -47,7 +50,8 @@ enum token_flag {
   TOKEN_CAPS = 1,         /* two or more ASCII letters, none lower case */
   TOKEN_NEGATED_NT = 2,   /* ends in "n't": a negation */
   TOKEN_CLAUSE_START = 4, /* a comma, colon, dash, bracket... precedes it */
-  TOKEN_TOO_LONG = 8      /* longer than a lexicon term can be: never looked up */
+  TOKEN_TOO_LONG = 8,     /* longer than a lexicon term can be: never looked up */
+  TOKEN_FILLER = 16       /* a number or a lexicon filler word (SP_LEX_FILLER) */
 };
 
 typedef struct token {
@@ -62,7 +66,8 @@ typedef struct token {
 typedef struct unit {
   const sp_sentiment_lexicon_entry *entry; /* NULL: not in the lexicon */
   uint8_t words;
-  uint8_t flags; /* TOKEN_CAPS when every word is in capitals; TOKEN_CLAUSE_START of its first word */
+  uint8_t flags; /* TOKEN_CAPS when every word is in capitals; TOKEN_CLAUSE_START of its
+                  * first word; TOKEN_FILLER for a lone filler word */
   uint8_t negates;
   double valence;
 } unit;
@@ -125,17 +130,17 @@ static const sp_sentiment_lexicon_entry *model_find(const sp_sentiment_model *m,
   }
 }
 
-/* Find the phrase made of tokens [first, first + words) joined by single spaces. */
+/* Find the phrase made of the tokens at positions idx[0..words) joined by single spaces. */
 static const sp_sentiment_lexicon_entry *model_find_phrase(const sp_sentiment_model *m,
-                                                           const token *tokens, int first,
+                                                           const token *tokens, const int *idx,
                                                            int words) {
   char joined[SP_SENTIMENT_TERM_MAX];
   size_t len = 0;
-  for (int i = first; i < first + words; i++) {
-    const token *t = &tokens[i];
+  for (int w = 0; w < words; w++) {
+    const token *t = &tokens[idx[w]];
     if (t->flags & TOKEN_TOO_LONG) return NULL;
-    if (len + (i > first) + t->len >= sizeof joined) return NULL;
-    if (i > first) joined[len++] = ' ';
+    if (len + (w > 0) + t->len >= sizeof joined) return NULL;
+    if (w > 0) joined[len++] = ' ';
     memcpy(joined + len, t->lower, t->len);
     len += t->len;
   }
@@ -144,10 +149,63 @@ static const sp_sentiment_lexicon_entry *model_find_phrase(const sp_sentiment_mo
   return (e != NULL && e->words == words) ? e : NULL;
 }
 
+/* The longest phrase starting at tokens[first] (whose entry says phrases start there),
+ * not running over a clause break.  Words in a row are tried first; then filler words
+ * between the phrase's words are skipped ("raises full-year outlook" matches "raises
+ * outlook"), at most LOOSE_FILLERS of them.  Sets *span to the tokens covered. */
+static const sp_sentiment_lexicon_entry *match_phrase(const sp_sentiment_model *m,
+                                                      const token *tokens, int ntokens,
+                                                      int first, int *span) {
+  int longest = tokens[first].entry->phrase_max;
+  int idx[SP_SENTIMENT_PHRASE_MAX];
+  int in_row = 1;
+  while (in_row < longest && first + in_row < ntokens &&
+         !(tokens[first + in_row].flags & TOKEN_CLAUSE_START))
+    in_row++;
+  for (int w = 0; w < in_row; w++) idx[w] = first + w;
+  for (int k = in_row; k >= 2; k--) {
+    const sp_sentiment_lexicon_entry *e = model_find_phrase(m, tokens, idx, k);
+    if (e != NULL) {
+      *span = k;
+      return e;
+    }
+  }
+  int words = 1, skipped = 0;
+  for (int p = first + 1; p < ntokens && words < longest; p++) {
+    if (tokens[p].flags & TOKEN_CLAUSE_START) break;
+    if (tokens[p].flags & TOKEN_FILLER) {
+      if (++skipped > LOOSE_FILLERS) break;
+      continue;
+    }
+    idx[words++] = p;
+  }
+  for (int k = words; k >= 2; k--) {
+    if (idx[k - 1] - first + 1 == k) continue; /* no filler skipped: tried above */
+    const sp_sentiment_lexicon_entry *e = model_find_phrase(m, tokens, idx, k);
+    if (e != NULL) {
+      *span = idx[k - 1] - first + 1;
+      return e;
+    }
+  }
+  return NULL;
+}
+
 /* ---- scoring one sentence ---- */
 
 static int unit_is_negation(const unit *u) {
   return (u->entry != NULL && u->entry->role == SP_LEX_NEGATE) || u->negates;
+}
+
+/* The up to LOOKBACK_UNITS units before units[j] in its clause, nearest first, that
+ * rules look at: filler words ("to", "the", "expects", numbers) are passed over
+ * without counting.  Returns how many were stored in `before`. */
+static int units_before(unit *units, int j, unit *before[LOOKBACK_UNITS]) {
+  int n = 0;
+  for (int p = j - 1; p >= 0 && n < LOOKBACK_UNITS; p--) {
+    if (units[p + 1].flags & TOKEN_CLAUSE_START) break;
+    if (!(units[p].flags & TOKEN_FILLER)) before[n++] = &units[p];
+  }
+  return n;
 }
 
 static void score_sentence(const sp_sentiment_model *m, const token *tokens, int ntokens,
@@ -159,34 +217,26 @@ static void score_sentence(const sp_sentiment_model *m, const token *tokens, int
   /* Capitals are emphasis only when the sentence is not all capitals (VADER). */
   int caps_differ = caps_words > 0 && caps_words < ntokens;
 
-  /* Phrases first, longest match; a phrase does not run over a clause break. */
+  /* Phrases first, longest match. */
   for (int i = 0; i < ntokens;) {
     const token *t = &tokens[i];
     unit *u = &units[nunits++];
     u->entry = t->entry;
     u->words = 1;
-    u->flags = t->flags & (TOKEN_CAPS | TOKEN_CLAUSE_START);
+    u->flags = t->flags & (TOKEN_CAPS | TOKEN_CLAUSE_START | TOKEN_FILLER);
     u->negates = (t->flags & TOKEN_NEGATED_NT) != 0;
     u->valence = 0.0;
-    if (t->entry != NULL && t->entry->phrase_max > 1) {
-      int longest = t->entry->phrase_max;
-      if (longest > ntokens - i) longest = ntokens - i;
-      for (int k = 2; k <= longest; k++) {
-        if (tokens[i + k - 1].flags & TOKEN_CLAUSE_START) {
-          longest = k - 1;
-          break;
-        }
-      }
-      for (int k = longest; k >= 2; k--) {
-        const sp_sentiment_lexicon_entry *phrase = model_find_phrase(m, tokens, i, k);
-        if (phrase == NULL) continue;
-        u->entry = phrase;
-        u->words = (uint8_t)k;
-        u->negates = 0;
-        for (int w = i + 1; w < i + k; w++)
-          if (!(tokens[w].flags & TOKEN_CAPS)) u->flags &= (uint8_t)~TOKEN_CAPS;
-        break;
-      }
+    int span;
+    const sp_sentiment_lexicon_entry *phrase =
+        t->entry != NULL && t->entry->phrase_max > 1 ? match_phrase(m, tokens, ntokens, i, &span) : NULL;
+    if (phrase != NULL) {
+      u->entry = phrase;
+      u->words = (uint8_t)span;
+      u->negates = 0;
+      u->flags &= (uint8_t)~TOKEN_FILLER;
+      if (phrase->flags & SP_LEX_FILLER) u->flags |= TOKEN_FILLER;
+      for (int w = i + 1; w < i + span; w++)
+        if (!(tokens[w].flags & (TOKEN_CAPS | TOKEN_FILLER))) u->flags &= (uint8_t)~TOKEN_CAPS;
     }
     i += u->words;
   }
@@ -202,18 +252,31 @@ static void score_sentence(const sp_sentiment_model *m, const token *tokens, int
     }
     double base = u->entry->valence;
     if (base == 0.0) continue;
+    unit *before[LOOKBACK_UNITS];
+    int nbefore = units_before(units, j, before);
+    /* "costs fall": a move after a quantity that is bad when it grows flips, and the
+     * pair says it all ("losses shrink" is good news, whatever "losses" alone is). */
+    if (u->entry->flags & SP_LEX_MOVE) {
+      for (int d = 0; d < nbefore; d++) {
+        if (before[d]->entry != NULL && (before[d]->entry->flags & SP_LEX_INVERT)) {
+          base = -base;
+          before[d]->valence = 0.0;
+          break;
+        }
+      }
+    }
     double sign = base > 0 ? 1.0 : -1.0;
     double v = base;
     if (caps_differ && (u->flags & TOKEN_CAPS)) v += sign * CAPS_INCREMENT;
+    /* Boosters add, decaying with distance; each negation multiplies. */
     int negations = 0;
-    for (int d = 1; d <= LOOKBACK_UNITS && j - d >= 0; d++) {
-      if (units[j - d + 1].flags & TOKEN_CLAUSE_START) break;
-      const unit *p = &units[j - d];
-      if (p->entry != NULL && p->entry->role == SP_LEX_BOOST) {
-        double scalar = sign * p->entry->boost;
-        if (caps_differ && (p->flags & TOKEN_CAPS)) scalar += sign * CAPS_INCREMENT;
-        v += scalar * (d == 1 ? 1.0 : d == 2 ? 0.95 : 0.9);
-      } else if (unit_is_negation(p)) {
+    for (int d = 0; d < nbefore; d++) {
+      const unit *q = before[d];
+      if (q->entry != NULL && q->entry->role == SP_LEX_BOOST) {
+        double scalar = sign * q->entry->boost;
+        if (caps_differ && (q->flags & TOKEN_CAPS)) scalar += sign * CAPS_INCREMENT;
+        v += scalar * (d == 0 ? 1.0 : d == 1 ? 0.95 : 0.9);
+      } else if (unit_is_negation(q)) {
         negations++;
       }
     }
@@ -312,6 +375,9 @@ static void finish_word(tokenizer_state *st, token *t, size_t raw_len, int lette
     if (t->len > 2 && memcmp(t->lower + t->len - 2, "'s", 2) == 0) t->len -= 2;
     t->hash = fnv1a_extend(FNV1A_SEED, t->lower, t->len);
     t->entry = model_find(st->model, t->hash, t->lower, t->len);
+    if ((t->entry != NULL && (t->entry->flags & SP_LEX_FILLER)) ||
+        (t->len > 0 && t->lower[0] >= '0' && t->lower[0] <= '9'))
+      t->flags |= TOKEN_FILLER;
   }
   if (st->clause_pending) t->flags |= TOKEN_CLAUSE_START;
   st->clause_pending = 0;

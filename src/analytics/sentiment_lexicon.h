@@ -24,12 +24,23 @@ typedef enum sp_lexicon_role {
   SP_LEX_NEUTRAL = 4   /* a phrase that cancels the modifiers inside it ("not only") */
 } sp_lexicon_role;
 
+/* Flags a term carries besides its role. */
+enum sp_lexicon_flag {
+  SP_LEX_FILLER = 1, /* function or topic word ("the", "quarterly", "revenue"): skipped when
+                      * matching phrases loosely and when counting the three-word reach of
+                      * negations and boosters */
+  SP_LEX_INVERT = 2, /* a quantity that is bad when it grows ("costs", "churn", "losses"):
+                      * flips the sign of a price-move word after it ("costs fall" is good) */
+  SP_LEX_MOVE = 4    /* a move up or down ("rise", "plunge", "record low") */
+};
+
 typedef struct sp_sentiment_lexicon_entry {
   const char *term;   /* lower case; words of a phrase separated by one space */
   uint8_t len;        /* strlen(term) */
   uint8_t words;      /* 1 for a word, 2..SP_SENTIMENT_PHRASE_MAX for a phrase */
   uint8_t phrase_max; /* longest phrase (in words) starting with this word; 1 if none */
   uint8_t role;       /* sp_lexicon_role */
+  uint8_t flags;      /* sp_lexicon_flag bits */
   float valence;      /* VADER scale, -4..4 */
   float boost;        /* for SP_LEX_BOOST: +0.293 intensifier, -0.293 dampener */
 } sp_sentiment_lexicon_entry;

@@ -36,6 +36,8 @@
 #define DEFAULT_BACKOFF_BASE_MS 500
 #define DEFAULT_BACKOFF_MAX_MS 30000
 #define EXCERPT_MAX 200
+/* Longest URL quoted in an error message (the URL in the response is kept longer). */
+#define MESSAGE_URL_MAX 200
 /* Longest sleep between checks of the `stop` flag. */
 #define POLL_SLICE_US INT64_C(100000)
 
@@ -107,22 +109,30 @@ static provider *find_provider(const sp_http_client *c, const char *name) {
   return NULL;
 }
 
-/* Copy at most EXCERPT_MAX bytes of `body` as printable ASCII, whitespace runs
- * collapsed, into `out` (EXCERPT_MAX + 4 bytes). */
+/* The start of `body` for messages, in `out` (EXCERPT_MAX + 4 bytes): printable ASCII,
+ * whitespace runs collapsed, secrets redacted, at most EXCERPT_MAX bytes plus "...".
+ * Redaction runs on a wider window before the cut, so the cut cannot split a secret. */
 static void body_excerpt(const sp_buf *body, char *out) {
-  size_t n = 0;
+  char window[4 * EXCERPT_MAX + 1];
+  size_t n = 0, i = 0;
   bool space = false;
-  for (size_t i = 0; body->data && i < body->len && n < EXCERPT_MAX; i++) {
+  for (; i < body->len && n < sizeof window - 2; i++) {
     unsigned char ch = body->data[i];
     if (ch <= ' ' || ch >= 0x7f) {
       space = n > 0;
       continue;
     }
-    if (space && n < EXCERPT_MAX) out[n++] = ' ';
+    if (space) window[n++] = ' ';
     space = false;
-    if (n < EXCERPT_MAX) out[n++] = (char)ch;
+    window[n++] = (char)ch;
   }
-  if (body->data && body->len > EXCERPT_MAX && n == EXCERPT_MAX) {
+  window[n] = '\0';
+  sp_redact(window);
+  n = strlen(window);
+  bool cut = n > EXCERPT_MAX || i < body->len;
+  if (n > EXCERPT_MAX) n = EXCERPT_MAX;
+  memcpy(out, window, n);
+  if (cut) {
     memcpy(out + n, "...", 3);
     n += 3;
   }
@@ -313,10 +323,15 @@ const char *sp_http_provider_base_url(const sp_http_client *c, const char *name)
   return p ? p->base_url : NULL;
 }
 
-/* The URL for messages and logs: truncated to fit, secrets redacted. */
-static void show_url(transfer *t, const char *base_url) {
-  snprintf(t->resp.url, sizeof t->resp.url, "%s%s", base_url, t->path);
-  sp_redact(t->resp.url);
+/* The URL for messages and logs: secrets redacted, then truncated to fit (in that
+ * order, so truncation cannot leave part of a secret). */
+static int show_url(transfer *t, const char *base_url) {
+  sp_buf full = SP_BUF_INIT;
+  if (sp_buf_printf(&full, "%s%s", base_url, t->path) != SP_OK) return SP_ERR_NOMEM;
+  sp_redact((char *)full.data);
+  snprintf(t->resp.url, sizeof t->resp.url, "%s", (const char *)full.data);
+  sp_buf_free(&full);
+  return SP_OK;
 }
 
 int sp_http_submit(sp_http_client *c, const sp_http_request *r, sp_error *err) {
@@ -333,8 +348,8 @@ int sp_http_submit(sp_http_client *c, const sp_http_request *r, sp_error *err) {
   t->retry_after_ms = -1;
   t->path = strdup(r->path);
   /* The body is "" rather than NULL from the start: callbacks can use it as a string. */
-  bool ok = t->path != NULL && sp_buf_append(&t->resp.body, "", 0) == SP_OK;
-  if (ok) show_url(t, p->base_url);
+  bool ok = t->path != NULL && sp_buf_append(&t->resp.body, "", 0) == SP_OK &&
+            show_url(t, p->base_url) == SP_OK;
   for (const char *const *h = r->headers; ok && h && *h; h++) {
     struct curl_slist *more = curl_slist_append(t->headers, *h);
     if (more) t->headers = more;
@@ -388,8 +403,10 @@ static size_t on_header(char *data, size_t size, size_t count, void *arg) {
 static int start_attempt(sp_http_client *c, transfer *t) {
   provider *p = &c->providers[t->provider];
   sp_buf url = SP_BUF_INIT;
-  if (sp_buf_printf(&url, "%s%s", p->base_url, t->path) != SP_OK) return SP_ERR_NOMEM;
-  show_url(t, p->base_url);
+  if (sp_buf_printf(&url, "%s%s", p->base_url, t->path) != SP_OK || show_url(t, p->base_url) != SP_OK) {
+    sp_buf_free(&url);
+    return SP_ERR_NOMEM;
+  }
   sp_buf_reset(&t->resp.body);
   free(t->resp.content_type);
   t->resp.content_type = NULL;
@@ -447,7 +464,11 @@ static void complete(sp_http_client *c, transfer *t, int code, const char *what)
     provider *p = &c->providers[t->provider];
     char excerpt[EXCERPT_MAX + 4];
     body_excerpt(&t->resp.body, excerpt);
-    sp_error_set(&e, code, "%s: GET %s: %s after %d attempt%s%s%s", p->name, t->resp.url, what,
+    /* A long URL is shortened so the status and the excerpt still fit the message. */
+    int url_len = (int)strlen(t->resp.url);
+    bool long_url = url_len > MESSAGE_URL_MAX;
+    sp_error_set(&e, code, "%s: GET %.*s%s: %s after %d attempt%s%s%s", p->name,
+                 long_url ? MESSAGE_URL_MAX - 3 : url_len, t->resp.url, long_url ? "..." : "", what,
                  t->resp.attempts, t->resp.attempts == 1 ? "" : "s", excerpt[0] ? ": " : "", excerpt);
     sp_redact(e.msg);
   }

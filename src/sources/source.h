@@ -127,6 +127,8 @@ typedef struct sp_source_round {
   int (*sentiment)(void *arg, const char *text, sp_source_sentiment *out);
   void *arg;                    /* passed to the callbacks above */
   sp_source_cache *cache;       /* fundamentals cache; NULL fetches every round */
+  const char *config_dir;       /* where shipped data files live (fomc_calendar.csv);
+                                   NULL = "config" */
   const volatile bool *stop;    /* set to interrupt the round, may be NULL */
 } sp_source_round;
 
@@ -182,7 +184,8 @@ struct sp_source_ctx {
   const sp_source_transport *transport;
   const char *api_key;                  /* NULL for keyless providers */
   sp_source_provider_report *report;
-  struct sp_source_news_seen *news_seen; /* (article_id, ticker) emitted this round */
+  struct sp_source_news_seen *news_seen; /* news (article_id, ticker) and policy event_id
+                                            emitted this round */
   struct sp_source_quote_merge *merge;   /* financial_data: fundamentals to merge */
 };
 
@@ -201,9 +204,22 @@ int sp_source_submit(sp_source_ctx *ctx, const char *path,
                      sp_source_response_fn on_response, const void *data, size_t size,
                      sp_error *err);
 
+/* Called instead of counting a failure when a request fails (after its retries):
+ * return true when the provider recovered (e.g. used a shipped fallback file) — the
+ * failure is then logged as a warning and not counted — or false to count it. */
+typedef bool (*sp_source_failure_fn)(sp_source_ctx *ctx, const sp_error *cause, void *data);
+
+/* sp_source_submit with a failure hook (called for transport/HTTP failures and for
+ * on_response errors alike). */
+int sp_source_submit_with_fallback(sp_source_ctx *ctx, const char *path,
+                                   int (*classify)(const sp_http_response *resp, void *arg),
+                                   sp_source_response_fn on_response,
+                                   sp_source_failure_fn on_failure, const void *data,
+                                   size_t size, sp_error *err);
+
 /* Emit one row: sets provider and collected_at, drops it when not newer than its
- * watermark (or, for news, already emitted this round), then hands it to the round's
- * emit.  Returns 0 or the emit callback's error. */
+ * watermark or already emitted this round (news: (article_id, ticker); policy:
+ * event_id), then hands it to the round's emit.  Returns 0 or the emit callback's error. */
 int sp_source_emit(sp_source_ctx *ctx, sp_row *row, const char *request, sp_error *err);
 
 /* Record and log (once) a failed request of ctx's provider. */
@@ -227,6 +243,42 @@ int sp_source_put_fundamentals(sp_source_ctx *ctx, const sp_row *partial);
  * (then it need not fetch them again; the cached values are merged). */
 bool sp_source_fundamentals_fresh(const sp_source_ctx *ctx, const char *ticker);
 
+/* Paging position a parser reports: the provider's total, this page's offset and how
+ * many items it held (so collect code knows whether to ask for the next page). */
+typedef struct sp_source_page {
+  long total;
+  long offset;
+  long count;
+  long pages;  /* providers that count pages (World Bank, Treasury): total pages, else 0 */
+  long page;   /* and this page's number (1-based) */
+} sp_source_page;
+
+/* Adapter for parsers' emit callbacks during a round: `arg` is a
+ * sp_source_emit_target; calls sp_source_emit(ctx, row, request). */
+typedef struct sp_source_emit_target {
+  sp_source_ctx *ctx;
+  const char *request; /* the response's URL (redacted) */
+} sp_source_emit_target;
+int sp_source_emit_to_target(void *target, sp_row *row, sp_error *err);
+
+/* ---- row builders shared by providers ----------------------------------------------- */
+
+/* Fill a macroeconomic row (reset first): `value` NAN = null.  Returns 0 or an
+ * SP_ERR_* from the row setters (SP_ERR_NOMEM). */
+int sp_source_macro_row(sp_row *row, const char *indicator, const char *series_id,
+                        int32_t observation_date, double value, const char *unit,
+                        const char *frequency);
+
+/* Fill a policy row (reset first): event_id = hex SHA-256 of "<provider>:<natural_id>";
+ * summary/url/details may be NULL, value NAN = null.  Returns 0 or SP_ERR_NOMEM. */
+int sp_source_policy_row(sp_row *row, const char *provider, const char *event_type,
+                         const char *natural_id, int64_t event_time, const char *title,
+                         const char *summary, const char *url, double value,
+                         const char *details);
+
+/* Whether `name` is in the round's list (round->series); a NULL list means all. */
+bool sp_source_wants(const sp_source_round *round, const char *name);
+
 /* ---- JSON helpers shared by the parsers (cJSON) ---------------------------------- */
 struct cJSON;
 /* Parse `len` bytes of `body`.  SP_ERR_PARSE naming `what` and an excerpt on failure.
@@ -239,9 +291,6 @@ int sp_json_parse(const char *body, size_t len, const char *what, struct cJSON *
 bool sp_json_number(const struct cJSON *obj, const char *name, double *out);
 /* The member `name` as a string, or NULL (absent, null, not a string). */
 const char *sp_json_string(const struct cJSON *obj, const char *name);
-/* Append `text` percent-encoded for a URL query value or path segment (RFC 3986
- * unreserved characters kept).  Returns 0 or SP_ERR_NOMEM. */
-int sp_source_url_encode(sp_buf *out, const char *text);
 /* Parse text as a finite number (whole string, leading/trailing spaces allowed). */
 bool sp_parse_number(const char *text, double *out);
 

@@ -256,29 +256,19 @@ typedef struct yahoo_request {
   int64_t window_start_us, window_end_us;
 } yahoo_request;
 
-typedef struct emit_target {
-  sp_source_ctx *ctx;
-  const char *request;
-} emit_target;
-
-static int emit_to_ctx(void *arg, sp_row *row, sp_error *err) {
-  emit_target *t = arg;
-  return sp_source_emit(t->ctx, row, t->request, err);
-}
-
 static int on_quote(sp_source_ctx *ctx, const sp_http_response *resp, void *data, sp_error *err) {
   yahoo_request *r = data;
-  emit_target t = {ctx, resp->url};
+  sp_source_emit_target t = {ctx, resp->url};
   return sp_yahoo_parse_quote((const char *)resp->body.data, resp->body.len, r->ticker,
-                              emit_to_ctx, &t, err);
+                              sp_source_emit_to_target, &t, err);
 }
 
 static int on_bars(sp_source_ctx *ctx, const sp_http_response *resp, void *data, sp_error *err) {
   yahoo_request *r = data;
-  emit_target t = {ctx, resp->url};
+  sp_source_emit_target t = {ctx, resp->url};
   return sp_yahoo_parse_bars((const char *)resp->body.data, resp->body.len, r->ticker,
                              r->interval, r->window_start_us, r->window_end_us,
-                             ctx->round->now_us, emit_to_ctx, &t, err);
+                             ctx->round->now_us, sp_source_emit_to_target, &t, err);
 }
 
 int sp_yahoo_bars_window(const char *interval, bool have_watermark, int64_t watermark_us,
@@ -309,7 +299,7 @@ static int yahoo_collect(sp_source_ctx *ctx, sp_error *err) {
     snprintf(r.interval, sizeof r.interval, "%s", interval);
     sp_buf_reset(&path);
     rc = sp_buf_append_str(&path, "/v8/finance/chart/");
-    if (rc == SP_OK) rc = sp_source_url_encode(&path, r.ticker);
+    if (rc == SP_OK) rc = sp_http_url_encode(&path, r.ticker);
     if (rc != SP_OK) break;
     if (quotes) {
       rc = sp_buf_append_str(&path, "?interval=1d&range=1d&includePrePost=false");

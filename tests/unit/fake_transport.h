@@ -8,6 +8,7 @@
 #ifndef STOCKPIPE_TESTS_FAKE_TRANSPORT_H
 #define STOCKPIPE_TESTS_FAKE_TRANSPORT_H
 
+#include "core/log.h"
 #include "sources/source.h"
 
 #include <math.h>
@@ -90,6 +91,7 @@ static inline int fake_run(void *impl, const volatile bool *stop, sp_error *err)
       }
     sp_http_response resp = {.status = route ? route->status : 404, .attempts = 1};
     snprintf(resp.url, sizeof resp.url, "http://fake%.900s", q->path);
+    sp_redact(resp.url); /* as the HTTP client does */
     if (route) fake_load(route, &resp.body);
     else sp_buf_append_str(&resp.body, "no route");
     sp_error e;

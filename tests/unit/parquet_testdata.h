@@ -21,6 +21,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Each including program uses a subset of these helpers. */
+#define TESTDATA_FN static __attribute__((unused))
+
 /* A schema with every type, required and optional, low and high cardinality. */
 static const sp_column_def testdata_all_types[] = {
     {"b_req", SP_BOOL, false},       {"b_opt", SP_BOOL, true},
@@ -53,7 +56,7 @@ typedef struct testdata_table {
   sp_parquet_column_input *inputs; /* views for sp_parquet_writer_write_columns */
 } testdata_table;
 
-static uint64_t testdata_next(uint64_t *s) {
+TESTDATA_FN uint64_t testdata_next(uint64_t *s) {
   uint64_t x = *s;
   x ^= x >> 12;
   x ^= x << 25;
@@ -62,7 +65,7 @@ static uint64_t testdata_next(uint64_t *s) {
   return x * 0x2545F4914F6CDD1Dull;
 }
 
-static double testdata_double(uint64_t *s, bool low, bool allow_nan) {
+TESTDATA_FN double testdata_double(uint64_t *s, bool low, bool allow_nan) {
   uint64_t r = testdata_next(s);
   if (low) return (double)(r % 16) * 0.25 - 1.0;
   switch (r % 16) {
@@ -82,7 +85,7 @@ static const char *const testdata_words[] = {"", "AAPL", "BRK-B", "é", "日本�
 
 /* Fill a table of `nrows` rows: `null_density` in [0,1] for nullable columns;
  * allow_nan false keeps NaN out (rows store NaN as null). */
-static int testdata_make(testdata_table *t, const sp_column_def *columns, int ncolumns, size_t nrows,
+TESTDATA_FN int testdata_make(testdata_table *t, const sp_column_def *columns, int ncolumns, size_t nrows,
                          uint64_t seed, double null_density, bool allow_nan) {
   memset(t, 0, sizeof *t);
   t->columns = columns;
@@ -173,7 +176,7 @@ static int testdata_make(testdata_table *t, const sp_column_def *columns, int nc
   return 0;
 }
 
-static void testdata_free(testdata_table *t) {
+TESTDATA_FN void testdata_free(testdata_table *t) {
   for (int c = 0; t->cols && c < t->ncolumns; c++) {
     testdata_column *col = &t->cols[c];
     free(col->valid);
@@ -190,7 +193,7 @@ static void testdata_free(testdata_table *t) {
 }
 
 /* Row `r` of the table as an sp_row of `ds` (whose columns are t->columns). */
-static int testdata_row(const testdata_table *t, const sp_dataset_def *ds, size_t r, sp_row *row) {
+TESTDATA_FN int testdata_row(const testdata_table *t, const sp_dataset_def *ds, size_t r, sp_row *row) {
   int rc = sp_row_init(row, ds);
   for (int c = 0; rc == 0 && c < t->ncolumns; c++) {
     const testdata_column *col = &t->cols[c];
@@ -206,6 +209,39 @@ static int testdata_row(const testdata_table *t, const sp_dataset_def *ds, size_
     }
   }
   return rc;
+}
+
+/* One value as the interop tests' JSON: integers, dates (days) and timestamps
+ * (microseconds) as decimal strings, doubles with 17 significant digits (or "NaN",
+ * "Infinity", "-Infinity"), booleans, strings (JSON-escaped bytes), null. */
+TESTDATA_FN void testdata_print_json(FILE *f, sp_type type, bool valid, bool b, int32_t i32, int64_t i64, double f64,
+                                const char *s, size_t len) {
+  if (!valid) {
+    fputs("null", f);
+    return;
+  }
+  switch (type) {
+  case SP_BOOL: fputs(b ? "true" : "false", f); return;
+  case SP_INT32:
+  case SP_DATE: fprintf(f, "\"%d\"", i32); return;
+  case SP_INT64:
+  case SP_TIMESTAMP: fprintf(f, "\"%lld\"", (long long)i64); return;
+  case SP_DOUBLE:
+    if (isnan(f64)) fputs("\"NaN\"", f);
+    else if (isinf(f64)) fputs(f64 > 0 ? "\"Infinity\"" : "\"-Infinity\"", f);
+    else fprintf(f, "%.17g", f64);
+    return;
+  case SP_STRING:
+    fputc('"', f);
+    for (size_t i = 0; i < len; i++) {
+      unsigned char ch = (unsigned char)s[i];
+      if (ch == '"' || ch == '\\') fprintf(f, "\\%c", ch);
+      else if (ch < 0x20) fprintf(f, "\\u%04x", ch);
+      else fputc(ch, f);
+    }
+    fputc('"', f);
+    return;
+  }
 }
 
 #endif

@@ -216,6 +216,25 @@ static void test_custom_headers_replace_user_agent(void **state) {
   cJSON_Delete(log);
 }
 
+/* Cookies a response sets are sent with later requests (Yahoo's consent/crumb flow). */
+static void test_cookies_persist(void **state) {
+  fixture *f = *state;
+  cJSON_Delete(control("/_control/routes", "{\"path\": \"/consent\", \"body\": \"ok\","
+                                           " \"headers\": {\"Set-Cookie\": \"A3=d=AQABBC; Path=/; HttpOnly\"}}"));
+  sp_http_response resp;
+  assert_int_equal(sp_http_get(f->client, "fake", "/consent", NULL, &resp, NULL), SP_OK);
+  sp_http_response_free(&resp);
+  assert_int_equal(sp_http_get(f->client, "fake", "/v1/test/getcrumb", NULL, &resp, NULL), SP_OK);
+  sp_http_response_free(&resp);
+  cJSON *log = control("/_control/requests", NULL);
+  cJSON *requests = cJSON_GetObjectItem(log, "requests");
+  assert_null(cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetArrayItem(requests, 0), "headers"), "Cookie"));
+  cJSON *cookie = cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetArrayItem(requests, 1), "headers"), "Cookie");
+  assert_non_null(cookie);
+  assert_string_equal(cookie->valuestring, "A3=d=AQABBC");
+  cJSON_Delete(log);
+}
+
 static void test_429_retry_after_honoured(void **state) {
   fixture *f = *state;
   f->settings.backoff_max_ms = 5000; /* Retry-After is capped by backoff_max */
@@ -271,10 +290,14 @@ static void test_503_retry_after_http_date(void **state) {
   fixture *f = *state;
   f->settings.backoff_max_ms = 5000;
   register_provider(f);
-  add_fault("{\"path\": \"^/v8/\", \"fault\": \"503\", \"retry_after_date\": 1, \"count\": 1}");
+  /* An HTTP-date two seconds ahead, in whole seconds: at least one second from now. */
+  add_fault("{\"path\": \"^/v8/\", \"fault\": \"503\", \"retry_after_date\": 2, \"count\": 1}");
+  int64_t start = sp_monotonic_us();
   sp_http_response resp;
   assert_int_equal(sp_http_get(f->client, "fake", "/v8/finance/chart/META", NULL, &resp, NULL), SP_OK);
+  int64_t elapsed = sp_monotonic_us() - start;
   assert_int_equal(resp.attempts, 2);
+  assert_true(elapsed >= 900 * 1000); /* the 10 ms backoff alone would be far shorter */
   sp_http_response_free(&resp);
 }
 
@@ -331,15 +354,18 @@ static void test_truncated_body_is_an_error(void **state) {
   sp_http_response_free(&resp);
 }
 
-static void test_reset_and_html_502_are_retried(void **state) {
+static void test_reset_html_502_and_408_are_retried(void **state) {
   fixture *f = *state;
+  f->settings.max_attempts = 4;
+  register_provider(f);
   add_fault("{\"path\": \"^/v8/\", \"fault\": \"reset\", \"count\": 1}");
   add_fault("{\"path\": \"^/v8/\", \"fault\": \"html\", \"status\": 502, \"count\": 1}");
+  add_fault("{\"path\": \"^/v8/\", \"fault\": \"status\", \"status\": 408, \"count\": 1}");
   sp_http_response resp;
   sp_error err;
   int rc = sp_http_get(f->client, "fake", "/v8/finance/chart/TSLA", NULL, &resp, &err);
   if (rc != SP_OK) fail_msg("%s", err.msg);
-  assert_int_equal(resp.attempts, 3);
+  assert_int_equal(resp.attempts, 4);
   assert_non_null(strstr((char *)resp.body.data, "\"symbol\":\"TSLA\""));
   sp_http_response_free(&resp);
 }
@@ -499,9 +525,15 @@ static void test_key_never_in_messages(void **state) {
   fixture *f = *state;
   static const char key[] = "Zq81secretKEY4711";
   sp_log_add_secret(key);
+  /* The body echoes the key where the 200-byte excerpt is cut. */
+  char fault[512];
+  snprintf(fault, sizeof fault,
+           "{\"path\": \"^/query$\", \"query\": \"pad=\", \"fault\": \"status\", \"status\": 403,"
+           " \"body\": \"%0195d %s\"}", 0, key);
+  add_fault(fault);
   add_fault("{\"path\": \"^/query$\", \"fault\": \"status\", \"status\": 401,"
             " \"body\": \"{\\\"error\\\": \\\"the key Zq81secretKEY4711 is invalid\\\"}\"}");
-  char path[128];
+  char path[1200];
   snprintf(path, sizeof path, "/query?function=GLOBAL_QUOTE&symbol=MSFT&apikey=%s", key);
   sp_http_response resp;
   sp_error err;
@@ -510,12 +542,25 @@ static void test_key_never_in_messages(void **state) {
   assert_null(strstr(resp.url, key));
   assert_non_null(strstr(err.msg, "apikey=REDACTED"));
   assert_non_null(strstr(err.msg, "HTTP 401"));
+  assert_non_null(strstr(err.msg, "the key REDACTED is invalid"));
   sp_http_response_free(&resp);
   /* ...and it was sent to the provider. */
   cJSON *log = control("/_control/requests", NULL);
   cJSON *req = cJSON_GetArrayItem(cJSON_GetObjectItem(log, "requests"), 0);
   assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(req, "params"), "apikey")->valuestring, key);
   cJSON_Delete(log);
+
+  /* A URL longer than resp.url, cut inside the key; a body excerpt cut inside it. */
+  size_t base = strlen(fake_url), prefix = strlen("/query?pad=") + strlen("&apikey=");
+  int pad = (int)(sizeof resp.url - 1 - base - prefix - 6);
+  snprintf(path, sizeof path, "/query?pad=%0*d&apikey=%s", pad, 0, key);
+  assert_int_equal(sp_http_get(f->client, "fake", path, NULL, &resp, &err), SP_ERR_HTTP);
+  if (!strstr(err.msg, "HTTP 403")) fail_msg("%s", err.msg);
+  assert_null(strstr(resp.url, "Zq81"));
+  assert_null(strstr(err.msg, "Zq81"));
+  assert_non_null(strstr(resp.url, "&apikey=REDA")); /* the cut fell where the key was */
+  assert_non_null(strstr(err.msg, "0 REDA..."));
+  sp_http_response_free(&resp);
 }
 
 static void test_body_cap(void **state) {
@@ -582,6 +627,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_get_returns_fixture_gzipped, setup, teardown),
       cmocka_unit_test_setup_teardown(test_custom_headers_replace_user_agent, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_cookies_persist, setup, teardown),
       cmocka_unit_test_setup_teardown(test_429_retry_after_honoured, setup, teardown),
       cmocka_unit_test_setup_teardown(test_429_pauses_the_provider, setup, teardown),
       cmocka_unit_test_setup_teardown(test_503_retry_after_http_date, setup, teardown),
@@ -589,7 +635,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_404_not_retried_body_kept, setup, teardown),
       cmocka_unit_test_setup_teardown(test_timeout, setup, teardown),
       cmocka_unit_test_setup_teardown(test_truncated_body_is_an_error, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_reset_and_html_502_are_retried, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_reset_html_502_and_408_are_retried, setup, teardown),
       cmocka_unit_test_setup_teardown(test_classify_rate_limit_note, setup, teardown),
       cmocka_unit_test_setup_teardown(test_rate_limit_spreads_requests, setup, teardown),
       cmocka_unit_test_setup_teardown(test_max_in_flight, setup, teardown),

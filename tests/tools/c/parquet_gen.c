@@ -23,17 +23,6 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-static void json_string(FILE *f, const char *s, size_t len) {
-  fputc('"', f);
-  for (size_t i = 0; i < len; i++) {
-    unsigned char ch = (unsigned char)s[i];
-    if (ch == '"' || ch == '\\') fprintf(f, "\\%c", ch);
-    else if (ch < 0x20) fprintf(f, "\\u%04x", ch);
-    else fputc(ch, f);
-  }
-  fputc('"', f);
-}
-
 static int write_expected(const char *path, const testdata_table *t) {
   FILE *f = fopen(path, "w");
   if (!f) return -1;
@@ -46,25 +35,10 @@ static int write_expected(const char *path, const testdata_table *t) {
     for (int c = 0; c < t->ncolumns; c++) {
       const testdata_column *col = &t->cols[c];
       if (c) fputc(',', f);
-      if (!col->valid[r]) {
-        fputs("null", f);
-        continue;
-      }
-      switch (t->columns[c].type) {
-      case SP_BOOL: fputs(col->bools[r] ? "true" : "false", f); break;
-      case SP_INT32:
-      case SP_DATE: fprintf(f, "\"%d\"", col->i32[r]); break;
-      case SP_INT64:
-      case SP_TIMESTAMP: fprintf(f, "\"%lld\"", (long long)col->i64[r]); break;
-      case SP_DOUBLE: {
-        double v = col->f64[r];
-        if (isnan(v)) fputs("\"NaN\"", f);
-        else if (isinf(v)) fputs(v > 0 ? "\"Infinity\"" : "\"-Infinity\"", f);
-        else fprintf(f, "%.17g", v);
-        break;
-      }
-      case SP_STRING: json_string(f, col->strings[r].ptr, col->strings[r].len); break;
-      }
+      bool valid = col->valid[r];
+      testdata_print_json(f, t->columns[c].type, valid, col->bools && valid && col->bools[r],
+                          col->i32 ? col->i32[r] : 0, col->i64 ? col->i64[r] : 0, col->f64 ? col->f64[r] : 0,
+                          col->strings ? col->strings[r].ptr : NULL, col->strings ? col->strings[r].len : 0);
     }
     fputs("]\n", f);
   }
