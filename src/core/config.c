@@ -903,9 +903,9 @@ static void load_components(loader *L, component_kind kind, yaml_node_t *section
     sp_config_mark mark = mark_of(L, k);
     char ctx[300];
     snprintf(ctx, sizeof ctx, "%s '%s': ", kind_names[kind], name);
-    if (v->type != YAML_MAPPING_NODE) {
-      report(L, v, "%sexpected a mapping of settings, found %s", ctx, node_kind(v));
-    }
+    /* `name:` with nothing after it is a component with every default */
+    bool settings_ok = v->type == YAML_MAPPING_NODE || is_null(v);
+    if (!settings_ok) report(L, v, "%sexpected a mapping of settings, found %s", ctx, node_kind(v));
     /* discriminator first: it decides which rows apply */
     const char *variant = NULL;
     const char *variant_label = table->discriminator;
@@ -935,12 +935,12 @@ static void load_components(loader *L, component_kind kind, yaml_node_t *section
     }
     if (v->type == YAML_MAPPING_NODE && (variant || !table->discriminator))
       apply_table(L, table, comp, v, ctx, "", variant, variant_label, given);
-    if (variant || !table->discriminator) {
+    if (settings_ok && (variant || !table->discriminator)) {
       for (size_t i = 0; i < table->count; i++) {
         const sp_option *opt = &table->options[i];
         if ((opt->flags & SP_OPT_REQUIRED) && sp_option_applies(opt, variant) && !given[i])
-          report(L, k, "%smissing required key '%s' for %s %s", ctx, opt->key, variant_label ? variant_label : "",
-                 variant ? variant : "");
+          report(L, k, "%smissing required key '%s'%s%s%s%s", ctx, opt->key, variant ? " for " : "",
+                 variant ? variant_label : "", variant ? " " : "", variant ? variant : "");
       }
     }
     switch (kind) {

@@ -191,7 +191,7 @@ static void test_option_tables(void **state) {
   sp_config_diag diag;
   sp_config *cfg = load_text("agents: {a: {sources: [s], channels: [c1, c2, c3], sinks: [k1, k2, k3]}}\n"
                              "sources: {s: {dataset: news}}\n"
-                             "channels: {c1: {type: file}, c2: {type: kafka, brokers: 'h:1', topic: t}, c3: {}}\n"
+                             "channels: {c1: {type: file}, c2: {type: kafka, brokers: 'h:1', topic: t}, c3: }\n"
                              "sinks: {k1: {type: mongodb, uri: 'mongodb://h'}, k2: {type: kafka, brokers: 'h:1', "
                              "topic: t}, k3: {type: postgresql, connection_string: 'host=h'}}\n"
                              "bindings: {s: [c1, c2, c3], c1: k1, c2: k2, c3: k3}\n",
@@ -420,6 +420,11 @@ static const error_case error_cases[] = {
      "t.yaml:8:33: sink 'k': compression snappy is for parquet only"},
     {"duplicate key", GRAPH_HEAD "sources:\n  s: {dataset: news, dataset: policy}\n" GOOD_CHANNELS GOOD_SINKS GOOD_BINDINGS,
      "t.yaml:4:22: source 's': duplicate key 'dataset' (first given at line 4)"},
+    {"component not a mapping", GRAPH_HEAD GOOD_SOURCES "channels:\n  c: [memory]\n" GOOD_SINKS GOOD_BINDINGS,
+     "t.yaml:6:6: channel 'c': expected a mapping of settings, found a list"},
+    {"null source has no dataset", GRAPH_HEAD "sources:\n  s:\n" GOOD_CHANNELS GOOD_SINKS GOOD_BINDINGS,
+     "t.yaml:4:3: source 's': missing required key 'dataset' (one of: financial_data, stock_movements, news, "
+     "macroeconomic, policy)"},
     {"bad listen", "pipeline:\n  http: {listen: \"localhost\"}\n",
      "t.yaml:2:18: pipeline: http.listen: expected \"host:port\""},
     {"empty ticker list", GRAPH_HEAD "sources:\n  s: {dataset: news, tickers: []}\n" GOOD_CHANNELS GOOD_SINKS GOOD_BINDINGS,
@@ -642,6 +647,53 @@ static void test_env_and_locate(void **state) {
   assert_int_equal(rmdir(dir), 0);
 }
 
+/* Mutated configs (bytes flipped, deleted, duplicated) never crash, leak or
+ * produce a message without a position; each either loads or is rejected. */
+static void test_mutations_are_handled(void **state) {
+  (void)state;
+  const char *base = sp_config_default_yaml;
+  size_t len = strlen(base);
+  static const char alphabet[] = " :-[]{},#&*!|>'\"%@`\n\tabcz019_.";
+  uint32_t seed = 12345;
+  int rejected = 0;
+  for (int round = 0; round < 600; round++) {
+    char *text = malloc(len * 2 + 1);
+    assert_non_null(text);
+    memcpy(text, base, len + 1);
+    size_t n = len;
+    for (int edits = 0; edits < 1 + round % 4; edits++) {
+      seed = seed * 1103515245u + 12345u;
+      size_t at = (seed >> 8) % n;
+      seed = seed * 1103515245u + 12345u;
+      switch ((seed >> 4) % 3) {
+        case 0: text[at] = alphabet[(seed >> 12) % (sizeof alphabet - 1)]; break;
+        case 1: memmove(text + at, text + at + 1, n - at); n--; break;
+        default: {
+          size_t span = (seed >> 10) % 40;
+          if (at + span > n) span = n - at;
+          memmove(text + at + span, text + at, n - at + 1);
+          n += span;
+        }
+      }
+    }
+    sp_config *cfg = NULL;
+    sp_config_diag diag;
+    int rc = sp_config_load_string(text, n, "m.yaml", &cfg, &diag);
+    if (rc == SP_OK) {
+      assert_non_null(cfg);
+      sp_config_free(cfg);
+    } else {
+      assert_int_equal(rc, SP_ERR_CONFIG);
+      assert_null(cfg);
+      assert_true(diag.count > 0);
+      for (int m = 0; m < diag.count; m++) assert_true(strncmp(diag.messages[m], "m.yaml:", 7) == 0);
+      rejected++;
+    }
+    free(text);
+  }
+  assert_true(rejected > 100);
+}
+
 /* The provider modules and the config's validation table state the same facts. */
 static void test_providers_agree_with_sources(void **state) {
   (void)state;
@@ -657,6 +709,14 @@ static void test_providers_agree_with_sources(void **state) {
       fprintf(stderr, "provider '%s': datasets %#x in src/sources, %#x in config_schema.c\n", sp->name,
               sp->datasets, sp_provider_infos[id].datasets);
     assert_int_equal(sp->datasets, sp_provider_infos[id].datasets);
+    const sp_provider_info *info = &sp_provider_infos[id];
+    if (sp->http.rate_limit != info->rate_limit || sp->http.max_in_flight != info->max_in_flight ||
+        sp->http.timeout_ms != info->timeout * 1000 || strcmp(sp->http.base_url, info->base_url) != 0)
+      fprintf(stderr,
+              "provider '%s': HTTP defaults in src/sources (%s, %g/s, %d in flight, %d ms) differ from "
+              "sp_provider_infos in src/core/config_schema.c (%s, %g/s, %lld, %lld s): change them together\n",
+              sp->name, sp->http.base_url, sp->http.rate_limit, sp->http.max_in_flight, sp->http.timeout_ms,
+              info->base_url, info->rate_limit, (long long)info->max_in_flight, (long long)info->timeout);
     assert_int_equal(sp->credential != NULL, sp_provider_infos[id].needs_key);
     assert_string_equal(sp->http.base_url, sp_provider_infos[id].base_url);
     assert_true(sp->http.rate_limit == sp_provider_infos[id].rate_limit);
@@ -698,6 +758,7 @@ int main(void) {
       cmocka_unit_test(test_schedule),
       cmocka_unit_test(test_paths),
       cmocka_unit_test(test_env_and_locate),
+      cmocka_unit_test(test_mutations_are_handled),
       cmocka_unit_test(test_providers_agree_with_sources),
       cmocka_unit_test(test_reference_lists_every_key),
   };
