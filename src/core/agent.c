@@ -8,6 +8,7 @@
 #include "analytics/indicators.h"
 #include "analytics/sentiment.h"
 #include "core/channel.h"
+#include "core/channel_file.h"
 #include "core/http.h"
 #include "core/log.h"
 #include "core/membudget.h"
@@ -79,7 +80,19 @@ static int open_channel(sp_pipeline *p, const sp_config_channel *cc, sp_channel 
                             .budget = &p->budget};
   switch (cc->type) {
   case SP_CHANNEL_MEMORY: return sp_channel_memory_open(&base, out, err);
-  case SP_CHANNEL_FILE:
+  case SP_CHANNEL_FILE: {
+    /* Prepared fan-out transactions found at replay are kept exactly when the state
+     * store recorded their commit point (core/state.h). */
+    sp_channel_file_config fc = {.channel = base,
+                                 .checkpoint_dir = cc->checkpoint_path,
+                                 .data_dir = cc->data_path,
+                                 .min_free_bytes = (uint64_t)cc->min_free_disk_mb << 20,
+                                 .resolver = sp_state_resolve_txn,
+                                 .resolver_ctx = p->state};
+    int rc = sp_channel_file_open(&fc, out, err);
+    if (rc) sp_error_prefix(err, "channel %s", cc->name);
+    return rc;
+  }
   case SP_CHANNEL_KAFKA: break;
   }
   return sp_error_set(err, SP_ERR_CONFIG, "channel %s: type %s is not available in this build", cc->name,
