@@ -8,7 +8,7 @@
  *
  * Errors come as HTTP 200 bodies with "Note" / "Information" / "Error Message": the
  * classify hook turns them into rate-limit (retried by the HTTP client) or request
- * errors.  Pacing fits the free tier (a request every 12 s at most, one in flight);
+ * errors.  One request in flight; rate-limit notes are retried after 15-60 s;
  * fundamentals are fetched at most daily per ticker (the round's cache).
  */
 #include "sources/alphavantage.h"
@@ -344,10 +344,13 @@ const sp_source_provider sp_source_alphavantage = {
     .credential = "alpha_vantage_key",
     .http = {.name = "alphavantage",
              .base_url = "https://www.alphavantage.co",
-             .rate_limit = 1.0 / 12.0, /* free tier: 5 requests per minute */
+             /* one at a time; the free tier's per-minute "Note" is retried by the HTTP
+              * client after 15-60 s (set providers.alphavantage.rate_limit: 0.08 to pace
+              * requests at the free tier's 5 a minute instead) */
+             .rate_limit = 1,
              .burst = 1,
              .max_in_flight = 1,
-             .timeout_ms = 60000,
+             .timeout_ms = 30000,
              .backoff_base_ms = 15000,
              .backoff_max_ms = 60000},
     .collect = alphavantage_collect,
