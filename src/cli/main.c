@@ -12,10 +12,14 @@
 
 extern const sp_cli_command sp_cmd_config;
 extern const sp_cli_command sp_cmd_collect;
+extern const sp_cli_command sp_cmd_run;
+extern const sp_cli_command sp_cmd_health;
 
 static const sp_cli_command *const commands[] = {
     &sp_cmd_collect,
     &sp_cmd_config,
+    &sp_cmd_run,
+    &sp_cmd_health,
     NULL /* terminator */
 };
 
