@@ -10,3 +10,6 @@ echo "== news sentiment: throughput =="
 echo
 echo "== news sentiment: accuracy vs VADER =="
 "$here/sentiment_eval/run.sh" "$build"
+echo
+echo "== core: file channel -> file sink, restart time =="
+"$build/bench/bench_channel"

@@ -101,6 +101,8 @@ static int open_channel(sp_pipeline *p, const sp_config_channel *cc, sp_channel 
   switch (cc->type) {
   case SP_CHANNEL_MEMORY: return sp_channel_memory_open(&base, out, err);
   case SP_CHANNEL_FILE: {
+    /* Prepared fan-out transactions found at replay are kept exactly when the state
+     * store recorded their commit point (core/state.h). */
     sp_channel_file_config fc = {.channel = base,
                                  .checkpoint_dir = cc->checkpoint_path,
                                  .data_dir = cc->data_path,
@@ -109,7 +111,9 @@ static int open_channel(sp_pipeline *p, const sp_config_channel *cc, sp_channel 
                                  .resolver_ctx = p->state};
     /* min_free_disk_mb 0 means "no minimum"; the channel reads 0 as its default. */
     if (cc->min_free_disk_mb == 0) fc.min_free_bytes = 1;
-    return sp_channel_file_open(&fc, out, err);
+    int rc = sp_channel_file_open(&fc, out, err);
+    if (rc) sp_error_prefix(err, "channel %s", cc->name);
+    return rc;
   }
   case SP_CHANNEL_KAFKA: break;
   }

@@ -1149,7 +1149,7 @@ static int recover(file_channel *fc, sp_error *err) {
   sp_buf outcomes = SP_BUF_INIT; /* txid u64 + committed u8, written as records once the log is open */
   while (!rc && list) {
     pending *p = list;
-    bool committed = false;
+    bool committed = p->mode == MODE_SELF; /* prepared in a checkpoint: its PREPARE committed it */
     if (p->mode == MODE_DECIDED && fc->resolver) {
       rc = fc->resolver(fc->resolver_ctx, p->txid, &committed, err);
       if (rc) sp_error_prefix(err, "channel %s: resolving transaction %" PRIu64, fc->base.name, p->txid);
@@ -1157,7 +1157,7 @@ static int recover(file_channel *fc, sp_error *err) {
       SP_WARN(fc->base.name, "no resolver: dropping undecided transaction %" PRIu64 " (%zu events)", p->txid, p->n);
     }
     if (rc) break;
-    if (p->mode && (sp_buf_append_u64le(&outcomes, p->txid) || sp_buf_append_byte(&outcomes, committed)))
+    if (p->mode && p->mode != MODE_SELF && (sp_buf_append_u64le(&outcomes, p->txid) || sp_buf_append_byte(&outcomes, committed)))
       rc = sp_error_set(err, SP_ERR_NOMEM, "out of memory");
     if (!rc && committed) rc = commit_pending(fc, &list, p) ? sp_error_set(err, SP_ERR_NOMEM, "out of memory") : SP_OK;
     else if (!rc) drop_pending(&list, p);

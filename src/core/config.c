@@ -655,11 +655,11 @@ char *sp_path_join(const char *base, const char *relative) {
   return out;
 }
 
-/* Resolve a config-folder-relative path.  The project layout keeps the config in
- * config/ and SPEC §3 spells paths from the project folder ("config/credentials.json"),
- * so a relative path starting with the config folder's own name is taken from
- * that folder's parent: config/stockpipe.yaml + config/sp500.csv = config/sp500.csv. */
-static char *resolve_config_path(const sp_config *cfg, const char *relative) {
+/* The project layout keeps the config in config/ and SPEC §3 spells paths from the
+ * project folder ("config/credentials.json"), so a relative path starting with the
+ * config folder's own name is taken from that folder's parent:
+ * config/stockpipe.yaml + config/sp500.csv = config/sp500.csv, not config/config/. */
+char *sp_config_resolve_path(const sp_config *cfg, const char *relative) {
   const char *base = cfg->base_dir;
   if (relative[0] == '/' || strcmp(base, ".") == 0) return strdup(relative);
   const char *slash = strrchr(base, '/');
@@ -684,9 +684,9 @@ static int replace_owned(char **slot, char *value) {
 
 static int resolve_paths(sp_config *cfg) {
   sp_config_pipeline *p = &cfg->pipeline;
-  int rc = replace_owned(&p->credentials_path, resolve_config_path(cfg, p->credentials));
-  if (!rc) rc = replace_owned(&p->sp500_path, resolve_config_path(cfg, p->sp500_file));
-  if (!rc) rc = replace_owned(&p->log_path, *p->log_file ? resolve_config_path(cfg, p->log_file) : strdup(""));
+  int rc = replace_owned(&p->credentials_path, sp_config_resolve_path(cfg, p->credentials));
+  if (!rc) rc = replace_owned(&p->sp500_path, sp_config_resolve_path(cfg, p->sp500_file));
+  if (!rc) rc = replace_owned(&p->log_path, *p->log_file ? sp_config_resolve_path(cfg, p->log_file) : strdup(""));
   for (size_t i = 0; !rc && i < cfg->nchannels; i++) {
     sp_config_channel *c = &cfg->channels[i];
     if (c->type != SP_CHANNEL_FILE || !c->checkpoint_dir || !c->data_dir) continue;
@@ -903,9 +903,9 @@ static void load_components(loader *L, component_kind kind, yaml_node_t *section
     sp_config_mark mark = mark_of(L, k);
     char ctx[300];
     snprintf(ctx, sizeof ctx, "%s '%s': ", kind_names[kind], name);
-    if (v->type != YAML_MAPPING_NODE) {
-      report(L, v, "%sexpected a mapping of settings, found %s", ctx, node_kind(v));
-    }
+    /* `name:` with nothing after it is a component with every default */
+    bool settings_ok = v->type == YAML_MAPPING_NODE || is_null(v);
+    if (!settings_ok) report(L, v, "%sexpected a mapping of settings, found %s", ctx, node_kind(v));
     /* discriminator first: it decides which rows apply */
     const char *variant = NULL;
     const char *variant_label = table->discriminator;
@@ -935,12 +935,12 @@ static void load_components(loader *L, component_kind kind, yaml_node_t *section
     }
     if (v->type == YAML_MAPPING_NODE && (variant || !table->discriminator))
       apply_table(L, table, comp, v, ctx, "", variant, variant_label, given);
-    if (variant || !table->discriminator) {
+    if (settings_ok && (variant || !table->discriminator)) {
       for (size_t i = 0; i < table->count; i++) {
         const sp_option *opt = &table->options[i];
         if ((opt->flags & SP_OPT_REQUIRED) && sp_option_applies(opt, variant) && !given[i])
-          report(L, k, "%smissing required key '%s' for %s %s", ctx, opt->key, variant_label ? variant_label : "",
-                 variant ? variant : "");
+          report(L, k, "%smissing required key '%s'%s%s%s%s", ctx, opt->key, variant ? " for " : "",
+                 variant ? variant_label : "", variant ? " " : "", variant ? variant : "");
       }
     }
     switch (kind) {
@@ -1504,6 +1504,13 @@ const sp_config_sink *sp_config_find_sink(const sp_config *cfg, const char *name
 }
 const sp_config_agent *sp_config_find_agent(const sp_config *cfg, const char *name) {
   FIND_BY_NAME(cfg->agents, cfg->nagents);
+}
+
+void sp_config_provider_apply(const sp_config_provider *p, sp_http_provider_settings *settings) {
+  settings->base_url = p->base_url;
+  settings->rate_limit = p->rate_limit;
+  settings->max_in_flight = (int)p->max_in_flight;
+  settings->timeout_ms = (int)(p->timeout * 1000);
 }
 
 const sp_config_provider *sp_config_find_provider(const sp_config *cfg, const char *name) {

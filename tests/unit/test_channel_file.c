@@ -216,6 +216,28 @@ static void child_puts_10(fixture *f) {
     if (put_range(ch, i, 1)) _exit(3);
 }
 
+/* A checkpoint taken between a lone transaction's PREPARE (its commit) and the
+ * in-memory commit, then a crash. */
+static void child_checkpoint_inside_commit(fixture *f) {
+  sp_channel *ch = open_fc(f);
+  void *txn;
+  if (ch->ops->put_begin(ch, &txn, NULL)) _exit(3);
+  if (ch->ops->put(ch, txn, (const uint8_t *)"event-42", 8, sp_monotonic_us(), NULL)) _exit(4);
+  sp_put_prepare_info info = {12345, false, 1};
+  if (ch->ops->put_prepare(ch, txn, &info, NULL)) _exit(5);
+  if (sp_channel_file_checkpoint(ch, NULL)) _exit(6);
+}
+
+static void test_checkpoint_with_prepared_transaction(void **state) {
+  fixture *f = *state;
+  in_crashing_child(f, child_checkpoint_inside_commit);
+  sp_channel *ch = open_fc(f);
+  int nums[4];
+  assert_int_equal(take_nums(ch, nums, NULL, 4, true), 1);
+  assert_int_equal(nums[0], 42);
+  sp_channel_free(ch);
+}
+
 static void test_torn_tail(void **state) {
   fixture *f = *state;
   in_crashing_child(f, child_puts_10);
@@ -448,6 +470,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_replay_after_crash, setup, teardown),
       cmocka_unit_test_setup_teardown(test_take_rollback_and_capacity, setup, teardown),
       cmocka_unit_test_setup_teardown(test_min_free_disk, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_checkpoint_with_prepared_transaction, setup, teardown),
       cmocka_unit_test_setup_teardown(test_torn_tail, setup, teardown),
       cmocka_unit_test_setup_teardown(test_corrupt_record_quarantined, setup, teardown),
       cmocka_unit_test_setup_teardown(test_corrupt_checkpoint_falls_back, setup, teardown),

@@ -273,6 +273,43 @@ static void test_deterministic_and_article(void **state) {
   assert_int_equal(sp_sentiment_score_article(NULL, h, 1, NULL, 3, &c, NULL), SP_ERR_INVALID);
 }
 
+/* Random byte soup built from words, punctuation and UTF-8 fragments: scoring stays
+ * in bounds and never reads outside the text (ASan checks the latter). */
+static void test_random_text(void **state) {
+  (void)state;
+  static const char *const pieces[] = {
+      "beats ", "estimates", " not ", "n't ", "but ", "VERY ", "costs ", "fall", "!", "?", ".",
+      ",", "-", "'", "\xE2\x80\x99", "\xE2\x80", "\xC3\xA9", "\xFF", " ", "\n", "raises ",
+      "full-year ", "guidance", "2025 ", "record ", "high", "plunge", "the ", "s", "AAPL"};
+  const size_t npieces = sizeof pieces / sizeof pieces[0];
+  uint32_t seed = 12345;
+  for (int round = 0; round < 3000; round++) {
+    char text[512];
+    size_t len = 0;
+    seed = seed * 1103515245u + 12345u;
+    int count = (int)(seed >> 16) % 40;
+    for (int k = 0; k < count; k++) {
+      seed = seed * 1103515245u + 12345u;
+      const char *p = pieces[(seed >> 16) % npieces];
+      size_t plen = strlen(p);
+      if (len + plen > sizeof text) break;
+      memcpy(text + len, p, plen);
+      len += plen;
+    }
+    char *exact = malloc(len > 0 ? len : 1); /* no slack after the text */
+    assert_non_null(exact);
+    memcpy(exact, text, len);
+    sp_sentiment a, b;
+    assert_int_equal(sp_sentiment_score(NULL, exact, len, &a, NULL), SP_OK);
+    assert_int_equal(sp_sentiment_score(NULL, exact, len, &b, NULL), SP_OK);
+    free(exact);
+    assert_true(a.score >= -1.0 && a.score <= 1.0 && !isnan(a.score));
+    assert_true(a.subjectivity >= 0.0 && a.subjectivity <= 1.0);
+    assert_true(a.score == b.score && a.subjectivity == b.subjectivity);
+    assert_true(a.sentiment_terms <= a.words);
+  }
+}
+
 /* Every compiled-in term is found: scoring a term on its own gives its valence's sign. */
 static void test_lexicon_index(void **state) {
   (void)state;
@@ -307,6 +344,7 @@ int main(void) {
       cmocka_unit_test(test_long_input),
       cmocka_unit_test(test_bounds_and_labels),
       cmocka_unit_test(test_deterministic_and_article),
+      cmocka_unit_test(test_random_text),
       cmocka_unit_test(test_lexicon_index),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
