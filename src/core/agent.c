@@ -568,6 +568,9 @@ int sp_pipeline_start(sp_pipeline *p, sp_error *err) {
 
 void sp_pipeline_stop(sp_pipeline *p, int64_t drain_timeout_us) {
   if (!p->started) return;
+  /* Closed channels refuse puts but still hand out what they hold, and wake a runner
+   * waiting to fill a batch, which would otherwise wait out its batch time-out. */
+  for (size_t i = 0; i < p->cfg->nchannels; i++) sp_channel_close(p->channels[i]);
   for (size_t i = 0; i < p->cfg->nsinks; i++) sp_sink_runner_stop(p->runners[i], drain_timeout_us);
   p->started = false;
 }

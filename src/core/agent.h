@@ -73,7 +73,9 @@ int sp_pipeline_drain(sp_pipeline *p, int64_t deadline_us, sp_error *err);
 
 /* Start one sink-runner thread per sink (daemon mode).  Returns 0 or SP_ERR_IO. */
 int sp_pipeline_start(sp_pipeline *p, sp_error *err);
-/* Stop the runner threads, letting them drain for at most `drain_timeout_us`. */
+/* Stop the runner threads, letting them drain for at most `drain_timeout_us`.  The
+ * channels are closed first (puts refused, buffered events still taken), so after a
+ * stop the pipeline can only be closed. */
 void sp_pipeline_stop(sp_pipeline *p, int64_t drain_timeout_us);
 
 /* Events buffered in all channels right now. */
