@@ -9,6 +9,7 @@
 #include "analytics/sentiment.h"
 #include "core/channel.h"
 #include "core/channel_file.h"
+#include "core/durable.h"
 #include "core/http.h"
 #include "core/log.h"
 #include "core/membudget.h"
@@ -17,13 +18,13 @@
 #include "core/state.h"
 #include "core/timeutil.h"
 #include "core/universe.h"
+#include "core/quarantine.h"
+#include "core/validate.h"
 #include "sinks/sink.h"
 
-#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #define PIPELINE_MEMORY_BUDGET (64u << 20) /* bytes for channel events and sink batches */
 #define PUT_TIMEOUT_US (30 * SP_US_PER_SEC)  /* backpressure: how long a put waits for room */
@@ -75,23 +76,6 @@ struct sp_pipeline {
 };
 
 /* ---- building ------------------------------------------------------------------- */
-
-static int make_dirs(const char *path, sp_error *err) {
-  char buf[4096];
-  size_t n = strlen(path);
-  if (n >= sizeof buf) return sp_error_set(err, SP_ERR_INVALID, "path too long: %s", path);
-  memcpy(buf, path, n + 1);
-  for (char *p = buf + 1; *p; p++) {
-    if (*p != '/') continue;
-    *p = '\0';
-    if (mkdir(buf, 0755) && errno != EEXIST)
-      return sp_error_set(err, SP_ERR_IO, "cannot create %s: %s", buf, strerror(errno));
-    *p = '/';
-  }
-  if (mkdir(buf, 0755) && errno != EEXIST)
-    return sp_error_set(err, SP_ERR_IO, "cannot create %s: %s", buf, strerror(errno));
-  return SP_OK;
-}
 
 static int open_channel(sp_pipeline *p, const sp_config_channel *cc, sp_channel **out, sp_error *err) {
   sp_channel_config base = {.name = cc->name,
@@ -232,7 +216,7 @@ int sp_pipeline_open(const sp_config *config, const sp_credentials *credentials,
   p->opened_us = sp_now_us();
   pthread_mutex_init(&p->marks_mutex, NULL);
   sp_membudget_init(&p->budget, PIPELINE_MEMORY_BUDGET);
-  int rc = make_dirs(config->pipeline.data_dir, err);
+  int rc = sp_mkdirs(config->pipeline.data_dir, err);
   if (!rc) rc = sp_state_open(config->pipeline.data_dir, &p->state, err);
   if (!rc) rc = setup_http(p, err);
   if (!rc && sp_source_cache_new(&p->cache)) rc = sp_error_set(err, SP_ERR_NOMEM, "out of memory");
@@ -302,7 +286,10 @@ typedef struct round_ctx {
   sp_buf event;
   series_state *series;
   size_t nseries, series_cap;
+  int64_t now_us;
   long put_rows;
+  long quarantined_rows;  /* rejected by validation, written to the quarantine */
+  long flagged_rows;      /* stored with quality_flags */
   bool failed;            /* a put or commit failed: refuse further rows this round */
   sp_error failure;
 } round_ctx;
@@ -373,8 +360,9 @@ static series_state *find_series(round_ctx *rc, const char *key, sp_error *err) 
   return s;
 }
 
-/* Bars get their indicator columns from the series' streaming state. */
-static int complete_bar(round_ctx *rc, sp_row *row, const char *key, sp_error *err) {
+/* Bars get their indicator columns from the series' streaming state; *previous_close
+ * (NaN for a series' first bar) is the close of the bar before, for the flag rules. */
+static int complete_bar(round_ctx *rc, sp_row *row, const char *key, double *previous_close, sp_error *err) {
   series_state *s = find_series(rc, key, err);
   if (!s) return err->code ? err->code : SP_ERR_NOMEM;
   const sp_dataset_def *ds = row->ds;
@@ -383,9 +371,11 @@ static int complete_bar(round_ctx *rc, sp_row *row, const char *key, sp_error *e
                     .low = row->values[sp_dataset_column_index(ds, "low")].u.f64,
                     .close = row->values[sp_dataset_column_index(ds, "close")].u.f64,
                     .volume = row->values[sp_dataset_column_index(ds, "volume")].u.i64};
-  int r = sp_ind_state_push(s->ind, &bar, NULL, err);
+  sp_ind_values values;
+  int r = sp_ind_state_push(s->ind, &bar, &values, err);
   if (r) return r;
   s->dirty = true;
+  *previous_close = bar.close - values.change; /* change = close - previous close */
   return sp_ind_state_fill_row(s->ind, row, err);
 }
 
@@ -417,6 +407,9 @@ static int commit_txn(round_ctx *rc, sp_error *err) {
     r = sp_put_txn_commit(rc->txn, sp_state_decide, &d, err);
     sp_metrics_record_source_outcome(&rc->ps->counters, r ? 0 : n, r ? n : 0);
     for (size_t i = 0; !r && i < rc->ps->nchannels; i++) record_commit_mark(rc->p, rc->ps->channel_index[i]);
+  } else if (!r && rc->batch && sp_state_batch_count(rc->batch)) {
+    /* only rejected rows: their watermarks advance (they are in the quarantine) */
+    r = sp_state_batch_commit(rc->p->state, rc->batch, 0, err);
   }
   sp_put_txn_close(rc->txn);
   sp_state_batch_free(rc->batch);
@@ -425,9 +418,40 @@ static int commit_txn(round_ctx *rc, sp_error *err) {
   return r;
 }
 
+/* Validate, complete and put one row.  A rejected row goes to the quarantine and its
+ * watermark still advances (it is stored there, not lost, and is not fetched again). */
+static int accept_row(round_ctx *rc, sp_row *row, const char *key, const char *request, sp_error *err) {
+  sp_validate_context vctx = {.now_us = rc->now_us};
+  char detail[256];
+  const char *rule = sp_validate_reject(row, &vctx, detail, sizeof detail);
+  if (rule) {
+    int r = sp_quarantine_row(rc->p->cfg->pipeline.data_dir, row, rc->now_us, rule, detail, request, err);
+    if (r) return r;
+    rc->quarantined_rows++;
+    SP_WARN("agent", "source %s: %s row rejected by rule %s (%s), quarantined", rc->ps->cfg->name, row->ds->name,
+            rule, detail);
+    return SP_OK;
+  }
+  if (row->ds->id == SP_DS_STOCK_MOVEMENTS) {
+    double previous_close;
+    int r = complete_bar(rc, row, key, &previous_close, err);
+    if (r) return r;
+    vctx.has_previous_close = previous_close == previous_close; /* not NaN */
+    vctx.previous_close = previous_close;
+  }
+  if (sp_validate_flag(row, &vctx)) return sp_error_set(err, SP_ERR_NOMEM, "out of memory");
+  int qcol = sp_dataset_column_index(row->ds, "quality_flags");
+  if (qcol >= 0 && !row->values[qcol].is_null) rc->flagged_rows++;
+  sp_metrics_record_received(&rc->ps->counters, 1);
+  sp_buf_reset(&rc->event);
+  if (sp_row_encode(row, &rc->event)) return sp_error_set(err, SP_ERR_NOMEM, "out of memory encoding a row");
+  int r = sp_put_txn_put(rc->txn, rc->event.data, rc->event.len, PUT_TIMEOUT_US, err);
+  if (!r) rc->put_rows++;
+  return r;
+}
+
 static int round_emit(void *arg, const sp_row *row_in, const char *request, sp_error *err) {
   round_ctx *rc = arg;
-  (void)request;
   if (rc->failed) return sp_error_set(err, rc->failure.code, "%s", rc->failure.msg);
   char key[SP_SOURCE_KEY_MAX];
   int64_t mark;
@@ -436,17 +460,12 @@ static int round_emit(void *arg, const sp_row *row_in, const char *request, sp_e
   sp_row row;
   r = sp_row_copy(&row, row_in);
   if (r) return sp_error_set(err, r, "out of memory");
-  if (row.ds->id == SP_DS_STOCK_MOVEMENTS) r = complete_bar(rc, &row, key, err);
-  sp_metrics_record_received(&rc->ps->counters, 1);
-  if (!r && !rc->txn) r = begin_txn(rc, err);
-  if (!r) {
-    sp_buf_reset(&rc->event);
-    r = sp_row_encode(&row, &rc->event);
-    if (r) sp_error_set(err, r, "out of memory encoding a row");
-  }
-  if (!r) r = sp_put_txn_put(rc->txn, rc->event.data, rc->event.len, PUT_TIMEOUT_US, err);
+  if (!rc->txn) r = begin_txn(rc, err);
+  if (!r) r = accept_row(rc, &row, key, request, err);
   if (!r) r = sp_state_batch_advance_watermark(rc->batch, rc->ps->cfg->name, key, mark);
-  if (!r && sp_put_txn_count(rc->txn) >= rc->ps->txn_capacity) r = commit_txn(rc, err);
+  if (!r && (sp_put_txn_count(rc->txn) >= rc->ps->txn_capacity ||
+             sp_state_batch_count(rc->batch) >= 2 * rc->ps->txn_capacity))
+    r = commit_txn(rc, err);
   sp_row_clear(&row);
   if (r) {
     /* Later rows of the same series must not commit past the lost ones: stop here. */
@@ -456,10 +475,8 @@ static int round_emit(void *arg, const sp_row *row_in, const char *request, sp_e
     sp_state_batch_free(rc->batch);
     rc->txn = NULL;
     rc->batch = NULL;
-    return r;
   }
-  rc->put_rows++;
-  return SP_OK;
+  return r;
 }
 
 int sp_pipeline_collect_source(sp_pipeline *p, const sp_config_source *source, int64_t now_us,
@@ -495,7 +512,7 @@ int sp_pipeline_collect_source(sp_pipeline *p, const sp_config_source *source, i
     nseries = source->event_types.count;
   }
 
-  round_ctx rc = {.p = p, .ps = ps, .event = SP_BUF_INIT};
+  round_ctx rc = {.p = p, .ps = ps, .event = SP_BUF_INIT, .now_us = now_us};
   sp_source_round round = {.ds = sp_dataset_get(source->dataset),
                            .providers = (const char *const *)source->providers.items,
                            .nproviders = source->providers.count,
@@ -530,8 +547,8 @@ int sp_pipeline_collect_source(sp_pipeline *p, const sp_config_source *source, i
   free(rc.series);
   sp_buf_free(&rc.event);
   free(universe_symbols);
-  SP_INFO("agent", "source %s: %ld rows into %zu channel(s)%s", source->name, rc.put_rows, ps->nchannels,
-          r ? " (with failures)" : "");
+  SP_INFO("agent", "source %s: %ld rows into %zu channel(s), %ld flagged, %ld quarantined%s", source->name,
+          rc.put_rows, ps->nchannels, rc.flagged_rows, rc.quarantined_rows, r ? " (with failures)" : "");
   return r;
 }
 

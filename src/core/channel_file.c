@@ -852,29 +852,44 @@ static int commit_pending(file_channel *fc, pending **list, pending *p) {
   return SP_OK;
 }
 
-/* Parse one checkpoint file; 0 when valid. */
-static int load_checkpoint_file(file_channel *fc, const char *path, loaded_checkpoint *ck, pending **list,
-                                char *why, size_t whylen) {
+/* A checkpoint file read into memory, its magic and CRC checked. */
+typedef struct checkpoint_file {
+  uint8_t *data; /* NULL when missing or invalid */
+  size_t size;
+  bool exists;
+  char why[128]; /* why it is unusable */
+} checkpoint_file;
+
+#define CHECKPOINT_MIN_SIZE (8 + 8 + 8 + 4 + 8 + 8 + 8 + 4)
+
+static void read_checkpoint_file(const char *path, checkpoint_file *cf) {
+  memset(cf, 0, sizeof *cf);
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
-    snprintf(why, whylen, "%s", strerror(errno));
-    return SP_ERR_NOT_FOUND;
+    snprintf(cf->why, sizeof cf->why, "%s", strerror(errno));
+    return;
   }
+  cf->exists = true;
   struct stat st;
-  uint8_t *data = NULL;
-  int rc = SP_ERR_CORRUPT;
-  if (fstat(fd, &st) == 0 && st.st_size >= 8 + 8 + 8 + 4 + 8 + 8 + 8 + 4) {
-    data = malloc((size_t)st.st_size);
-    if (data && pread(fd, data, (size_t)st.st_size, 0) == st.st_size) rc = SP_OK;
+  if (fstat(fd, &st) == 0 && st.st_size >= CHECKPOINT_MIN_SIZE) {
+    cf->data = malloc((size_t)st.st_size);
+    if (cf->data && pread(fd, cf->data, (size_t)st.st_size, 0) == st.st_size) cf->size = (size_t)st.st_size;
   }
   close(fd);
-  size_t size = rc ? 0 : (size_t)st.st_size;
-  if (rc || memcmp(data, CHECKPOINT_MAGIC, 8) != 0 || get_u32(data + size - 4) != sp_crc32c(0, data, size - 4)) {
-    snprintf(why, whylen, "bad magic or CRC");
-    free(data);
-    return SP_ERR_CORRUPT;
+  if (!cf->size || memcmp(cf->data, CHECKPOINT_MAGIC, 8) != 0 ||
+      get_u32(cf->data + cf->size - 4) != sp_crc32c(0, cf->data, cf->size - 4)) {
+    snprintf(cf->why, sizeof cf->why, "bad magic or CRC");
+    free(cf->data);
+    cf->data = NULL;
   }
-  const uint8_t *p = data + 8, *end = data + size - 4;
+}
+
+static uint64_t checkpoint_generation(const checkpoint_file *cf) { return get_u64(cf->data + 8); }
+
+/* Parse a checked checkpoint into fc->queue and *list.  SP_ERR_CORRUPT when its
+ * structure is inconsistent (the caller then resets and falls back). */
+static int parse_checkpoint(file_channel *fc, checkpoint_file *cf, loaded_checkpoint *ck, pending **list) {
+  const uint8_t *p = cf->data + 8, *end = cf->data + cf->size - 4;
   ck->generation = get_u64(p);
   ck->next_seq = get_u64(p + 8);
   ck->log_seg = get_u32(p + 16);
@@ -882,7 +897,7 @@ static int load_checkpoint_file(file_channel *fc, const char *path, loaded_check
   uint64_t nqueue = get_u64(p + 28);
   p += 36;
   if ((uint64_t)(end - p) / REF_SIZE < nqueue) goto bad;
-  if (vec_reserve(&fc->queue, nqueue)) goto nomem;
+  if (vec_reserve(&fc->queue, nqueue)) return SP_ERR_NOMEM;
   for (uint64_t i = 0; i < nqueue; i++, p += REF_SIZE) fc->queue.v[fc->queue.n++] = read_ref(p);
   if (end - p < 8) goto bad;
   uint64_t nprepared = get_u64(p);
@@ -890,26 +905,21 @@ static int load_checkpoint_file(file_channel *fc, const char *path, loaded_check
   for (uint64_t t = 0; t < nprepared; t++) {
     if (end - p < 17) goto bad;
     pending *pd = find_pending(list, get_u64(p), true);
-    if (!pd) goto nomem;
+    if (!pd) return SP_ERR_NOMEM;
     pd->mode = p[8];
     uint64_t n = get_u64(p + 9);
     p += 17;
     if ((uint64_t)(end - p) / REF_SIZE < n) goto bad;
     for (uint64_t i = 0; i < n; i++, p += REF_SIZE) {
       ev_ref r = read_ref(p);
-      if (pending_add(pd, &r)) goto nomem;
+      if (pending_add(pd, &r)) return SP_ERR_NOMEM;
     }
   }
   if (p != end) goto bad;
-  free(data);
   return SP_OK;
 bad:
-  snprintf(why, whylen, "inconsistent structure");
-  free(data);
+  snprintf(cf->why, sizeof cf->why, "inconsistent structure");
   return SP_ERR_CORRUPT;
-nomem:
-  free(data);
-  return SP_ERR_NOMEM;
 }
 
 static void reset_recovery(file_channel *fc, pending **list) {
@@ -917,45 +927,46 @@ static void reset_recovery(file_channel *fc, pending **list) {
   fc->queue.head = fc->queue.n = 0;
 }
 
-/* Load the newest valid checkpoint into fc->queue and *list. */
+/* Load the newest usable checkpoint into fc->queue and *list; SP_ERR_NOT_FOUND
+ * when there is none (the whole log is then replayed). */
 static int load_checkpoint(file_channel *fc, loaded_checkpoint *ck, pending **list, sp_error *err) {
-  loaded_checkpoint cand[2];
-  bool valid[2];
-  char why[2][128];
+  checkpoint_file cf[2];
   for (int i = 0; i < 2; i++) {
     char path[PATH_MAX];
     checkpoint_path(fc, i, path, sizeof path);
-    int rc = load_checkpoint_file(fc, path, &cand[i], list, why[i], sizeof why[i]);
-    if (rc == SP_ERR_NOMEM) return sp_error_set(err, SP_ERR_NOMEM, "out of memory");
-    valid[i] = rc == SP_OK;
-    reset_recovery(fc, list); /* parsed only to validate; loaded again below */
+    read_checkpoint_file(path, &cf[i]);
   }
   int order[2] = {0, 1};
-  if (valid[1] && (!valid[0] || cand[1].generation > cand[0].generation)) order[0] = 1, order[1] = 0;
-  bool any_exists = false;
-  for (int k = 0; k < 2; k++) {
-    int i = order[k];
-    if (strcmp(why[i], strerror(ENOENT)) != 0) any_exists = true;
-    if (!valid[i]) continue;
-    char path[PATH_MAX];
-    checkpoint_path(fc, i, path, sizeof path);
-    if (load_checkpoint_file(fc, path, ck, list, why[i], sizeof why[i]) != SP_OK) {
+  if (cf[1].data && (!cf[0].data || checkpoint_generation(&cf[1]) > checkpoint_generation(&cf[0])))
+    order[0] = 1, order[1] = 0;
+  int rc = SP_ERR_NOT_FOUND;
+  for (int k = 0; k < 2 && rc == SP_ERR_NOT_FOUND; k++) {
+    int i = order[k], other = 1 - i;
+    if (!cf[i].data) continue;
+    int parsed = parse_checkpoint(fc, &cf[i], ck, list);
+    if (parsed == SP_ERR_NOMEM) {
+      rc = sp_error_set(err, SP_ERR_NOMEM, "out of memory");
+    } else if (parsed) {
       reset_recovery(fc, list);
-      continue;
+    } else {
+      rc = SP_OK;
+      /* the other one exists but was unusable while being the newer one */
+      if (k == 1 || (cf[other].exists && !cf[other].data)) {
+        fc->stats.checkpoint_fallback = true;
+        SP_WARN(fc->base.name, "checkpoint-%d is unusable (%s); using checkpoint-%d (generation %" PRIu64 ")", other,
+                cf[other].why, i, ck->generation);
+      }
     }
-    /* a newer checkpoint exists on disk but is corrupt: we are falling back */
-    int other = 1 - i;
-    if (!valid[other] && strcmp(why[other], strerror(ENOENT)) != 0) {
-      fc->stats.checkpoint_fallback = true;
-      SP_WARN(fc->base.name, "checkpoint-%d is corrupt (%s); using checkpoint-%d (generation %" PRIu64 ")", other,
-              why[other], i, ck->generation);
-    }
-    return SP_OK;
   }
-  fc->stats.checkpoint_missing = true;
-  if (any_exists) SP_WARN(fc->base.name, "no valid checkpoint (%s; %s): replaying the whole log", why[0], why[1]);
-  memset(ck, 0, sizeof *ck);
-  return SP_ERR_NOT_FOUND;
+  if (rc == SP_ERR_NOT_FOUND) {
+    fc->stats.checkpoint_missing = true;
+    memset(ck, 0, sizeof *ck);
+    if (cf[0].exists || cf[1].exists)
+      SP_WARN(fc->base.name, "no usable checkpoint (%s; %s): replaying the whole log", cf[0].why, cf[1].why);
+  }
+  free(cf[0].data);
+  free(cf[1].data);
+  return rc;
 }
 
 /* Sorted ids of the log segments in data_dir. */
@@ -1241,7 +1252,12 @@ int sp_channel_file_open(const sp_channel_file_config *cfg, sp_channel **out, sp
     fc->stats.recovered_events = n;
     sp_metrics_record_replayed(&fc->base.counters, n + fc->stats.corrupt_records);
     sp_metrics_record_channel_quarantine(&fc->base.counters, fc->stats.corrupt_records);
-    rc = sp_channel_file_checkpoint(&fc->base, err);
+    /* a fresh checkpoint makes the next restart replay nothing and lets old
+     * segments go; not needed when the newest checkpoint already covered the log */
+    bool covered = fc->stats.replayed_records == 0 && !fc->stats.checkpoint_fallback &&
+                   !fc->stats.checkpoint_missing && fc->stats.corrupt_records == 0;
+    fc->last_checkpoint_us = sp_monotonic_us();
+    if (!covered) rc = sp_channel_file_checkpoint(&fc->base, err);
   }
   if (rc) {
     fc->failed = true; /* no final checkpoint of a half-open channel */

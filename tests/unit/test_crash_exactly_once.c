@@ -4,7 +4,9 @@
  * into a file channel (the watermark advancing in the same fan-out commit, decided
  * by the state store), a sink runner thread publishing them through the file sink
  * as JSON Lines, and a parent that kills the process at random moments and restarts
- * it.  Afterwards every number must be stored exactly once.
+ * it.  Afterwards every number must be stored exactly once.  Run once with one
+ * channel, once with a fan-out to two channels whose second sink fails a third of
+ * its commits.
  * Kills: STOCKPIPE_CRASH_KILLS (default 8; 200+ for a long run).
  */
 #include <setjmp.h>
@@ -18,34 +20,55 @@
 #include "core/sink_runner.h"
 #include "core/state.h"
 #include "core_test_util.h"
+#include "flaky_sink.h"
 
 #include <signal.h>
 #include <sys/wait.h>
 
-#define TOTAL 3000
+#define TOTAL 6000
 #define PER_TXN 50
 
-static void run_pipeline(const char *dir, bool finish) {
-  sp_log_set_level(SP_LOG_ERROR);
-  char ckpt[256], data[256];
-  snprintf(ckpt, sizeof ckpt, "%s/.channels/c/checkpoint", dir);
-  snprintf(data, sizeof data, "%s/.channels/c/data", dir);
+/* One channel → sink pipe of the child: out/<name>/ gets the files. */
+typedef struct pipe_parts {
+  sp_channel *channel;
+  sp_sink *sink;
+  sp_sink_runner *runner;
+} pipe_parts;
+
+static void open_pipe(const char *dir, const char *name, sp_state *state, bool flaky, pipe_parts *p) {
+  char ckpt[256], data[256], path[64], sink_name[64];
+  snprintf(ckpt, sizeof ckpt, "%s/.channels/%s/checkpoint", dir, name);
+  snprintf(data, sizeof data, "%s/.channels/%s/data", dir, name);
+  snprintf(path, sizeof path, "out/%s/%%Y-%%m-%%d", name);
+  snprintf(sink_name, sizeof sink_name, "%s_sink", name);
+  sp_error err = {0};
+  sp_channel_file_config cc = {.channel = {name, 1000, PER_TXN, NULL}, .checkpoint_dir = ckpt,
+                               .data_dir = data, .min_free_bytes = 1, .checkpoint_interval_us = 50000,
+                               .resolver = sp_state_resolve_txn, .resolver_ctx = state};
+  if (sp_channel_file_open(&cc, &p->channel, &err)) _exit(11);
+  sp_sink_file_config sc = {.name = sink_name, .data_dir = dir, .path = path, .file_prefix = "p_", .format = "jsonl"};
+  if (sp_sink_file_open(&sc, &p->sink, &err)) _exit(12);
+  if (flaky) {
+    /* fails about a third of its commits, transiently */
+    flaky_sink *f = flaky_sink_wrap(p->sink, "flaky_sink", 0, 33, (unsigned)getpid());
+    if (!f) _exit(12);
+    p->sink = &f->base;
+  }
+  sp_sink_runner_config rc = {.channel = p->channel, .sink = p->sink, .data_dir = dir, .batch_size = 37,
+                              .batch_timeout_us = 2000, .backoff_initial_us = 1000, .backoff_max_us = 20000};
+  if (sp_sink_runner_create(&rc, &p->runner, &err) || sp_sink_runner_start(p->runner, &err)) _exit(13);
+}
+
+static void run_pipeline(const char *dir, bool finish, bool fanout) {
+  sp_log_set_level(SP_LOG_OFF);
   sp_error err = {0};
   sp_state *state;
   if (sp_state_open(dir, &state, &err)) _exit(10);
-  sp_channel_file_config cc = {.channel = {"crash_channel", 1000, PER_TXN, NULL}, .checkpoint_dir = ckpt,
-                               .data_dir = data, .min_free_bytes = 1, .checkpoint_interval_us = 50000,
-                               .resolver = sp_state_resolve_txn, .resolver_ctx = state};
-  sp_channel *ch;
-  if (sp_channel_file_open(&cc, &ch, &err)) _exit(11);
-  sp_sink_file_config sc = {.name = "crash_sink", .data_dir = dir, .path = "out/%Y-%m-%d", .file_prefix = "p_",
-                            .format = "jsonl"};
-  sp_sink *sink;
-  if (sp_sink_file_open(&sc, &sink, &err)) _exit(12);
-  sp_sink_runner_config rc = {.channel = ch, .sink = sink, .data_dir = dir, .batch_size = 37,
-                              .batch_timeout_us = 2000};
-  sp_sink_runner *runner;
-  if (sp_sink_runner_create(&rc, &runner, &err) || sp_sink_runner_start(runner, &err)) _exit(13);
+  pipe_parts pipes[2];
+  size_t npipes = fanout ? 2 : 1;
+  open_pipe(dir, "a", state, false, &pipes[0]);
+  if (fanout) open_pipe(dir, "b", state, true, &pipes[1]);
+  sp_channel *channels[2] = {pipes[0].channel, fanout ? pipes[1].channel : NULL};
   sp_buf ev = SP_BUF_INIT;
   for (;;) {
     int64_t done = 0;
@@ -53,7 +76,7 @@ static void run_pipeline(const char *dir, bool finish) {
     if (sp_state_get_watermark(state, "producer", "n", &done, &found, &err)) _exit(14);
     if (done >= TOTAL) break;
     sp_put_txn *t;
-    if (sp_put_txn_begin(&ch, 1, &t, &err)) _exit(15);
+    if (sp_put_txn_begin(channels, npipes, &t, &err)) _exit(15);
     sp_state_batch *b = sp_state_batch_new();
     int64_t last = done;
     for (int64_t i = done + 1; i <= done + PER_TXN && i <= TOTAL; i++) {
@@ -69,24 +92,25 @@ static void run_pipeline(const char *dir, bool finish) {
     sp_state_batch_free(b);
   }
   sp_buf_free(&ev);
-  if (finish) {
-    sp_sink_runner_stop(runner, 30 * SP_US_PER_SEC);
-    sp_sink_runner_free(runner);
+  if (!finish)
+    for (;;) pause(); /* wait for the kill */
+  for (size_t i = 0; i < npipes; i++) {
+    sp_sink_runner_stop(pipes[i].runner, 30 * SP_US_PER_SEC);
+    sp_sink_runner_free(pipes[i].runner);
     sp_channel_counters c;
-    sp_channel_counters_snapshot(ch, &c);
+    sp_channel_counters_snapshot(pipes[i].channel, &c);
     if (c.ChannelSize != 0) _exit(18);
-    sp_sink_close(sink);
-    sp_channel_free(ch);
-    sp_state_close(state);
-    _exit(0);
+    sp_sink_close(pipes[i].sink);
+    sp_channel_free(pipes[i].channel);
   }
-  for (;;) pause(); /* wait for the kill */
+  sp_state_close(state);
+  _exit(0);
 }
 
-static int run_child(const char *dir, bool finish, int64_t kill_after_us) {
+static int run_child(const char *dir, bool finish, bool fanout, int64_t kill_after_us) {
   fflush(NULL);
   pid_t pid = fork();
-  if (pid == 0) run_pipeline(dir, finish);
+  if (pid == 0) run_pipeline(dir, finish, fanout);
   if (kill_after_us > 0) {
     usleep((useconds_t)kill_after_us);
     kill(pid, SIGKILL);
@@ -96,31 +120,10 @@ static int run_child(const char *dir, bool finish, int64_t kill_after_us) {
   return status;
 }
 
-static void test_kill_restart_exactly_once(void **state) {
-  (void)state;
-  char dir[128];
-  make_temp_dir(dir, sizeof dir);
-  const char *env = getenv("STOCKPIPE_CRASH_KILLS");
-  int kills = env && atoi(env) > 0 ? atoi(env) : 8;
-  unsigned seed = (unsigned)sp_now_us();
-  int kills_while_producing = 0;
-  for (int k = 0; k < kills; k++) {
-    int status = run_child(dir, false, 10000 + rand_r(&seed) % 60000);
-    if (WIFEXITED(status)) fail_msg("child exited with %d before its kill", WEXITSTATUS(status));
-    sp_state *st;
-    int64_t done = 0;
-    bool found = false;
-    assert_int_equal(sp_state_open(dir, &st, NULL), 0);
-    assert_int_equal(sp_state_get_watermark(st, "producer", "n", &done, &found, NULL), 0);
-    sp_state_close(st);
-    kills_while_producing += done < TOTAL;
-  }
-  int status = run_child(dir, true, 0);
-  assert_true(WIFEXITED(status));
-  assert_int_equal(WEXITSTATUS(status), 0);
-  /* every number exactly once */
+/* Count how often each number is stored under out/<name>/. */
+static void check_output(const char *dir, const char *name, int kills, int kills_while_producing) {
   char cmd[512];
-  snprintf(cmd, sizeof cmd, "cat %s/out/*/*.jsonl | grep -o '\"price\":[0-9]*' | cut -d: -f2 | sort -n", dir);
+  snprintf(cmd, sizeof cmd, "cat %s/out/%s/*/*.jsonl | grep -o '\"price\":[0-9]*' | cut -d: -f2", dir, name);
   FILE *p = popen(cmd, "r");
   assert_non_null(p);
   static int seen[TOTAL + 1];
@@ -133,15 +136,53 @@ static void test_kill_restart_exactly_once(void **state) {
   pclose(p);
   int lost = 0;
   for (int i = 1; i <= TOTAL; i++) lost += seen[i] == 0;
-  printf("# kills %d (%d while producing), rows stored %d, lost %d, duplicated %d\n", kills, kills_while_producing,
-         rows, lost, dups);
+  printf("# sink %s: kills %d (%d while producing), rows stored %d, lost %d, duplicated %d\n", name, kills,
+         kills_while_producing, rows, lost, dups);
   assert_int_equal(dups, 0);
   assert_int_equal(lost, 0);
   assert_int_equal(rows, TOTAL);
+}
+
+static void kill_restart(bool fanout) {
+  char dir[128];
+  make_temp_dir(dir, sizeof dir);
+  const char *env = getenv("STOCKPIPE_CRASH_KILLS");
+  int kills = env && atoi(env) > 0 ? atoi(env) : 8;
+  unsigned seed = (unsigned)sp_now_us();
+  int kills_while_producing = 0;
+  for (int k = 0; k < kills; k++) {
+    int status = run_child(dir, false, fanout, 10000 + rand_r(&seed) % 40000);
+    if (WIFEXITED(status)) fail_msg("child exited with %d before its kill", WEXITSTATUS(status));
+    sp_state *st;
+    int64_t done = 0;
+    bool found = false;
+    assert_int_equal(sp_state_open(dir, &st, NULL), 0);
+    assert_int_equal(sp_state_get_watermark(st, "producer", "n", &done, &found, NULL), 0);
+    sp_state_close(st);
+    kills_while_producing += done < TOTAL;
+  }
+  int status = run_child(dir, true, fanout, 0);
+  assert_true(WIFEXITED(status));
+  assert_int_equal(WEXITSTATUS(status), 0);
+  check_output(dir, "a", kills, kills_while_producing);
+  if (fanout) check_output(dir, "b", kills, kills_while_producing);
   remove_tree(dir);
 }
 
+static void test_kill_restart_exactly_once(void **state) {
+  (void)state;
+  kill_restart(false);
+}
+
+/* One source bound to two file channels (one fan-out transaction decided by the
+ * state store), the second drained by a sink failing a third of its commits. */
+static void test_kill_restart_fanout_flaky_sink(void **state) {
+  (void)state;
+  kill_restart(true);
+}
+
 int main(void) {
-  const struct CMUnitTest tests[] = {cmocka_unit_test(test_kill_restart_exactly_once)};
+  const struct CMUnitTest tests[] = {cmocka_unit_test(test_kill_restart_exactly_once),
+                                     cmocka_unit_test(test_kill_restart_fanout_flaky_sink)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
