@@ -241,10 +241,10 @@ static int kafka_commit(sp_sink *s, sp_error *err) {
     return sp_error_set(err, SP_ERR_TIMEOUT, "sink %s: %zu Kafka messages of an earlier attempt still unacknowledged",
                         s->name, ks->in_flight);
   ks->failed = 0;
-  qsort(ks->acked, ks->nacked, sizeof *ks->acked, compare_seq);
+  if (ks->nacked) qsort(ks->acked, ks->nacked, sizeof *ks->acked, compare_seq);
   size_t sent = 0;
   for (size_t i = 0; i < ks->nmsgs && !rc; i++) {
-    if (bsearch(&ks->msgs[i].seq, ks->acked, ks->nacked, sizeof *ks->acked, compare_seq)) continue;
+    if (ks->nacked && bsearch(&ks->msgs[i].seq, ks->acked, ks->nacked, sizeof *ks->acked, compare_seq)) continue;
     rc = produce_message(ks, &ks->msgs[i], deadline, err);
     sent += !rc;
   }
