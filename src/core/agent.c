@@ -21,6 +21,7 @@
 #include "core/quarantine.h"
 #include "core/validate.h"
 #include "sinks/sink.h"
+#include "sinks/sink_kafka.h"
 #include "sinks/sink_postgres.h"
 
 #include <pthread.h>
@@ -116,6 +117,14 @@ static int open_sink(sp_pipeline *p, const sp_config_sink *sc, sp_sink **out, sp
                                   .dataset = sc->dataset,
                                   .budget = &p->budget};
     return sp_sink_postgres_open(&pc, out, err);
+  }
+  case SP_SINK_KAFKA: {
+    sp_sink_kafka_config kc = {.name = sc->name,
+                               .brokers = sc->brokers,
+                               .topic = sc->dataset >= 0 ? sc->topic : NULL,
+                               .dataset = sc->dataset,
+                               .budget = &p->budget};
+    return sp_sink_kafka_open(&kc, out, err);
   }
   default:
     return sp_error_set(err, SP_ERR_CONFIG, "sink %s: type %s is not available in this build", sc->name,
