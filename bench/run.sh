@@ -23,3 +23,13 @@ echo "== news sentiment: throughput =="
 echo
 echo "== news sentiment: accuracy vs VADER =="
 "$here/sentiment_eval/run.sh" "$build"
+echo
+echo "== core: file channel -> file sink, restart time =="
+"$build/bench/bench_channel"
+echo
+echo "== indicators: ns per bar vs TA-Lib C and Tulip C =="
+# Built on demand: it compiles TA-Lib's and Tulip's C sources from the npm packages that
+# `make deps` installs (re-running cmake lets it notice them).
+cmake -S "$here/.." -B "$build" >/dev/null
+cmake --build "$build" -j 2 --target bench_indicators
+"$build/bench/bench_indicators"

@@ -28,6 +28,7 @@ WORD = re.compile(r"^[a-z0-9']+$")
 MAX_TERM_BYTES = 63  # must match SP_SENTIMENT_TERM_MAX - 1 in sentiment_lexicon.h
 MAX_PHRASE_WORDS = 5  # must match SP_SENTIMENT_PHRASE_MAX
 AFINN_SCALE = 0.8
+UNUSABLE = f"at most {MAX_PHRASE_WORDS} words of a-z, 0-9 and ', at most {MAX_TERM_BYTES} bytes"
 ROLES = {"valence": "SP_LEX_VALENCE", "negate": "SP_LEX_NEGATE", "boost": "SP_LEX_BOOST",
          "contrast": "SP_LEX_CONTRAST", "neutral": "SP_LEX_NEUTRAL"}
 # Flags: modifiers.tsv "filler" and "invert" lines, finance_lexicon.tsv third column "move".
@@ -106,7 +107,7 @@ def main():
         for variant in variants(fields[0]):
             t = normalise(variant)
             if t is None:
-                sys.exit(f"finance_lexicon.tsv:{lineno}: unusable term {variant!r}")
+                sys.exit(f"finance_lexicon.tsv:{lineno}: unusable term {variant!r} ({UNUSABLE})")
             if t in seen:
                 sys.exit(f"finance_lexicon.tsv:{lineno}: {t!r} already on line {seen[t]}")
             seen[t] = lineno
@@ -123,7 +124,7 @@ def main():
         for variant in variants(fields[0]):
             t = normalise(variant)
             if t is None:
-                sys.exit(f"modifiers.tsv:{lineno}: unusable term {variant!r}")
+                sys.exit(f"modifiers.tsv:{lineno}: unusable term {variant!r} ({UNUSABLE})")
             if (t, fields[1] in FLAGS) in seen:
                 sys.exit(f"modifiers.tsv:{lineno}: {t!r} already on line {seen[(t, fields[1] in FLAGS)]}")
             seen[(t, fields[1] in FLAGS)] = lineno

@@ -10,7 +10,6 @@
  */
 #include "analytics/indicators.h"
 #include "analytics/indicators_kernel.h"
-#include "core/timeutil.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -157,19 +156,33 @@ int sp_ind_bbands(const double *in, size_t n, int period, double nbdev, double *
     sum_sq += in[i] * in[i];
     upper[i] = middle[i] = lower[i] = NAN;
   }
-  /* Pass 1, the two add-then-drop chains of TA-Lib: window totals into middle
-   * (sum) and upper (sum of squares).  Pass 2 turns them into bands. */
-  for (size_t first = i; i < n; i++) {
-    double x = in[i], old = in[i - first];
-    sum += x;
-    middle[i] = sum;
-    sum -= old;
-    sum_sq += x * x;
-    upper[i] = sum_sq;
-    sum_sq -= old * old;
+  /* TA-Lib's two add-then-drop chains, two bars per iteration so that their
+   * divisions and square roots go in pairs. */
+  const size_t first = p - 1;
+  const sp_ind_pair div = {period, period};
+  for (; i + 1 < n; i += 2) {
+    double x0 = in[i], old0 = in[i - first], x1 = in[i + 1], old1 = in[i + 1 - first];
+    sum += x0;
+    double sum0 = sum;
+    sum -= old0;
+    sum_sq += x0 * x0;
+    double sum_sq0 = sum_sq;
+    sum_sq -= old0 * old0;
+    sum += x1;
+    double sum1 = sum;
+    sum -= old1;
+    sum_sq += x1 * x1;
+    double sum_sq1 = sum_sq;
+    sum_sq -= old1 * old1;
+    sp_ind_bbands_pair((sp_ind_pair){sum0, sum1} / div, (sp_ind_pair){sum_sq0, sum_sq1} / div,
+                       nbdev, &upper[i], &middle[i], &lower[i]);
   }
-  for (i = p - 1; i < n; i++)
-    sp_ind_bbands_value(middle[i], upper[i], period, nbdev, &upper[i], &middle[i], &lower[i]);
+  if (i < n) {
+    sum += in[i];
+    sum_sq += in[i] * in[i];
+    sp_ind_bbands_from_means(sum / period, sum_sq / period, nbdev, &upper[i], &middle[i],
+                             &lower[i]);
+  }
   return SP_OK;
 }
 
@@ -204,105 +217,50 @@ int sp_ind_change(const double *close, size_t n, double *change, double *change_
   return SP_OK;
 }
 
-/* UTC days of the bar times, checking their order.  Returns NULL on SP_ERR_NOMEM
- * or SP_ERR_INVALID (*rc says which). */
-static int32_t *bar_days(const int64_t *bar_time, size_t n, int *rc) {
-  int32_t *days = malloc((n ? n : 1) * sizeof *days);
-  if (!days) {
-    *rc = SP_ERR_NOMEM;
-    return NULL;
-  }
-  for (size_t i = 0; i < n; i++) {
-    if (i > 0 && bar_time[i] < bar_time[i - 1]) {
-      free(days);
-      *rc = SP_ERR_INVALID;
-      return NULL;
-    }
-    days[i] = sp_timestamp_to_days(bar_time[i]);
-  }
-  *rc = SP_OK;
-  return days;
-}
-
-/* Monotonic deque of bar indexes over `values`: the front is the extreme (max when
- * sign = +1, min when sign = -1) of the bars still in the window. */
-typedef struct index_deque {
-  size_t *idx;
-  size_t head, tail;
-} index_deque;
-
-static void deque_push(index_deque *q, const double *values, double sign, size_t i) {
-  if (isnan(values[i])) return;
-  while (q->tail > q->head && sign * values[q->idx[q->tail - 1]] <= sign * values[i]) q->tail--;
-  q->idx[q->tail++] = i;
-}
-
-static void deque_expire(index_deque *q, const int32_t *days, int32_t oldest_kept) {
-  while (q->head < q->tail && days[q->idx[q->head]] < oldest_kept) q->head++;
+static int times_in_order(const int64_t *bar_time, size_t n) {
+  for (size_t i = 1; i < n; i++)
+    if (bar_time[i] < bar_time[i - 1]) return 0;
+  return 1;
 }
 
 int sp_ind_high_low_window(const int64_t *bar_time, const double *high, const double *low,
                            size_t n, int window_days, double *out_high, double *out_low) {
   if (window_days < 1 || (n > 0 && (!bar_time || !high || !low || !out_high || !out_low)))
     return SP_ERR_INVALID;
-  if (n == 0) return SP_OK;
-  int rc;
-  int32_t *days = bar_days(bar_time, n, &rc);
-  if (!days) return rc;
-  size_t *slots = malloc(2 * n * sizeof *slots);
-  if (!slots) {
+  if (!times_in_order(bar_time, n)) return SP_ERR_INVALID;
+  const size_t cap = (size_t)window_days;
+  int32_t *days = malloc(2 * cap * sizeof *days);
+  double *values = malloc(2 * cap * sizeof *values);
+  if (!days || !values) {
     free(days);
+    free(values);
     return SP_ERR_NOMEM;
   }
-  index_deque maxq = {slots, 0, 0}, minq = {slots + n, 0, 0};
-  for (size_t i = 0; i < n; i++) {
-    int32_t oldest_kept = days[i] - window_days + 1;
-    deque_push(&maxq, high, 1.0, i);
-    deque_push(&minq, low, -1.0, i);
-    deque_expire(&maxq, days, oldest_kept);
-    deque_expire(&minq, days, oldest_kept);
-    int ready = days[0] <= oldest_kept;
-    out_high[i] = ready && maxq.tail > maxq.head ? high[maxq.idx[maxq.head]] : NAN;
-    out_low[i] = ready && minq.tail > minq.head ? low[minq.idx[minq.head]] : NAN;
-  }
-  free(slots);
+  sp_ind_extreme_window w = {.days = (uint32_t)window_days,
+                             .highs = {days, values, 0, 0},
+                             .lows = {days + cap, values + cap, 0, 0}};
+  for (size_t i = 0; i < n; i++)
+    sp_ind_extreme_window_step(&w, bar_time[i], high[i], low[i], &out_high[i], &out_low[i]);
   free(days);
+  free(values);
   return SP_OK;
 }
 
 int sp_ind_avg_volume_window(const int64_t *bar_time, const int64_t *volume, size_t n,
                              int window_days, double *out) {
   if (window_days < 1 || (n > 0 && (!bar_time || !volume || !out))) return SP_ERR_INVALID;
-  if (n == 0) return SP_OK;
-  int rc;
-  int32_t *days = bar_days(bar_time, n, &rc);
-  if (!days) return rc;
-  /* Queue of (day, that day's volume) for the days in the window. */
-  int32_t *qday = malloc(n * sizeof *qday);
-  int64_t *qsum = malloc(n * sizeof *qsum);
-  if (!qday || !qsum) {
-    free(qday);
-    free(qsum);
+  if (!times_in_order(bar_time, n)) return SP_ERR_INVALID;
+  int32_t *days = malloc((size_t)window_days * sizeof *days);
+  int64_t *sums = malloc((size_t)window_days * sizeof *sums);
+  if (!days || !sums) {
     free(days);
+    free(sums);
     return SP_ERR_NOMEM;
   }
-  size_t head = 0, tail = 0;
-  int64_t total = 0;
-  for (size_t i = 0; i < n; i++) {
-    int32_t oldest_kept = days[i] - window_days + 1;
-    if (tail > head && qday[tail - 1] == days[i]) {
-      qsum[tail - 1] += volume[i];
-    } else {
-      qday[tail] = days[i];
-      qsum[tail++] = volume[i];
-    }
-    total += volume[i];
-    while (qday[head] < oldest_kept) total -= qsum[head++];
-    out[i] = days[0] <= oldest_kept ? (double)total / (double)(tail - head) : NAN;
-  }
-  free(qday);
-  free(qsum);
+  sp_ind_volume_window w = {.days = (uint32_t)window_days, .day = days, .volume = sums};
+  for (size_t i = 0; i < n; i++) out[i] = sp_ind_volume_window_step(&w, bar_time[i], volume[i]);
   free(days);
+  free(sums);
   return SP_OK;
 }
 

@@ -83,7 +83,8 @@ int sp_ind_change(const double *close, size_t n, double *change, double *change_
 /* Trailing calendar windows of `window_days` UTC days including the current bar's
  * day (364 for 52 weeks, 90 for the 90-day volume).  bar_time is microseconds since
  * the epoch, non-decreasing (else SP_ERR_INVALID).  A NaN high/low is skipped.
- * These allocate a working deque of n entries: SP_ERR_NOMEM is possible. */
+ * window_days must be >= 1.  These allocate per-day rings of window_days entries
+ * (not per bar): SP_ERR_NOMEM is possible. */
 int sp_ind_high_low_window(const int64_t *bar_time, const double *high, const double *low,
                            size_t n, int window_days, double *out_high, double *out_low);
 int sp_ind_avg_volume_window(const int64_t *bar_time, const int64_t *volume, size_t n,
@@ -153,14 +154,16 @@ int64_t sp_ind_state_bar_count(const sp_ind_state *st);
 /* bar_time of the last bar pushed (INT64_MIN before the first). */
 int64_t sp_ind_state_last_time(const sp_ind_state *st);
 
-/* Advance by one bar and write that bar's values into `out` (may be NULL).
- * O(1) amortised.  SP_ERR_INVALID (state unchanged) when bar_time is not after the
- * previous bar's or high/low/close is not finite; SP_ERR_NOMEM when the 52-week
- * deque cannot grow (state unchanged). */
+/* Advance by one bar and copy that bar's values into `out` (may be NULL: read them
+ * with sp_ind_state_last or sp_ind_state_fill_row instead, which is faster).
+ * O(1), no allocation.  SP_ERR_INVALID (state unchanged) when bar_time is not after the
+ * previous bar's or high/low/close is not finite. */
 int sp_ind_state_push(sp_ind_state *st, const sp_ind_bar *bar, sp_ind_values *out,
                       sp_error *err);
-/* The values of the last bar pushed (all NaN before the first). */
+/* The values of the last bar pushed (all NaN before the first): a copy, or a
+ * pointer into the state valid until the next push or free. */
 void sp_ind_state_values(const sp_ind_state *st, sp_ind_values *out);
+const sp_ind_values *sp_ind_state_last(const sp_ind_state *st);
 
 /* Append the state's encoding to `out` (format: see indicators_state.c; versioned,
  * CRC-32 checked).  Returns 0 or SP_ERR_NOMEM. */

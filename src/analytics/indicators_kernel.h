@@ -9,7 +9,15 @@
 #ifndef STOCKPIPE_ANALYTICS_INDICATORS_KERNEL_H
 #define STOCKPIPE_ANALYTICS_INDICATORS_KERNEL_H
 
+#include "core/timeutil.h"
+
 #include <math.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 /* TA-Lib's TA_EPSILON: RSI is 0 and sigma is 0 below it. */
 #define SP_IND_EPSILON 0.00000000000001
@@ -30,13 +38,34 @@ static inline double sp_ind_wilder_step(double prev, double x, double keep, doub
 
 /* Gain and loss parts of a close-to-close difference (TA-Lib: d < 0 is a loss). */
 static inline double sp_ind_gain(double d) { return d > 0.0 ? d : 0.0; }
-static inline double sp_ind_loss(double d) { return d < 0.0 ? -d : 0.0; }
+static inline double sp_ind_loss(double d) {
+  double up = -d; /* d < 0 exactly when -d > 0, NaN included: a maxsd */
+  return up > 0.0 ? up : 0.0;
+}
 
-/* RSI from smoothed gain and loss, TA-Lib's TA_IS_ZERO rule. */
+/* Two doubles in one SSE register (GCC/Clang vector extension): element-wise
+ * arithmetic gives exactly the scalar results, so the streaming form can pair
+ * independent operations (the divider and unpredictable branches bound a push). */
+typedef double sp_ind_pair __attribute__((vector_size(16)));
+typedef int64_t sp_ind_pair_bits __attribute__((vector_size(16)));
+
+/* {sp_ind_gain(d), sp_ind_loss(d)} without a branch (compare and mask). */
+static inline sp_ind_pair sp_ind_gain_loss(double d) {
+  const sp_ind_pair moves = {d, -d}, zero = {0.0, 0.0};
+  return (sp_ind_pair)((sp_ind_pair_bits)moves & (moves > zero));
+}
+
+/* RSI from the smoothed gain + loss and gain / (gain + loss), TA-Lib's TA_IS_ZERO
+ * rule (the ratio is not used when the total is within 1e-14 of zero, so callers
+ * may divide unconditionally, e.g. two divisions in one instruction). */
+static inline double sp_ind_rsi_from_ratio(double total, double gain_ratio) {
+  if (total > -SP_IND_EPSILON && total < SP_IND_EPSILON) return 0.0;
+  return 100.0 * gain_ratio;
+}
+
 static inline double sp_ind_rsi_value(double gain, double loss) {
   double total = gain + loss;
-  if (total > -SP_IND_EPSILON && total < SP_IND_EPSILON) return 0.0;
-  return 100.0 * (gain / total);
+  return sp_ind_rsi_from_ratio(total, gain / total);
 }
 
 /* True range of a bar against the previous close (TA_TRANGE). */
@@ -44,25 +73,183 @@ static inline double sp_ind_true_range(double high, double low, double prev_clos
   double greatest = high - low;
   double up = fabs(prev_close - high);
   double down = fabs(prev_close - low);
-  if (up > greatest) greatest = up;
-  if (down > greatest) greatest = down;
+  greatest = up > greatest ? up : greatest; /* selects, not branches */
+  greatest = down > greatest ? down : greatest;
   return greatest;
 }
 
 /* Bollinger bands from TA-Lib's rolling totals: `sum` and `sum_sq` are the totals
  * of the window ending at the current bar (TA_SMA's and TA_STDDEV's periodTotal
- * after adding the new bar, before dropping the oldest).  Dividing, rather than
- * multiplying by 1/period, and accumulating exactly as TA-Lib does keeps sigma
- * identical to TA-Lib's even where E[x^2] - mean^2 cancels (flat stretches).
- * Sigma is 0 when that difference is below TA_EPSILON (TA_IS_ZERO_OR_NEG). */
-static inline void sp_ind_bbands_value(double sum, double sum_sq, int period, double nbdev,
-                                       double *upper, double *middle, double *lower) {
-  double mean = sum / period;
-  double variance = sum_sq / period - mean * mean;
+ * after adding the new bar, before dropping the oldest), divided by the period into
+ * `mean` and `mean_sq` by the caller.  Dividing, rather than multiplying by
+ * 1/period, and accumulating exactly as TA-Lib does keeps sigma identical to
+ * TA-Lib's even where E[x^2] - mean^2 cancels (flat stretches).  Sigma is 0 when
+ * that difference is below TA_EPSILON (TA_IS_ZERO_OR_NEG). */
+static inline void sp_ind_bbands_from_means(double mean, double mean_sq, double nbdev,
+                                            double *upper, double *middle, double *lower) {
+  double variance = mean_sq - mean * mean;
   double dev = variance < SP_IND_EPSILON ? 0.0 : sqrt(variance) * nbdev;
   *middle = mean;
   *upper = mean + dev;
   *lower = mean - dev;
+}
+
+/* sqrt of both elements (one sqrtpd on x86-64). */
+static inline sp_ind_pair sp_ind_pair_sqrt(sp_ind_pair x) {
+#ifdef __SSE2__
+  return (sp_ind_pair)_mm_sqrt_pd((__m128d)x);
+#else
+  return (sp_ind_pair){sqrt(x[0]), sqrt(x[1])};
+#endif
+}
+
+/* sp_ind_bbands_from_means for two bars at once, element-wise identical; writes
+ * the bands of bar k to upper[k], middle[k], lower[k] (k = 0, 1). */
+static inline void sp_ind_bbands_pair(sp_ind_pair mean, sp_ind_pair mean_sq, double nbdev,
+                                      double *upper, double *middle, double *lower) {
+  const sp_ind_pair variance = mean_sq - mean * mean;
+  const sp_ind_pair eps = {SP_IND_EPSILON, SP_IND_EPSILON}, dev_k = {nbdev, nbdev};
+  const sp_ind_pair_bits flat = variance < eps; /* all ones where sigma is 0 */
+  const sp_ind_pair dev = (sp_ind_pair)((sp_ind_pair_bits)(sp_ind_pair_sqrt(variance) * dev_k) & ~flat);
+  const sp_ind_pair up = mean + dev, down = mean - dev;
+  memcpy(upper, &up, sizeof up);
+  memcpy(middle, &mean, sizeof mean);
+  memcpy(lower, &down, sizeof down);
+}
+
+/* ---- calendar windows (52-week high/low, 90-day volume) ----------------------------
+ * Bars are folded into per-day aggregates; a window holds the completed days of the
+ * last `days` UTC days in a ring of `days` entries (the current day is kept apart
+ * and combined at read time), so each bar costs O(1) and the memory is bounded by
+ * the window, not by the number of bars.  The caller owns the ring arrays. */
+
+static inline uint32_t sp_ind_ring_next(uint32_t slot, uint32_t cap) {
+  return slot + 1 == cap ? 0 : slot + 1;
+}
+static inline uint32_t sp_ind_ring_slot(uint32_t head, uint32_t k, uint32_t cap) {
+  uint32_t s = head + k;
+  return s >= cap ? s - cap : s;
+}
+
+/* Completed days' extremes, monotonic: the front is the window's extreme (max for
+ * sign +1, min for sign -1); days strictly increase from front to back. */
+typedef struct sp_ind_day_extremes {
+  int32_t *day;
+  double *value;
+  uint32_t head, len;
+} sp_ind_day_extremes;
+
+/* Tracks max(high) and min(low) over the trailing `days` days including today. */
+typedef struct sp_ind_extreme_window {
+  uint32_t days;          /* window length = ring capacity */
+  bool started;           /* a bar was seen */
+  int32_t first_day, cur_day;
+  double cur_high, cur_low; /* today's extremes so far (-inf/+inf when none) */
+  sp_ind_day_extremes highs, lows;
+} sp_ind_extreme_window;
+
+static inline void sp_ind_extremes_push(sp_ind_day_extremes *q, uint32_t cap, int32_t day,
+                                        double v, double sign) {
+  while (q->len > 0 && sign * q->value[sp_ind_ring_slot(q->head, q->len - 1, cap)] <= sign * v)
+    q->len--;
+  uint32_t slot = sp_ind_ring_slot(q->head, q->len, cap);
+  q->day[slot] = day;
+  q->value[slot] = v;
+  q->len++;
+}
+
+static inline void sp_ind_extremes_expire(sp_ind_day_extremes *q, uint32_t cap,
+                                          int32_t oldest_kept) {
+  while (q->len > 0 && q->day[q->head] < oldest_kept) {
+    q->head = sp_ind_ring_next(q->head, cap);
+    q->len--;
+  }
+}
+
+/* The UTC day of `t` given the day of the previous bar (t never goes back). */
+static inline int32_t sp_ind_day_of(int64_t t, bool started, int32_t prev_day) {
+  if (started && t < (int64_t)(prev_day + 1) * SP_US_PER_DAY) return prev_day;
+  return sp_timestamp_to_days(t);
+}
+
+/* Add a bar; write the window's high and low (NaN until `days` days of history).
+ * A NaN high or low is ignored. */
+static inline void sp_ind_extreme_window_step(sp_ind_extreme_window *w, int64_t t, double high,
+                                              double low, double *out_high, double *out_low) {
+  const int32_t day = sp_ind_day_of(t, w->started, w->cur_day);
+  const int32_t oldest_kept = day - (int32_t)w->days + 1;
+  if (!w->started || day != w->cur_day) {
+    if (w->started) {
+      if (w->cur_high != -INFINITY) sp_ind_extremes_push(&w->highs, w->days, w->cur_day, w->cur_high, 1.0);
+      if (w->cur_low != INFINITY) sp_ind_extremes_push(&w->lows, w->days, w->cur_day, w->cur_low, -1.0);
+    } else {
+      w->first_day = day;
+      w->started = true;
+    }
+    sp_ind_extremes_expire(&w->highs, w->days, oldest_kept);
+    sp_ind_extremes_expire(&w->lows, w->days, oldest_kept);
+    w->cur_day = day;
+    w->cur_high = -INFINITY;
+    w->cur_low = INFINITY;
+  }
+  /* Written as selects (maxsd/minsd): a new intraday extreme is unpredictable. */
+  w->cur_high = high > w->cur_high ? high : w->cur_high;
+  w->cur_low = low < w->cur_low ? low : w->cur_low;
+  if (w->first_day > oldest_kept) {
+    *out_high = *out_low = NAN;
+    return;
+  }
+  double hi = w->cur_high, lo = w->cur_low;
+  if (w->highs.len > 0) {
+    double front = w->highs.value[w->highs.head];
+    hi = front > hi ? front : hi;
+  }
+  if (w->lows.len > 0) {
+    double front = w->lows.value[w->lows.head];
+    lo = front < lo ? front : lo;
+  }
+  *out_high = hi == -INFINITY ? NAN : hi;
+  *out_low = lo == INFINITY ? NAN : lo;
+}
+
+/* Tracks the mean daily volume over the trailing `days` days including today. */
+typedef struct sp_ind_volume_window {
+  uint32_t days; /* window length = ring capacity */
+  bool started;
+  int32_t first_day, cur_day;
+  int64_t cur_volume;     /* today's volume so far */
+  int32_t *day;           /* completed days in the window, oldest at head */
+  int64_t *volume;
+  uint32_t head, len;
+  int64_t total;          /* sum of volume[] */
+} sp_ind_volume_window;
+
+/* Add a bar; return the mean daily volume (NaN until `days` days of history). */
+static inline double sp_ind_volume_window_step(sp_ind_volume_window *w, int64_t t, int64_t volume) {
+  const int32_t day = sp_ind_day_of(t, w->started, w->cur_day);
+  const int32_t oldest_kept = day - (int32_t)w->days + 1;
+  if (!w->started || day != w->cur_day) {
+    if (w->started) {
+      uint32_t slot = sp_ind_ring_slot(w->head, w->len, w->days);
+      w->day[slot] = w->cur_day;
+      w->volume[slot] = w->cur_volume;
+      w->len++;
+      w->total += w->cur_volume;
+    } else {
+      w->first_day = day;
+      w->started = true;
+    }
+    while (w->len > 0 && w->day[w->head] < oldest_kept) {
+      w->total -= w->volume[w->head];
+      w->head = sp_ind_ring_next(w->head, w->days);
+      w->len--;
+    }
+    w->cur_day = day;
+    w->cur_volume = 0;
+  }
+  w->cur_volume += volume;
+  if (w->first_day > oldest_kept) return NAN;
+  return (double)(w->total + w->cur_volume) / (double)(w->len + 1);
 }
 
 #endif

@@ -196,6 +196,18 @@ static int unit_is_negation(const unit *u) {
   return (u->entry != NULL && u->entry->role == SP_LEX_NEGATE) || u->negates;
 }
 
+/* The up to LOOKBACK_UNITS units before units[j] in its clause, nearest first, that
+ * rules look at: filler words ("to", "the", "expects", numbers) are passed over
+ * without counting.  Returns how many were stored in `before`. */
+static int units_before(unit *units, int j, unit *before[LOOKBACK_UNITS]) {
+  int n = 0;
+  for (int p = j - 1; p >= 0 && n < LOOKBACK_UNITS; p--) {
+    if (units[p + 1].flags & TOKEN_CLAUSE_START) break;
+    if (!(units[p].flags & TOKEN_FILLER)) before[n++] = &units[p];
+  }
+  return n;
+}
+
 static void score_sentence(const sp_sentiment_model *m, const token *tokens, int ntokens,
                            text_sums *sums) {
   unit units[SENTENCE_TOKENS_MAX];
@@ -240,13 +252,15 @@ static void score_sentence(const sp_sentiment_model *m, const token *tokens, int
     }
     double base = u->entry->valence;
     if (base == 0.0) continue;
-    /* "costs fall": a move after a quantity that is bad when it grows flips. */
+    unit *before[LOOKBACK_UNITS];
+    int nbefore = units_before(units, j, before);
+    /* "costs fall": a move after a quantity that is bad when it grows flips, and the
+     * pair says it all ("losses shrink" is good news, whatever "losses" alone is). */
     if (u->entry->flags & SP_LEX_MOVE) {
-      for (int p = j - 1, d = 0; p >= 0 && !(units[p + 1].flags & TOKEN_CLAUSE_START); p--) {
-        if (units[p].flags & TOKEN_FILLER) continue;
-        if (++d > LOOKBACK_UNITS) break;
-        if (units[p].entry != NULL && (units[p].entry->flags & SP_LEX_INVERT)) {
+      for (int d = 0; d < nbefore; d++) {
+        if (before[d]->entry != NULL && (before[d]->entry->flags & SP_LEX_INVERT)) {
           base = -base;
+          before[d]->valence = 0.0;
           break;
         }
       }
@@ -254,17 +268,14 @@ static void score_sentence(const sp_sentiment_model *m, const token *tokens, int
     double sign = base > 0 ? 1.0 : -1.0;
     double v = base;
     if (caps_differ && (u->flags & TOKEN_CAPS)) v += sign * CAPS_INCREMENT;
-    /* Boosters and negations up to three words back in the clause; filler words
-     * ("to", "the", "expects", numbers) do not count towards the three. */
+    /* Boosters add, decaying with distance; each negation multiplies. */
     int negations = 0;
-    for (int p = j - 1, d = 0; p >= 0 && !(units[p + 1].flags & TOKEN_CLAUSE_START); p--) {
-      const unit *q = &units[p];
-      if (q->flags & TOKEN_FILLER) continue;
-      if (++d > LOOKBACK_UNITS) break;
+    for (int d = 0; d < nbefore; d++) {
+      const unit *q = before[d];
       if (q->entry != NULL && q->entry->role == SP_LEX_BOOST) {
         double scalar = sign * q->entry->boost;
         if (caps_differ && (q->flags & TOKEN_CAPS)) scalar += sign * CAPS_INCREMENT;
-        v += scalar * (d == 1 ? 1.0 : d == 2 ? 0.95 : 0.9);
+        v += scalar * (d == 0 ? 1.0 : d == 1 ? 0.95 : 0.9);
       } else if (unit_is_negation(q)) {
         negations++;
       }

@@ -20,11 +20,7 @@ static const char usage[] =
     "       (never the keys). Errors go to stderr as file:line:column: message; exit code 2.\n"
     "show   print the effective configuration (defaults and overrides applied) as YAML.\n"
     "docs   print the reference of every configuration key (Markdown).\n\n"
-    "FILE is the configuration file (same as --config).\n\nOptions:\n"
-    "  --config FILE          configuration file (else $STOCKPIPE_CONFIG, ./config/stockpipe.yaml, built-in)\n"
-    "  --data-dir DIR         data directory (overrides $STOCKPIPE_DATA_DIR and pipeline.data_dir)\n"
-    "  --log-level LEVEL      DEBUG, INFO, WARN, ERROR or OFF\n"
-    "  --credentials FILE     API keys file (overrides $STOCKPIPE_CREDENTIALS and pipeline.credentials)\n";
+    "FILE is the configuration file (same as --config).\n\nOptions:\n" SP_CLI_COMMON_OPTIONS_HELP;
 
 static bool file_exists(const char *path) {
   struct stat st;

@@ -11,8 +11,10 @@
 #include <string.h>
 
 extern const sp_cli_command sp_cmd_config;
+extern const sp_cli_command sp_cmd_collect;
 
 static const sp_cli_command *const commands[] = {
+    &sp_cmd_collect,
     &sp_cmd_config,
     NULL /* terminator */
 };

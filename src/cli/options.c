@@ -12,11 +12,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Their help text is SP_CLI_COMMON_OPTIONS_HELP (options.h). */
 static const sp_cli_option common_options[] = {
-    {"config", true, "FILE", "configuration file (else $STOCKPIPE_CONFIG, ./config/stockpipe.yaml, built-in)"},
-    {"data-dir", true, "DIR", "data directory (overrides $STOCKPIPE_DATA_DIR and pipeline.data_dir)"},
-    {"log-level", true, "LEVEL", "DEBUG, INFO, WARN, ERROR or OFF (overrides pipeline.log.level)"},
-    {"credentials", true, "FILE", "API keys file (overrides $STOCKPIPE_CREDENTIALS and pipeline.credentials)"},
+    {"config", true, "FILE", NULL},
+    {"data-dir", true, "DIR", NULL},
+    {"log-level", true, "LEVEL", NULL},
+    {"credentials", true, "FILE", NULL},
     {NULL, false, NULL, NULL}};
 
 enum { COMMON_COUNT = 4, OPTION_VALUE_BASE = 1000 };
@@ -146,20 +147,6 @@ bool sp_cli_has(const sp_cli_context *ctx, const char *name) {
   for (size_t i = 0; i < ctx->nvalues; i++)
     if (strcmp(ctx->values[i].name, name) == 0) return true;
   return false;
-}
-
-static void print_table(FILE *out, const sp_cli_option *t) {
-  for (size_t i = 0; t && t[i].name; i++) {
-    char left[64];
-    snprintf(left, sizeof left, "--%s%s%s", t[i].name, t[i].takes_value ? " " : "",
-             t[i].takes_value && t[i].value_name ? t[i].value_name : "");
-    fprintf(out, "  %-22s %s\n", left, t[i].help);
-  }
-}
-
-void sp_cli_print_options(FILE *out, const sp_cli_option *extra) {
-  print_table(out, extra);
-  print_table(out, common_options);
 }
 
 void sp_cli_context_free(sp_cli_context *ctx) {

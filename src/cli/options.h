@@ -43,6 +43,14 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* The common options' lines for a command's usage text (sp_cli_command.usage):
+ *   "Options:\n" "  --tickers LIST         ...\n" SP_CLI_COMMON_OPTIONS_HELP */
+#define SP_CLI_COMMON_OPTIONS_HELP                                                                           \
+  "  --config FILE          configuration file (else $STOCKPIPE_CONFIG, ./config/stockpipe.yaml, built-in)\n" \
+  "  --data-dir DIR         data directory (overrides $STOCKPIPE_DATA_DIR and pipeline.data_dir)\n"            \
+  "  --log-level LEVEL      DEBUG, INFO, WARN, ERROR or OFF (overrides pipeline.log.level)\n"                 \
+  "  --credentials FILE     API keys file (overrides $STOCKPIPE_CREDENTIALS and pipeline.credentials)\n"
+
 /* One command-specific option; a table ends with a row whose name is NULL. */
 typedef struct sp_cli_option {
   const char *name;       /* long name without the dashes: "from" */
@@ -102,9 +110,6 @@ int sp_cli_load(int argc, char **argv, const sp_cli_option *extra, unsigned flag
 const char *sp_cli_get(const sp_cli_context *ctx, const char *name);
 /* Was option `name` given at least once? */
 bool sp_cli_has(const sp_cli_context *ctx, const char *name);
-
-/* Print the common options' help (and `extra`'s) as "  --name VALUE  help" lines. */
-void sp_cli_print_options(FILE *out, const sp_cli_option *extra);
 
 /* Free what the context owns (config, credentials, arrays); argv is untouched. */
 void sp_cli_context_free(sp_cli_context *ctx);

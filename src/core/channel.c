@@ -9,6 +9,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 int sp_channel_base_init(sp_channel *ch, const sp_channel_ops *ops, const sp_channel_config *cfg,
                          sp_error *err) {
@@ -38,6 +39,76 @@ void sp_channel_base_cleanup(sp_channel *ch) {
   sp_metrics_unregister(&ch->counters);
   free(ch->name);
   ch->name = NULL;
+}
+
+/* Condition variables wait on CLOCK_MONOTONIC, the clock of sp_monotonic_us. */
+static struct timespec monotonic_timespec(int64_t us) {
+  struct timespec ts = {(time_t)(us / SP_US_PER_SEC), (long)(us % SP_US_PER_SEC) * 1000};
+  return ts;
+}
+
+/* How often a put waiting on the shared budget (released by other channels,
+ * which cannot signal this one) looks again. */
+#define BUDGET_POLL_US 2000
+
+void sp_channel_sync_init(sp_channel_sync *sync) {
+  memset(sync, 0, sizeof *sync);
+  pthread_condattr_t attr;
+  pthread_condattr_init(&attr);
+  pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+  pthread_mutex_init(&sync->mutex, NULL);
+  pthread_cond_init(&sync->room, &attr);
+  pthread_cond_init(&sync->items, &attr);
+  pthread_condattr_destroy(&attr);
+}
+
+void sp_channel_sync_destroy(sp_channel_sync *sync) {
+  pthread_cond_destroy(&sync->room);
+  pthread_cond_destroy(&sync->items);
+  pthread_mutex_destroy(&sync->mutex);
+}
+
+int sp_channel_sync_reserve(sp_channel *ch, sp_channel_sync *sync, size_t charge, int64_t deadline_us,
+                            sp_error *err) {
+  for (;;) {
+    if (sync->closed) return sp_error_set(err, SP_ERR_STOPPED, "channel %s is closed", ch->name);
+    bool slot = sync->slots_used < ch->capacity;
+    if (slot && sp_membudget_try_reserve(ch->budget, charge)) {
+      sync->slots_used++;
+      return SP_OK;
+    }
+    int64_t now = sp_monotonic_us();
+    if (now >= deadline_us) {
+      if (slot)
+        return sp_error_set(err, SP_ERR_FULL, "memory budget spent (%zu of %zu bytes) putting into channel %s",
+                            sp_membudget_used(ch->budget), sp_membudget_limit(ch->budget), ch->name);
+      return sp_error_set(err, SP_ERR_FULL, "channel %s is full (%zu of %zu events)", ch->name, sync->slots_used,
+                          ch->capacity);
+    }
+    int64_t wait_until = deadline_us;
+    if (slot && now + BUDGET_POLL_US < deadline_us) wait_until = now + BUDGET_POLL_US;
+    struct timespec ts = monotonic_timespec(wait_until);
+    pthread_cond_timedwait(&sync->room, &sync->mutex, &ts);
+  }
+}
+
+void sp_channel_sync_release(sp_channel *ch, sp_channel_sync *sync, size_t n, size_t bytes) {
+  sync->slots_used -= n;
+  sp_membudget_release(ch->budget, bytes);
+  if (n) pthread_cond_broadcast(&sync->room);
+}
+
+void sp_channel_sync_wait_items(sp_channel_sync *sync, int64_t deadline_us) {
+  struct timespec ts = monotonic_timespec(deadline_us);
+  pthread_cond_timedwait(&sync->items, &sync->mutex, &ts);
+}
+
+void sp_channel_sync_close(sp_channel_sync *sync) {
+  pthread_mutex_lock(&sync->mutex);
+  sync->closed = true;
+  pthread_cond_broadcast(&sync->room);
+  pthread_cond_broadcast(&sync->items);
+  pthread_mutex_unlock(&sync->mutex);
 }
 
 void sp_channel_close(sp_channel *ch) {
@@ -143,7 +214,7 @@ void sp_put_txn_rollback(sp_put_txn *t) {
 
 int sp_put_txn_commit(sp_put_txn *t, sp_put_decide_fn decide, void *ctx, sp_error *err) {
   if (!t->open) return sp_error_set(err, SP_ERR_INVALID, "commit of a finished transaction");
-  sp_put_prepare_info info = {t->id, decide != NULL};
+  sp_put_prepare_info info = {t->id, decide != NULL, t->n};
   for (size_t i = 0; i < t->n; i++) {
     int rc = t->channels[i]->ops->put_prepare(t->channels[i], t->txns[i], &info, err);
     if (rc) {

@@ -58,6 +58,7 @@
 #include "core/metrics.h"
 #include "stockpipe/error.h"
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -75,6 +76,7 @@ typedef struct sp_event {
 typedef struct sp_put_prepare_info {
   uint64_t txid;         /* unique id of the fan-out transaction */
   bool decided_outside;  /* true when a decide callback is the commit point */
+  size_t participants;   /* channels in the transaction */
 } sp_put_prepare_info;
 
 typedef struct sp_channel_ops {
@@ -110,6 +112,30 @@ typedef struct sp_channel_config {
   size_t transaction_capacity;  /* 0 = 100; must be <= capacity */
   sp_membudget *budget;         /* memory channels count their events in it; NULL = unlimited */
 } sp_channel_config;
+
+/* For implementations: the lock, conditions and slot accounting every channel
+ * needs, with the blocking wait for room shared by all of them. */
+typedef struct sp_channel_sync {
+  pthread_mutex_t mutex;
+  pthread_cond_t room;  /* signalled when slots are freed (CLOCK_MONOTONIC) */
+  pthread_cond_t items; /* signalled when events are committed or put back */
+  size_t slots_used;    /* committed + taken-uncommitted + reserved by open puts */
+  bool closed;
+} sp_channel_sync;
+
+void sp_channel_sync_init(sp_channel_sync *sync);
+void sp_channel_sync_destroy(sp_channel_sync *sync);
+/* With sync->mutex held: reserve one slot of ch->capacity and `charge` bytes of
+ * ch->budget, waiting until `deadline_us` (monotonic).  Returns 0, SP_ERR_FULL or
+ * SP_ERR_STOPPED (message names the channel). */
+int sp_channel_sync_reserve(sp_channel *ch, sp_channel_sync *sync, size_t charge, int64_t deadline_us,
+                            sp_error *err);
+/* With sync->mutex held: give back `n` slots and `bytes` of budget, waking putters. */
+void sp_channel_sync_release(sp_channel *ch, sp_channel_sync *sync, size_t n, size_t bytes);
+/* With sync->mutex held: wait for `items` until `deadline_us`. */
+void sp_channel_sync_wait_items(sp_channel_sync *sync, int64_t deadline_us);
+/* Mark closed and wake every waiter (takes the mutex). */
+void sp_channel_sync_close(sp_channel_sync *sync);
 
 /* Fill the shared part from `cfg` (validating it) and register the counters.
  * For channel implementations.  Returns 0, SP_ERR_CONFIG or SP_ERR_NOMEM. */

@@ -119,6 +119,10 @@ static void join_words(const char *const *words, char *buf, size_t len) {
 
 /* ---- diagnostics ----------------------------------------------------------------- */
 
+/* The four kinds of named components, in the order they are read. */
+typedef enum component_kind { KIND_SOURCE, KIND_CHANNEL, KIND_SINK, KIND_AGENT } component_kind;
+#define KIND_COUNT 4
+
 typedef struct loader {
   sp_config *cfg;
   sp_config_diag diag;
@@ -126,8 +130,8 @@ typedef struct loader {
   bool nomem;
   yaml_document_t *doc;      /* the document being read */
   const char *file;          /* its name in messages (owned by cfg or static) */
-  /* Component nodes of the document the pipeline comes from, by index. */
-  yaml_node_t **source_nodes, **channel_nodes, **sink_nodes, **agent_nodes;
+  /* The YAML mapping of each component, by kind and index in the config's array. */
+  yaml_node_t **nodes[KIND_COUNT];
 } loader;
 
 static void diag_vadd(sp_config_diag *d, const char *file, int line, int column, const char *fmt, va_list ap) {
@@ -655,11 +659,11 @@ char *sp_path_join(const char *base, const char *relative) {
   return out;
 }
 
-/* Resolve a config-folder-relative path.  The project layout keeps the config in
- * config/ and SPEC §3 spells paths from the project folder ("config/credentials.json"),
- * so a relative path starting with the config folder's own name is taken from
- * that folder's parent: config/stockpipe.yaml + config/sp500.csv = config/sp500.csv. */
-static char *resolve_config_path(const sp_config *cfg, const char *relative) {
+/* The project layout keeps the config in config/ and SPEC §3 spells paths from the
+ * project folder ("config/credentials.json"), so a relative path starting with the
+ * config folder's own name is taken from that folder's parent:
+ * config/stockpipe.yaml + config/sp500.csv = config/sp500.csv, not config/config/. */
+char *sp_config_resolve_path(const sp_config *cfg, const char *relative) {
   const char *base = cfg->base_dir;
   if (relative[0] == '/' || strcmp(base, ".") == 0) return strdup(relative);
   const char *slash = strrchr(base, '/');
@@ -684,9 +688,9 @@ static int replace_owned(char **slot, char *value) {
 
 static int resolve_paths(sp_config *cfg) {
   sp_config_pipeline *p = &cfg->pipeline;
-  int rc = replace_owned(&p->credentials_path, resolve_config_path(cfg, p->credentials));
-  if (!rc) rc = replace_owned(&p->sp500_path, resolve_config_path(cfg, p->sp500_file));
-  if (!rc) rc = replace_owned(&p->log_path, *p->log_file ? resolve_config_path(cfg, p->log_file) : strdup(""));
+  int rc = replace_owned(&p->credentials_path, sp_config_resolve_path(cfg, p->credentials));
+  if (!rc) rc = replace_owned(&p->sp500_path, sp_config_resolve_path(cfg, p->sp500_file));
+  if (!rc) rc = replace_owned(&p->log_path, *p->log_file ? sp_config_resolve_path(cfg, p->log_file) : strdup(""));
   for (size_t i = 0; !rc && i < cfg->nchannels; i++) {
     sp_config_channel *c = &cfg->channels[i];
     if (c->type != SP_CHANNEL_FILE || !c->checkpoint_dir || !c->data_dir) continue;
@@ -716,61 +720,82 @@ int sp_config_set_credentials_path(sp_config *cfg, const char *path, sp_error *e
 
 /* ---- components -------------------------------------------------------------------- */
 
-typedef enum component_kind { KIND_SOURCE, KIND_CHANNEL, KIND_SINK, KIND_AGENT } component_kind;
+typedef struct component_kind_def {
+  const char *name;             /* "source" */
+  const char *section;          /* "sources": the top-level key and the agent list key */
+  const sp_option_table *table;
+  size_t size;                  /* of its struct */
+} component_kind_def;
 
-static const char *const kind_names[] = {"source", "channel", "sink", "agent"};
-static const char *const kind_sections[] = {"sources", "channels", "sinks", "agents"};
+static const component_kind_def kinds[KIND_COUNT] = {
+    {"source", "sources", &sp_source_options, sizeof(sp_config_source)},
+    {"channel", "channels", &sp_channel_options, sizeof(sp_config_channel)},
+    {"sink", "sinks", &sp_sink_options, sizeof(sp_config_sink)},
+    {"agent", "agents", &sp_agent_options, sizeof(sp_config_agent)},
+};
 
-static const sp_option_table *kind_table(component_kind k) {
-  switch (k) {
-    case KIND_SOURCE: return &sp_source_options;
-    case KIND_CHANNEL: return &sp_channel_options;
-    case KIND_SINK: return &sp_sink_options;
-    case KIND_AGENT: return &sp_agent_options;
-  }
-  return NULL;
-}
-
-static size_t kind_size(component_kind k) {
-  switch (k) {
-    case KIND_SOURCE: return sizeof(sp_config_source);
-    case KIND_CHANNEL: return sizeof(sp_config_channel);
-    case KIND_SINK: return sizeof(sp_config_sink);
-    case KIND_AGENT: return sizeof(sp_config_agent);
-  }
-  return 0;
-}
-
-/* The array, its count and node list for a kind. */
-static void kind_slots(loader *L, component_kind k, void ***array, size_t **count, yaml_node_t ****nodes) {
-  sp_config *c = L->cfg;
-  switch (k) {
-    case KIND_SOURCE: *array = (void **)&c->sources; *count = &c->nsources; *nodes = &L->source_nodes; break;
-    case KIND_CHANNEL: *array = (void **)&c->channels; *count = &c->nchannels; *nodes = &L->channel_nodes; break;
-    case KIND_SINK: *array = (void **)&c->sinks; *count = &c->nsinks; *nodes = &L->sink_nodes; break;
-    case KIND_AGENT: *array = (void **)&c->agents; *count = &c->nagents; *nodes = &L->agent_nodes; break;
-  }
-}
-
-/* Every component struct starts with `char *name` (checked below). */
+/* Every component struct starts with `char *name`: generic code reads it there. */
 _Static_assert(offsetof(sp_config_source, name) == 0 && offsetof(sp_config_channel, name) == 0 &&
                    offsetof(sp_config_sink, name) == 0 && offsetof(sp_config_agent, name) == 0,
                "component structs start with their name");
 
-static void *component_at(loader *L, component_kind k, size_t i) {
-  void **array;
-  size_t *count;
-  yaml_node_t ***nodes;
-  kind_slots(L, k, &array, &count, &nodes);
-  return (char *)*array + i * kind_size(k);
+static void *component_array(const sp_config *c, component_kind k) {
+  switch (k) {
+    case KIND_SOURCE: return c->sources;
+    case KIND_CHANNEL: return c->channels;
+    case KIND_SINK: return c->sinks;
+    case KIND_AGENT: return c->agents;
+  }
+  return NULL;
 }
 
-static size_t component_count(loader *L, component_kind k) {
-  void **array;
-  size_t *count;
-  yaml_node_t ***nodes;
-  kind_slots(L, k, &array, &count, &nodes);
-  return *count;
+static size_t *component_count_slot(sp_config *c, component_kind k) {
+  switch (k) {
+    case KIND_SOURCE: return &c->nsources;
+    case KIND_CHANNEL: return &c->nchannels;
+    case KIND_SINK: return &c->nsinks;
+    case KIND_AGENT: return &c->nagents;
+  }
+  return NULL;
+}
+
+/* Give kind k an array of n zeroed structs (count 0); false when out of memory. */
+static bool component_array_new(sp_config *c, component_kind k, size_t n) {
+  void *array = calloc(n ? n : 1, kinds[k].size);
+  if (!array) return false;
+  switch (k) {
+    case KIND_SOURCE: c->sources = array; break;
+    case KIND_CHANNEL: c->channels = array; break;
+    case KIND_SINK: c->sinks = array; break;
+    case KIND_AGENT: c->agents = array; break;
+  }
+  return true;
+}
+
+static void *component_at(loader *L, component_kind k, size_t i) {
+  return (char *)component_array(L->cfg, k) + i * kinds[k].size;
+}
+
+static size_t component_count(loader *L, component_kind k) { return *component_count_slot(L->cfg, k); }
+
+static const char **agent_slot(loader *L, component_kind k, size_t i) {
+  switch (k) {
+    case KIND_SOURCE: return &L->cfg->sources[i].agent;
+    case KIND_CHANNEL: return &L->cfg->channels[i].agent;
+    case KIND_SINK: return &L->cfg->sinks[i].agent;
+    case KIND_AGENT: break;
+  }
+  return NULL;
+}
+
+static sp_config_mark *component_mark(loader *L, component_kind k, size_t i) {
+  switch (k) {
+    case KIND_SOURCE: return &L->cfg->sources[i].mark;
+    case KIND_CHANNEL: return &L->cfg->channels[i].mark;
+    case KIND_SINK: return &L->cfg->sinks[i].mark;
+    case KIND_AGENT: return &L->cfg->agents[i].mark;
+  }
+  return NULL;
 }
 
 static ssize_t find_component(loader *L, component_kind k, const char *name) {
@@ -863,38 +888,34 @@ static void finish_sink(loader *L, sp_config_sink *s, yaml_node_t *node) {
 
 /* Read one component section (`sources:` ...) into the config. */
 static void load_components(loader *L, component_kind kind, yaml_node_t *section) {
-  void **array;
-  size_t *count;
-  yaml_node_t ***nodes;
-  kind_slots(L, kind, &array, &count, &nodes);
   if (!section || is_null(section)) return;
   if (section->type != YAML_MAPPING_NODE) {
-    report(L, section, "%s: expected a mapping of %s names to settings, found %s", kind_sections[kind],
-           kind_names[kind], node_kind(section));
+    report(L, section, "%s: expected a mapping of %s names to settings, found %s", kinds[kind].section,
+           kinds[kind].name, node_kind(section));
     return;
   }
   char section_ctx[32];
-  snprintf(section_ctx, sizeof section_ctx, "%s: ", kind_sections[kind]);
+  snprintf(section_ctx, sizeof section_ctx, "%s: ", kinds[kind].section);
   check_keys(L, section, section_ctx);
   size_t n = (size_t)(section->data.mapping.pairs.top - section->data.mapping.pairs.start);
-  *array = calloc(n ? n : 1, kind_size(kind));
-  *nodes = calloc(n ? n : 1, sizeof **nodes);
-  if (!*array || !*nodes) {
+  L->nodes[kind] = calloc(n ? n : 1, sizeof *L->nodes[kind]);
+  if (!L->nodes[kind] || !component_array_new(L->cfg, kind, n)) {
     L->nomem = true;
     return;
   }
-  const sp_option_table *table = kind_table(kind);
+  size_t *count = component_count_slot(L->cfg, kind);
+  const sp_option_table *table = kinds[kind].table;
   for (yaml_node_pair_t *p = section->data.mapping.pairs.start; p < section->data.mapping.pairs.top; p++) {
     yaml_node_t *k = node_at(L, p->key), *v = node_at(L, p->value);
     if (k->type != YAML_SCALAR_NODE) continue;
     const char *name = scalar(k);
     if (find_component(L, kind, name) >= 0) continue; /* duplicate, reported */
     if (!valid_name(name)) {
-      report(L, k, "%s name '%s' may hold only letters, digits, '_', '-' and '.'", kind_names[kind], name);
+      report(L, k, "%s name '%s' may hold only letters, digits, '_', '-' and '.'", kinds[kind].name, name);
       continue;
     }
-    void *comp = (char *)*array + *count * kind_size(kind);
-    (*nodes)[*count] = v;
+    void *comp = component_at(L, kind, *count);
+    L->nodes[kind][*count] = v;
     (*count)++;
     if (set_string((char **)comp, name)) {
       L->nomem = true;
@@ -902,10 +923,10 @@ static void load_components(loader *L, component_kind kind, yaml_node_t *section
     }
     sp_config_mark mark = mark_of(L, k);
     char ctx[300];
-    snprintf(ctx, sizeof ctx, "%s '%s': ", kind_names[kind], name);
-    if (v->type != YAML_MAPPING_NODE) {
-      report(L, v, "%sexpected a mapping of settings, found %s", ctx, node_kind(v));
-    }
+    snprintf(ctx, sizeof ctx, "%s '%s': ", kinds[kind].name, name);
+    /* `name:` with nothing after it is a component with every default */
+    bool settings_ok = v->type == YAML_MAPPING_NODE || is_null(v);
+    if (!settings_ok) report(L, v, "%sexpected a mapping of settings, found %s", ctx, node_kind(v));
     /* discriminator first: it decides which rows apply */
     const char *variant = NULL;
     const char *variant_label = table->discriminator;
@@ -927,20 +948,18 @@ static void load_components(loader *L, component_kind kind, yaml_node_t *section
     bool given[SP_OPTION_TABLE_MAX] = {false};
     /* defaults first; apply_table then sets the discriminator again from the file */
     apply_defaults(L, table, comp, variant);
-    switch (kind) {
-      case KIND_SOURCE: ((sp_config_source *)comp)->initial_history_days = -1; ((sp_config_source *)comp)->mark = mark; break;
-      case KIND_CHANNEL: ((sp_config_channel *)comp)->mark = mark; break;
-      case KIND_SINK: ((sp_config_sink *)comp)->compression = (sp_compression)-1; ((sp_config_sink *)comp)->mark = mark; break;
-      case KIND_AGENT: ((sp_config_agent *)comp)->mark = mark; break;
-    }
+    *component_mark(L, kind, *count - 1) = mark;
+    /* "not given" markers for defaults derived once the whole graph is known */
+    if (kind == KIND_SOURCE) ((sp_config_source *)comp)->initial_history_days = -1;
+    if (kind == KIND_SINK) ((sp_config_sink *)comp)->compression = (sp_compression)-1;
     if (v->type == YAML_MAPPING_NODE && (variant || !table->discriminator))
       apply_table(L, table, comp, v, ctx, "", variant, variant_label, given);
-    if (variant || !table->discriminator) {
+    if (settings_ok && (variant || !table->discriminator)) {
       for (size_t i = 0; i < table->count; i++) {
         const sp_option *opt = &table->options[i];
         if ((opt->flags & SP_OPT_REQUIRED) && sp_option_applies(opt, variant) && !given[i])
-          report(L, k, "%smissing required key '%s' for %s %s", ctx, opt->key, variant_label ? variant_label : "",
-                 variant ? variant : "");
+          report(L, k, "%smissing required key '%s'%s%s%s%s", ctx, opt->key, variant ? " for " : "",
+                 variant ? variant_label : "", variant ? " " : "", variant ? variant : "");
       }
     }
     switch (kind) {
@@ -954,50 +973,30 @@ static void load_components(loader *L, component_kind kind, yaml_node_t *section
 
 /* ---- agents and bindings ---------------------------------------------------------------- */
 
-static const char **agent_slot(loader *L, component_kind k, size_t i) {
-  switch (k) {
-    case KIND_SOURCE: return &L->cfg->sources[i].agent;
-    case KIND_CHANNEL: return &L->cfg->channels[i].agent;
-    case KIND_SINK: return &L->cfg->sinks[i].agent;
-    case KIND_AGENT: break;
-  }
-  return NULL;
-}
-
-static const sp_config_mark *component_mark(loader *L, component_kind k, size_t i) {
-  switch (k) {
-    case KIND_SOURCE: return &L->cfg->sources[i].mark;
-    case KIND_CHANNEL: return &L->cfg->channels[i].mark;
-    case KIND_SINK: return &L->cfg->sinks[i].mark;
-    case KIND_AGENT: return &L->cfg->agents[i].mark;
-  }
-  return NULL;
-}
-
 /* Report a name that is not a component of `kind`: another kind's, a typo, or unknown. */
 static void report_unknown_name(loader *L, yaml_node_t *at, const char *ctx, component_kind kind, const char *name) {
   for (int other = KIND_SOURCE; other <= KIND_SINK; other++) {
     if ((component_kind)other != kind && find_component(L, (component_kind)other, name) >= 0) {
-      report(L, at, "%s'%s' is a %s, not a %s", ctx, name, kind_names[other], kind_names[kind]);
+      report(L, at, "%s'%s' is a %s, not a %s", ctx, name, kinds[other].name, kinds[kind].name);
       return;
     }
   }
   char hint[128];
   suggester s = {name, NULL, 0};
   for (size_t i = 0; i < component_count(L, kind); i++) suggest_consider(&s, *(char **)component_at(L, kind, i));
-  report(L, at, "%sno %s named '%s'%s", ctx, kind_names[kind], name, suggestion_text(&s, hint, sizeof hint));
+  report(L, at, "%sno %s named '%s'%s", ctx, kinds[kind].name, name, suggestion_text(&s, hint, sizeof hint));
 }
 
 /* Give each source/channel/sink its agent; every one must be in exactly one. */
 static void check_agents(loader *L) {
   for (size_t a = 0; a < L->cfg->nagents; a++) {
     sp_config_agent *agent = &L->cfg->agents[a];
-    yaml_node_t *node = L->agent_nodes[a];
+    yaml_node_t *node = L->nodes[KIND_AGENT][a];
     for (int k = KIND_SOURCE; k <= KIND_SINK; k++) {
-      yaml_node_t *list = map_get(L, node, kind_sections[k]);
+      yaml_node_t *list = map_get(L, node, kinds[k].section);
       if (!list || list->type != YAML_SEQUENCE_NODE) continue;
       char ctx[300];
-      snprintf(ctx, sizeof ctx, "agent '%s': %s: ", agent->name, kind_sections[k]);
+      snprintf(ctx, sizeof ctx, "agent '%s': %s: ", agent->name, kinds[k].section);
       for (yaml_node_item_t *it = list->data.sequence.items.start; it < list->data.sequence.items.top; it++) {
         yaml_node_t *item = node_at(L, *it);
         if (item->type != YAML_SCALAR_NODE) continue; /* reported by the list setter */
@@ -1008,7 +1007,7 @@ static void check_agents(loader *L) {
         }
         const char **owner = agent_slot(L, (component_kind)k, (size_t)idx);
         if (*owner && *owner != agent->name)
-          report(L, item, "%s '%s' belongs to two agents: '%s' and '%s'", kind_names[k], scalar(item), *owner,
+          report(L, item, "%s '%s' belongs to two agents: '%s' and '%s'", kinds[k].name, scalar(item), *owner,
                  agent->name);
         else
           *owner = agent->name;
@@ -1019,8 +1018,8 @@ static void check_agents(loader *L) {
     for (size_t i = 0; i < component_count(L, (component_kind)k); i++)
       if (!*agent_slot(L, (component_kind)k, i))
         report_mark(L, component_mark(L, (component_kind)k, i),
-                    "%s '%s' belongs to no agent (list it under an agent's %s)", kind_names[k],
-                    *(char **)component_at(L, (component_kind)k, i), kind_sections[k]);
+                    "%s '%s' belongs to no agent (list it under an agent's %s)", kinds[k].name,
+                    *(char **)component_at(L, (component_kind)k, i), kinds[k].section);
 }
 
 static void bind_source(loader *L, sp_config_source *src, yaml_node_t *value) {
@@ -1156,7 +1155,7 @@ static void finish_sinks(loader *L) {
     const sp_config_channel *ch = ci >= 0 ? &L->cfg->channels[ci] : NULL;
     if (ch) s->dataset = ch->dataset;
     if (ch && s->batch_size > ch->transaction_capacity) {
-      yaml_node_t *at = map_get(L, L->sink_nodes[i], "batch_size");
+      yaml_node_t *at = map_get(L, L->nodes[KIND_SINK][i], "batch_size");
       if (at)
         report(L, at, "sink '%s': batch_size %lld exceeds channel '%s' transactionCapacity %lld", s->name,
                (long long)s->batch_size, ch->name, (long long)ch->transaction_capacity);
@@ -1362,7 +1361,7 @@ static void load_pipeline_graph(loader *L, yaml_node_t *root) {
         if (find_component(L, (component_kind)a, name) >= 0)
           report_mark(L, component_mark(L, (component_kind)b, i),
                       "name '%s' is used by a %s and a %s; names must be unique across sources, channels and sinks",
-                      name, kind_names[a], kind_names[b]);
+                      name, kinds[a].name, kinds[b].name);
       }
   check_agents(L);
   check_bindings(L, map_get(L, root, "bindings"));
@@ -1415,10 +1414,7 @@ int sp_config_load_string(const char *yaml, size_t len, const char *name, sp_con
     L.file = builtin_name;
     load_pipeline_graph(&L, builtin_root);
   }
-  free(L.source_nodes);
-  free(L.channel_nodes);
-  free(L.sink_nodes);
-  free(L.agent_nodes);
+  for (int k = 0; k < KIND_COUNT; k++) free(L.nodes[k]);
   if (have_file) yaml_document_delete(&file);
   yaml_document_delete(&builtin);
 
@@ -1504,6 +1500,13 @@ const sp_config_sink *sp_config_find_sink(const sp_config *cfg, const char *name
 }
 const sp_config_agent *sp_config_find_agent(const sp_config *cfg, const char *name) {
   FIND_BY_NAME(cfg->agents, cfg->nagents);
+}
+
+void sp_config_provider_apply(const sp_config_provider *p, sp_http_provider_settings *settings) {
+  settings->base_url = p->base_url;
+  settings->rate_limit = p->rate_limit;
+  settings->max_in_flight = (int)p->max_in_flight;
+  settings->timeout_ms = (int)(p->timeout * 1000);
 }
 
 const sp_config_provider *sp_config_find_provider(const sp_config *cfg, const char *name) {

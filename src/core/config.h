@@ -35,6 +35,7 @@
 #ifndef STOCKPIPE_CORE_CONFIG_H
 #define STOCKPIPE_CORE_CONFIG_H
 
+#include "core/http.h"
 #include "core/log.h"
 #include "core/schedule.h"
 #include "stockpipe/error.h"
@@ -71,11 +72,14 @@ typedef enum sp_provider_id {
   SP_PROVIDER_COUNT
 } sp_provider_id;
 
+/* A provider's effective HTTP settings: `providers.<name>` from the file over the
+ * built-in defaults (the same values as the provider module's sp_source_provider.http;
+ * test_config checks they agree).  STOCKPIPE_<NAME>_BASE_URL is applied later by the
+ * HTTP client and wins over base_url. */
 typedef struct sp_config_provider {
   sp_provider_id id;
   const char *name;      /* "yahoo", ... (static) */
-  char *base_url;        /* the real API's scheme://host[:port] unless overridden in the file.
-                            STOCKPIPE_<NAME>_BASE_URL is applied by the HTTP client, not here. */
+  char *base_url;        /* scheme://host[:port] of the real API unless overridden */
   double rate_limit;     /* requests per second; 0 = unlimited */
   int64_t max_in_flight; /* concurrent requests */
   int64_t timeout;       /* whole-request time-out, seconds */
@@ -267,9 +271,21 @@ const sp_config_sink *sp_config_find_sink(const sp_config *cfg, const char *name
 const sp_config_agent *sp_config_find_agent(const sp_config *cfg, const char *name);
 /* Provider settings by name ("yahoo"...), NULL for an unknown name. */
 const sp_config_provider *sp_config_find_provider(const sp_config *cfg, const char *name);
+/* Copy p's base_url, rate_limit, max_in_flight and timeout into `settings` (other
+ * fields, e.g. burst, stay); base_url points into the config: keep the config alive
+ * while settings is used, or copy it. */
+void sp_config_provider_apply(const sp_config_provider *p, sp_http_provider_settings *settings);
 /* The provider id for a name, or -1. */
 int sp_provider_id_from_name(const char *name);
 const char *sp_provider_name(sp_provider_id id);
+
+/* Resolve a path written relative to the config file's folder (the rule used for
+ * credentials, sp500_file and log.file; also for other shipped data files such as
+ * "config/fomc_calendar.csv"): absolute paths stay; with no config file, relative to
+ * the current directory; a path starting with the config folder's own name
+ * ("config/x" beside config/stockpipe.yaml) is taken from that folder's parent.
+ * Returns a malloc'd string the caller frees, NULL on allocation failure. */
+char *sp_config_resolve_path(const sp_config *cfg, const char *relative);
 
 /* Join `relative` to `base` ("base/relative"); an absolute `relative` is returned
  * as is.  Returns a malloc'd string the caller frees, NULL on allocation failure. */

@@ -249,7 +249,8 @@ int sp_config_write_reference(FILE *out) {
   md_table(out, &sp_provider_options, "providers.<name>",
            "Optional per-provider settings for `yahoo`, `alphavantage`, `finnhub`, `newsapi`, `fred`, "
            "`worldbank`, `fedreserve`, `treasury`.");
-  fputs("\nProvider defaults:\n\n| provider | base_url | rate_limit | max_in_flight | timeout | key | datasets |\n"
+  fputs("\nProviders (a provider listed by a source must serve its dataset) and their defaults:\n\n"
+        "| provider | base_url | rate_limit | max_in_flight | timeout | API key | datasets |\n"
         "|---|---|---|---|---|---|---|\n",
         out);
   for (int i = 0; i < SP_PROVIDER_COUNT; i++) {

@@ -17,17 +17,21 @@ const char *const sp_provider_names[] = {"yahoo", "alphavantage", "finnhub",    
                                          "fred",  "worldbank",    "fedreserve", "treasury", NULL};
 
 #define DS(x) (1u << SP_DS_##x)
+/* SPEC §1/§3: which provider serves which dataset, which need a key, and the
+ * default HTTP settings the pipeline uses (the config decides: `providers.<name>`
+ * overrides these).  The provider modules (src/sources/) declare the same facts;
+ * test_config checks both agree, so change them together. */
 const sp_provider_info sp_provider_infos[SP_PROVIDER_COUNT] = {
-    /* name, base_url, rate_limit (req/s), max_in_flight, timeout (s), needs_key, datasets */
-    {"yahoo", "https://query1.finance.yahoo.com", 2.0, 4, 30, false, DS(FINANCIAL_DATA) | DS(STOCK_MOVEMENTS)},
-    {"alphavantage", "https://www.alphavantage.co", 0.08, 1, 30, true,
-     DS(FINANCIAL_DATA) | DS(NEWS) | DS(MACROECONOMIC)},
-    {"finnhub", "https://finnhub.io", 1.0, 2, 30, true, DS(FINANCIAL_DATA) | DS(NEWS)},
-    {"newsapi", "https://newsapi.org", 0.5, 1, 30, true, DS(NEWS)},
-    {"fred", "https://api.stlouisfed.org", 2.0, 2, 30, true, DS(MACROECONOMIC) | DS(POLICY)},
-    {"worldbank", "https://api.worldbank.org", 2.0, 2, 60, false, DS(MACROECONOMIC)},
-    {"fedreserve", "https://www.federalreserve.gov", 1.0, 2, 30, false, DS(POLICY)},
-    {"treasury", "https://api.fiscaldata.treasury.gov", 2.0, 2, 30, false, DS(POLICY)},
+    /* name, needs_key, datasets, base_url, rate_limit (req/s), max_in_flight, timeout (s) */
+    {"yahoo", false, DS(FINANCIAL_DATA) | DS(STOCK_MOVEMENTS), "https://query1.finance.yahoo.com", 20, 16, 30},
+    {"alphavantage", true, DS(FINANCIAL_DATA) | DS(NEWS) | DS(MACROECONOMIC), "https://www.alphavantage.co", 1, 1,
+     30},
+    {"finnhub", true, DS(FINANCIAL_DATA) | DS(NEWS), "https://finnhub.io", 1, 2, 30},
+    {"newsapi", true, DS(NEWS), "https://newsapi.org", 1, 1, 30},
+    {"fred", true, DS(MACROECONOMIC) | DS(POLICY), "https://api.stlouisfed.org", 2, 4, 30},
+    {"worldbank", false, DS(MACROECONOMIC), "https://api.worldbank.org", 5, 4, 60},
+    {"fedreserve", false, DS(POLICY), "https://www.federalreserve.gov", 1, 2, 30},
+    {"treasury", false, DS(POLICY), "https://api.fiscaldata.treasury.gov", 2, 2, 60},
 };
 #undef DS
 
@@ -227,14 +231,14 @@ const sp_option_table sp_sink_options = {"sink", "type", sink_rows, COUNT(sink_r
 #define V(field) offsetof(sp_config_provider, field)
 static const sp_option provider_rows[] = {
     {"base_url", SP_OPT_STRING, V(base_url), NULL, NULL, 0, 0, NULL, SP_OPT_DERIVED | SP_OPT_NONEMPTY, NULL,
-     "scheme://host[:port] replacing the real API's (paths stay the real ones). Default: the real API. "
-     "STOCKPIPE_<NAME>_BASE_URL overrides it."},
+     "scheme://host[:port] replacing the real API's (paths stay the real ones). Default: the real API "
+     "(table below). STOCKPIPE_<NAME>_BASE_URL overrides it."},
     {"rate_limit", SP_OPT_NUMBER, V(rate_limit), NULL, NULL, 0, 10000, NULL, SP_OPT_DERIVED, NULL,
      "Requests per second at most; 0 = unlimited. Default: per provider (table below)."},
     {"max_in_flight", SP_OPT_INT, V(max_in_flight), NULL, NULL, 1, 1000, NULL, SP_OPT_DERIVED, NULL,
-     "Concurrent requests at most. Default: per provider."},
+     "Concurrent requests at most. Default: per provider (table below)."},
     {"timeout", SP_OPT_INT, V(timeout), NULL, NULL, 1, 3600, NULL, SP_OPT_DERIVED, NULL,
-     "Seconds a whole request may take. Default: per provider."},
+     "Seconds a whole request may take. Default: per provider (table below)."},
 };
 const sp_option_table sp_provider_options = {"provider", NULL, provider_rows, COUNT(provider_rows)};
 #undef V

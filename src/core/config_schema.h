@@ -73,12 +73,12 @@ extern const sp_option_table sp_provider_options;
 /* Static facts about the eight providers. */
 typedef struct sp_provider_info {
   const char *name;
+  bool needs_key;
+  unsigned datasets; /* bit (1 << sp_dataset_id) for each dataset it serves */
   const char *base_url;
   double rate_limit;
   int64_t max_in_flight;
   int64_t timeout;
-  bool needs_key;
-  unsigned datasets; /* bit (1 << sp_dataset_id) for each dataset it serves */
 } sp_provider_info;
 
 extern const sp_provider_info sp_provider_infos[SP_PROVIDER_COUNT];

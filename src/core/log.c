@@ -151,8 +151,10 @@ void sp_log(sp_log_level level, const char *component, const char *fmt, ...) {
   char line[4096];
   char ts[SP_TIMESTAMP_TEXT_MAX];
   int64_t now = sp_now_us();
-  now -= now % 1000; /* millisecond precision */
-  sp_format_timestamp(now, ts);
+  int millis = (int)(now % SP_US_PER_SEC / 1000);
+  sp_format_timestamp(now - now % SP_US_PER_SEC, ts); /* "…T14:30:00Z" */
+  size_t tl = strlen(ts) - 1; /* overwrite the Z: fixed width "…T14:30:00.120Z" */
+  snprintf(ts + tl, sizeof ts - tl, ".%03dZ", millis % 1000);
   int n = snprintf(line, sizeof line, "%s %-5s [%s] ", ts, sp_log_level_name(level),
                    component ? component : "stockpipe");
   va_list ap;

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sources/fedreserve.h"
 #include "sources/fred.h"
 #include "sources/treasury.h"
 #include "sources/worldbank.h"
@@ -33,6 +34,7 @@ static const sp_source_provider *const provider_table[] = {
     &sp_source_fred,
     &sp_source_worldbank,
     &sp_source_treasury,
+    &sp_source_fedreserve,
 };
 #define NPROVIDERS (sizeof provider_table / sizeof provider_table[0])
 
@@ -168,9 +170,26 @@ void sp_source_fail(sp_source_ctx *ctx, const char *request, long status, const 
 typedef struct pending_request {
   sp_source_ctx *ctx;
   sp_source_response_fn on_response;
+  sp_source_failure_fn on_failure;
   size_t size;
   max_align_t data[]; /* the caller's data, copied */
 } pending_request;
+
+/* A failed request: recovered by the provider's failure hook (a warning), or
+ * recorded as a failure. */
+static void request_failed(pending_request *p, const char *url, long status, const char *body,
+                           size_t body_len, const sp_error *cause) {
+  sp_source_ctx *ctx = p->ctx;
+  if (p->on_failure && p->on_failure(ctx, cause, p->data)) {
+    char msg[SP_ERROR_MSG_MAX];
+    snprintf(msg, sizeof msg, "%s", cause->msg);
+    sp_redact(msg);
+    SP_WARN(ctx->provider->name, "%s (HTTP %ld): %s; used the fallback", url ? url : "?", status,
+            msg);
+    return;
+  }
+  sp_source_fail(ctx, url, status, body, body_len, cause);
+}
 
 static void request_done(void *arg, const sp_http_response *resp, const sp_error *err) {
   pending_request *p = arg;
@@ -182,15 +201,15 @@ static void request_done(void *arg, const sp_http_response *resp, const sp_error
         ctx->provider->explain_error((const char *)resp->body.data, resp->body.len, said,
                                      sizeof said))
       sp_error_set(&e, err->code, "%s (HTTP %ld): %s", resp->url, resp->status, said);
-    sp_source_fail(ctx, resp ? resp->url : NULL, resp ? resp->status : 0, NULL, 0, &e);
+    request_failed(p, resp ? resp->url : NULL, resp ? resp->status : 0, NULL, 0, &e);
   } else {
     sp_error perr;
     sp_error_clear(&perr);
     int rc = p->on_response(ctx, resp, p->data, &perr);
     if (rc != SP_OK) {
       if (perr.code == SP_OK) sp_error_set(&perr, rc, "response handler failed");
-      sp_source_fail(ctx, resp->url, resp->status, (const char *)resp->body.data,
-                     resp->body.len, &perr);
+      request_failed(p, resp->url, resp->status, (const char *)resp->body.data, resp->body.len,
+                     &perr);
     }
   }
   free(p);
@@ -208,10 +227,19 @@ int sp_source_submit(sp_source_ctx *ctx, const char *path,
                      int (*classify)(const sp_http_response *resp, void *arg),
                      sp_source_response_fn on_response, const void *data, size_t size,
                      sp_error *err) {
+  return sp_source_submit_with_fallback(ctx, path, classify, on_response, NULL, data, size, err);
+}
+
+int sp_source_submit_with_fallback(sp_source_ctx *ctx, const char *path,
+                                   int (*classify)(const sp_http_response *resp, void *arg),
+                                   sp_source_response_fn on_response,
+                                   sp_source_failure_fn on_failure, const void *data,
+                                   size_t size, sp_error *err) {
   pending_request *p = malloc(sizeof *p + size);
   if (!p) return sp_error_set(err, SP_ERR_NOMEM, "out of memory queueing %s", path);
   p->ctx = ctx;
   p->on_response = on_response;
+  p->on_failure = on_failure;
   p->size = size;
   if (size) memcpy(p->data, data, size);
   const char *name = ctx->provider->name;
@@ -228,8 +256,8 @@ int sp_source_submit(sp_source_ctx *ctx, const char *path,
   ctx->report->requests++;
   int rc = ctx->transport->submit(ctx->transport->impl, &req, err);
   if (rc != SP_OK) {
+    request_failed(p, path, 0, NULL, 0, err);
     free(p);
-    sp_source_fail(ctx, path, 0, NULL, 0, err);
   }
   return rc;
 }
@@ -420,10 +448,11 @@ int sp_source_emit(sp_source_ctx *ctx, sp_row *row, const char *request, sp_erro
   if (sp_source_row_watermark(row, key, &value) != SP_OK)
     return sp_error_set(err, SP_ERR_INVALID, "%s row without its key columns", row->ds->name);
   if (sp_source_watermark(ctx, key, &mark) && value <= mark) return SP_OK;
-  if (row->ds->id == SP_DS_NEWS && ctx->news_seen) {
+  if (ctx->news_seen) { /* news (article, ticker) and policy events: once per round */
     bool fresh;
-    rc = sp_news_seen_add(ctx->news_seen, row_str(row, "article_id"), row_str(row, "ticker"),
-                          &fresh);
+    bool news = row->ds->id == SP_DS_NEWS;
+    rc = sp_news_seen_add(ctx->news_seen, row_str(row, news ? "article_id" : "event_id"),
+                          news ? row_str(row, "ticker") : "", &fresh);
     if (rc != SP_OK) return sp_error_set(err, rc, "out of memory");
     if (!fresh) return SP_OK;
   }
@@ -494,7 +523,8 @@ int sp_source_collect(const sp_source_transport *transport, const sp_source_roun
       merge.cache = own_cache;
     }
   }
-  if (round->ds->id == SP_DS_NEWS && sp_news_seen_new(&seen) != SP_OK) {
+  if ((round->ds->id == SP_DS_NEWS || round->ds->id == SP_DS_POLICY) &&
+      sp_news_seen_new(&seen) != SP_OK) {
     sp_source_cache_free(own_cache);
     return sp_error_set(err, SP_ERR_NOMEM, "out of memory");
   }

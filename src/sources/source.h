@@ -184,7 +184,8 @@ struct sp_source_ctx {
   const sp_source_transport *transport;
   const char *api_key;                  /* NULL for keyless providers */
   sp_source_provider_report *report;
-  struct sp_source_news_seen *news_seen; /* (article_id, ticker) emitted this round */
+  struct sp_source_news_seen *news_seen; /* news (article_id, ticker) and policy event_id
+                                            emitted this round */
   struct sp_source_quote_merge *merge;   /* financial_data: fundamentals to merge */
 };
 
@@ -203,9 +204,22 @@ int sp_source_submit(sp_source_ctx *ctx, const char *path,
                      sp_source_response_fn on_response, const void *data, size_t size,
                      sp_error *err);
 
+/* Called instead of counting a failure when a request fails (after its retries):
+ * return true when the provider recovered (e.g. used a shipped fallback file) — the
+ * failure is then logged as a warning and not counted — or false to count it. */
+typedef bool (*sp_source_failure_fn)(sp_source_ctx *ctx, const sp_error *cause, void *data);
+
+/* sp_source_submit with a failure hook (called for transport/HTTP failures and for
+ * on_response errors alike). */
+int sp_source_submit_with_fallback(sp_source_ctx *ctx, const char *path,
+                                   int (*classify)(const sp_http_response *resp, void *arg),
+                                   sp_source_response_fn on_response,
+                                   sp_source_failure_fn on_failure, const void *data,
+                                   size_t size, sp_error *err);
+
 /* Emit one row: sets provider and collected_at, drops it when not newer than its
- * watermark (or, for news, already emitted this round), then hands it to the round's
- * emit.  Returns 0 or the emit callback's error. */
+ * watermark or already emitted this round (news: (article_id, ticker); policy:
+ * event_id), then hands it to the round's emit.  Returns 0 or the emit callback's error. */
 int sp_source_emit(sp_source_ctx *ctx, sp_row *row, const char *request, sp_error *err);
 
 /* Record and log (once) a failed request of ctx's provider. */

@@ -112,6 +112,15 @@ for key in "$K_FINNHUB" "$K_NEWS" "$K_AV" "$K_FRED" "$K_FILE_FRED" "$K_FILE_AV";
 done
 grep -q 'REDACTED' all.txt || fail "redaction never happened (the keys echoed in options should be REDACTED)"
 
+# ---- config show prints a config that loads back to itself -------------------------------
+checks=$((checks + 1))
+for f in "$FIX/good_fanout.yaml" ""; do
+  "$BIN" config show $f >shown.yaml 2>err.txt || fail "config show ${f:-defaults}: exit $?"
+  "$BIN" config show shown.yaml >shown2.yaml 2>>err.txt || { fail "shown config does not load"; cat err.txt; }
+  diff <(tail -n +2 shown.yaml) <(tail -n +2 shown2.yaml) >/dev/null || fail "config show is not a fixed point for ${f:-defaults}"
+done
+grep -q 'schedule: "30 21 \* \* 1-5"' <("$BIN" config show "$FIX/good_fanout.yaml") || fail "show lost the cron schedule"
+
 # ---- docs in sync with the option tables ---------------------------------------------------
 checks=$((checks + 1))
 "$BIN" config docs >docs.md || fail "config docs: exit $?"

@@ -12,7 +12,9 @@
 
 #include "core/config.h"
 #include "core/config_schema.h"
+#include "core/credentials.h"
 #include "core/timeutil.h"
+#include "sources/source.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -133,6 +135,7 @@ static void test_defaults_match_spec(void **state) {
 
   const sp_config_provider *yahoo = sp_config_find_provider(cfg, "yahoo");
   assert_string_equal(yahoo->base_url, "https://query1.finance.yahoo.com");
+  assert_int_equal(yahoo->timeout, 30);
   assert_false(yahoo->needs_key);
   assert_true(sp_config_find_provider(cfg, "fred")->needs_key);
   assert_null(sp_config_find_provider(cfg, "bloomberg"));
@@ -145,7 +148,7 @@ static void test_shipped_file_equals_builtin(void **state) {
   (void)state;
   unsetenv("STOCKPIPE_DATA_DIR");
   char path[4096];
-  snprintf(path, sizeof path, "%s/config/stockpipe.yaml", getenv("STOCKPIPE_SOURCE_DIR"));
+  snprintf(path, sizeof path, "%s/config/stockpipe.yaml", STOCKPIPE_SOURCE_DIR);
   sp_config *from_file = NULL, *builtin = NULL;
   sp_config_diag diag;
   assert_int_equal(sp_config_load(path, &from_file, &diag), SP_OK);
@@ -188,7 +191,7 @@ static void test_option_tables(void **state) {
   sp_config_diag diag;
   sp_config *cfg = load_text("agents: {a: {sources: [s], channels: [c1, c2, c3], sinks: [k1, k2, k3]}}\n"
                              "sources: {s: {dataset: news}}\n"
-                             "channels: {c1: {type: file}, c2: {type: kafka, brokers: 'h:1', topic: t}, c3: {}}\n"
+                             "channels: {c1: {type: file}, c2: {type: kafka, brokers: 'h:1', topic: t}, c3: }\n"
                              "sinks: {k1: {type: mongodb, uri: 'mongodb://h'}, k2: {type: kafka, brokers: 'h:1', "
                              "topic: t}, k3: {type: postgresql, connection_string: 'host=h'}}\n"
                              "bindings: {s: [c1, c2, c3], c1: k1, c2: k2, c3: k3}\n",
@@ -277,7 +280,15 @@ static void test_custom_config(void **state) {
   assert_string_equal(y->base_url, "http://127.0.0.1:9999");
   assert_true(y->rate_limit == 0.5);
   assert_int_equal(y->timeout, 5);
-  assert_int_equal(y->max_in_flight, 4);
+  assert_int_equal(y->max_in_flight, 16); /* not given: the default */
+  sp_http_provider_settings http = {.name = "yahoo", .base_url = "https://query1.finance.yahoo.com",
+                                    .rate_limit = 20, .burst = 20, .max_in_flight = 16, .timeout_ms = 30000};
+  sp_config_provider_apply(y, &http);
+  assert_string_equal(http.base_url, "http://127.0.0.1:9999");
+  assert_true(http.rate_limit == 0.5);
+  assert_int_equal(http.max_in_flight, 16);
+  assert_int_equal(http.burst, 20);
+  assert_int_equal(http.timeout_ms, 5000);
 
   /* show → load round trip gives the same config */
   char *shown = config_as_yaml(cfg);
@@ -409,6 +420,11 @@ static const error_case error_cases[] = {
      "t.yaml:8:33: sink 'k': compression snappy is for parquet only"},
     {"duplicate key", GRAPH_HEAD "sources:\n  s: {dataset: news, dataset: policy}\n" GOOD_CHANNELS GOOD_SINKS GOOD_BINDINGS,
      "t.yaml:4:22: source 's': duplicate key 'dataset' (first given at line 4)"},
+    {"component not a mapping", GRAPH_HEAD GOOD_SOURCES "channels:\n  c: [memory]\n" GOOD_SINKS GOOD_BINDINGS,
+     "t.yaml:6:6: channel 'c': expected a mapping of settings, found a list"},
+    {"null source has no dataset", GRAPH_HEAD "sources:\n  s:\n" GOOD_CHANNELS GOOD_SINKS GOOD_BINDINGS,
+     "t.yaml:4:3: source 's': missing required key 'dataset' (one of: financial_data, stock_movements, news, "
+     "macroeconomic, policy)"},
     {"bad listen", "pipeline:\n  http: {listen: \"localhost\"}\n",
      "t.yaml:2:18: pipeline: http.listen: expected \"host:port\""},
     {"empty ticker list", GRAPH_HEAD "sources:\n  s: {dataset: news, tickers: []}\n" GOOD_CHANNELS GOOD_SINKS GOOD_BINDINGS,
@@ -581,6 +597,15 @@ static void test_paths(void **state) {
   assert_string_equal(cfg->pipeline.log_path, "");
   sp_config_free(cfg);
 
+  assert_int_equal(sp_config_load_string("", 0, "config/stockpipe.yaml", &cfg, &diag), 0);
+  char *fomc = sp_config_resolve_path(cfg, "config/fomc_calendar.csv");
+  assert_string_equal(fomc, "config/fomc_calendar.csv");
+  free(fomc);
+  char *other = sp_config_resolve_path(cfg, "data.csv");
+  assert_string_equal(other, "config/data.csv");
+  free(other);
+  sp_config_free(cfg);
+
   char *joined = sp_path_join("a/", "b");
   assert_string_equal(joined, "a/b");
   free(joined);
@@ -622,6 +647,91 @@ static void test_env_and_locate(void **state) {
   assert_int_equal(rmdir(dir), 0);
 }
 
+/* Mutated configs (bytes flipped, deleted, duplicated) never crash, leak or
+ * produce a message without a position; each either loads or is rejected. */
+static void test_mutations_are_handled(void **state) {
+  (void)state;
+  const char *base = sp_config_default_yaml;
+  size_t len = strlen(base);
+  static const char alphabet[] = " :-[]{},#&*!|>'\"%@`\n\tabcz019_.";
+  uint32_t seed = 12345;
+  int rejected = 0;
+  for (int round = 0; round < 600; round++) {
+    char *text = malloc(len * 2 + 1);
+    assert_non_null(text);
+    memcpy(text, base, len + 1);
+    size_t n = len;
+    for (int edits = 0; edits < 1 + round % 4; edits++) {
+      seed = seed * 1103515245u + 12345u;
+      size_t at = (seed >> 8) % n;
+      seed = seed * 1103515245u + 12345u;
+      switch ((seed >> 4) % 3) {
+        case 0: text[at] = alphabet[(seed >> 12) % (sizeof alphabet - 1)]; break;
+        case 1: memmove(text + at, text + at + 1, n - at); n--; break;
+        default: {
+          size_t span = (seed >> 10) % 40;
+          if (at + span > n) span = n - at;
+          memmove(text + at + span, text + at, n - at + 1);
+          n += span;
+        }
+      }
+    }
+    sp_config *cfg = NULL;
+    sp_config_diag diag;
+    int rc = sp_config_load_string(text, n, "m.yaml", &cfg, &diag);
+    if (rc == SP_OK) {
+      assert_non_null(cfg);
+      sp_config_free(cfg);
+    } else {
+      assert_int_equal(rc, SP_ERR_CONFIG);
+      assert_null(cfg);
+      assert_true(diag.count > 0);
+      for (int m = 0; m < diag.count; m++) assert_true(strncmp(diag.messages[m], "m.yaml:", 7) == 0);
+      rejected++;
+    }
+    free(text);
+  }
+  assert_true(rejected > 100);
+}
+
+/* The provider modules and the config's validation table state the same facts. */
+static void test_providers_agree_with_sources(void **state) {
+  (void)state;
+  size_t count = 0;
+  const sp_source_provider *const *providers = sp_source_providers(&count);
+  assert_true(count > 0);
+  for (size_t i = 0; i < count; i++) {
+    const sp_source_provider *sp = providers[i];
+    int id = sp_provider_id_from_name(sp->name);
+    if (id < 0) fprintf(stderr, "provider module '%s' is not a config provider\n", sp->name);
+    assert_true(id >= 0);
+    if (sp->datasets != sp_provider_infos[id].datasets)
+      fprintf(stderr, "provider '%s': datasets %#x in src/sources, %#x in config_schema.c\n", sp->name,
+              sp->datasets, sp_provider_infos[id].datasets);
+    assert_int_equal(sp->datasets, sp_provider_infos[id].datasets);
+    const sp_provider_info *info = &sp_provider_infos[id];
+    if (sp->http.rate_limit != info->rate_limit || sp->http.max_in_flight != info->max_in_flight ||
+        sp->http.timeout_ms != info->timeout * 1000 || strcmp(sp->http.base_url, info->base_url) != 0)
+      fprintf(stderr,
+              "provider '%s': HTTP defaults in src/sources (%s, %g/s, %d in flight, %d ms) differ from "
+              "sp_provider_infos in src/core/config_schema.c (%s, %g/s, %lld, %lld s): change them together\n",
+              sp->name, sp->http.base_url, sp->http.rate_limit, sp->http.max_in_flight, sp->http.timeout_ms,
+              info->base_url, info->rate_limit, (long long)info->max_in_flight, (long long)info->timeout);
+    assert_int_equal(sp->credential != NULL, sp_provider_infos[id].needs_key);
+    assert_string_equal(sp->http.base_url, sp_provider_infos[id].base_url);
+    assert_true(sp->http.rate_limit == sp_provider_infos[id].rate_limit);
+    assert_int_equal(sp->http.max_in_flight, sp_provider_infos[id].max_in_flight);
+    assert_int_equal(sp->http.timeout_ms, sp_provider_infos[id].timeout * 1000);
+    if (sp->credential) {
+      bool named = false;
+      for (int c = 0; c < SP_CRED_COUNT; c++)
+        named |= strcmp(sp_credential_json_name((sp_credential_id)c), sp->credential) == 0 &&
+                 strcmp(sp_credential_provider((sp_credential_id)c), sp->name) == 0;
+      assert_true(named);
+    }
+  }
+}
+
 static void test_reference_lists_every_key(void **state) {
   (void)state;
   char *text = NULL;
@@ -648,6 +758,8 @@ int main(void) {
       cmocka_unit_test(test_schedule),
       cmocka_unit_test(test_paths),
       cmocka_unit_test(test_env_and_locate),
+      cmocka_unit_test(test_mutations_are_handled),
+      cmocka_unit_test(test_providers_agree_with_sources),
       cmocka_unit_test(test_reference_lists_every_key),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -418,12 +418,18 @@ static void test_corrupt_state_rejected(void **state) {
   copy[12 + 7] = 0x80;
   reseal(copy, bytes.len);
   expect_corrupt(copy, bytes.len, "bar count");
-  /* Valid CRC, the first 52-week entry's day moved after the last bar. */
-  const size_t deque_at = 4 + 4 + 4 + 8 + 8 + 4 + 8 * (13 + 17) + 8 * 64;
+  /* Valid CRC, window contents that push could not have produced: the first
+   * 52-week entry on the current (not completed) day; the current day moved. */
+  const size_t week52_at = 4 + 4 + 4 + 8 + 8 + 8 * (13 + 17) + 8 * 64;
+  const int32_t last_day = sp_timestamp_to_days(bars[399].bar_time);
   memcpy(copy, bytes.data, bytes.len);
-  put_u32(copy + deque_at + 4, (uint32_t)sp_timestamp_to_days(bars[399].bar_time) + 1);
+  put_u32(copy + week52_at + 4 + 4 + 8 + 8 + 4, (uint32_t)last_day);
   reseal(copy, bytes.len);
-  expect_corrupt(copy, bytes.len, "52-week deque entries");
+  expect_corrupt(copy, bytes.len, "52-week window");
+  memcpy(copy, bytes.data, bytes.len);
+  put_u32(copy + week52_at + 4, (uint32_t)last_day + 1);
+  reseal(copy, bytes.len);
+  expect_corrupt(copy, bytes.len, "52-week window");
   /* Valid CRC, an extra byte. */
   uint8_t *longer = malloc(bytes.len + 1);
   assert_non_null(longer);

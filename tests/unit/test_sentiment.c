@@ -1,6 +1,7 @@
 /*
  * test_sentiment.c — the news sentiment scorer (src/analytics/sentiment.c): each
- * rule (negation, boosters, "but", capitals and "!", phrases before words), the
+ * rule (negation, boosters, "but", capitals and "!", phrases before words, loose
+ * phrases over filler words, moves of bad quantities), the
  * label thresholds, input edge cases (empty, NULL, non-ASCII, invalid UTF-8, very
  * long), bounds and determinism, and that every compiled-in lexicon term is found.
  */
@@ -143,6 +144,30 @@ static void test_phrases_beat_words(void **state) {
   assert_true(score("Disney did not raise guidance") < 0);
 }
 
+static void test_finance_rules(void **state) {
+  (void)state;
+  /* Loose phrase matching skips filler words between a phrase's words... */
+  assert_true(score("Altamira raises full-year outlook") == score("Altamira raises outlook"));
+  assert_true(score("Northwind misses third-quarter revenue estimates") == score("Northwind misses estimates"));
+  assert_true(score("Altamira raises 2025 guidance") > 0.5);
+  /* ...but not more than three, and not across a clause break. */
+  assert_true(score("raises the full year quarterly revenue outlook") < score("raises the outlook"));
+  assert_true(score("raises, outlook") == score("raises"));
+  /* A move after a quantity that is bad when it grows changes sign. */
+  assert_true(score("shares fall") < 0);
+  assert_true(score("costs fall") > 0);
+  assert_true(score("operating costs rise") < 0);
+  assert_true(score("churn falls to lowest level in a decade") > 0);
+  assert_true(score("losses shrink") > 0);
+  assert_true(score("delinquencies rise sharply") < 0);
+  assert_true(score("revenue rises") > 0); /* not an inverting quantity */
+  /* Filler words do not count in the reach of a negation. */
+  assert_true(score("does not expect growth to recover") < 0);
+  assert_true(score("not x y z recover") > 0);
+  /* Company-name words carry no sentiment. */
+  assert_true(score("Glenhollow Energy holds meeting") == 0.0);
+}
+
 static void test_empty_and_invalid(void **state) {
   (void)state;
   sp_sentiment s;
@@ -248,6 +273,43 @@ static void test_deterministic_and_article(void **state) {
   assert_int_equal(sp_sentiment_score_article(NULL, h, 1, NULL, 3, &c, NULL), SP_ERR_INVALID);
 }
 
+/* Random byte soup built from words, punctuation and UTF-8 fragments: scoring stays
+ * in bounds and never reads outside the text (ASan checks the latter). */
+static void test_random_text(void **state) {
+  (void)state;
+  static const char *const pieces[] = {
+      "beats ", "estimates", " not ", "n't ", "but ", "VERY ", "costs ", "fall", "!", "?", ".",
+      ",", "-", "'", "\xE2\x80\x99", "\xE2\x80", "\xC3\xA9", "\xFF", " ", "\n", "raises ",
+      "full-year ", "guidance", "2025 ", "record ", "high", "plunge", "the ", "s", "AAPL"};
+  const size_t npieces = sizeof pieces / sizeof pieces[0];
+  uint32_t seed = 12345;
+  for (int round = 0; round < 3000; round++) {
+    char text[512];
+    size_t len = 0;
+    seed = seed * 1103515245u + 12345u;
+    int count = (int)(seed >> 16) % 40;
+    for (int k = 0; k < count; k++) {
+      seed = seed * 1103515245u + 12345u;
+      const char *p = pieces[(seed >> 16) % npieces];
+      size_t plen = strlen(p);
+      if (len + plen > sizeof text) break;
+      memcpy(text + len, p, plen);
+      len += plen;
+    }
+    char *exact = malloc(len > 0 ? len : 1); /* no slack after the text */
+    assert_non_null(exact);
+    memcpy(exact, text, len);
+    sp_sentiment a, b;
+    assert_int_equal(sp_sentiment_score(NULL, exact, len, &a, NULL), SP_OK);
+    assert_int_equal(sp_sentiment_score(NULL, exact, len, &b, NULL), SP_OK);
+    free(exact);
+    assert_true(a.score >= -1.0 && a.score <= 1.0 && !isnan(a.score));
+    assert_true(a.subjectivity >= 0.0 && a.subjectivity <= 1.0);
+    assert_true(a.score == b.score && a.subjectivity == b.subjectivity);
+    assert_true(a.sentiment_terms <= a.words);
+  }
+}
+
 /* Every compiled-in term is found: scoring a term on its own gives its valence's sign. */
 static void test_lexicon_index(void **state) {
   (void)state;
@@ -276,11 +338,13 @@ int main(void) {
       cmocka_unit_test(test_but_clause),
       cmocka_unit_test(test_caps_and_exclamation),
       cmocka_unit_test(test_phrases_beat_words),
+      cmocka_unit_test(test_finance_rules),
       cmocka_unit_test(test_empty_and_invalid),
       cmocka_unit_test(test_non_ascii),
       cmocka_unit_test(test_long_input),
       cmocka_unit_test(test_bounds_and_labels),
       cmocka_unit_test(test_deterministic_and_article),
+      cmocka_unit_test(test_random_text),
       cmocka_unit_test(test_lexicon_index),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -13,44 +13,9 @@
 
 #include "core/sink_runner.h"
 #include "core_test_util.h"
+#include "flaky_sink.h"
 
 #include <dirent.h>
-
-/* A sink that fails its first `fail_commits` commits (or all when negative) with
- * SP_ERR_IO and otherwise forwards to a real file sink. */
-typedef struct flaky_sink {
-  sp_sink base;
-  sp_sink *inner;
-  int fail_commits;
-  int commits;
-} flaky_sink;
-
-static int flaky_begin(sp_sink *s, sp_error *err) {
-  flaky_sink *f = (flaky_sink *)s;
-  return f->inner->ops->begin(f->inner, err);
-}
-static int flaky_write(sp_sink *s, const sp_event *ev, size_t n, sp_error *err) {
-  flaky_sink *f = (flaky_sink *)s;
-  return f->inner->ops->write(f->inner, ev, n, err);
-}
-static int flaky_commit(sp_sink *s, sp_error *err) {
-  flaky_sink *f = (flaky_sink *)s;
-  f->commits++;
-  if (f->fail_commits < 0 || f->commits <= f->fail_commits)
-    return sp_error_set(err, SP_ERR_IO, "server unreachable (commit %d)", f->commits);
-  return f->inner->ops->commit(f->inner, err);
-}
-static void flaky_abort(sp_sink *s) {
-  flaky_sink *f = (flaky_sink *)s;
-  f->inner->ops->abort(f->inner);
-}
-static void flaky_close(sp_sink *s) {
-  flaky_sink *f = (flaky_sink *)s;
-  sp_sink_close(f->inner);
-  sp_sink_base_cleanup(s);
-  free(f);
-}
-static const sp_sink_ops flaky_ops = {"flaky", flaky_begin, flaky_write, flaky_commit, flaky_abort, flaky_close};
 
 static sp_sink *open_file_sink(const char *dir, const char *name) {
   sp_sink_file_config cfg = {.name = name, .data_dir = dir, .path = "out/%Y-%m-%d", .file_prefix = "q_",
@@ -62,12 +27,10 @@ static sp_sink *open_file_sink(const char *dir, const char *name) {
 }
 
 static flaky_sink *open_flaky(const char *dir, const char *name, int fail_commits) {
-  flaky_sink *f = calloc(1, sizeof *f);
-  assert_int_equal(sp_sink_base_init(&f->base, &flaky_ops, name, NULL), 0);
   char inner[64];
   snprintf(inner, sizeof inner, "%s_inner", name);
-  f->inner = open_file_sink(dir, inner);
-  f->fail_commits = fail_commits;
+  flaky_sink *f = flaky_sink_wrap(open_file_sink(dir, inner), name, fail_commits, 0, 1);
+  assert_non_null(f);
   return f;
 }
 

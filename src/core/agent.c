@@ -1,0 +1,571 @@
+/*
+ * agent.c — the running pipeline (see agent.h): channels, sinks and sink runners
+ * built from the config's agents, and one-round collection of a source into its
+ * channels with watermarks and indicator state committed alongside its rows.
+ */
+#include "core/agent.h"
+
+#include "analytics/indicators.h"
+#include "analytics/sentiment.h"
+#include "core/channel.h"
+#include "core/channel_file.h"
+#include "core/durable.h"
+#include "core/http.h"
+#include "core/log.h"
+#include "core/membudget.h"
+#include "core/metrics.h"
+#include "core/sink_runner.h"
+#include "core/state.h"
+#include "core/timeutil.h"
+#include "core/universe.h"
+#include "core/quarantine.h"
+#include "core/validate.h"
+#include "sinks/sink.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define PIPELINE_MEMORY_BUDGET (64u << 20) /* bytes for channel events and sink batches */
+#define PUT_TIMEOUT_US (30 * SP_US_PER_SEC)  /* backpressure: how long a put waits for room */
+
+typedef struct pipeline_source {
+  const sp_config_source *cfg;
+  sp_source_counters counters;
+  sp_channel **channels; /* the channels it is bound to (fan-out) */
+  size_t nchannels;
+  size_t txn_capacity;   /* smallest transactionCapacity of those channels */
+  unsigned indicator_mask;
+} pipeline_source;
+
+struct sp_pipeline {
+  const sp_config *cfg;
+  const sp_credentials *creds;
+  const volatile bool *stop;
+  sp_membudget budget;
+  sp_state *state;
+  sp_http_client *http;
+  sp_source_transport transport;
+  sp_source_cache *cache;
+  sp_universe universe;
+  sp_source_company *companies; /* views into universe */
+  sp_channel **channels;        /* by config channel index */
+  sp_sink **sinks;              /* by config sink index */
+  sp_sink_runner **runners;     /* by config sink index */
+  pipeline_source *sources;     /* by config source index */
+  bool started;
+};
+
+/* ---- building ------------------------------------------------------------------- */
+
+static int open_channel(sp_pipeline *p, const sp_config_channel *cc, sp_channel **out, sp_error *err) {
+  sp_channel_config base = {.name = cc->name,
+                            .capacity = (size_t)cc->capacity,
+                            .transaction_capacity = (size_t)cc->transaction_capacity,
+                            .budget = &p->budget};
+  switch (cc->type) {
+  case SP_CHANNEL_MEMORY: return sp_channel_memory_open(&base, out, err);
+  case SP_CHANNEL_FILE: {
+    /* Prepared fan-out transactions found at replay are kept exactly when the state
+     * store recorded their commit point (core/state.h). */
+    sp_channel_file_config fc = {.channel = base,
+                                 .checkpoint_dir = cc->checkpoint_path,
+                                 .data_dir = cc->data_path,
+                                 .min_free_bytes = (uint64_t)cc->min_free_disk_mb << 20,
+                                 .resolver = sp_state_resolve_txn,
+                                 .resolver_ctx = p->state};
+    int rc = sp_channel_file_open(&fc, out, err);
+    if (rc) sp_error_prefix(err, "channel %s", cc->name);
+    return rc;
+  }
+  case SP_CHANNEL_KAFKA: break;
+  }
+  return sp_error_set(err, SP_ERR_CONFIG, "channel %s: type %s is not available in this build", cc->name,
+                      sp_channel_type_name(cc->type));
+}
+
+static int open_sink(sp_pipeline *p, const sp_config_sink *sc, sp_sink **out, sp_error *err) {
+  if (sc->type != SP_SINK_FILE)
+    return sp_error_set(err, SP_ERR_CONFIG, "sink %s: type %s is not available in this build", sc->name,
+                        sp_sink_type_name(sc->type));
+  sp_sink_file_config fc = {.name = sc->name,
+                            .data_dir = p->cfg->pipeline.data_dir,
+                            .path = sc->path,
+                            .file_prefix = sc->file_prefix,
+                            .format = sp_file_format_name(sc->format),
+                            .compression = sp_compression_name(sc->compression),
+                            .roll_rows = (size_t)sc->roll_count,
+                            .roll_bytes = (size_t)sc->roll_size_mb << 20,
+                            .budget = &p->budget};
+  return sp_sink_file_open(&fc, out, err);
+}
+
+static int setup_http(sp_pipeline *p, sp_error *err) {
+  int rc = sp_http_client_new(&p->http, err);
+  if (rc) return rc;
+  size_t count;
+  const sp_source_provider *const *providers = sp_source_providers(&count);
+  for (size_t i = 0; i < count; i++) {
+    sp_http_provider_settings s = providers[i]->http;
+    const sp_config_provider *cp = sp_config_find_provider(p->cfg, providers[i]->name);
+    if (cp) { /* the config (its defaults or the user's `providers.<name>`) decides */
+      s.base_url = cp->base_url;
+      s.rate_limit = cp->rate_limit;
+      s.max_in_flight = (int)cp->max_in_flight;
+      s.timeout_ms = (int)(cp->timeout * 1000);
+    }
+    rc = sp_http_set_provider(p->http, &s, err);
+    if (rc) return rc;
+  }
+  p->transport = sp_source_transport_http(p->http);
+  return SP_OK;
+}
+
+static bool needs_universe(const sp_config *cfg) {
+  for (size_t i = 0; i < cfg->nsources; i++)
+    if (cfg->sources[i].tickers.kind == SP_TICKERS_SP500 || cfg->sources[i].dataset == SP_DS_NEWS) return true;
+  return false;
+}
+
+static int setup_sources(sp_pipeline *p, sp_error *err) {
+  const sp_config *cfg = p->cfg;
+  p->sources = calloc(cfg->nsources ? cfg->nsources : 1, sizeof *p->sources);
+  if (!p->sources) return sp_error_set(err, SP_ERR_NOMEM, "out of memory");
+  for (size_t i = 0; i < cfg->nsources; i++) {
+    pipeline_source *ps = &p->sources[i];
+    const sp_config_source *sc = &cfg->sources[i];
+    ps->cfg = sc;
+    ps->channels = calloc(sc->channels.count ? sc->channels.count : 1, sizeof *ps->channels);
+    if (!ps->channels) return sp_error_set(err, SP_ERR_NOMEM, "out of memory");
+    ps->txn_capacity = SIZE_MAX;
+    for (size_t c = 0; c < sc->channels.count; c++)
+      for (size_t k = 0; k < cfg->nchannels; k++)
+        if (strcmp(cfg->channels[k].name, sc->channels.items[c]) == 0) {
+          ps->channels[ps->nchannels++] = p->channels[k];
+          if ((size_t)cfg->channels[k].transaction_capacity < ps->txn_capacity)
+            ps->txn_capacity = (size_t)cfg->channels[k].transaction_capacity;
+        }
+    if (ps->nchannels == 0)
+      return sp_error_set(err, SP_ERR_CONFIG, "source %s is bound to no channel", sc->name);
+    if (sc->dataset == SP_DS_STOCK_MOVEMENTS) {
+      int rc = sp_ind_mask_from_names((const char *const *)sc->include_indicators.items,
+                                      sc->include_indicators.count, &ps->indicator_mask, err);
+      if (rc) {
+        sp_error_prefix(err, "source %s", sc->name);
+        return rc;
+      }
+    }
+    if (sp_metrics_register(SP_METRICS_SOURCE, sc->name, &ps->counters))
+      return sp_error_set(err, SP_ERR_NOMEM, "out of memory");
+  }
+  return SP_OK;
+}
+
+int sp_pipeline_open(const sp_config *config, const sp_credentials *credentials, const volatile bool *stop,
+                     sp_pipeline **out, sp_error *err) {
+  *out = NULL;
+  sp_pipeline *p = calloc(1, sizeof *p);
+  if (!p) return sp_error_set(err, SP_ERR_NOMEM, "out of memory");
+  p->cfg = config;
+  p->creds = credentials;
+  p->stop = stop;
+  sp_membudget_init(&p->budget, PIPELINE_MEMORY_BUDGET);
+  int rc = sp_mkdirs(config->pipeline.data_dir, err);
+  if (!rc) rc = sp_state_open(config->pipeline.data_dir, &p->state, err);
+  if (!rc) rc = setup_http(p, err);
+  if (!rc && sp_source_cache_new(&p->cache)) rc = sp_error_set(err, SP_ERR_NOMEM, "out of memory");
+  if (!rc && needs_universe(config)) {
+    rc = sp_universe_load(config->pipeline.sp500_path, &p->universe, err);
+    if (!rc) {
+      p->companies = calloc(p->universe.count, sizeof *p->companies);
+      if (!p->companies) rc = sp_error_set(err, SP_ERR_NOMEM, "out of memory");
+      for (size_t i = 0; !rc && i < p->universe.count; i++) {
+        p->companies[i].symbol = p->universe.entries[i].symbol;
+        p->companies[i].name = p->universe.entries[i].name;
+      }
+    } else {
+      sp_error_prefix(err, "pipeline.sp500_file");
+    }
+  }
+  if (!rc) {
+    p->channels = calloc(config->nchannels ? config->nchannels : 1, sizeof *p->channels);
+    p->sinks = calloc(config->nsinks ? config->nsinks : 1, sizeof *p->sinks);
+    p->runners = calloc(config->nsinks ? config->nsinks : 1, sizeof *p->runners);
+    if (!p->channels || !p->sinks || !p->runners) rc = sp_error_set(err, SP_ERR_NOMEM, "out of memory");
+  }
+  for (size_t i = 0; !rc && i < config->nchannels; i++) rc = open_channel(p, &config->channels[i], &p->channels[i], err);
+  for (size_t i = 0; !rc && i < config->nsinks; i++) {
+    const sp_config_sink *sc = &config->sinks[i];
+    rc = open_sink(p, sc, &p->sinks[i], err);
+    sp_channel *ch = NULL;
+    for (size_t k = 0; !rc && sc->channel && k < config->nchannels; k++)
+      if (strcmp(config->channels[k].name, sc->channel) == 0) ch = p->channels[k];
+    if (!rc && !ch) rc = sp_error_set(err, SP_ERR_CONFIG, "sink %s drains no channel", sc->name);
+    if (!rc) {
+      sp_sink_runner_config rcfg = {.channel = ch,
+                                    .sink = p->sinks[i],
+                                    .data_dir = config->pipeline.data_dir,
+                                    .batch_size = (size_t)sc->batch_size,
+                                    .batch_timeout_us = sc->roll_interval > 0 ? sc->roll_interval * SP_US_PER_SEC : 0};
+      rc = sp_sink_runner_create(&rcfg, &p->runners[i], err);
+    }
+  }
+  if (!rc) rc = setup_sources(p, err);
+  if (rc) {
+    sp_pipeline_close(p);
+    return rc;
+  }
+  *out = p;
+  return SP_OK;
+}
+
+/* ---- one round of a source ------------------------------------------------------ */
+
+/* The indicator state of one (ticker, interval) series touched in this round. */
+typedef struct series_state {
+  char key[SP_SOURCE_KEY_MAX]; /* the watermark key, also the state-store blob key */
+  sp_ind_state *ind;
+  bool dirty;                  /* pushed since the last commit */
+} series_state;
+
+typedef struct round_ctx {
+  sp_pipeline *p;
+  pipeline_source *ps;
+  sp_put_txn *txn;
+  sp_state_batch *batch;
+  sp_buf event;
+  series_state *series;
+  size_t nseries, series_cap;
+  int64_t now_us;
+  long put_rows;
+  long quarantined_rows;  /* rejected by validation, written to the quarantine */
+  long flagged_rows;      /* stored with quality_flags */
+  bool failed;            /* a put or commit failed: refuse further rows this round */
+  sp_error failure;
+} round_ctx;
+
+static const char *round_credential(void *arg, const char *name) {
+  round_ctx *rc = arg;
+  for (int id = 0; id < SP_CRED_COUNT; id++)
+    if (strcmp(sp_credential_json_name((sp_credential_id)id), name) == 0)
+      return sp_credentials_get(rc->p->creds, (sp_credential_id)id);
+  return NULL;
+}
+
+static bool round_watermark(void *arg, const char *key, int64_t *value) {
+  round_ctx *rc = arg;
+  bool found = false;
+  sp_error err;
+  if (sp_state_get_watermark(rc->p->state, rc->ps->cfg->name, key, value, &found, &err)) {
+    SP_WARN("agent", "source %s: reading watermark %s: %s", rc->ps->cfg->name, key, err.msg);
+    return false;
+  }
+  return found;
+}
+
+static int round_sentiment(void *arg, const char *text, sp_source_sentiment *out) {
+  (void)arg;
+  sp_sentiment s;
+  int rc = sp_sentiment_score(sp_sentiment_model_default(), text, strlen(text), &s, NULL);
+  if (rc) return rc;
+  out->score = s.score;
+  out->label = sp_sentiment_label_name(s.label);
+  out->subjectivity = s.subjectivity;
+  return SP_OK;
+}
+
+static series_state *find_series(round_ctx *rc, const char *key, sp_error *err) {
+  for (size_t i = 0; i < rc->nseries; i++)
+    if (strcmp(rc->series[i].key, key) == 0) return &rc->series[i];
+  if (rc->nseries == rc->series_cap) {
+    size_t ncap = rc->series_cap ? rc->series_cap * 2 : 64;
+    series_state *s = realloc(rc->series, ncap * sizeof *s);
+    if (!s) {
+      sp_error_set(err, SP_ERR_NOMEM, "out of memory");
+      return NULL;
+    }
+    rc->series = s;
+    rc->series_cap = ncap;
+  }
+  series_state *s = &rc->series[rc->nseries];
+  memset(s, 0, sizeof *s);
+  snprintf(s->key, sizeof s->key, "%s", key);
+  sp_buf blob = SP_BUF_INIT;
+  bool found = false;
+  int r = sp_state_get_blob(rc->p->state, rc->ps->cfg->name, key, &blob, &found, err);
+  if (!r && found) {
+    r = sp_ind_state_deserialize(blob.data, blob.len, &s->ind, err);
+    if (r) { /* a damaged state is rebuilt from the bars that follow, and said so */
+      SP_WARN("agent", "source %s: indicator state of %s unreadable (%s); starting it again", rc->ps->cfg->name,
+              key, err->msg);
+      r = SP_OK;
+      s->ind = NULL;
+    }
+  }
+  sp_buf_free(&blob);
+  if (r) return NULL;
+  if (!s->ind) s->ind = sp_ind_state_new(rc->ps->indicator_mask, err);
+  if (!s->ind) return NULL;
+  rc->nseries++;
+  return s;
+}
+
+/* Bars get their indicator columns from the series' streaming state; *previous_close
+ * (NaN for a series' first bar) is the close of the bar before, for the flag rules. */
+static int complete_bar(round_ctx *rc, sp_row *row, const char *key, double *previous_close, sp_error *err) {
+  series_state *s = find_series(rc, key, err);
+  if (!s) return err->code ? err->code : SP_ERR_NOMEM;
+  const sp_dataset_def *ds = row->ds;
+  sp_ind_bar bar = {.bar_time = row->values[sp_dataset_column_index(ds, "bar_time")].u.i64,
+                    .high = row->values[sp_dataset_column_index(ds, "high")].u.f64,
+                    .low = row->values[sp_dataset_column_index(ds, "low")].u.f64,
+                    .close = row->values[sp_dataset_column_index(ds, "close")].u.f64,
+                    .volume = row->values[sp_dataset_column_index(ds, "volume")].u.i64};
+  sp_ind_values values;
+  int r = sp_ind_state_push(s->ind, &bar, &values, err);
+  if (r) return r;
+  s->dirty = true;
+  *previous_close = bar.close - values.change; /* change = close - previous close */
+  return sp_ind_state_fill_row(s->ind, row, err);
+}
+
+static int begin_txn(round_ctx *rc, sp_error *err) {
+  rc->batch = sp_state_batch_new();
+  if (!rc->batch) return sp_error_set(err, SP_ERR_NOMEM, "out of memory");
+  return sp_put_txn_begin(rc->ps->channels, rc->ps->nchannels, &rc->txn, err);
+}
+
+/* Commit the open transaction with its watermarks and indicator states. */
+static int commit_txn(round_ctx *rc, sp_error *err) {
+  int r = SP_OK;
+  size_t n = rc->txn ? sp_put_txn_count(rc->txn) : 0;
+  for (size_t i = 0; i < rc->nseries && n; i++) {
+    series_state *s = &rc->series[i];
+    if (!s->dirty) continue;
+    sp_buf blob = SP_BUF_INIT;
+    r = sp_ind_state_serialize(s->ind, &blob);
+    if (!r) r = sp_state_batch_put_blob(rc->batch, rc->ps->cfg->name, s->key, blob.data, blob.len);
+    sp_buf_free(&blob);
+    if (r) {
+      sp_error_set(err, r, "out of memory saving indicator state");
+      break;
+    }
+    s->dirty = false;
+  }
+  if (!r && n) {
+    sp_state_decision d = {rc->p->state, rc->batch};
+    r = sp_put_txn_commit(rc->txn, sp_state_decide, &d, err);
+    sp_metrics_record_source_outcome(&rc->ps->counters, r ? 0 : n, r ? n : 0);
+  } else if (!r && rc->batch && sp_state_batch_count(rc->batch)) {
+    /* only rejected rows: their watermarks advance (they are in the quarantine) */
+    r = sp_state_batch_commit(rc->p->state, rc->batch, 0, err);
+  }
+  sp_put_txn_close(rc->txn);
+  sp_state_batch_free(rc->batch);
+  rc->txn = NULL;
+  rc->batch = NULL;
+  return r;
+}
+
+/* Validate, complete and put one row.  A rejected row goes to the quarantine and its
+ * watermark still advances (it is stored there, not lost, and is not fetched again). */
+static int accept_row(round_ctx *rc, sp_row *row, const char *key, const char *request, sp_error *err) {
+  sp_validate_context vctx = {.now_us = rc->now_us};
+  char detail[256];
+  const char *rule = sp_validate_reject(row, &vctx, detail, sizeof detail);
+  if (rule) {
+    int r = sp_quarantine_row(rc->p->cfg->pipeline.data_dir, row, rc->now_us, rule, detail, request, err);
+    if (r) return r;
+    rc->quarantined_rows++;
+    SP_WARN("agent", "source %s: %s row rejected by rule %s (%s), quarantined", rc->ps->cfg->name, row->ds->name,
+            rule, detail);
+    return SP_OK;
+  }
+  if (row->ds->id == SP_DS_STOCK_MOVEMENTS) {
+    double previous_close;
+    int r = complete_bar(rc, row, key, &previous_close, err);
+    if (r) return r;
+    vctx.has_previous_close = previous_close == previous_close; /* not NaN */
+    vctx.previous_close = previous_close;
+  }
+  if (sp_validate_flag(row, &vctx)) return sp_error_set(err, SP_ERR_NOMEM, "out of memory");
+  int qcol = sp_dataset_column_index(row->ds, "quality_flags");
+  if (qcol >= 0 && !row->values[qcol].is_null) rc->flagged_rows++;
+  sp_metrics_record_received(&rc->ps->counters, 1);
+  sp_buf_reset(&rc->event);
+  if (sp_row_encode(row, &rc->event)) return sp_error_set(err, SP_ERR_NOMEM, "out of memory encoding a row");
+  int r = sp_put_txn_put(rc->txn, rc->event.data, rc->event.len, PUT_TIMEOUT_US, err);
+  if (!r) rc->put_rows++;
+  return r;
+}
+
+static int round_emit(void *arg, const sp_row *row_in, const char *request, sp_error *err) {
+  round_ctx *rc = arg;
+  if (rc->failed) return sp_error_set(err, rc->failure.code, "%s", rc->failure.msg);
+  char key[SP_SOURCE_KEY_MAX];
+  int64_t mark;
+  int r = sp_source_row_watermark(row_in, key, &mark);
+  if (r) return sp_error_set(err, r, "row without its key columns");
+  sp_row row;
+  r = sp_row_copy(&row, row_in);
+  if (r) return sp_error_set(err, r, "out of memory");
+  if (!rc->txn) r = begin_txn(rc, err);
+  if (!r) r = accept_row(rc, &row, key, request, err);
+  if (!r) r = sp_state_batch_advance_watermark(rc->batch, rc->ps->cfg->name, key, mark);
+  if (!r && (sp_put_txn_count(rc->txn) >= rc->ps->txn_capacity ||
+             sp_state_batch_count(rc->batch) >= 2 * rc->ps->txn_capacity))
+    r = commit_txn(rc, err);
+  sp_row_clear(&row);
+  if (r) {
+    /* Later rows of the same series must not commit past the lost ones: stop here. */
+    rc->failed = true;
+    rc->failure = *err;
+    sp_put_txn_close(rc->txn);
+    sp_state_batch_free(rc->batch);
+    rc->txn = NULL;
+    rc->batch = NULL;
+  }
+  return r;
+}
+
+int sp_pipeline_collect_source(sp_pipeline *p, const sp_config_source *source, int64_t now_us,
+                               const sp_strlist *tickers_override, sp_source_report *report, sp_error *err) {
+  pipeline_source *ps = NULL;
+  for (size_t i = 0; i < p->cfg->nsources; i++)
+    if (p->sources[i].cfg == source) ps = &p->sources[i];
+  if (!ps) return sp_error_set(err, SP_ERR_INVALID, "source %s is not part of this pipeline", source->name);
+
+  const char *const *tickers = NULL;
+  size_t ntickers = 0;
+  const char **universe_symbols = NULL;
+  const sp_strlist *list = tickers_override;
+  if (!list && source->tickers.kind == SP_TICKERS_MAG7) list = &p->cfg->pipeline.mag7_tickers;
+  if (!list && source->tickers.kind == SP_TICKERS_LIST) list = &source->tickers.list;
+  if (list) {
+    tickers = (const char *const *)list->items;
+    ntickers = list->count;
+  } else if (source->tickers.kind == SP_TICKERS_SP500) {
+    universe_symbols = malloc((p->universe.count ? p->universe.count : 1) * sizeof *universe_symbols);
+    if (!universe_symbols) return sp_error_set(err, SP_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < p->universe.count; i++) universe_symbols[i] = p->universe.entries[i].symbol;
+    tickers = universe_symbols;
+    ntickers = p->universe.count;
+  }
+  const char *const *series = NULL;
+  size_t nseries = 0;
+  if (source->dataset == SP_DS_MACROECONOMIC) {
+    series = (const char *const *)source->indicators.items;
+    nseries = source->indicators.count;
+  } else if (source->dataset == SP_DS_POLICY) {
+    series = (const char *const *)source->event_types.items;
+    nseries = source->event_types.count;
+  }
+
+  round_ctx rc = {.p = p, .ps = ps, .event = SP_BUF_INIT, .now_us = now_us};
+  sp_source_round round = {.ds = sp_dataset_get(source->dataset),
+                           .providers = (const char *const *)source->providers.items,
+                           .nproviders = source->providers.count,
+                           .tickers = tickers,
+                           .ntickers = ntickers,
+                           .companies = p->companies,
+                           .ncompanies = p->companies ? p->universe.count : 0,
+                           .series = series,
+                           .nseries = nseries,
+                           .bar_interval = sp_bar_interval_name(source->bar_interval),
+                           .initial_history_days = (int)source->initial_history_days,
+                           .now_us = now_us,
+                           .credential = round_credential,
+                           .get_watermark = round_watermark,
+                           .emit = round_emit,
+                           .sentiment = round_sentiment,
+                           .arg = &rc,
+                           .cache = p->cache,
+                           .stop = p->stop};
+  int r = sp_source_collect(&p->transport, &round, report, err);
+  sp_error commit_err;
+  int cr = rc.failed ? SP_OK : commit_txn(&rc, &commit_err);
+  if (cr && !r) {
+    r = cr;
+    *err = commit_err;
+  }
+  if (rc.failed && !r) {
+    r = rc.failure.code;
+    *err = rc.failure;
+  }
+  for (size_t i = 0; i < rc.nseries; i++) sp_ind_state_free(rc.series[i].ind);
+  free(rc.series);
+  sp_buf_free(&rc.event);
+  free(universe_symbols);
+  SP_INFO("agent", "source %s: %ld rows into %zu channel(s), %ld flagged, %ld quarantined%s", source->name,
+          rc.put_rows, ps->nchannels, rc.flagged_rows, rc.quarantined_rows, r ? " (with failures)" : "");
+  return r;
+}
+
+/* ---- delivering ------------------------------------------------------------------ */
+
+int sp_pipeline_drain(sp_pipeline *p, int64_t deadline_us, sp_error *err) {
+  int first = SP_OK;
+  for (size_t i = 0; i < p->cfg->nsinks; i++) {
+    if (!p->runners[i]) continue;
+    uint64_t delivered = 0;
+    sp_error e;
+    int r = sp_sink_runner_drain(p->runners[i], deadline_us, &delivered, &e);
+    if (r) {
+      SP_ERROR("agent", "sink %s: %s", p->cfg->sinks[i].name, e.msg);
+      if (!first) {
+        first = r;
+        sp_error_set(err, r, "sink %s: %s", p->cfg->sinks[i].name, e.msg);
+      }
+    } else if (delivered) {
+      SP_INFO("agent", "sink %s: delivered %llu event(s)", p->cfg->sinks[i].name, (unsigned long long)delivered);
+    }
+  }
+  return first;
+}
+
+int sp_pipeline_start(sp_pipeline *p, sp_error *err) {
+  for (size_t i = 0; i < p->cfg->nsinks; i++) {
+    int r = sp_sink_runner_start(p->runners[i], err);
+    if (r) return r;
+  }
+  p->started = true;
+  return SP_OK;
+}
+
+void sp_pipeline_stop(sp_pipeline *p, int64_t drain_timeout_us) {
+  if (!p->started) return;
+  for (size_t i = 0; i < p->cfg->nsinks; i++) sp_sink_runner_stop(p->runners[i], drain_timeout_us);
+  p->started = false;
+}
+
+uint64_t sp_pipeline_buffered(const sp_pipeline *p) {
+  uint64_t total = 0;
+  for (size_t i = 0; i < p->cfg->nchannels; i++) {
+    if (!p->channels[i]) continue;
+    sp_channel_counters c;
+    sp_channel_counters_snapshot(p->channels[i], &c);
+    total += c.ChannelSize;
+  }
+  return total;
+}
+
+void sp_pipeline_close(sp_pipeline *p) {
+  if (!p) return;
+  sp_pipeline_stop(p, 0);
+  for (size_t i = 0; p->runners && i < p->cfg->nsinks; i++) sp_sink_runner_free(p->runners[i]);
+  for (size_t i = 0; p->sinks && i < p->cfg->nsinks; i++) sp_sink_close(p->sinks[i]);
+  for (size_t i = 0; p->channels && i < p->cfg->nchannels; i++) sp_channel_free(p->channels[i]);
+  for (size_t i = 0; p->sources && i < p->cfg->nsources; i++) {
+    if (p->sources[i].cfg) sp_metrics_unregister(&p->sources[i].counters);
+    free(p->sources[i].channels);
+  }
+  free(p->sources);
+  free(p->runners);
+  free(p->sinks);
+  free(p->channels);
+  free(p->companies);
+  sp_universe_free(&p->universe);
+  sp_source_cache_free(p->cache);
+  sp_http_client_free(p->http);
+  sp_state_close(p->state);
+  free(p);
+}

@@ -1,0 +1,72 @@
+/*
+ * agent.h — the running pipeline: the config's agents made real (SPEC §3).
+ *
+ * sp_pipeline_open builds, for every agent of the config, its channels (memory or
+ * file), its sinks (file, ...) with one sink runner each, and prepares its sources;
+ * it also opens the state store (<data_dir>/.state), the HTTP client with every
+ * provider's settings (config `providers.<name>` over the providers' defaults, then
+ * STOCKPIPE_<NAME>_BASE_URL), and the ticker universe file when a source asks for
+ * `sp500`.
+ *
+ * Collecting (sp_pipeline_collect_source) runs one round of one source: the
+ * providers fetch, every new row is completed (indicators for bars, whose state is
+ * carried in the state store) and put into every channel the source is bound to in
+ * fan-out transactions of at most the channels' transactionCapacity events; each
+ * transaction commits together with the watermarks (and indicator states) of its
+ * rows, in one state-store transaction (see core/state.h), so a watermark advances
+ * only when its rows are in the channels.
+ *
+ * Delivering: sp_pipeline_drain moves everything buffered into the sinks on the
+ * calling thread (collect, run --once); sp_pipeline_start / sp_pipeline_stop run one
+ * sink-runner thread per sink for the daemon.
+ *
+ * Ownership: the pipeline borrows `config` and `credentials` (they must outlive it)
+ * and owns everything it creates; sp_pipeline_close releases it.  Functions are
+ * called from one controlling thread.
+ */
+#ifndef STOCKPIPE_CORE_AGENT_H
+#define STOCKPIPE_CORE_AGENT_H
+
+#include "core/config.h"
+#include "core/credentials.h"
+#include "sources/source.h"
+#include "stockpipe/error.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct sp_pipeline sp_pipeline;
+
+/* Build the pipeline.  Errors: SP_ERR_CONFIG (a channel or sink the build cannot
+ * make, the universe file unreadable — the message names the component),
+ * SP_ERR_IO (data directory, state store, channel logs), SP_ERR_NOMEM. */
+int sp_pipeline_open(const sp_config *config, const sp_credentials *credentials,
+                     const volatile bool *stop, sp_pipeline **out, sp_error *err);
+
+/* One round of `source` (an entry of the config's sources) at wall-clock `now_us`.
+ * `tickers_override` (may be NULL) replaces the source's ticker list.  Fills
+ * `report`.  Returns 0 when every enabled provider succeeded and every row reached
+ * the channels; otherwise an error (the rows already put stay put and are
+ * delivered).  SP_ERR_STOPPED when the stop flag was raised. */
+int sp_pipeline_collect_source(sp_pipeline *p, const sp_config_source *source, int64_t now_us,
+                               const sp_strlist *tickers_override, sp_source_report *report,
+                               sp_error *err);
+
+/* Deliver every buffered event of every channel to its sink on this thread, giving
+ * up on a sink that keeps failing transiently at `deadline_us` (monotonic clock).
+ * Returns 0 when every channel was emptied; otherwise the first error (the other
+ * channels are still drained). */
+int sp_pipeline_drain(sp_pipeline *p, int64_t deadline_us, sp_error *err);
+
+/* Start one sink-runner thread per sink (daemon mode).  Returns 0 or SP_ERR_IO. */
+int sp_pipeline_start(sp_pipeline *p, sp_error *err);
+/* Stop the runner threads, letting them drain for at most `drain_timeout_us`. */
+void sp_pipeline_stop(sp_pipeline *p, int64_t drain_timeout_us);
+
+/* Events buffered in all channels right now. */
+uint64_t sp_pipeline_buffered(const sp_pipeline *p);
+
+/* Release everything (stopping runners first).  NULL is ignored. */
+void sp_pipeline_close(sp_pipeline *p);
+
+#endif

@@ -1,0 +1,24 @@
+/*
+ * quarantine.h — where rejected rows go instead of the dataset (SPEC §7
+ * "Validation"): <data_dir>/quarantine/<dataset>/YYYY-MM-DD/rejected-<pid>.jsonl,
+ * dated by the row's own date (today when that column is null), one JSON object per
+ * rejected row: the row's fields as received (times as ISO 8601 UTC), then "rule",
+ * "detail" and "request" (the request it came from, key redacted).
+ *
+ * Every row is appended and synced (file data, and the folder on creation) before
+ * the call returns, so a row that is rejected is never lost — rejections are rare,
+ * durability beats batching here.  Thread-safe (one append per call with O_APPEND).
+ */
+#ifndef STOCKPIPE_CORE_QUARANTINE_H
+#define STOCKPIPE_CORE_QUARANTINE_H
+
+#include "core/row.h"
+#include "stockpipe/error.h"
+
+/* Append `row` with the rule it broke.  `detail` and `request` may be NULL; the
+ * request is redacted (core/log.h secrets) before it is written.  Returns 0,
+ * SP_ERR_IO / SP_ERR_FULL (naming the file) or SP_ERR_NOMEM. */
+int sp_quarantine_row(const char *data_dir, const sp_row *row, int64_t now_us, const char *rule,
+                      const char *detail, const char *request, sp_error *err);
+
+#endif

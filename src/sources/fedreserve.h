@@ -1,0 +1,41 @@
+/*
+ * fedreserve.h — the Federal Reserve Board (no key): press-release RSS feeds and the
+ * FOMC meeting calendar for context/policy.  Pure parsers (libxml2, no network
+ * access, no entity substitution) plus `sp_source_fedreserve`.
+ */
+#ifndef STOCKPIPE_SOURCES_FEDRESERVE_H
+#define STOCKPIPE_SOURCES_FEDRESERVE_H
+
+#include "sources/source.h"
+
+extern const sp_source_provider sp_source_fedreserve;
+
+/* Parse an RFC 822 / RFC 1123 date as RSS uses it ("Wed, 20 Nov 2024 14:00:00 GMT",
+ * day name optional, seconds optional, 2- or 4-digit year, zone GMT/UT/UTC/Z, the US
+ * zone names or ±hhmm).  Returns 0 or SP_ERR_INVALID. */
+int sp_parse_rfc822_date(const char *text, int64_t *us);
+
+/* policy rows from an RSS 2.0 feed: one per <item> with a title, link and valid
+ * pubDate.  Items of `default_type` ("press_release" or "monetary_policy"); an item
+ * whose <category> is "Monetary Policy" is monetary_policy.  event_id hashes
+ * "fedreserve:" + the item's link, so the same release in two feeds is one event.
+ * Handles a UTF-8 BOM, CDATA sections and entities (never loaded from the network,
+ * never expanded from a DTD).  Errors: SP_ERR_PARSE (not XML, not RSS), emit's. */
+int sp_fedreserve_parse_rss(const char *body, size_t len, const char *default_type,
+                            sp_source_row_fn emit, void *arg, sp_error *err);
+
+/* fomc_meeting rows from the Federal Reserve's calendar page (HTML): each
+ * "fomc-meeting" entry under a "YYYY FOMC Meetings" heading, the event dated 14:00 New
+ * York time on the meeting's last day (when the statement is released); details give
+ * start, end and whether projections (the page's "*") accompany it.  Notation votes are
+ * skipped.  *meetings receives how many were found (0 means the page was not
+ * understood: use the fallback file).  Errors: SP_ERR_PARSE, emit's. */
+int sp_fedreserve_parse_fomc_page(const char *body, size_t len, sp_source_row_fn emit, void *arg,
+                                  int *meetings, sp_error *err);
+
+/* The same rows from the shipped calendar file (config/fomc_calendar.csv: `start,end,sep`
+ * lines, '#' comments).  Errors: SP_ERR_IO (cannot read), SP_ERR_PARSE naming the line. */
+int sp_fedreserve_parse_fomc_file(const char *path, sp_source_row_fn emit, void *arg,
+                                  int *meetings, sp_error *err);
+
+#endif

@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# test_validation_mixed.sh — issue 10's mixed fixture run: the fake Yahoo API serves a
+# daily chart mixing good bars and broken ones (low > high, negative volume, a
+# non-positive price, a Saturday bar, an all-null bar Yahoo sends for halted days);
+# `stockpipe collect stock_movements` must store every row exactly once, either in
+# the dataset or in the quarantine with the rule it broke, and flag the suspicious
+# ones.  Counts: served = stored + quarantined (+ all-null bars, skipped by SPEC §7).
+set -euo pipefail
+. "$STOCKPIPE_SOURCE_DIR/tests/fakeapi/lib.sh"
+fakeapi_start
+export STOCKPIPE_YAHOO_BASE_URL=$FAKEAPI_URL
+work=$(mktemp -d /tmp/sp_mixed.XXXXXX)
+trap 'fakeapi_stop; rm -rf "$work"' EXIT
+
+# The chart: 2025-06-02 (Mon) … with one bar per listed day, 09:30 New York = 13:30 UTC.
+python3 - "$work/chart.json" "$work/expected.json" <<'PY'
+import calendar, datetime, json, sys
+bars = [  # date, open, high, low, close, volume, expected outcome
+    ("2025-06-02", 100, 102, 99, 101, 1000, "stored"),
+    ("2025-06-03", 101, 103, 100, 102, 1100, "stored"),
+    ("2025-06-04", 102, 101, 103, 102, 1200, "ohlc_order"),          # low > high
+    ("2025-06-05", 102, 104, 101, 103, -5, "volume_negative"),
+    ("2025-06-06", 103, 105, 0, 104, 1300, "price_not_positive"),
+    ("2025-06-07", 104, 106, 103, 105, 1400, "bar_not_in_session"),  # Saturday
+    ("2025-06-09", None, None, None, None, None, "skipped"),         # all-null bar
+    ("2025-06-10", 104, 106, 103, 105, 0, "stored"),                  # flagged: zero volume
+    ("2025-06-11", 1.06, 1.07, 1.04, 1.05, 1500, "stored"),            # flagged: ~1/100 vs 105
+    ("2025-06-12", 105, 107, 104, 106, 1600, "stored"),               # flagged: ~100x vs 1.05
+    ("2025-06-13", 106, 108, 105, 107, 1700, "stored"),
+]
+ts, o, h, l, c, v = [], [], [], [], [], []
+for d, *vals, _ in bars:
+    t = calendar.timegm(datetime.datetime.strptime(d + " 13:30", "%Y-%m-%d %H:%M").timetuple())
+    ts.append(t)
+    for arr, x in zip((o, h, l, c, v), vals):
+        arr.append(x)
+chart = {"chart": {"result": [{"meta": {"currency": "USD", "symbol": "MIXD", "exchangeName": "NMS",
+         "instrumentType": "EQUITY", "regularMarketTime": ts[-1] + 23400, "gmtoffset": -14400, "timezone": "EDT",
+         "exchangeTimezoneName": "America/New_York", "regularMarketPrice": 107, "dataGranularity": "1d"},
+         "timestamp": ts, "indicators": {"quote": [{"open": o, "high": h, "low": l, "close": c, "volume": v}],
+         "adjclose": [{"adjclose": c}]}}], "error": None}}
+json.dump(chart, open(sys.argv[1], "w"))
+json.dump([{"bar_time": datetime.datetime.utcfromtimestamp(t).strftime("%Y-%m-%dT%H:%M:%SZ"), "outcome": b[-1]}
+           for t, b in zip(ts, bars)], open(sys.argv[2], "w"))
+PY
+fakeapi_route "$(python3 -c 'import json,sys; print(json.dumps({"name": "mixed", "path": "/v8/finance/chart/MIXD", "body": open(sys.argv[1]).read()}))' "$work/chart.json")"
+
+cat >"$work/cfg.yaml" <<'YAML'
+agents:
+  raw_data_agent:
+    sources: [movement_source]
+    channels: [movement_channel]
+    sinks: [movement_sink]
+sources:
+  movement_source: {dataset: stock_movements, providers: [yahoo], tickers: [MIXD], bar_interval: 1d, schedule: 1d}
+channels:
+  movement_channel: {type: memory, capacity: 1000, transactionCapacity: 100}
+sinks:
+  movement_sink: {type: file, path: raw/stock_movements/%Y-%m-%d, format: csv, batch_size: 100}
+bindings:
+  movement_source: [movement_channel]
+  movement_channel: movement_sink
+YAML
+"$STOCKPIPE_BIN" collect stock_movements --config "$work/cfg.yaml" --data-dir "$work/data" 2>"$work/err" || {
+  cat "$work/err"; exit 1; }
+
+python3 - "$work/data" "$work/expected.json" <<'PY'
+import csv, glob, json, os, sys
+data, expected = sys.argv[1], json.load(open(sys.argv[2]))
+stored = {}
+for p in glob.glob(os.path.join(data, "raw/stock_movements/*/*.csv")):
+    for r in csv.DictReader(open(p)):
+        assert r["bar_time"] not in stored, f"stored twice: {r['bar_time']}"
+        stored[r["bar_time"]] = r
+quarantined = {}
+for p in glob.glob(os.path.join(data, "quarantine/stock_movements/*/*.jsonl")):
+    for line in open(p):
+        q = json.loads(line)
+        assert q["bar_time"] not in quarantined, f"quarantined twice: {q['bar_time']}"
+        assert q["provider"] == "yahoo" and q["ticker"] == "MIXD" and "/v8/finance/chart/MIXD?" in q["request"], q
+        quarantined[q["bar_time"]] = q
+served = [e for e in expected if e["outcome"] != "skipped"]
+for e in expected:
+    t, want = e["bar_time"], e["outcome"]
+    if want == "stored":
+        assert t in stored and t not in quarantined, (t, "not stored")
+    elif want == "skipped":
+        assert t not in stored and t not in quarantined, (t, "all-null bar should be skipped")
+    else:
+        assert t in quarantined and t not in stored, (t, want, "not quarantined")
+        assert quarantined[t]["rule"] == want, (t, quarantined[t]["rule"], want)
+flags = {t: r["quality_flags"] for t, r in stored.items() if r["quality_flags"]}
+assert flags == {"2025-06-10T13:30:00Z": "zero_volume_in_session", "2025-06-11T13:30:00Z": "price_jump_100x",
+                 "2025-06-12T13:30:00Z": "price_jump_100x"}, flags
+assert len(served) == len(stored) + len(quarantined)
+print(f"served {len(served)} = stored {len(stored)} + quarantined {len(quarantined)}; flagged {len(flags)}")
+PY
