@@ -21,6 +21,7 @@
 #include "core/quarantine.h"
 #include "core/validate.h"
 #include "sinks/sink.h"
+#include "sinks/sink_postgres.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -84,9 +85,20 @@ static int open_channel(sp_pipeline *p, const sp_config_channel *cc, sp_channel 
 }
 
 static int open_sink(sp_pipeline *p, const sp_config_sink *sc, sp_sink **out, sp_error *err) {
-  if (sc->type != SP_SINK_FILE)
+  switch (sc->type) {
+  case SP_SINK_FILE: break;
+  case SP_SINK_POSTGRESQL: {
+    sp_sink_postgres_config pc = {.name = sc->name,
+                                  .conninfo = sc->connection_string,
+                                  .table = sc->dataset >= 0 ? sc->table : NULL,
+                                  .dataset = sc->dataset,
+                                  .budget = &p->budget};
+    return sp_sink_postgres_open(&pc, out, err);
+  }
+  default:
     return sp_error_set(err, SP_ERR_CONFIG, "sink %s: type %s is not available in this build", sc->name,
                         sp_sink_type_name(sc->type));
+  }
   sp_sink_file_config fc = {.name = sc->name,
                             .data_dir = p->cfg->pipeline.data_dir,
                             .path = sc->path,

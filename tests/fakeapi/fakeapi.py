@@ -227,7 +227,7 @@ class Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(length) if length > 0 else b""
 
-    def send(self, status, body, content_type="application/json", headers=None, allow_gzip=True):
+    def send(self, status, body, content_type="application/json", headers=None, allow_gzip=True, entry=None):
         if isinstance(body, str):
             body = body.encode("utf-8")
         encoding = None
@@ -235,6 +235,10 @@ class Handler(BaseHTTPRequestHandler):
         if allow_gzip and body and "gzip" in [a.split(";")[0].strip() for a in accept.split(",")]:
             body = gzip.compress(body)
             encoding = "gzip"
+        if entry is not None:
+            # Logged before the response leaves: a client that reads the request log
+            # right after its response must see the complete entry.
+            entry["content_encoding"] = encoding
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
@@ -326,7 +330,7 @@ class Handler(BaseHTTPRequestHandler):
             except OSError:
                 pass
             return
-        entry["content_encoding"] = self.send(status, body, content_type, headers)
+        self.send(status, body, content_type, headers, entry=entry)
 
     def lookup(self, state, method, path, params):
         """Find the route for a request: (status, body bytes, content type, headers)."""

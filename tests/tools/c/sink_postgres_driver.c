@@ -1,0 +1,197 @@
+/*
+ * sink_postgres_driver.c — drives the PostgreSQL sink for tests/integration/
+ * test_sink_postgres.sh (which starts a real server) and prints what it did.
+ *
+ *   sink_postgres_driver schema DATASET
+ *       the dataset's columns as JSON: {"columns": [{"name", "type", "nullable"}], "key": [...]}
+ *   sink_postgres_driver expected DATASET FIRST COUNT
+ *       the generated rows (sink_test_rows.h) as JSON lines: what the table must hold
+ *   sink_postgres_driver load CONNINFO DATASET FIRST COUNT BATCH
+ *       open the sink and commit rows FIRST.. in batches of BATCH (begin/write/commit)
+ *   sink_postgres_driver runner CONNINFO DATASET FIRST COUNT BATCH KILL
+ *       through a memory channel and the real sink runner, in two halves; with KILL=1
+ *       every other "stockpipe" backend is terminated between the halves, so the
+ *       second half meets a dead connection; prints the runner's retry count
+ *   sink_postgres_driver open CONNINFO
+ *       open the sink only; on failure print "error: <message>" (not redacted) and exit 3
+ *
+ * Exit status: 0 success, 1 a sink or runner error (printed), 2 usage.
+ */
+#include "core/log.h"
+#include "core/sink_runner.h"
+#include "format/value_text.h"
+#include "sink_test_rows.h"
+#include "sinks/sink_postgres.h"
+
+#include <inttypes.h>
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int usage(void) {
+  fprintf(stderr, "usage: sink_postgres_driver expected|load|runner|open ... (see the source)\n");
+  return 2;
+}
+
+static const sp_dataset_def *dataset_arg(const char *name) {
+  const sp_dataset_def *ds = sp_dataset_by_name(name);
+  if (!ds) {
+    fprintf(stderr, "unknown dataset %s\n", name);
+    exit(2);
+  }
+  return ds;
+}
+
+static int print_expected(const sp_dataset_def *ds, long first, long count) {
+  sp_buf line = SP_BUF_INIT;
+  for (long i = first; i < first + count; i++) {
+    sp_row row;
+    make_test_row(&row, ds, i);
+    sp_buf_reset(&line);
+    if (sp_json_append_row(&line, &row, NULL, 0) || sp_buf_append_byte(&line, '\n')) abort();
+    fwrite(line.data, 1, line.len, stdout);
+    sp_row_clear(&row);
+  }
+  sp_buf_free(&line);
+  return 0;
+}
+
+static int print_schema(const sp_dataset_def *ds) {
+  printf("{\"columns\": [");
+  for (int c = 0; c < ds->ncolumns; c++)
+    printf("%s{\"name\": \"%s\", \"type\": \"%s\", \"nullable\": %s}", c ? ", " : "", ds->columns[c].name,
+           sp_type_name(ds->columns[c].type), ds->columns[c].nullable ? "true" : "false");
+  printf("], \"key\": [");
+  for (int k = 0; k < ds->nkey; k++) printf("%s\"%s\"", k ? ", " : "", ds->columns[ds->key_columns[k]].name);
+  printf("]}\n");
+  return 0;
+}
+
+static sp_sink *open_sink(const char *conninfo, sp_error *err) {
+  sp_sink_postgres_config cfg = {.name = "pg_test", .conninfo = conninfo, .dataset = -1};
+  sp_sink *s = NULL;
+  return sp_sink_postgres_open(&cfg, &s, err) ? NULL : s;
+}
+
+static int load(const char *conninfo, const sp_dataset_def *ds, long first, long count, long batch) {
+  sp_error err = {0};
+  sp_sink *s = open_sink(conninfo, &err);
+  if (!s) {
+    fprintf(stderr, "open: %s\n", err.msg);
+    return 1;
+  }
+  test_events te;
+  make_test_events(&te, ds, first, count);
+  int rc = 0;
+  long batches = 0;
+  for (size_t at = 0; at < te.n && !rc; at += (size_t)batch, batches++) {
+    size_t n = te.n - at < (size_t)batch ? te.n - at : (size_t)batch;
+    rc = s->ops->begin(s, &err);
+    if (!rc) rc = s->ops->write(s, te.events + at, n, &err);
+    if (!rc) rc = s->ops->commit(s, &err);
+  }
+  if (rc) fprintf(stderr, "commit: %s (%s)\n", err.msg, sp_status_name(rc));
+  else printf("committed %zu events in %ld batches\n", te.n, batches);
+  free_test_events(&te);
+  sp_sink_close(s);
+  return rc ? 1 : 0;
+}
+
+/* Put events[0..n) into the channel, transactionCapacity at a time. */
+static void put_all(sp_channel *ch, const sp_event *events, size_t n) {
+  for (size_t at = 0; at < n;) {
+    sp_put_txn *t;
+    sp_error err = {0};
+    if (sp_put_txn_begin(&ch, 1, &t, &err)) abort();
+    for (size_t k = 0; k < ch->transaction_capacity && at < n; k++, at++)
+      if (sp_put_txn_put(t, events[at].data, events[at].len, 0, &err)) abort();
+    if (sp_put_txn_commit(t, NULL, NULL, &err)) abort();
+    sp_put_txn_close(t);
+  }
+}
+
+/* Terminate every other backend whose application_name is "stockpipe". */
+static int kill_sink_connections(const char *conninfo) {
+  PGconn *admin = PQconnectdb(conninfo);
+  if (PQstatus(admin) != CONNECTION_OK) {
+    fprintf(stderr, "admin connection: %s", PQerrorMessage(admin));
+    PQfinish(admin);
+    return -1;
+  }
+  PGresult *res = PQexec(admin, "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                                "WHERE application_name = 'stockpipe' AND pid <> pg_backend_pid()");
+  int killed = PQresultStatus(res) == PGRES_TUPLES_OK ? atoi(PQgetvalue(res, 0, 0)) : -1;
+  PQclear(res);
+  PQfinish(admin);
+  return killed;
+}
+
+static int run_runner(const char *conninfo, const sp_dataset_def *ds, long first, long count, long batch,
+                      bool kill) {
+  sp_error err = {0};
+  sp_sink *s = open_sink(conninfo, &err);
+  if (!s) {
+    fprintf(stderr, "open: %s\n", err.msg);
+    return 1;
+  }
+  sp_channel_config ccfg = {.name = "pg_test_channel", .capacity = (size_t)count + 1,
+                            .transaction_capacity = (size_t)batch};
+  sp_channel *ch = NULL;
+  sp_sink_runner *r = NULL;
+  if (sp_channel_memory_open(&ccfg, &ch, &err)) abort();
+  sp_sink_runner_config rcfg = {.channel = ch, .sink = s, .data_dir = "/nonexistent-quarantine",
+                                .batch_size = (size_t)batch, .backoff_initial_us = 50000,
+                                .backoff_max_us = SP_US_PER_SEC};
+  if (sp_sink_runner_create(&rcfg, &r, &err)) abort();
+  test_events te;
+  make_test_events(&te, ds, first, count);
+  size_t half = te.n / 2;
+  uint64_t delivered = 0, more = 0;
+  put_all(ch, te.events, half);
+  int rc = sp_sink_runner_drain(r, sp_monotonic_us() + 10 * SP_US_PER_SEC, &delivered, &err);
+  if (!rc && kill) {
+    int killed = kill_sink_connections(conninfo);
+    printf("terminated %d sink connection(s)\n", killed);
+    if (killed < 1) rc = sp_error_set(&err, SP_ERR_IO, "no sink connection to terminate");
+  }
+  if (!rc) {
+    put_all(ch, te.events + half, te.n - half);
+    rc = sp_sink_runner_drain(r, sp_monotonic_us() + 10 * SP_US_PER_SEC, &more, &err);
+  }
+  sp_sink_counters counters;
+  sp_metrics_snapshot_sink(&s->counters, &counters);
+  if (rc) fprintf(stderr, "runner: %s (%s)\n", err.msg, sp_status_name(rc));
+  else
+    printf("delivered %" PRIu64 " events, retries %" PRIu64 "\n", delivered + more, counters.WriteRetryCount);
+  free_test_events(&te);
+  sp_sink_runner_free(r);
+  sp_channel_free(ch);
+  sp_sink_close(s);
+  return rc ? 1 : 0;
+}
+
+static int just_open(const char *conninfo) {
+  sp_error err = {0};
+  sp_sink *s = open_sink(conninfo, &err);
+  if (!s) {
+    printf("error: %s\n", err.msg);
+    return 3;
+  }
+  sp_sink_close(s);
+  printf("opened\n");
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  if (argc >= 3 && strcmp(argv[1], "schema") == 0) return print_schema(dataset_arg(argv[2]));
+  if (argc >= 5 && strcmp(argv[1], "expected") == 0)
+    return print_expected(dataset_arg(argv[2]), atol(argv[3]), atol(argv[4]));
+  if (argc >= 7 && strcmp(argv[1], "load") == 0 && atol(argv[6]) > 0)
+    return load(argv[2], dataset_arg(argv[3]), atol(argv[4]), atol(argv[5]), atol(argv[6]));
+  if (argc >= 8 && strcmp(argv[1], "runner") == 0 && atol(argv[6]) > 0)
+    return run_runner(argv[2], dataset_arg(argv[3]), atol(argv[4]), atol(argv[5]), atol(argv[6]),
+                      strcmp(argv[7], "1") == 0);
+  if (argc >= 3 && strcmp(argv[1], "open") == 0) return just_open(argv[2]);
+  return usage();
+}
