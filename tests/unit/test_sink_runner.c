@@ -102,6 +102,11 @@ static void test_drain_batches_and_counters(void **state) {
   sp_sink_runner_status st;
   sp_sink_runner_status_get(r, &st);
   assert_true(st.last_success_us > 0);
+  /* a closed channel still drains, and an empty closed one is not an error */
+  put_quotes(ch, 3, -1);
+  sp_channel_close(ch);
+  assert_int_equal(sp_sink_runner_drain(r, sp_monotonic_us() + SP_US_PER_SEC, &delivered, &err), 0);
+  assert_int_equal(delivered, 3);
   sp_sink_runner_free(r);
   sp_sink_close(s);
   sp_channel_free(ch);
