@@ -20,3 +20,6 @@ echo "== indicators: ns per bar vs TA-Lib C and Tulip C =="
 cmake -S "$here/.." -B "$build" >/dev/null
 cmake --build "$build" -j 2 --target bench_indicators
 "$build/bench/bench_indicators"
+echo
+echo "== offline query engine vs DuckDB (QUERY_BENCH_ROWS rows, default 10M) =="
+"$here/bench_query.sh" "$build"
