@@ -20,3 +20,6 @@ echo "== indicators: ns per bar vs TA-Lib C and Tulip C =="
 cmake -S "$here/.." -B "$build" >/dev/null
 cmake --build "$build" -j 2 --target bench_indicators
 "$build/bench/bench_indicators"
+echo
+echo "== daemon: start-up to a healthy /health, idle RSS =="
+python3 "$here/daemon_startup_rss.py" "$build"
