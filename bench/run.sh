@@ -33,3 +33,10 @@ echo "== indicators: ns per bar vs TA-Lib C and Tulip C =="
 cmake -S "$here/.." -B "$build" >/dev/null
 cmake --build "$build" -j 2 --target bench_indicators
 "$build/bench/bench_indicators"
+echo
+echo "== sinks: rows/s into PostgreSQL (COPY path) and the Kafka mock =="
+# A throw-away PostgreSQL server for the run (tests/postgres/lib.sh: initdb + pg_ctl, 127.0.0.1).
+. "$here/../tests/postgres/lib.sh"
+pg_start
+trap pg_stop EXIT
+"$build/bench/bench_sinks" --pg "$PG_CONNINFO" --kafka
