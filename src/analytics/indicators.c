@@ -209,11 +209,19 @@ int sp_ind_change(const double *close, size_t n, double *change, double *change_
   if (n == 0) return SP_OK;
   if (change) change[0] = NAN;
   if (change_pct) change_pct[0] = NAN;
-  for (size_t i = 1; i < n; i++) {
-    double d = close[i] - close[i - 1];
-    if (change) change[i] = d;
-    if (change_pct) change_pct[i] = close[i - 1] != 0.0 ? d / close[i - 1] * 100.0 : NAN;
+  size_t i = 1;
+  if (change)
+    for (; i < n; i++) change[i] = close[i] - close[i - 1];
+  if (!change_pct) return SP_OK;
+  /* Two bars per division; a zero previous close gives NaN / 0 = NaN. */
+  const sp_ind_pair hundred = {100.0, 100.0};
+  for (i = 1; i + 1 < n; i += 2) {
+    double d0 = close[i] - close[i - 1], d1 = close[i + 1] - close[i];
+    sp_ind_pair pct = (sp_ind_pair){close[i - 1] != 0.0 ? d0 : NAN, close[i] != 0.0 ? d1 : NAN} /
+                      (sp_ind_pair){close[i - 1], close[i]} * hundred;
+    memcpy(&change_pct[i], &pct, sizeof pct);
   }
+  if (i < n) change_pct[i] = close[i - 1] != 0.0 ? (close[i] - close[i - 1]) / close[i - 1] * 100.0 : NAN;
   return SP_OK;
 }
 
@@ -229,20 +237,21 @@ int sp_ind_high_low_window(const int64_t *bar_time, const double *high, const do
     return SP_ERR_INVALID;
   if (!times_in_order(bar_time, n)) return SP_ERR_INVALID;
   const size_t cap = (size_t)window_days;
-  int32_t *days = malloc(2 * cap * sizeof *days);
-  double *values = malloc(2 * cap * sizeof *values);
-  if (!days || !values) {
+  int32_t *days = malloc(cap * sizeof *days);
+  double *rings = malloc(4 * cap * sizeof *rings);
+  if (!days || !rings) {
     free(days);
-    free(values);
+    free(rings);
     return SP_ERR_NOMEM;
   }
-  sp_ind_extreme_window w = {.days = (uint32_t)window_days,
-                             .highs = {days, values, 0, 0},
-                             .lows = {days + cap, values + cap, 0, 0}};
+  sp_ind_extreme_window w = {.days = (uint32_t)window_days, .day = days, .high = rings,
+                             .low = rings + cap, .agg_high = rings + 2 * cap,
+                             .agg_low = rings + 3 * cap, .back_high = -INFINITY,
+                             .back_low = INFINITY};
   for (size_t i = 0; i < n; i++)
     sp_ind_extreme_window_step(&w, bar_time[i], high[i], low[i], &out_high[i], &out_low[i]);
   free(days);
-  free(values);
+  free(rings);
   return SP_OK;
 }
 
@@ -258,7 +267,23 @@ int sp_ind_avg_volume_window(const int64_t *bar_time, const int64_t *volume, siz
     return SP_ERR_NOMEM;
   }
   sp_ind_volume_window w = {.days = (uint32_t)window_days, .day = days, .volume = sums};
-  for (size_t i = 0; i < n; i++) out[i] = sp_ind_volume_window_step(&w, bar_time[i], volume[i]);
+  /* Two bars per iteration, their means in one paired division (a bar without a
+   * value divides NaN by 1). */
+  size_t i = 0;
+  for (; i + 1 < n; i += 2) {
+    int64_t sum0, count0, sum1, count1;
+    bool ready0 = sp_ind_volume_window_step(&w, bar_time[i], volume[i], &sum0, &count0);
+    bool ready1 = sp_ind_volume_window_step(&w, bar_time[i + 1], volume[i + 1], &sum1, &count1);
+    sp_ind_pair mean = (sp_ind_pair){ready0 ? (double)sum0 : NAN, ready1 ? (double)sum1 : NAN} /
+                       (sp_ind_pair){ready0 ? (double)count0 : 1.0, ready1 ? (double)count1 : 1.0};
+    memcpy(&out[i], &mean, sizeof mean);
+  }
+  if (i < n) {
+    int64_t sum, count;
+    out[i] = sp_ind_volume_window_step(&w, bar_time[i], volume[i], &sum, &count)
+                 ? (double)sum / (double)count
+                 : NAN;
+  }
   free(days);
   free(sums);
   return SP_OK;

@@ -24,9 +24,14 @@
  *   - Bollinger: middle = SMA, sigma = population standard deviation computed as
  *     sqrt(E[x^2] - middle^2) (0 when that is below 1e-14, as in TA-Lib);
  *     upper/lower = middle +/- nbdev * sigma.
- *   Results differ from TA-Lib's only by floating-point rounding (the recurrences are
- *   written with one multiply-add per step instead of TA-Lib's divide); the oracle
- *   test (tests/integration/test_indicators_talib.sh) bounds that at 1e-9 relative.
+ *   Bollinger bands accumulate and divide exactly as TA-Lib does, so they are bit for
+ *   bit TA-Lib's (sigma of a window after a flat stretch is cancellation noise in
+ *   TA-Lib; we reproduce the same noise rather than a different one).  The other
+ *   recurrences keep one multiply-add per step (prev * (1 - k) + x * k, Wilder's
+ *   prev * (n-1)/n + x / n, rolling sums adding x_new - x_old) where TA-Lib divides
+ *   or adds twice, so they differ from TA-Lib by rounding only; the oracle test
+ *   (tests/integration/test_indicators_talib.sh) bounds that at 1e-9 relative (it
+ *   measures about 1e-14).
  *
  * Calendar windows (SPEC §7) use the UTC day of bar_time:
  *   - high_52w / low_52w: highest `high` / lowest `low` of the bars whose day lies in
@@ -40,7 +45,8 @@
  *     days before the current day.
  *
  * Inputs of the batch functions must be finite (a NaN propagates like in TA-Lib);
- * bar times must be non-decreasing.  Nothing here keeps global state; every function
+ * bar times must be non-decreasing.  The UTC day stands for the trading day: US
+ * sessions (13:30-21:00 UTC) never cross UTC midnight.  Nothing here keeps global state; every function
  * is thread-safe on distinct outputs.
  */
 #ifndef STOCKPIPE_ANALYTICS_INDICATORS_H

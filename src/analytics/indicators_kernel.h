@@ -131,39 +131,48 @@ static inline uint32_t sp_ind_ring_slot(uint32_t head, uint32_t k, uint32_t cap)
   return s >= cap ? s - cap : s;
 }
 
-/* Completed days' extremes, monotonic: the front is the window's extreme (max for
- * sign +1, min for sign -1); days strictly increase from front to back. */
-typedef struct sp_ind_day_extremes {
-  int32_t *day;
-  double *value;
-  uint32_t head, len;
-} sp_ind_day_extremes;
-
-/* Tracks max(high) and min(low) over the trailing `days` days including today. */
+/* Tracks max(high) and min(low) over the trailing `days` days including today.
+ * Completed days sit in a ring, oldest at `head`, as a two-stack queue: the first
+ * `front` of them carry suffix extremes (agg_high/agg_low: the extreme of that day
+ * and every later front day), the rest only feed back_high/back_low.  Appending a
+ * day and expiring one are O(1) with no data-dependent loop; when the front runs
+ * out, the ring is re-folded into it (each day once: O(1) amortised). */
 typedef struct sp_ind_extreme_window {
   uint32_t days;          /* window length = ring capacity */
   bool started;           /* a bar was seen */
   int32_t first_day, cur_day;
-  double cur_high, cur_low; /* today's extremes so far (-inf/+inf when none) */
-  sp_ind_day_extremes highs, lows;
+  double cur_high, cur_low;   /* today's extremes so far (-inf/+inf when none) */
+  double past_high, past_low; /* the completed days' extremes (-inf/+inf when none) */
+  int32_t *day;               /* rings of `days` entries, owned by the caller */
+  double *high, *low, *agg_high, *agg_low;
+  uint32_t head, len, front;
+  double back_high, back_low; /* extremes of the days after the front */
 } sp_ind_extreme_window;
 
-static inline void sp_ind_extremes_push(sp_ind_day_extremes *q, uint32_t cap, int32_t day,
-                                        double v, double sign) {
-  while (q->len > 0 && sign * q->value[sp_ind_ring_slot(q->head, q->len - 1, cap)] <= sign * v)
-    q->len--;
-  uint32_t slot = sp_ind_ring_slot(q->head, q->len, cap);
-  q->day[slot] = day;
-  q->value[slot] = v;
-  q->len++;
+/* The extremes over the completed days, from both stacks. */
+static inline void sp_ind_extreme_window_fronts(sp_ind_extreme_window *w) {
+  double hi = w->back_high, lo = w->back_low;
+  if (w->front > 0) {
+    hi = w->agg_high[w->head] > hi ? w->agg_high[w->head] : hi;
+    lo = w->agg_low[w->head] < lo ? w->agg_low[w->head] : lo;
+  }
+  w->past_high = hi;
+  w->past_low = lo;
 }
 
-static inline void sp_ind_extremes_expire(sp_ind_day_extremes *q, uint32_t cap,
-                                          int32_t oldest_kept) {
-  while (q->len > 0 && q->day[q->head] < oldest_kept) {
-    q->head = sp_ind_ring_next(q->head, cap);
-    q->len--;
+/* Make every completed day part of the front: suffix extremes from the newest. */
+static inline void sp_ind_extreme_window_refold(sp_ind_extreme_window *w) {
+  double hi = -INFINITY, lo = INFINITY;
+  for (uint32_t k = w->len; k-- > 0;) {
+    uint32_t slot = sp_ind_ring_slot(w->head, k, w->days);
+    hi = w->high[slot] > hi ? w->high[slot] : hi;
+    lo = w->low[slot] < lo ? w->low[slot] : lo;
+    w->agg_high[slot] = hi;
+    w->agg_low[slot] = lo;
   }
+  w->front = w->len;
+  w->back_high = -INFINITY;
+  w->back_low = INFINITY;
 }
 
 /* The UTC day of `t` given the day of the previous bar (t never goes back). */
@@ -173,41 +182,44 @@ static inline int32_t sp_ind_day_of(int64_t t, bool started, int32_t prev_day) {
 }
 
 /* Add a bar; write the window's high and low (NaN until `days` days of history).
- * A NaN high or low is ignored. */
+ * A NaN high or low is ignored.  A bar costs a few selects (written as such: a new
+ * intraday extreme is unpredictable); the ring changes once a day. */
 static inline void sp_ind_extreme_window_step(sp_ind_extreme_window *w, int64_t t, double high,
                                               double low, double *out_high, double *out_low) {
   const int32_t day = sp_ind_day_of(t, w->started, w->cur_day);
   const int32_t oldest_kept = day - (int32_t)w->days + 1;
   if (!w->started || day != w->cur_day) {
-    if (w->started) {
-      if (w->cur_high != -INFINITY) sp_ind_extremes_push(&w->highs, w->days, w->cur_day, w->cur_high, 1.0);
-      if (w->cur_low != INFINITY) sp_ind_extremes_push(&w->lows, w->days, w->cur_day, w->cur_low, -1.0);
+    if (w->started) { /* yesterday (or the last trading day) is complete */
+      uint32_t slot = sp_ind_ring_slot(w->head, w->len, w->days);
+      w->day[slot] = w->cur_day;
+      w->high[slot] = w->cur_high;
+      w->low[slot] = w->cur_low;
+      w->len++;
+      w->back_high = w->cur_high > w->back_high ? w->cur_high : w->back_high;
+      w->back_low = w->cur_low < w->back_low ? w->cur_low : w->back_low;
     } else {
       w->first_day = day;
       w->started = true;
     }
-    sp_ind_extremes_expire(&w->highs, w->days, oldest_kept);
-    sp_ind_extremes_expire(&w->lows, w->days, oldest_kept);
+    while (w->len > 0 && w->day[w->head] < oldest_kept) {
+      if (w->front == 0) sp_ind_extreme_window_refold(w);
+      w->head = sp_ind_ring_next(w->head, w->days);
+      w->len--;
+      w->front--;
+    }
+    sp_ind_extreme_window_fronts(w);
     w->cur_day = day;
     w->cur_high = -INFINITY;
     w->cur_low = INFINITY;
   }
-  /* Written as selects (maxsd/minsd): a new intraday extreme is unpredictable. */
   w->cur_high = high > w->cur_high ? high : w->cur_high;
   w->cur_low = low < w->cur_low ? low : w->cur_low;
   if (w->first_day > oldest_kept) {
     *out_high = *out_low = NAN;
     return;
   }
-  double hi = w->cur_high, lo = w->cur_low;
-  if (w->highs.len > 0) {
-    double front = w->highs.value[w->highs.head];
-    hi = front > hi ? front : hi;
-  }
-  if (w->lows.len > 0) {
-    double front = w->lows.value[w->lows.head];
-    lo = front < lo ? front : lo;
-  }
+  double hi = w->past_high > w->cur_high ? w->past_high : w->cur_high;
+  double lo = w->past_low < w->cur_low ? w->past_low : w->cur_low;
   *out_high = hi == -INFINITY ? NAN : hi;
   *out_low = lo == INFINITY ? NAN : lo;
 }
@@ -224,8 +236,11 @@ typedef struct sp_ind_volume_window {
   int64_t total;          /* sum of volume[] */
 } sp_ind_volume_window;
 
-/* Add a bar; return the mean daily volume (NaN until `days` days of history). */
-static inline double sp_ind_volume_window_step(sp_ind_volume_window *w, int64_t t, int64_t volume) {
+/* Add a bar.  Until `days` days of history exist return false; then true with the
+ * window's total volume and number of days in *sum and *count (the mean is
+ * (double)sum / count, divided by the caller so divisions can be paired). */
+static inline bool sp_ind_volume_window_step(sp_ind_volume_window *w, int64_t t, int64_t volume,
+                                             int64_t *sum, int64_t *count) {
   const int32_t day = sp_ind_day_of(t, w->started, w->cur_day);
   const int32_t oldest_kept = day - (int32_t)w->days + 1;
   if (!w->started || day != w->cur_day) {
@@ -248,8 +263,9 @@ static inline double sp_ind_volume_window_step(sp_ind_volume_window *w, int64_t 
     w->cur_volume = 0;
   }
   w->cur_volume += volume;
-  if (w->first_day > oldest_kept) return NAN;
-  return (double)(w->total + w->cur_volume) / (double)(w->len + 1);
+  *sum = w->total + w->cur_volume;
+  *count = (int64_t)w->len + 1;
+  return w->first_day <= oldest_kept;
 }
 
 #endif

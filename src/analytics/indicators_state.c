@@ -16,12 +16,13 @@
  *   "SPIS", u32 version, u32 mask, u64 bar count, u64 last bar_time,
  *   f64 × 13 (state_doubles), f64 × 17 (the last bar's values), f64 × 64 closes,
  *   52 weeks: u32 first day, u32 current day, f64 today's high, f64 today's low,
- *             u32 n + n × (u32 day, f64 high) (max deque, front first), same for lows,
+ *             u32 n, u32 front, n × (u32 day, f64 high, f64 low) (completed days,
+ *             oldest first; the first `front` form the front stack),
  *   90 days:  u32 first day, u32 current day, u64 today's volume,
  *             u32 n + n × (u32 day, u64 volume) (oldest first),
  *   u32 CRC-32 (zlib) of everything before it.
  * Decoding checks the magic, version, CRC, length and every invariant of the windows
- * (days in range and order, deques monotonic), so a state that decodes is one that
+ * (days in range and order, finite extremes), so a state that decodes is one that
  * sp_ind_state_push could have produced.
  */
 #include "analytics/indicators.h"
@@ -57,8 +58,9 @@ struct sp_ind_state {
   double macd_fast, macd_slow, macd_signal; /* likewise */
   double atr;                    /* likewise */
   sp_ind_extreme_window week52;  /* rings below */
-  int32_t high_day[SP_IND_52W_DAYS], low_day[SP_IND_52W_DAYS];
-  double high_value[SP_IND_52W_DAYS], low_value[SP_IND_52W_DAYS];
+  int32_t week52_day[SP_IND_52W_DAYS];
+  double week52_high[SP_IND_52W_DAYS], week52_low[SP_IND_52W_DAYS];
+  double week52_agg_high[SP_IND_52W_DAYS], week52_agg_low[SP_IND_52W_DAYS];
   sp_ind_volume_window days90;   /* rings below */
   int32_t volume_day[SP_IND_90D_DAYS];
   int64_t volume_sum[SP_IND_90D_DAYS];
@@ -123,8 +125,13 @@ static sp_ind_state *state_alloc(unsigned mask, sp_error *err) {
   st->last_time = INT64_MIN;
   st->last = all_null;
   st->week52.days = SP_IND_52W_DAYS;
-  st->week52.highs = (sp_ind_day_extremes){st->high_day, st->high_value, 0, 0};
-  st->week52.lows = (sp_ind_day_extremes){st->low_day, st->low_value, 0, 0};
+  st->week52.day = st->week52_day;
+  st->week52.high = st->week52_high;
+  st->week52.low = st->week52_low;
+  st->week52.agg_high = st->week52_agg_high;
+  st->week52.agg_low = st->week52_agg_low;
+  st->week52.back_high = st->week52.past_high = -INFINITY;
+  st->week52.back_low = st->week52.past_low = INFINITY;
   st->days90.days = SP_IND_90D_DAYS;
   st->days90.day = st->volume_day;
   st->days90.volume = st->volume_sum;
@@ -302,7 +309,9 @@ int sp_ind_state_push(sp_ind_state *st, const sp_ind_bar *bar, sp_ind_values *ou
   }
   sp_ind_extreme_window_step(&st->week52, bar->bar_time, bar->high, bar->low, &v->high_52w,
                              &v->low_52w);
-  v->avg_volume_90d = sp_ind_volume_window_step(&st->days90, bar->bar_time, bar->volume);
+  int64_t volume_sum, volume_days;
+  if (sp_ind_volume_window_step(&st->days90, bar->bar_time, bar->volume, &volume_sum, &volume_days))
+    v->avg_volume_90d = (double)volume_sum / (double)volume_days;
 
   st->closes[i % CLOSE_RING] = x;
   st->prev_close = x;
@@ -318,16 +327,6 @@ static int put_f64(sp_buf *out, double v) {
   uint64_t bits;
   memcpy(&bits, &v, sizeof bits);
   return sp_buf_append_u64le(out, bits);
-}
-
-static int put_extremes(sp_buf *out, const sp_ind_day_extremes *q) {
-  int rc = sp_buf_append_u32le(out, q->len);
-  for (uint32_t k = 0; k < q->len && !rc; k++) {
-    uint32_t slot = sp_ind_ring_slot(q->head, k, SP_IND_52W_DAYS);
-    rc = sp_buf_append_u32le(out, (uint32_t)q->day[slot]);
-    if (!rc) rc = put_f64(out, q->value[slot]);
-  }
-  return rc;
 }
 
 int sp_ind_state_serialize(const sp_ind_state *st, sp_buf *out) {
@@ -353,8 +352,14 @@ int sp_ind_state_serialize(const sp_ind_state *st, sp_buf *out) {
   if (!rc) rc = sp_buf_append_u32le(out, (uint32_t)w->cur_day);
   if (!rc) rc = put_f64(out, w->cur_high);
   if (!rc) rc = put_f64(out, w->cur_low);
-  if (!rc) rc = put_extremes(out, &w->highs);
-  if (!rc) rc = put_extremes(out, &w->lows);
+  if (!rc) rc = sp_buf_append_u32le(out, w->len);
+  if (!rc) rc = sp_buf_append_u32le(out, w->front);
+  for (uint32_t k = 0; k < w->len && !rc; k++) {
+    uint32_t slot = sp_ind_ring_slot(w->head, k, SP_IND_52W_DAYS);
+    rc = sp_buf_append_u32le(out, (uint32_t)w->day[slot]);
+    if (!rc) rc = put_f64(out, w->high[slot]);
+    if (!rc) rc = put_f64(out, w->low[slot]);
+  }
   const sp_ind_volume_window *d = &st->days90;
   if (!rc) rc = sp_buf_append_u32le(out, (uint32_t)d->first_day);
   if (!rc) rc = sp_buf_append_u32le(out, (uint32_t)d->cur_day);
@@ -409,22 +414,30 @@ static int ring_day_ok(int32_t day, int32_t prev, uint32_t k, int32_t first_day,
          (k == 0 || day > prev);
 }
 
-/* Read a 52-week deque: finite values, strictly monotonic (decreasing from the front
- * for sign +1, increasing for -1), never beyond today's extreme. */
-static int get_extremes(reader *r, sp_ind_day_extremes *q, double sign,
-                        const sp_ind_extreme_window *w) {
-  uint32_t n = (uint32_t)get_le(r, 4);
-  if (!r->ok || n >= SP_IND_52W_DAYS) return 0;
-  q->head = 0;
-  q->len = n;
+/* Read the 52-week ring: completed days in order with finite extremes; then rebuild
+ * the two stacks' aggregates (the front's suffix extremes, the back's extremes). */
+static int get_week52_days(reader *r, sp_ind_extreme_window *w) {
+  uint32_t n = (uint32_t)get_le(r, 4), front = (uint32_t)get_le(r, 4);
+  if (!r->ok || n >= SP_IND_52W_DAYS || front > n) return 0;
+  w->head = 0;
+  w->len = n;
   for (uint32_t k = 0; k < n; k++) {
-    q->day[k] = get_i32(r);
-    q->value[k] = get_f64(r);
-    if (!r->ok || !isfinite(q->value[k]) ||
-        !ring_day_ok(q->day[k], k ? q->day[k - 1] : 0, k, w->first_day, w->cur_day, w->days) ||
-        (k > 0 && sign * q->value[k] >= sign * q->value[k - 1]))
+    w->day[k] = get_i32(r);
+    w->high[k] = get_f64(r);
+    w->low[k] = get_f64(r);
+    if (!r->ok || !isfinite(w->high[k]) || !isfinite(w->low[k]) ||
+        !ring_day_ok(w->day[k], k ? w->day[k - 1] : 0, k, w->first_day, w->cur_day, w->days))
       return 0;
   }
+  /* The front's aggregates come from a refold of its days alone. */
+  w->len = front;
+  sp_ind_extreme_window_refold(w);
+  w->len = n;
+  for (uint32_t k = front; k < n; k++) {
+    w->back_high = w->high[k] > w->back_high ? w->high[k] : w->back_high;
+    w->back_low = w->low[k] < w->back_low ? w->low[k] : w->back_low;
+  }
+  sp_ind_extreme_window_fronts(w);
   return 1;
 }
 
@@ -456,8 +469,7 @@ static int decode_state(reader *r, sp_ind_state *st, const char **why) {
   int ok = r->ok && (started ? w->cur_day == last_day && w->first_day <= w->cur_day &&
                                    isfinite(w->cur_high) && isfinite(w->cur_low)
                              : w->first_day == 0 && w->cur_day == 0);
-  if (!ok || !get_extremes(r, &w->highs, 1.0, w) || !get_extremes(r, &w->lows, -1.0, w) ||
-      (!started && (w->highs.len || w->lows.len))) {
+  if (!ok || !get_week52_days(r, w) || (!started && w->len)) {
     *why = "52-week window";
     return SP_ERR_CORRUPT;
   }

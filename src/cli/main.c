@@ -12,10 +12,20 @@
 
 extern const sp_cli_command sp_cmd_config;
 extern const sp_cli_command sp_cmd_collect;
+extern const sp_cli_command sp_cmd_query;
+extern const sp_cli_command sp_cmd_export;
+extern const sp_cli_command sp_cmd_summary;
+extern const sp_cli_command sp_cmd_retention;
+extern const sp_cli_command sp_cmd_compact;
 
 static const sp_cli_command *const commands[] = {
     &sp_cmd_collect,
     &sp_cmd_config,
+    &sp_cmd_query,
+    &sp_cmd_export,
+    &sp_cmd_summary,
+    &sp_cmd_retention,
+    &sp_cmd_compact,
     NULL /* terminator */
 };
 

@@ -154,16 +154,30 @@ static uint64_t field_value(const void *counters, const field *f) {
   return v;
 }
 
+static bool is_gauge(const char *name) { return strncmp(name, "Channel", 7) == 0 && strcmp(name, "ChannelQuarantinedCount") != 0; }
+
+/* One metric family: its TYPE line, then one sample per component of `kind`. */
+static int render_family(sp_buf *out, sp_metrics_kind kind, const field *f, bool fill_percentage) {
+  const char *name = fill_percentage ? "ChannelFillPercentage" : f->name;
+  int rc = sp_buf_printf(out, "# TYPE %s %s\n", name, fill_percentage || is_gauge(name) ? "gauge" : "counter");
+  for (const registered *r = registry; r && !rc; r = r->next) {
+    if (r->kind != kind) continue;
+    if (fill_percentage)
+      rc = sp_buf_printf(out, "%s{type=\"%s\",name=\"%s\"} %.2f\n", name, kind_names[kind], r->name,
+                         sp_metrics_fill_percentage(r->counters));
+    else
+      rc = sp_buf_printf(out, "%s{type=\"%s\",name=\"%s\"} %llu\n", name, kind_names[kind], r->name,
+                         (unsigned long long)field_value(r->counters, f));
+  }
+  return rc;
+}
+
 int sp_metrics_render_prometheus(sp_buf *out) {
   int rc = SP_OK;
   pthread_mutex_lock(&metrics_mutex);
-  for (const registered *r = registry; r && !rc; r = r->next) {
-    for (const field *f = kind_fields[r->kind]; f->name && !rc; f++)
-      rc = sp_buf_printf(out, "%s{type=\"%s\",name=\"%s\"} %llu\n", f->name, kind_names[r->kind],
-                         r->name, (unsigned long long)field_value(r->counters, f));
-    if (!rc && r->kind == SP_METRICS_CHANNEL)
-      rc = sp_buf_printf(out, "ChannelFillPercentage{type=\"channel\",name=\"%s\"} %.2f\n", r->name,
-                         sp_metrics_fill_percentage(r->counters));
+  for (int kind = 0; kind < 3 && !rc; kind++) {
+    for (const field *f = kind_fields[kind]; f->name && !rc; f++) rc = render_family(out, kind, f, false);
+    if (!rc && kind == SP_METRICS_CHANNEL) rc = render_family(out, kind, NULL, true);
   }
   pthread_mutex_unlock(&metrics_mutex);
   return rc ? SP_ERR_NOMEM : SP_OK;

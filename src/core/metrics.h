@@ -90,9 +90,12 @@ void sp_metrics_snapshot_sink(const sp_sink_counters *sink, sp_sink_counters *ou
 /* ChannelFillPercentage: 100 * size / capacity (0 when capacity is 0). */
 double sp_metrics_fill_percentage(const sp_channel_counters *snapshot);
 
-/* Append every registered component in Prometheus text format, one line per counter:
+/* Append every registered component in Prometheus text format, grouped by metric
+ * family, each family after its "# TYPE" line (ChannelSize, ChannelCapacity and
+ * ChannelFillPercentage are gauges, the rest counters):
+ *   # TYPE EventPutSuccessCount counter
  *   EventPutSuccessCount{type="channel",name="movement_channel"} 42
- * (and ChannelFillPercentage for channels).  Returns 0 or SP_ERR_NOMEM. */
+ * Returns 0 or SP_ERR_NOMEM. */
 int sp_metrics_render_prometheus(sp_buf *out);
 /* The same as one JSON object: {"channel":{"movement_channel":{"EventPutSuccessCount":42,...}},...}. */
 int sp_metrics_render_json(sp_buf *out);

@@ -270,6 +270,7 @@ int sp_sink_runner_drain(sp_sink_runner *r, int64_t deadline_us, uint64_t *deliv
     size_t n;
     rc = run_batch(r, false, deadline_us, &n, err);
     total += n;
+    if (rc == SP_ERR_STOPPED && n == 0) rc = SP_OK; /* closed and empty: fully drained */
     if (rc || n == 0) break;
   }
   if (delivered) *delivered = total;

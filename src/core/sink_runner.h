@@ -68,7 +68,7 @@ void sp_sink_runner_stop(sp_sink_runner *r, int64_t drain_timeout_us);
  * thread until the channel is empty.  Returns 0 when everything taken was delivered
  * or quarantined; SP_ERR_TIMEOUT when `deadline_us` (monotonic) passed while a
  * transient error was being retried (that batch is rolled back into the channel);
- * SP_ERR_STOPPED when the channel was closed. *delivered (may be NULL) gets the
+ * a closed channel is drained like an open one.  *delivered (may be NULL) gets the
  * number of events committed (published + quarantined). */
 int sp_sink_runner_drain(sp_sink_runner *r, int64_t deadline_us, uint64_t *delivered, sp_error *err);
 

@@ -4,6 +4,8 @@
  */
 #include "sources/news.h"
 
+#include "analytics/sentiment.h"
+
 #include <ctype.h>
 #include <math.h>
 #include <stdlib.h>
@@ -171,7 +173,7 @@ static bool is_legal_suffix(const char *word, size_t n) {
 
 /* The matchable part of a company name: up to a '(' or ',', then without trailing
  * legal-form words ("Apple Inc." -> "Apple").  Returns its length (from `name`). */
-static size_t name_core_length(const char *name) {
+size_t sp_news_company_core_length(const char *name) {
   size_t n = strcspn(name, "(,");
   for (;;) {
     while (n > 0 && name[n - 1] == ' ') n--;
@@ -195,7 +197,7 @@ int sp_news_match_companies(const char *text, const sp_source_company *companies
   for (size_t i = 0; i < ncompanies; i++) {
     const char *name = companies[i].name;
     if (!name) continue;
-    size_t n = name_core_length(name);
+    size_t n = sp_news_company_core_length(name);
     if (n < 4) continue;
     size_t text_len = strlen(text);
     for (const char *p = text; (p = memmem(p, text_len - (size_t)(p - text), name, n)); p++) {
@@ -249,14 +251,35 @@ static const char *universe_symbol(const sp_source_round *r, const char *symbol)
   return NULL;
 }
 
+/* Sentiment of headline + summary: the round's scorer when it has one, else the
+ * analytics scorer (analytics/sentiment.h). */
+static int score_article(const sp_source_round *r, const sp_news_article *article,
+                         sp_source_sentiment *out, sp_error *err) {
+  if (r->sentiment) {
+    sp_buf text = SP_BUF_INIT;
+    int rc = sp_buf_append_str(&text, article->headline);
+    if (rc == SP_OK && article->summary) rc = sp_buf_printf(&text, ". %s", article->summary);
+    if (rc == SP_OK) rc = r->sentiment(r->arg, (const char *)text.data, out);
+    sp_buf_free(&text);
+    return rc == SP_OK ? SP_OK
+                       : sp_error_set(err, rc, "sentiment scoring of %s failed", article->url);
+  }
+  sp_sentiment s;
+  int rc = sp_sentiment_score_article(NULL, article->headline, strlen(article->headline),
+                                      article->summary,
+                                      article->summary ? strlen(article->summary) : 0, &s, err);
+  if (rc != SP_OK) return rc;
+  out->score = s.score;
+  out->label = sp_sentiment_label_name(s.label);
+  out->subjectivity = s.subjectivity;
+  return SP_OK;
+}
+
 int sp_news_emit_article(sp_source_ctx *ctx, const sp_news_article *article,
                          const char *query_ticker, const char *request, sp_error *err) {
   const sp_source_round *r = ctx->round;
   if (!article->url || !article->headline || !*article->headline || article->published_at == 0)
     return SP_OK;
-  if (!r->sentiment)
-    return sp_error_set(err, SP_ERR_UNSUPPORTED,
-                        "news needs a sentiment scorer: the round has none wired");
   char id[SP_SHA256_HEX_LEN + 1];
   if (sp_news_article_id(article->url, id) != SP_OK) return SP_OK; /* not a usable URL */
 
@@ -270,18 +293,9 @@ int sp_news_emit_article(sp_source_ctx *ctx, const sp_news_article *article,
   sp_news_match_companies(article->summary, r->companies, r->ncompanies, add_matched, &tickers);
   if (tickers.count == 0) return SP_OK;
 
-  sp_buf text = SP_BUF_INIT;
-  int rc = sp_buf_append_str(&text, article->headline);
-  if (rc == SP_OK && article->summary)
-    rc = sp_buf_printf(&text, ". %s", article->summary);
-  if (rc != SP_OK) {
-    sp_buf_free(&text);
-    return sp_error_set(err, SP_ERR_NOMEM, "out of memory");
-  }
   sp_source_sentiment s;
-  rc = r->sentiment(r->arg, (const char *)text.data, &s);
-  sp_buf_free(&text);
-  if (rc != SP_OK) return sp_error_set(err, rc, "sentiment scoring of %s failed", article->url);
+  int rc = score_article(r, article, &s, err);
+  if (rc != SP_OK) return rc;
 
   sp_row row;
   if (sp_row_init(&row, sp_dataset_get(SP_DS_NEWS)) != SP_OK)

@@ -55,6 +55,11 @@ void sp_news_seen_free(struct sp_source_news_seen *seen);
 int sp_news_seen_add(struct sp_source_news_seen *seen, const char *article_id,
                      const char *ticker, bool *fresh);
 
+/* Length of the matchable part of a company name (from its start): up to a '(' or
+ * ',' and without trailing legal-form words ("Apple Inc." → 5, "Alphabet Inc.
+ * (Class A)" → 8).  Used for name matching and for NewsAPI queries. */
+size_t sp_news_company_core_length(const char *name);
+
 /* Call `fn(arg, symbol)` for each company of `companies` whose name occurs in `text`
  * as whole words (legal suffixes such as "Inc.", "Corporation", "plc" are ignored;
  * names shorter than 4 characters are not matched).  Stops at fn's non-zero return. */

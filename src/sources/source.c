@@ -22,7 +22,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sources/alphavantage.h"
 #include "sources/fedreserve.h"
+#include "sources/finnhub.h"
+#include "sources/newsapi.h"
 #include "sources/fred.h"
 #include "sources/treasury.h"
 #include "sources/worldbank.h"
@@ -31,6 +34,9 @@
 /* Adding a provider: define its table in its own file and list it here. */
 static const sp_source_provider *const provider_table[] = {
     &sp_source_yahoo,
+    &sp_source_alphavantage,
+    &sp_source_finnhub,
+    &sp_source_newsapi,
     &sp_source_fred,
     &sp_source_worldbank,
     &sp_source_treasury,
@@ -427,6 +433,12 @@ int sp_source_policy_row(sp_row *row, const char *provider, const char *event_ty
   if (!rc) rc = sp_row_set_double(row, sp_row_col(row, "value"), value);
   if (!rc) rc = sp_row_set_cstr(row, sp_row_col(row, "details"), details);
   return rc;
+}
+
+void sp_source_exchange_symbol(const char *yahoo_symbol, char *out, size_t cap) {
+  snprintf(out, cap, "%s", yahoo_symbol);
+  for (char *c = out; *c; c++)
+    if (*c == '-') *c = '.';
 }
 
 bool sp_source_wants(const sp_source_round *round, const char *name) {

@@ -122,8 +122,8 @@ typedef struct sp_source_round {
    * from (key redacted).  The row is valid only during the call: copy or encode it.
    * A non-zero return aborts that response's remaining rows and fails the request. */
   int (*emit)(void *arg, const sp_row *row, const char *request, sp_error *err);
-  /* The sentiment scorer for news (wire to sp_sentiment_score).  A news round
-   * without it fails its news providers with a clear error. */
+  /* Optional override of the news sentiment scorer; NULL uses the analytics scorer
+   * (sp_sentiment_score_article in analytics/sentiment.h). */
   int (*sentiment)(void *arg, const char *text, sp_source_sentiment *out);
   void *arg;                    /* passed to the callbacks above */
   sp_source_cache *cache;       /* fundamentals cache; NULL fetches every round */
@@ -184,6 +184,7 @@ struct sp_source_ctx {
   const sp_source_transport *transport;
   const char *api_key;                  /* NULL for keyless providers */
   sp_source_provider_report *report;
+  bool halted;                          /* the provider stopped itself (bad key...) */
   struct sp_source_news_seen *news_seen; /* news (article_id, ticker) and policy event_id
                                             emitted this round */
   struct sp_source_quote_merge *merge;   /* financial_data: fundamentals to merge */
@@ -275,6 +276,11 @@ int sp_source_policy_row(sp_row *row, const char *provider, const char *event_ty
                          const char *natural_id, int64_t event_time, const char *title,
                          const char *summary, const char *url, double value,
                          const char *details);
+
+/* The exchange spelling of a Yahoo-form symbol for providers that use it (Alpha
+ * Vantage, Finnhub): '-' becomes '.' ("BRK-B" → "BRK.B").  Writes at most cap-1 bytes
+ * plus NUL. */
+void sp_source_exchange_symbol(const char *yahoo_symbol, char *out, size_t cap);
 
 /* Whether `name` is in the round's list (round->series); a NULL list means all. */
 bool sp_source_wants(const sp_source_round *round, const char *name);

@@ -376,6 +376,8 @@ static void test_counters_invariant_concurrent(void **state) {
   assert_int_equal(sp_metrics_render_prometheus(&text), 0);
   assert_non_null(strstr((char *)text.data, "EventPutSuccessCount{type=\"channel\",name=\"stress\"} 4000\n"));
   assert_non_null(strstr((char *)text.data, "ChannelFillPercentage{type=\"channel\",name=\"stress\"} 0.00\n"));
+  assert_non_null(strstr((char *)text.data, "# TYPE ChannelSize gauge\nChannelSize{type=\"channel\",name=\"stress\"} 0\n"));
+  assert_non_null(strstr((char *)text.data, "# TYPE EventTakeSuccessCount counter\n"));
   sp_buf_reset(&text);
   assert_int_equal(sp_metrics_render_json(&text), 0);
   assert_non_null(strstr((char *)text.data, "\"stress\":{\"EventPutAttemptCount\":4000,\"EventPutSuccessCount\":4000"));

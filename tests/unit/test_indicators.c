@@ -346,6 +346,28 @@ static void test_state_round_trip(void **state) {
     assert_int_equal(sp_ind_state_push(restored, &bars[i], &b, &err), 0);
     for (size_t f = 0; f < NFIELDS; f++) assert_true(rel_diff(field(&a, f), field(&b, f)) == 0.0);
   }
+  /* Encoded and restored at many points (every split of the 52-week stacks), the
+   * state goes on exactly as the original. */
+  sp_ind_state *whole = sp_ind_state_new(SP_IND_ALL, &err);
+  for (size_t i = 0; i < n; i++) {
+    assert_int_equal(sp_ind_state_push(whole, &bars[i], NULL, &err), 0);
+    if (i % 97 != 0) continue;
+    sp_ind_state *copy = NULL;
+    sp_buf_reset(&bytes);
+    assert_int_equal(sp_ind_state_serialize(whole, &bytes), 0);
+    assert_int_equal(sp_ind_state_deserialize(bytes.data, bytes.len, &copy, &err), 0);
+    for (size_t k = i + 1; k < n && k <= i + 120; k++) {
+      assert_int_equal(sp_ind_state_push(copy, &bars[k], &b, &err), 0);
+      assert_int_equal(sp_ind_state_push(whole, &bars[k], &a, &err), 0);
+      for (size_t f = 0; f < NFIELDS; f++) assert_true(rel_diff(field(&a, f), field(&b, f)) == 0.0);
+    }
+    sp_ind_state_free(copy);
+    /* Rewind `whole` by rebuilding it up to bar i (it went ahead above). */
+    sp_ind_state_free(whole);
+    whole = sp_ind_state_new(SP_IND_ALL, &err);
+    for (size_t k = 0; k <= i; k++) assert_int_equal(sp_ind_state_push(whole, &bars[k], NULL, &err), 0);
+  }
+  sp_ind_state_free(whole);
   /* An empty state round-trips too. */
   sp_ind_state *empty = sp_ind_state_new(SP_IND_RSI_14, &err), *empty_back = NULL;
   sp_buf_reset(&bytes);
@@ -423,13 +445,22 @@ static void test_corrupt_state_rejected(void **state) {
   const size_t week52_at = 4 + 4 + 4 + 8 + 8 + 8 * (13 + 17) + 8 * 64;
   const int32_t last_day = sp_timestamp_to_days(bars[399].bar_time);
   memcpy(copy, bytes.data, bytes.len);
-  put_u32(copy + week52_at + 4 + 4 + 8 + 8 + 4, (uint32_t)last_day);
+  put_u32(copy + week52_at + 4 + 4 + 8 + 8 + 4 + 4, (uint32_t)last_day);
   reseal(copy, bytes.len);
   expect_corrupt(copy, bytes.len, "52-week window");
   memcpy(copy, bytes.data, bytes.len);
   put_u32(copy + week52_at + 4, (uint32_t)last_day + 1);
   reseal(copy, bytes.len);
   expect_corrupt(copy, bytes.len, "52-week window");
+  /* ... and the first 90-day entry on the current day. */
+  uint32_t week52_days = (uint32_t)bytes.data[week52_at + 24] |
+                         (uint32_t)bytes.data[week52_at + 25] << 8;
+  const size_t days90_at = week52_at + 4 + 4 + 8 + 8 + 4 + 4 + (size_t)week52_days * 20;
+  assert_true(days90_at + 4 + 4 + 8 + 4 + 12 <= bytes.len - 4);
+  memcpy(copy, bytes.data, bytes.len);
+  put_u32(copy + days90_at + 4 + 4 + 8 + 4, (uint32_t)last_day);
+  reseal(copy, bytes.len);
+  expect_corrupt(copy, bytes.len, "90-day window");
   /* Valid CRC, an extra byte. */
   uint8_t *longer = malloc(bytes.len + 1);
   assert_non_null(longer);
@@ -501,10 +532,17 @@ static void test_calendar_windows(void **state) {
   (void)state;
   /* Daily bars with a 45-day hole, hourly bars with a 20-day hole. */
   sp_ind_bar *daily = make_bars(700, 1, 300, 45);
-  sp_ind_bar *hourly = make_bars(1500, 7, 500, 20);
+  sp_ind_bar *hourly = make_bars(3000, 7, 500, 20);
   check_windows(daily, 700);
-  check_windows(hourly, 1500);
+  check_windows(hourly, 3000);
   free(hourly);
+  /* Holes longer than the windows: every completed day expires at once. */
+  sp_ind_bar *sparse = make_bars(1200, 1, 500, 400);
+  check_windows(sparse, 1200);
+  free(sparse);
+  sparse = make_bars(2500, 7, 1200, 120);
+  check_windows(sparse, 2500);
+  free(sparse);
 
   /* Readiness boundaries, exactly: first bar on day d0. */
   sp_ind_bar b[4] = {0};

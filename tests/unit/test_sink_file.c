@@ -201,6 +201,34 @@ static void test_stale_tmp_and_roll(void **state) {
   remove_tree(dir);
 }
 
+/* The default format is Parquet with the dataset's default compression. */
+static void test_default_parquet(void **state) {
+  (void)state;
+  char dir[128], path[256], names[512];
+  make_temp_dir(dir, sizeof dir);
+  sp_sink *s = open_sink(dir, NULL, 0, 0);
+  events e = {0};
+  add_event(&e, 11, "GOOGL", "2026-03-02T15:00:00Z", 1);
+  add_event(&e, 12, "GOOGL", "2026-03-02T16:00:00Z", 2);
+  assert_int_equal(write_batch(s, e.ev, e.n), 0);
+  snprintf(path, sizeof path, "%s/raw/financial_data/2026-03-02", dir);
+  list_dir(path, names, sizeof names);
+  assert_string_equal(names, "mag7_11-12.parquet");
+  snprintf(path, sizeof path, "%s/raw/financial_data/2026-03-02/mag7_11-12.parquet", dir);
+  FILE *f = fopen(path, "rb");
+  assert_non_null(f);
+  char head[4], tail[4];
+  assert_int_equal(fread(head, 1, 4, f), 4);
+  assert_int_equal(fseek(f, -4, SEEK_END), 0);
+  assert_int_equal(fread(tail, 1, 4, f), 4);
+  fclose(f);
+  assert_memory_equal(head, "PAR1", 4);
+  assert_memory_equal(tail, "PAR1", 4);
+  free_events(&e);
+  sp_sink_close(s);
+  remove_tree(dir);
+}
+
 static void test_corrupt_event_is_permanent(void **state) {
   (void)state;
   char dir[128];
@@ -228,6 +256,7 @@ int main(void) {
       cmocka_unit_test(test_partition_by_row_date),
       cmocka_unit_test(test_replay_publishes_nothing_twice),
       cmocka_unit_test(test_stale_tmp_and_roll),
+      cmocka_unit_test(test_default_parquet),
       cmocka_unit_test(test_corrupt_event_is_permanent),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -102,6 +102,11 @@ static void test_drain_batches_and_counters(void **state) {
   sp_sink_runner_status st;
   sp_sink_runner_status_get(r, &st);
   assert_true(st.last_success_us > 0);
+  /* a closed channel still drains, and an empty closed one is not an error */
+  put_quotes(ch, 3, -1);
+  sp_channel_close(ch);
+  assert_int_equal(sp_sink_runner_drain(r, sp_monotonic_us() + SP_US_PER_SEC, &delivered, &err), 0);
+  assert_int_equal(delivered, 3);
   sp_sink_runner_free(r);
   sp_sink_close(s);
   sp_channel_free(ch);
@@ -240,6 +245,44 @@ static void test_dead_sink_does_not_stall_others(void **state) {
   remove_tree(dir);
 }
 
+/* Roll by interval (a partial batch is published once batch_timeout_us passed) and
+ * by bytes (a batch stops growing at batch_bytes). */
+static void test_roll_by_interval_and_bytes(void **state) {
+  (void)state;
+  char dir[128];
+  make_temp_dir(dir, sizeof dir);
+  sp_channel *ch = open_channel("roll_ch", 1000);
+  sp_sink *s = open_file_sink(dir, "roll_sink");
+  sp_sink_runner_config cfg = {.channel = ch, .sink = s, .data_dir = dir, .batch_size = 500,
+                               .batch_timeout_us = 30000};
+  sp_sink_runner *r;
+  assert_int_equal(sp_sink_runner_create(&cfg, &r, NULL), 0);
+  assert_int_equal(sp_sink_runner_start(r, NULL), 0);
+  put_quotes(ch, 5, -1);
+  int64_t until = sp_monotonic_us() + 2 * SP_US_PER_SEC;
+  while (count_rows(dir) < 5 && sp_monotonic_us() < until) usleep(5000);
+  assert_int_equal(count_rows(dir), 5);
+  sp_sink_runner_stop(r, SP_US_PER_SEC);
+  sp_sink_counters sc;
+  sp_metrics_snapshot_sink(&s->counters, &sc);
+  assert_int_equal(sc.BatchUnderflowCount, 1);
+  sp_sink_runner_free(r);
+  /* bytes: a batch is full once it holds batch_bytes, here after a single event */
+  cfg.batch_bytes = 1;
+  cfg.batch_timeout_us = 0;
+  assert_int_equal(sp_sink_runner_create(&cfg, &r, NULL), 0);
+  put_quotes(ch, 6, -1);
+  uint64_t delivered = 0;
+  assert_int_equal(sp_sink_runner_drain(r, sp_monotonic_us() + SP_US_PER_SEC, &delivered, NULL), 0);
+  assert_int_equal(delivered, 6);
+  sp_metrics_snapshot_sink(&s->counters, &sc);
+  assert_int_equal(sc.BatchUnderflowCount, 1 + 6);
+  sp_sink_runner_free(r);
+  sp_sink_close(s);
+  sp_channel_free(ch);
+  remove_tree(dir);
+}
+
 static void test_backoff_schedule(void **state) {
   (void)state;
   unsigned seed = 42;
@@ -254,7 +297,8 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_drain_batches_and_counters),  cmocka_unit_test(test_transient_failures_retried),
       cmocka_unit_test(test_permanent_failure_quarantined), cmocka_unit_test(test_gives_up_after_max_attempts),
-      cmocka_unit_test(test_dead_sink_does_not_stall_others), cmocka_unit_test(test_backoff_schedule),
+      cmocka_unit_test(test_dead_sink_does_not_stall_others), cmocka_unit_test(test_roll_by_interval_and_bytes),
+      cmocka_unit_test(test_backoff_schedule),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,358 @@
+/*
+ * alphavantage.c — Alpha Vantage, www.alphavantage.co (key `alpha_vantage_key`).
+ *
+ *   GET /query?function=OVERVIEW&symbol=S&apikey=K             fundamentals (financial_data)
+ *   GET /query?function=NEWS_SENTIMENT&time_from=..&limit=1000&sort=LATEST&apikey=K   news
+ *   GET /query?function=TREASURY_YIELD&interval=daily&maturity=10year&apikey=K       macro
+ *   (GLOBAL_QUOTE has a parser; quotes come from Yahoo in a round.)
+ *
+ * Errors come as HTTP 200 bodies with "Note" / "Information" / "Error Message": the
+ * classify hook turns them into rate-limit (retried by the HTTP client) or request
+ * errors.  One request in flight; rate-limit notes are retried after 15-60 s;
+ * fundamentals are fetched at most daily per ticker (the round's cache).
+ */
+#include "sources/alphavantage.h"
+
+#include "core/market_calendar.h"
+#include "core/timeutil.h"
+
+#include <cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define AV_NEWS_LOOKBACK_DAYS 3
+#define AV_NEWS_LIMIT 1000
+
+/* The error text of an error body, and whether it is a rate limit; NULL if none. */
+static const char *error_text(const cJSON *root, bool *rate_limit) {
+  const char *note = sp_json_string(root, "Note");
+  const char *info = sp_json_string(root, "Information");
+  const char *error = sp_json_string(root, "Error Message");
+  if (note) {
+    *rate_limit = true;
+    return note;
+  }
+  if (info) {
+    *rate_limit = strcasestr(info, "rate limit") || strcasestr(info, "requests per day") ||
+                  strcasestr(info, "call frequency") || strcasestr(info, "per minute");
+    return info;
+  }
+  *rate_limit = false;
+  return error;
+}
+
+/* Cheap pre-check: error bodies are small objects naming one of the keys early. */
+static bool may_be_error_body(const char *body, size_t len) {
+  size_t n = len < 512 ? len : 512;
+  return memmem(body, n, "\"Note\"", 6) || memmem(body, n, "\"Information\"", 13) ||
+         memmem(body, n, "\"Error Message\"", 15);
+}
+
+int sp_alphavantage_classify(const sp_http_response *resp, void *arg) {
+  (void)arg;
+  const char *body = (const char *)resp->body.data;
+  if (!body || !may_be_error_body(body, resp->body.len)) return SP_OK;
+  cJSON *root = cJSON_ParseWithLength(body, resp->body.len);
+  bool rate_limit = false;
+  const char *text = error_text(root, &rate_limit);
+  int rc = !text ? SP_OK : rate_limit ? SP_ERR_RATE_LIMIT : SP_ERR_HTTP;
+  cJSON_Delete(root);
+  return rc;
+}
+
+bool sp_alphavantage_explain_error(const char *body, size_t len, char *out, size_t outlen) {
+  cJSON *root = cJSON_ParseWithLength(body, len);
+  bool rate_limit;
+  const char *text = error_text(root, &rate_limit);
+  if (text) snprintf(out, outlen, "%s", text);
+  cJSON_Delete(root);
+  return text != NULL;
+}
+
+/* Parse and reject error bodies (when a caller skipped classify, e.g. tests). */
+static int parse_body(const char *body, size_t len, const char *what, cJSON **root, sp_error *err) {
+  int rc = sp_json_parse(body, len, what, root, err);
+  if (rc != SP_OK) return rc;
+  bool rate_limit;
+  const char *text = error_text(*root, &rate_limit);
+  if (!text) return SP_OK;
+  rc = sp_error_set(err, rate_limit ? SP_ERR_RATE_LIMIT : SP_ERR_HTTP, "%s: %s", what, text);
+  cJSON_Delete(*root);
+  *root = NULL;
+  return rc;
+}
+
+static int set_number(sp_row *row, const char *col, const cJSON *obj, const char *name) {
+  double v;
+  if (!sp_json_number(obj, name, &v)) return SP_OK;
+  int i = sp_row_col(row, col);
+  return row->ds->columns[i].type == SP_INT64 ? sp_row_set_i64(row, i, (int64_t)llround(v))
+                                              : sp_row_set_double(row, i, v);
+}
+
+int sp_alphavantage_parse_overview(const char *body, size_t len, const char *ticker,
+                                   sp_source_row_fn emit, void *arg, sp_error *err) {
+  cJSON *root;
+  int rc = parse_body(body, len, "alphavantage OVERVIEW", &root, err);
+  if (rc != SP_OK) return rc;
+  if (!cJSON_IsObject(root)) {
+    cJSON_Delete(root);
+    return sp_error_set(err, SP_ERR_PARSE, "alphavantage OVERVIEW %s: not an object", ticker);
+  }
+  if (!root->child) { /* {}: no overview for this symbol */
+    cJSON_Delete(root);
+    return SP_OK;
+  }
+  sp_row row;
+  if (sp_row_init(&row, sp_dataset_get(SP_DS_FINANCIAL_DATA)) != SP_OK) {
+    cJSON_Delete(root);
+    return sp_error_set(err, SP_ERR_NOMEM, "out of memory");
+  }
+  rc = sp_row_set_cstr(&row, sp_row_col(&row, "ticker"), ticker);
+  if (!rc) rc = set_number(&row, "market_cap", root, "MarketCapitalization");
+  if (!rc) rc = set_number(&row, "pe_ratio", root, "PERatio");
+  if (!rc) rc = set_number(&row, "eps", root, "EPS");
+  if (!rc) rc = set_number(&row, "dividend_yield", root, "DividendYield");
+  if (!rc) rc = set_number(&row, "week52_high", root, "52WeekHigh");
+  if (!rc) rc = set_number(&row, "week52_low", root, "52WeekLow");
+  rc = rc ? sp_error_set(err, SP_ERR_NOMEM, "out of memory") : emit(arg, &row, err);
+  sp_row_clear(&row);
+  cJSON_Delete(root);
+  return rc;
+}
+
+int sp_alphavantage_parse_global_quote(const char *body, size_t len, sp_source_row_fn emit,
+                                       void *arg, sp_error *err) {
+  cJSON *root;
+  int rc = parse_body(body, len, "alphavantage GLOBAL_QUOTE", &root, err);
+  if (rc != SP_OK) return rc;
+  const cJSON *q = cJSON_GetObjectItemCaseSensitive(root, "Global Quote");
+  if (!cJSON_IsObject(q)) {
+    cJSON_Delete(root);
+    return sp_error_set(err, SP_ERR_PARSE, "alphavantage GLOBAL_QUOTE: no \"Global Quote\" object");
+  }
+  const char *symbol = sp_json_string(q, "01. symbol");
+  const char *day_text = sp_json_string(q, "07. latest trading day");
+  double price;
+  int32_t day;
+  if (!symbol || !day_text || !sp_json_number(q, "05. price", &price)) { /* empty quote */
+    cJSON_Delete(root);
+    return SP_OK;
+  }
+  if (sp_parse_date(day_text, &day) != SP_OK) {
+    cJSON_Delete(root);
+    return sp_error_set(err, SP_ERR_PARSE, "alphavantage GLOBAL_QUOTE: bad trading day \"%s\"", day_text);
+  }
+  int64_t close = sp_nyse_session_close_utc(day);
+  if (close == SP_NYSE_NO_SESSION) close = sp_ny_local_to_utc(day, SP_NYSE_CLOSE_MINUTE);
+  sp_row row;
+  if (sp_row_init(&row, sp_dataset_get(SP_DS_FINANCIAL_DATA)) != SP_OK) {
+    cJSON_Delete(root);
+    return sp_error_set(err, SP_ERR_NOMEM, "out of memory");
+  }
+  rc = sp_row_set_cstr(&row, sp_row_col(&row, "ticker"), symbol);
+  if (!rc) rc = sp_row_set_i64(&row, sp_row_col(&row, "quote_time"), close);
+  if (!rc) rc = sp_row_set_double(&row, sp_row_col(&row, "price"), price);
+  if (!rc) rc = set_number(&row, "open", q, "02. open");
+  if (!rc) rc = set_number(&row, "high", q, "03. high");
+  if (!rc) rc = set_number(&row, "low", q, "04. low");
+  if (!rc) rc = set_number(&row, "volume", q, "06. volume");
+  if (!rc) rc = set_number(&row, "previous_close", q, "08. previous close");
+  rc = rc ? sp_error_set(err, SP_ERR_NOMEM, "out of memory") : emit(arg, &row, err);
+  sp_row_clear(&row);
+  cJSON_Delete(root);
+  return rc;
+}
+
+/* "20240410T013000" (seconds optional) as UTC. */
+static bool parse_compact_time(const char *s, int64_t *us) {
+  int y, mo, d, h, mi, sec = 0;
+  if (!s || sscanf(s, "%4d%2d%2dT%2d%2d", &y, &mo, &d, &h, &mi) != 5) return false;
+  if (strlen(s) >= 15) sec = (s[13] - '0') * 10 + (s[14] - '0');
+  if (!sp_is_valid_date(y, (unsigned)mo, (unsigned)d) || h > 23 || mi > 59 || sec < 0 || sec > 60)
+    return false;
+  *us = ((int64_t)sp_days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 +
+         sec) * SP_US_PER_SEC;
+  return true;
+}
+
+int sp_alphavantage_parse_news_sentiment(const char *body, size_t len, sp_news_article_fn fn,
+                                         void *arg, sp_error *err) {
+  cJSON *root;
+  int rc = parse_body(body, len, "alphavantage NEWS_SENTIMENT", &root, err);
+  if (rc != SP_OK) return rc;
+  const cJSON *feed = cJSON_GetObjectItemCaseSensitive(root, "feed");
+  if (!cJSON_IsArray(feed)) {
+    cJSON_Delete(root);
+    return sp_error_set(err, SP_ERR_PARSE, "alphavantage NEWS_SENTIMENT: no feed array");
+  }
+  const cJSON *item;
+  cJSON_ArrayForEach(item, feed) {
+    sp_news_article a = {.url = sp_json_string(item, "url"),
+                         .headline = sp_json_string(item, "title"),
+                         .summary = sp_json_string(item, "summary"),
+                         .publisher = sp_json_string(item, "source")};
+    if (!parse_compact_time(sp_json_string(item, "time_published"), &a.published_at)) continue;
+    if (a.summary && !*a.summary) a.summary = NULL;
+    const cJSON *ts;
+    cJSON_ArrayForEach(ts, cJSON_GetObjectItemCaseSensitive(item, "ticker_sentiment")) {
+      const char *t = sp_json_string(ts, "ticker");
+      if (!t || strchr(t, ':') || a.ntickers == SP_NEWS_MAX_TICKERS) continue;
+      double score;
+      a.tickers[a.ntickers] = t;
+      a.provider_sentiment[a.ntickers++] =
+          sp_json_number(ts, "ticker_sentiment_score", &score) ? score : NAN;
+    }
+    if ((rc = fn(arg, &a, err)) != SP_OK) break;
+  }
+  cJSON_Delete(root);
+  return rc;
+}
+
+int sp_alphavantage_parse_treasury_yield(const char *body, size_t len, const char *maturity,
+                                         sp_source_row_fn emit, void *arg, sp_error *err) {
+  cJSON *root;
+  int rc = parse_body(body, len, "alphavantage TREASURY_YIELD", &root, err);
+  if (rc != SP_OK) return rc;
+  const cJSON *data = cJSON_GetObjectItemCaseSensitive(root, "data");
+  const char *interval = sp_json_string(root, "interval");
+  const char *freq = !interval                         ? NULL
+                     : strcmp(interval, "daily") == 0   ? "d"
+                     : strcmp(interval, "weekly") == 0  ? "w"
+                     : strcmp(interval, "monthly") == 0 ? "m"
+                                                        : NULL;
+  if (!cJSON_IsArray(data) || !freq) {
+    cJSON_Delete(root);
+    return sp_error_set(err, SP_ERR_PARSE, "alphavantage TREASURY_YIELD: no data array or unknown interval");
+  }
+  char series[48];
+  snprintf(series, sizeof series, "TREASURY_YIELD:%s", maturity);
+  sp_row row;
+  if (sp_row_init(&row, sp_dataset_get(SP_DS_MACROECONOMIC)) != SP_OK) {
+    cJSON_Delete(root);
+    return sp_error_set(err, SP_ERR_NOMEM, "out of memory");
+  }
+  const cJSON *o;
+  cJSON_ArrayForEach(o, data) {
+    const char *date = sp_json_string(o, "date");
+    int32_t day;
+    double v;
+    if (!date || sp_parse_date(date, &day) != SP_OK) {
+      rc = sp_error_set(err, SP_ERR_PARSE, "alphavantage TREASURY_YIELD: bad date");
+      break;
+    }
+    if (!sp_json_number(o, "value", &v)) v = NAN;
+    if (sp_source_macro_row(&row, "interest_rate", series, day, v, "percent", freq) != SP_OK) {
+      rc = sp_error_set(err, SP_ERR_NOMEM, "out of memory");
+      break;
+    }
+    if ((rc = emit(arg, &row, err)) != SP_OK) break;
+  }
+  sp_row_clear(&row);
+  cJSON_Delete(root);
+  return rc;
+}
+
+/* ---- collection ------------------------------------------------------------------------- */
+
+typedef struct av_request {
+  char ticker[32];
+} av_request;
+
+static int put_fundamentals(void *arg, sp_row *row, sp_error *err) {
+  int rc = sp_source_put_fundamentals(arg, row);
+  return rc == SP_OK ? SP_OK : sp_error_set(err, rc, "storing fundamentals");
+}
+
+static int on_overview(sp_source_ctx *ctx, const sp_http_response *resp, void *data,
+                       sp_error *err) {
+  av_request *r = data;
+  return sp_alphavantage_parse_overview((const char *)resp->body.data, resp->body.len, r->ticker,
+                                        put_fundamentals, ctx, err);
+}
+
+typedef struct news_target {
+  sp_source_ctx *ctx;
+  const char *request;
+} news_target;
+
+static int emit_article(void *arg, const sp_news_article *article, sp_error *err) {
+  news_target *t = arg;
+  return sp_news_emit_article(t->ctx, article, NULL, t->request, err);
+}
+
+static int on_news(sp_source_ctx *ctx, const sp_http_response *resp, void *data, sp_error *err) {
+  (void)data;
+  news_target t = {ctx, resp->url};
+  return sp_alphavantage_parse_news_sentiment((const char *)resp->body.data, resp->body.len,
+                                              emit_article, &t, err);
+}
+
+static int on_treasury(sp_source_ctx *ctx, const sp_http_response *resp, void *data,
+                       sp_error *err) {
+  (void)data;
+  sp_source_emit_target t = {ctx, resp->url};
+  return sp_alphavantage_parse_treasury_yield((const char *)resp->body.data, resp->body.len,
+                                              "10year", sp_source_emit_to_target, &t, err);
+}
+
+static int alphavantage_collect(sp_source_ctx *ctx, sp_error *err) {
+  const sp_source_round *round = ctx->round;
+  char path[512];
+  int rc = SP_OK;
+  switch (round->ds->id) {
+  case SP_DS_FINANCIAL_DATA:
+    for (size_t i = 0; i < round->ntickers && rc != SP_ERR_NOMEM; i++) {
+      if (sp_source_fundamentals_fresh(ctx, round->tickers[i])) continue;
+      av_request r;
+      snprintf(r.ticker, sizeof r.ticker, "%s", round->tickers[i]);
+      char symbol[32];
+      sp_source_exchange_symbol(r.ticker, symbol, sizeof symbol);
+      snprintf(path, sizeof path, "/query?function=OVERVIEW&symbol=%s&apikey=%s", symbol, ctx->api_key);
+      rc = sp_source_submit(ctx, path, sp_alphavantage_classify, on_overview, &r, sizeof r, err);
+    }
+    break;
+  case SP_DS_NEWS: {
+    int32_t from_day = sp_timestamp_to_days(round->now_us) - AV_NEWS_LOOKBACK_DAYS;
+    int y;
+    unsigned m, d;
+    sp_civil_from_days(from_day, &y, &m, &d);
+    snprintf(path, sizeof path,
+             "/query?function=NEWS_SENTIMENT&time_from=%04d%02u%02uT0000&limit=%d&sort=LATEST&apikey=%s",
+             y, m, d, AV_NEWS_LIMIT, ctx->api_key);
+    rc = sp_source_submit(ctx, path, sp_alphavantage_classify, on_news, NULL, 0, err);
+    break;
+  }
+  case SP_DS_MACROECONOMIC:
+    if (!sp_source_wants(round, "interest_rate")) break;
+    snprintf(path, sizeof path,
+             "/query?function=TREASURY_YIELD&interval=daily&maturity=10year&apikey=%s", ctx->api_key);
+    rc = sp_source_submit(ctx, path, sp_alphavantage_classify, on_treasury, NULL, 0, err);
+    break;
+  default: break;
+  }
+  return rc == SP_ERR_NOMEM ? rc : SP_OK;
+}
+
+const sp_source_provider sp_source_alphavantage = {
+    .name = "alphavantage",
+    .datasets = SP_SOURCE_DATASET_BIT(SP_DS_FINANCIAL_DATA) | SP_SOURCE_DATASET_BIT(SP_DS_NEWS) |
+                SP_SOURCE_DATASET_BIT(SP_DS_MACROECONOMIC),
+    .credential = "alpha_vantage_key",
+    .http = {.name = "alphavantage",
+             .base_url = "https://www.alphavantage.co",
+             /* one at a time; the free tier's per-minute "Note" is retried by the HTTP
+              * client after 15-60 s (set providers.alphavantage.rate_limit: 0.08 to pace
+              * requests at the free tier's 5 a minute instead) */
+             .rate_limit = 1,
+             .burst = 1,
+             .max_in_flight = 1,
+             .timeout_ms = 30000,
+             .backoff_base_ms = 15000,
+             .backoff_max_ms = 60000},
+    .collect = alphavantage_collect,
+    .explain_error = sp_alphavantage_explain_error,
+};

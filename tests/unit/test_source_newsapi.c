@@ -1,0 +1,188 @@
+/*
+ * test_source_newsapi.c — the NewsAPI `everything` parser on the real capture and the
+ * documented error bodies, the error-code → action mapping, and rounds through a fake
+ * transport: queries by company name, paging ended by maximumResultsReached, a bad
+ * key stopping the provider; plus one news round over Finnhub, NewsAPI and Alpha
+ * Vantage where the same story from several providers is stored once.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "core/log.h"
+#include "core/timeutil.h"
+#include "fake_transport.h"
+#include "sources/newsapi.h"
+
+#include <string.h>
+
+static collected_rows rows;
+
+static int teardown_rows(void **state) {
+  (void)state;
+  collected_rows_free(&rows);
+  return 0;
+}
+
+typedef struct article_log {
+  int count, null_summaries;
+  int64_t first_time;
+  char first_publisher[64];
+} article_log;
+
+static int log_article(void *arg, const sp_news_article *a, sp_error *err) {
+  (void)err;
+  article_log *l = arg;
+  if (l->count++ == 0) {
+    l->first_time = a->published_at;
+    snprintf(l->first_publisher, sizeof l->first_publisher, "%s", a->publisher ? a->publisher : "");
+  }
+  l->null_summaries += a->summary == NULL;
+  return 0;
+}
+
+static void test_parser(void **state) {
+  (void)state;
+  sp_buf body = SP_BUF_INIT;
+  sp_error err;
+  long total;
+  article_log log = {0};
+  read_fixture("real/newsapi/everything-2020-08-09.json", &body);
+  assert_int_equal(sp_newsapi_parse_everything((const char *)body.data, body.len, &total, log_article, &log, &err), 0);
+  sp_buf_free(&body);
+  assert_int_equal(total, 7724);
+  assert_int_equal(log.count, 20);
+  int64_t t;
+  sp_parse_timestamp("2020-08-09T08:46:00Z", &t);
+  assert_true(log.first_time <= INT64_C(1597000000) * SP_US_PER_SEC && log.first_time > 0);
+  assert_true(log.first_publisher[0] != '\0');
+
+  log = (article_log){0};
+  read_fixture("newsapi/everything-nvidia.json", &body);
+  assert_int_equal(sp_newsapi_parse_everything((const char *)body.data, body.len, &total, log_article, &log, &err), 0);
+  sp_buf_free(&body);
+  assert_int_equal(log.count, 1); /* [Removed] skipped */
+  assert_int_equal(log.null_summaries, 1);
+  assert_string_equal(log.first_publisher, "Example Wire");
+
+  struct {
+    const char *file;
+    int rc;
+    sp_newsapi_action action;
+    const char *code;
+  } errors[] = {{"newsapi/error-apiKeyInvalid.json", SP_ERR_HTTP, SP_NEWSAPI_STOP, "apiKeyInvalid"},
+                {"newsapi/error-rateLimited.json", SP_ERR_RATE_LIMIT, SP_NEWSAPI_RETRY, "rateLimited"},
+                {"newsapi/error-maximumResultsReached.json", SP_ERR_HTTP, SP_NEWSAPI_NEXT, "maximumResultsReached"},
+                {"newsapi/error-parameterInvalid.json", SP_ERR_HTTP, SP_NEWSAPI_SKIP, "parameterInvalid"}};
+  for (size_t i = 0; i < sizeof errors / sizeof errors[0]; i++) {
+    read_fixture(errors[i].file, &body);
+    assert_int_equal(sp_newsapi_parse_everything((const char *)body.data, body.len, &total, log_article, &log, &err),
+                     errors[i].rc);
+    assert_non_null(strstr(err.msg, errors[i].code));
+    assert_int_equal(sp_newsapi_action_for(errors[i].code), errors[i].action);
+    sp_buf_free(&body);
+  }
+  assert_int_equal(sp_newsapi_action_for("apiKeyExhausted"), SP_NEWSAPI_STOP);
+  assert_int_equal(sp_newsapi_action_for("somethingNew"), SP_NEWSAPI_SKIP);
+  const char *bad[] = {"", "{}", "<html>", "{\"status\":\"ok\",\"articles\":{}}"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+    assert_int_equal(sp_newsapi_parse_everything(bad[i], strlen(bad[i]), &total, log_article, &log, &err), SP_ERR_PARSE);
+}
+
+static const char *credential(void *arg, const char *name) {
+  (void)arg;
+  if (strcmp(name, "newsapi_key") == 0) return "na-test-key";
+  if (strcmp(name, "finnhub_api_key") == 0) return "fh-test-key";
+  if (strcmp(name, "alpha_vantage_key") == 0) return "av-test-key";
+  return NULL;
+}
+
+static int emit(void *arg, const sp_row *row, const char *request, sp_error *err) {
+  (void)arg, (void)err;
+  assert_null(strstr(request, "test-key"));
+  return collect_row(&rows, row);
+}
+
+static const char *const tickers[] = {"AAPL", "MSFT", "NVDA"};
+static const sp_source_company companies[] = {{"AAPL", "Apple Inc."}, {"MSFT", "Microsoft"}, {"NVDA", "Nvidia"}};
+
+static void test_round(void **state) {
+  (void)state;
+  static fake_transport fake;
+  memset(&fake, 0, sizeof fake);
+  fake_route_add(&fake, "/v2/everything?q=%22Apple%22&", 200, "real/newsapi/everything-2020-08-09.json", NULL);
+  fake_route_add(&fake, "/v2/everything?q=%22Microsoft%22&", 426, "newsapi/error-maximumResultsReached.json", NULL);
+  fake_route_add(&fake, "/v2/everything?q=%22Nvidia%22&", 200, "newsapi/everything-nvidia.json", NULL);
+  sp_source_transport t = fake_transport_of(&fake);
+  const char *providers[] = {"newsapi"};
+  sp_source_round round = {.ds = sp_dataset_get(SP_DS_NEWS), .providers = providers, .nproviders = 1,
+                           .tickers = tickers, .ntickers = 3, .companies = companies, .ncompanies = 3,
+                           .now_us = INT64_C(1732300000) * SP_US_PER_SEC, .credential = credential, .emit = emit};
+  sp_source_report report;
+  sp_error err;
+  sp_log_set_level(SP_LOG_OFF);
+  /* paging: AAPL's page 2 gets maximumResultsReached, MSFT's only page too: neither fails */
+  assert_int_equal(sp_source_collect(&t, &round, &report, &err), 0);
+  assert_string_equal(fake.paths[0], "/v2/everything?q=%22Apple%22&searchIn=title,description&language=en"
+                                     "&sortBy=publishedAt&from=2024-11-15T18:26:40&pageSize=100&page=1&apiKey=na-test-key");
+  assert_non_null(strstr(fake.paths[1], "q=%22Microsoft%22"));
+  assert_non_null(strstr(fake.paths[2], "q=%22Apple%22"));
+  assert_non_null(strstr(fake.paths[2], "&page=2&"));
+  assert_int_equal(report.providers[0].failures, 0);
+  /* 20 Apple-query rows (page 2 is the same capture: same ids, stored once) + 1 Nvidia */
+  assert_int_equal(rows.count, 21);
+  assert_string_equal(row_text(&rows.rows[20], "ticker"), "NVDA");
+  assert_true(row_is_null(&rows.rows[20], "summary")); /* null description */
+
+  /* a bad key stops the provider: no query after the two in flight */
+  collected_rows_free(&rows);
+  memset(&fake, 0, sizeof fake);
+  fake_route_add(&fake, "/v2/everything", 401, "newsapi/error-apiKeyInvalid.json", NULL);
+  assert_int_equal(sp_source_collect(&t, &round, &report, &err), SP_ERR_HTTP);
+  assert_int_equal(fake.npaths, 2);
+  assert_non_null(strstr(report.providers[0].first_error.msg, "apiKeyInvalid"));
+  assert_int_equal(rows.count, 0);
+}
+
+static void test_round_three_providers_one_story(void **state) {
+  (void)state;
+  static fake_transport fake;
+  memset(&fake, 0, sizeof fake);
+  fake_route_add(&fake, "/api/v1/company-news?symbol=AAPL&", 200, "finnhub/company-news.json", NULL);
+  fake_route_add(&fake, "/api/v1/company-news?", 200, NULL, "[]");
+  fake_route_add(&fake, "/v2/everything?q=%22Nvidia%22&", 200, "newsapi/everything-nvidia.json", NULL);
+  fake_route_add(&fake, "/v2/everything?", 200, NULL, "{\"status\":\"ok\",\"totalResults\":0,\"articles\":[]}");
+  fake_route_add(&fake, "/query?function=NEWS_SENTIMENT", 200, "alphavantage/news_sentiment.json", NULL);
+  sp_source_transport t = fake_transport_of(&fake);
+  const char *providers[] = {"finnhub", "newsapi", "alphavantage"};
+  sp_source_round round = {.ds = sp_dataset_get(SP_DS_NEWS), .providers = providers, .nproviders = 3,
+                           .tickers = tickers, .ntickers = 3, .companies = companies, .ncompanies = 3,
+                           .now_us = INT64_C(1732300000) * SP_US_PER_SEC, .credential = credential, .emit = emit};
+  sp_source_report report;
+  sp_error err;
+  assert_int_equal(sp_source_collect(&t, &round, &report, &err), 0);
+  /* finnhub: story 1 (AAPL, MSFT by name), story 2 (AAPL), story 3 (AAPL, MSFT) = 5;
+   * alphavantage (answered before NewsAPI's third query, for NVDA, is sent): story 1
+   * again (already stored by finnhub) and the Nvidia story (NVDA) = 1; newsapi: the
+   * Nvidia story again, already stored = 0 */
+  assert_int_equal(report.providers[0].rows, 5);
+  assert_int_equal(report.providers[1].rows, 0);
+  assert_int_equal(report.providers[2].rows, 1);
+  assert_int_equal(report.providers[1].requests, 3);
+  assert_int_equal(rows.count, 6);
+  for (int i = 0; i < rows.count; i++)
+    for (int j = i + 1; j < rows.count; j++)
+      assert_false(strcmp(row_text(&rows.rows[i], "article_id"), row_text(&rows.rows[j], "article_id")) == 0 &&
+                   strcmp(row_text(&rows.rows[i], "ticker"), row_text(&rows.rows[j], "ticker")) == 0);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_parser),
+      cmocka_unit_test_teardown(test_round, teardown_rows),
+      cmocka_unit_test_teardown(test_round_three_providers_one_story, teardown_rows),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
