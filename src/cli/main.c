@@ -12,6 +12,8 @@
 
 extern const sp_cli_command sp_cmd_config;
 extern const sp_cli_command sp_cmd_collect;
+extern const sp_cli_command sp_cmd_run;
+extern const sp_cli_command sp_cmd_health;
 extern const sp_cli_command sp_cmd_query;
 extern const sp_cli_command sp_cmd_export;
 extern const sp_cli_command sp_cmd_summary;
@@ -21,6 +23,8 @@ extern const sp_cli_command sp_cmd_compact;
 static const sp_cli_command *const commands[] = {
     &sp_cmd_collect,
     &sp_cmd_config,
+    &sp_cmd_run,
+    &sp_cmd_health,
     &sp_cmd_query,
     &sp_cmd_export,
     &sp_cmd_summary,

@@ -21,10 +21,12 @@
 #include "core/quarantine.h"
 #include "core/validate.h"
 #include "sinks/sink.h"
+#include "sinks/sink_kafka.h"
 #include "sinks/sink_postgres.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,11 +35,27 @@
 
 #define PIPELINE_MEMORY_BUDGET (64u << 20) /* bytes for channel events and sink batches */
 #define PUT_TIMEOUT_US (30 * SP_US_PER_SEC)  /* backpressure: how long a put waits for room */
+#define COMMIT_MARKS 64                      /* recent put commits remembered per channel */
+#define LAST_RUN_KEY "@last_run"             /* state-store watermark key of a source's last round */
+
+/* "The channel's first `put_count` events were committed by `at_us`": the recent
+ * put commits of one channel, oldest first, so /health can bound how long the
+ * oldest event still buffered has waited (sp_pipeline_sink_health). */
+typedef struct commit_mark {
+  uint64_t put_count; /* EventPutSuccessCount right after the commit */
+  int64_t at_us;      /* wall clock just after it */
+} commit_mark;
+
+typedef struct channel_marks {
+  commit_mark marks[COMMIT_MARKS];
+  size_t count;
+} channel_marks;
 
 typedef struct pipeline_source {
   const sp_config_source *cfg;
   sp_source_counters counters;
   sp_channel **channels; /* the channels it is bound to (fan-out) */
+  size_t *channel_index; /* their indexes in the config's channels */
   size_t nchannels;
   size_t txn_capacity;   /* smallest transactionCapacity of those channels */
   unsigned indicator_mask;
@@ -59,6 +77,9 @@ struct sp_pipeline {
   sp_sink **sinks;              /* by config sink index */
   sp_sink_runner **runners;     /* by config sink index */
   pipeline_source *sources;     /* by config source index */
+  channel_marks *marks;         /* by config channel index, guarded by marks_mutex */
+  pthread_mutex_t marks_mutex;
+  int64_t opened_us;            /* wall clock when the pipeline was opened */
   bool started;
 };
 
@@ -102,6 +123,8 @@ static int open_channel(sp_pipeline *p, const sp_config_channel *cc, sp_channel 
                                  .min_free_bytes = (uint64_t)cc->min_free_disk_mb << 20,
                                  .resolver = sp_state_resolve_txn,
                                  .resolver_ctx = p->state};
+    /* min_free_disk_mb 0 means "no minimum"; the channel reads 0 as its default. */
+    if (cc->min_free_disk_mb == 0) fc.min_free_bytes = 1;
     int rc = sp_channel_file_open(&fc, out, err);
     if (rc) sp_error_prefix(err, "channel %s", cc->name);
     return rc;
@@ -123,6 +146,14 @@ static int open_sink(sp_pipeline *p, const sp_config_sink *sc, sp_sink **out, sp
                                   .budget = &p->budget};
     return sp_sink_postgres_open(&pc, out, err);
   }
+  case SP_SINK_KAFKA: {
+    sp_sink_kafka_config kc = {.name = sc->name,
+                               .brokers = sc->brokers,
+                               .topic = sc->dataset >= 0 ? sc->topic : NULL,
+                               .dataset = sc->dataset,
+                               .budget = &p->budget};
+    return sp_sink_kafka_open(&kc, out, err);
+  }
   default:
     return sp_error_set(err, SP_ERR_CONFIG, "sink %s: type %s is not available in this build", sc->name,
                         sp_sink_type_name(sc->type));
@@ -137,6 +168,27 @@ static int open_sink(sp_pipeline *p, const sp_config_sink *sc, sp_sink **out, sp
                             .roll_bytes = (size_t)sc->roll_size_mb << 20,
                             .budget = &p->budget};
   return sp_sink_file_open(&fc, out, err);
+}
+
+/* The longest a sink's runner waits to fill a batch: roll_interval, else the runner's 1 s. */
+static int64_t sink_batch_timeout_us(const sp_config_sink *sc) {
+  return sc->roll_interval > 0 ? sc->roll_interval * SP_US_PER_SEC : 0;
+}
+
+/* Remember that channel `ci` had committed its first EventPutSuccessCount events by now. */
+static void record_commit_mark(sp_pipeline *p, size_t ci) {
+  sp_channel_counters c;
+  sp_channel_counters_snapshot(p->channels[ci], &c);
+  int64_t now = sp_now_us();
+  pthread_mutex_lock(&p->marks_mutex);
+  channel_marks *m = &p->marks[ci];
+  if (c.EventPutSuccessCount > 0 && (m->count == 0 || m->marks[m->count - 1].put_count < c.EventPutSuccessCount)) {
+    /* Forgetting the oldest mark only makes later ones answer for its events: their
+     * time is later, so /health can only underestimate how long an event waited. */
+    if (m->count == COMMIT_MARKS) memmove(m->marks, m->marks + 1, --m->count * sizeof *m->marks);
+    m->marks[m->count++] = (commit_mark){c.EventPutSuccessCount, now};
+  }
+  pthread_mutex_unlock(&p->marks_mutex);
 }
 
 static int setup_http(sp_pipeline *p, sp_error *err) {
@@ -175,11 +227,13 @@ static int setup_sources(sp_pipeline *p, sp_error *err) {
     const sp_config_source *sc = &cfg->sources[i];
     ps->cfg = sc;
     ps->channels = calloc(sc->channels.count ? sc->channels.count : 1, sizeof *ps->channels);
-    if (!ps->channels) return sp_error_set(err, SP_ERR_NOMEM, "out of memory");
+    ps->channel_index = calloc(sc->channels.count ? sc->channels.count : 1, sizeof *ps->channel_index);
+    if (!ps->channels || !ps->channel_index) return sp_error_set(err, SP_ERR_NOMEM, "out of memory");
     ps->txn_capacity = SIZE_MAX;
     for (size_t c = 0; c < sc->channels.count; c++)
       for (size_t k = 0; k < cfg->nchannels; k++)
         if (strcmp(cfg->channels[k].name, sc->channels.items[c]) == 0) {
+          ps->channel_index[ps->nchannels] = k;
           ps->channels[ps->nchannels++] = p->channels[k];
           if ((size_t)cfg->channels[k].transaction_capacity < ps->txn_capacity)
             ps->txn_capacity = (size_t)cfg->channels[k].transaction_capacity;
@@ -209,6 +263,8 @@ int sp_pipeline_open(const sp_config *config, const sp_credentials *credentials,
   p->creds = credentials;
   p->stop = stop;
   p->lock_fd = -1;
+  p->opened_us = sp_now_us();
+  pthread_mutex_init(&p->marks_mutex, NULL);
   sp_membudget_init(&p->budget, PIPELINE_MEMORY_BUDGET);
   int rc = sp_mkdirs(config->pipeline.data_dir, err);
   if (!rc) rc = lock_data_dir(p, config->pipeline.data_dir, err);
@@ -232,9 +288,13 @@ int sp_pipeline_open(const sp_config *config, const sp_credentials *credentials,
     p->channels = calloc(config->nchannels ? config->nchannels : 1, sizeof *p->channels);
     p->sinks = calloc(config->nsinks ? config->nsinks : 1, sizeof *p->sinks);
     p->runners = calloc(config->nsinks ? config->nsinks : 1, sizeof *p->runners);
-    if (!p->channels || !p->sinks || !p->runners) rc = sp_error_set(err, SP_ERR_NOMEM, "out of memory");
+    p->marks = calloc(config->nchannels ? config->nchannels : 1, sizeof *p->marks);
+    if (!p->channels || !p->sinks || !p->runners || !p->marks) rc = sp_error_set(err, SP_ERR_NOMEM, "out of memory");
   }
-  for (size_t i = 0; !rc && i < config->nchannels; i++) rc = open_channel(p, &config->channels[i], &p->channels[i], err);
+  for (size_t i = 0; !rc && i < config->nchannels; i++) {
+    rc = open_channel(p, &config->channels[i], &p->channels[i], err);
+    if (!rc) record_commit_mark(p, i); /* events a durable channel recovered count from now */
+  }
   for (size_t i = 0; !rc && i < config->nsinks; i++) {
     const sp_config_sink *sc = &config->sinks[i];
     rc = open_sink(p, sc, &p->sinks[i], err);
@@ -247,7 +307,7 @@ int sp_pipeline_open(const sp_config *config, const sp_credentials *credentials,
                                     .sink = p->sinks[i],
                                     .data_dir = config->pipeline.data_dir,
                                     .batch_size = (size_t)sc->batch_size,
-                                    .batch_timeout_us = sc->roll_interval > 0 ? sc->roll_interval * SP_US_PER_SEC : 0};
+                                    .batch_timeout_us = sink_batch_timeout_us(sc)};
       rc = sp_sink_runner_create(&rcfg, &p->runners[i], err);
     }
   }
@@ -397,6 +457,7 @@ static int commit_txn(round_ctx *rc, sp_error *err) {
     sp_state_decision d = {rc->p->state, rc->batch};
     r = sp_put_txn_commit(rc->txn, sp_state_decide, &d, err);
     sp_metrics_record_source_outcome(&rc->ps->counters, r ? 0 : n, r ? n : 0);
+    for (size_t i = 0; !r && i < rc->ps->nchannels; i++) record_commit_mark(rc->p, rc->ps->channel_index[i]);
   } else if (!r && rc->batch && sp_state_batch_count(rc->batch)) {
     /* only rejected rows: their watermarks advance (they are in the quarantine) */
     r = sp_state_batch_commit(rc->p->state, rc->batch, 0, err);
@@ -575,6 +636,9 @@ int sp_pipeline_start(sp_pipeline *p, sp_error *err) {
 
 void sp_pipeline_stop(sp_pipeline *p, int64_t drain_timeout_us) {
   if (!p->started) return;
+  /* Closed channels refuse puts but still hand out what they hold, and wake a runner
+   * waiting to fill a batch, which would otherwise wait out its batch time-out. */
+  for (size_t i = 0; i < p->cfg->nchannels; i++) sp_channel_close(p->channels[i]);
   for (size_t i = 0; i < p->cfg->nsinks; i++) sp_sink_runner_stop(p->runners[i], drain_timeout_us);
   p->started = false;
 }
@@ -590,6 +654,56 @@ uint64_t sp_pipeline_buffered(const sp_pipeline *p) {
   return total;
 }
 
+/* ---- what the daemon and /health read ------------------------------------------- */
+
+int sp_pipeline_last_run(sp_pipeline *p, const sp_config_source *source, int64_t *run_us, bool *found,
+                         sp_error *err) {
+  *found = false;
+  int rc = sp_state_get_watermark(p->state, source->name, LAST_RUN_KEY, run_us, found, err);
+  if (rc) sp_error_prefix(err, "source %s: reading its last run", source->name);
+  return rc;
+}
+
+int sp_pipeline_record_run(sp_pipeline *p, const sp_config_source *source, int64_t run_us, sp_error *err) {
+  sp_state_batch *b = sp_state_batch_new();
+  if (!b) return sp_error_set(err, SP_ERR_NOMEM, "out of memory");
+  int rc = sp_state_batch_advance_watermark(b, source->name, LAST_RUN_KEY, run_us);
+  if (rc) sp_error_set(err, rc, "out of memory");
+  else rc = sp_state_batch_commit(p->state, b, 0, err);
+  sp_state_batch_free(b);
+  if (rc) sp_error_prefix(err, "source %s: recording its run", source->name);
+  return rc;
+}
+
+size_t sp_pipeline_sink_count(const sp_pipeline *p) { return p->cfg->nsinks; }
+
+void sp_pipeline_sink_health_get(sp_pipeline *p, size_t i, sp_pipeline_sink_health *out) {
+  memset(out, 0, sizeof *out);
+  const sp_config_sink *sc = &p->cfg->sinks[i];
+  out->sink = sc;
+  out->started = p->started;
+  out->batch_timeout_us = sink_batch_timeout_us(sc);
+  if (out->batch_timeout_us == 0) out->batch_timeout_us = SP_US_PER_SEC; /* the runner's default */
+  sp_sink_runner_status_get(p->runners[i], &out->runner);
+  size_t ci = p->cfg->nchannels;
+  for (size_t k = 0; sc->channel && k < p->cfg->nchannels; k++)
+    if (strcmp(p->cfg->channels[k].name, sc->channel) == 0) ci = k;
+  if (ci == p->cfg->nchannels) return; /* cannot happen: open refuses an unbound sink */
+  out->channel = &p->cfg->channels[ci];
+  sp_channel_counters_snapshot(p->channels[ci], &out->counters);
+  if (out->counters.ChannelSize == 0) return;
+  /* FIFO: the events still owned are the last ChannelSize committed ones. */
+  uint64_t oldest = out->counters.EventPutSuccessCount - out->counters.ChannelSize + 1;
+  pthread_mutex_lock(&p->marks_mutex);
+  const channel_marks *m = &p->marks[ci];
+  for (size_t k = 0; k < m->count; k++)
+    if (m->marks[k].put_count >= oldest) {
+      out->oldest_event_us = m->marks[k].at_us;
+      break;
+    }
+  pthread_mutex_unlock(&p->marks_mutex);
+}
+
 void sp_pipeline_close(sp_pipeline *p) {
   if (!p) return;
   sp_pipeline_stop(p, 0);
@@ -599,11 +713,14 @@ void sp_pipeline_close(sp_pipeline *p) {
   for (size_t i = 0; p->sources && i < p->cfg->nsources; i++) {
     if (p->sources[i].cfg) sp_metrics_unregister(&p->sources[i].counters);
     free(p->sources[i].channels);
+    free(p->sources[i].channel_index);
   }
   free(p->sources);
   free(p->runners);
   free(p->sinks);
   free(p->channels);
+  free(p->marks);
+  pthread_mutex_destroy(&p->marks_mutex);
   free(p->companies);
   sp_universe_free(&p->universe);
   sp_source_cache_free(p->cache);

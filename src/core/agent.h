@@ -20,15 +20,28 @@
  * calling thread (collect, run --once); sp_pipeline_start / sp_pipeline_stop run one
  * sink-runner thread per sink for the daemon.
  *
+ * Channels: `memory` (sp_channel_memory_open) and `file` (sp_channel_file_open with
+ * the config's resolved checkpoint_path/data_path and min_free_disk_mb, its prepared
+ * transactions resolved by the state store); other types are refused at open.
+ *
+ * Watching (the daemon and its /health): sp_pipeline_last_run / sp_pipeline_record_run
+ * keep each source's last round in the state store; sp_pipeline_sink_health_get
+ * reports a sink's runner, its channel's counters and how long the oldest buffered
+ * event has waited (the pipeline remembers the time of each channel's recent put
+ * commits for that).
+ *
  * Ownership: the pipeline borrows `config` and `credentials` (they must outlive it)
  * and owns everything it creates; sp_pipeline_close releases it.  Functions are
- * called from one controlling thread.
+ * called from one controlling thread, except sp_pipeline_sink_count,
+ * sp_pipeline_sink_health_get and sp_pipeline_buffered, which any thread may call
+ * while the pipeline is open.
  */
 #ifndef STOCKPIPE_CORE_AGENT_H
 #define STOCKPIPE_CORE_AGENT_H
 
 #include "core/config.h"
 #include "core/credentials.h"
+#include "core/sink_runner.h"
 #include "sources/source.h"
 #include "stockpipe/error.h"
 
@@ -60,11 +73,40 @@ int sp_pipeline_drain(sp_pipeline *p, int64_t deadline_us, sp_error *err);
 
 /* Start one sink-runner thread per sink (daemon mode).  Returns 0 or SP_ERR_IO. */
 int sp_pipeline_start(sp_pipeline *p, sp_error *err);
-/* Stop the runner threads, letting them drain for at most `drain_timeout_us`. */
+/* Stop the runner threads, letting them drain for at most `drain_timeout_us`.  The
+ * channels are closed first (puts refused, buffered events still taken), so after a
+ * stop the pipeline can only be closed. */
 void sp_pipeline_stop(sp_pipeline *p, int64_t drain_timeout_us);
 
 /* Events buffered in all channels right now. */
 uint64_t sp_pipeline_buffered(const sp_pipeline *p);
+
+/* The time (UTC µs) of `source`'s last round as recorded by sp_pipeline_record_run:
+ * *found false when it never ran.  Errors: SP_ERR_IO (state store). */
+int sp_pipeline_last_run(sp_pipeline *p, const sp_config_source *source, int64_t *run_us, bool *found,
+                         sp_error *err);
+/* Record that `source` ran at `run_us` (kept in the state store as the watermark
+ * (source name, "@last_run"), so it only moves forward).  Errors: SP_ERR_IO, NOMEM. */
+int sp_pipeline_record_run(sp_pipeline *p, const sp_config_source *source, int64_t run_us, sp_error *err);
+
+/* One sink and the channel it drains, as /health sees them. */
+typedef struct sp_pipeline_sink_health {
+  const sp_config_sink *sink;        /* borrowed from the config */
+  const sp_config_channel *channel;  /* the channel it drains (borrowed) */
+  bool started;                      /* runner threads run (sp_pipeline_start) */
+  sp_sink_runner_status runner;
+  sp_channel_counters counters;      /* the channel's counters, one consistent snapshot */
+  /* When the oldest event still in the channel was committed into it, or later
+   * (never earlier): the time of the first remembered put commit covering it.
+   * 0 when the channel is empty or the time is not known. */
+  int64_t oldest_event_us;
+  int64_t batch_timeout_us;          /* the longest the runner waits to fill a batch */
+} sp_pipeline_sink_health;
+
+/* Number of sinks (= config sinks, in config order). */
+size_t sp_pipeline_sink_count(const sp_pipeline *p);
+/* Fill `out` for sink `i` (< sp_pipeline_sink_count).  Never fails. */
+void sp_pipeline_sink_health_get(sp_pipeline *p, size_t i, sp_pipeline_sink_health *out);
 
 /* Release everything (stopping runners first).  NULL is ignored. */
 void sp_pipeline_close(sp_pipeline *p);

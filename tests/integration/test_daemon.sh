@@ -1,0 +1,296 @@
+#!/usr/bin/env bash
+# test_daemon.sh — `stockpipe run` (the daemon), its endpoint and `stockpipe health`,
+# against the fake provider API (issues 4 and 7, SPEC §4, §6, §7).
+#
+# Checks:
+#  - `run --once` exit codes: 0 all sources ok, 1 one failing, 2 bad config;
+#  - the daemon on an ephemeral port (--listen 127.0.0.1:0): /health 200 "ok",
+#    /metrics with Flume counter names and the round-latency histogram, /metrics.json
+#    parsed with every counter a JSON number; `stockpipe health` exit 0;
+#  - SIGHUP with a broken config: still running, the log names file:line:column;
+#    SIGHUP with a good one: reloaded, and the source's last run (state store) keeps
+#    it from running again;
+#  - SIGTERM: exit 0 within the drain bound, the rows the sink was still batching
+#    (roll_interval 60 s) are written;
+#  - restart after "downtime" (a last run seeded a week back): the source runs once;
+#  - /health 503 reasons: stuck_sink + channel_full + low_disk (a sink that cannot
+#    write, a 7-event channel, an impossible disk minimum), then SIGTERM still exits
+#    0 within the bound; missed_schedule (a source seeded overdue while another
+#    source's round hangs on a delayed API); `stockpipe health` exit 1 on 503 and on
+#    an unreachable daemon.
+set -euo pipefail
+. "$STOCKPIPE_SOURCE_DIR/tests/fakeapi/lib.sh"
+fakeapi_start
+export STOCKPIPE_YAHOO_BASE_URL=$FAKEAPI_URL STOCKPIPE_FRED_BASE_URL=$FAKEAPI_URL
+export STOCKPIPE_TREASURY_BASE_URL=$FAKEAPI_URL STOCKPIPE_FRED_KEY=fakekeyfred1234
+work=$(mktemp -d /tmp/sp_daemon.XXXXXX)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+  fakeapi_stop
+  rm -rf "$work"
+}
+trap cleanup EXIT
+bin=$STOCKPIPE_BIN
+fail() { echo "FAIL: $*"; for f in "$work"/*.log; do echo "--- $f"; tail -n 30 "$f"; done; exit 1; }
+
+write_config() { # $1 = file, $2 = extra sink keys, $3 = channel capacity
+  cat >"$1" <<YAML
+agents:
+  raw_data_agent:
+    sources: [financial_source]
+    channels: [financial_channel]
+    sinks: [financial_sink]
+sources:
+  financial_source: {dataset: financial_data, providers: [yahoo], tickers: mag7, schedule: 30m}
+channels:
+  financial_channel: {type: memory, capacity: ${3:-1000}, transactionCapacity: ${3:-100}}
+sinks:
+  financial_sink: {type: file, path: raw/financial_data/%Y-%m-%d, file_prefix: mag7_, format: jsonl, batch_size: ${3:-100}$2}
+bindings:
+  financial_source: [financial_channel]
+  financial_channel: financial_sink
+YAML
+}
+
+# start_daemon NAME ARGS... : runs the daemon in the background, logging to $work/NAME.log;
+# sets PID and PORT (from the "health endpoint on" log line).
+start_daemon() {
+  local name=$1
+  shift
+  : >"$work/$name.log"
+  "$bin" run --listen 127.0.0.1:0 "$@" 2>"$work/$name.log" &
+  PID=$!
+  pids+=("$PID")
+  PORT=
+  for ((i = 0; i < 500; i++)); do
+    PORT=$(sed -n 's|.*health endpoint on http://127.0.0.1:\([0-9]*\)/health.*|\1|p' "$work/$name.log")
+    [[ -n $PORT ]] && return 0
+    kill -0 "$PID" 2>/dev/null || fail "daemon $name exited at start"
+    sleep 0.02
+  done
+  fail "daemon $name did not announce its endpoint"
+}
+
+# wait_for CONDITION-COMMAND... : retry for up to 10 s.
+wait_for() {
+  for ((i = 0; i < 200; i++)); do
+    if "$@" >/dev/null 2>&1; then return 0; fi
+    sleep 0.05
+  done
+  return 1
+}
+
+# stop_daemon PID BOUND_SECONDS : SIGTERM, exit code must be 0 within the bound.
+stop_daemon() {
+  local pid=$1 bound=$2 start end code
+  start=$(date +%s.%N)
+  kill -TERM "$pid"
+  set +e
+  wait "$pid"
+  code=$?
+  set -e
+  end=$(date +%s.%N)
+  [[ $code == 0 ]] || fail "daemon exited $code after SIGTERM"
+  python3 -c "import sys; d=$end-$start; sys.exit(0 if d < $bound else 1)" ||
+    fail "SIGTERM took longer than ${bound}s"
+}
+
+health_json() { curl -s "http://127.0.0.1:$1/health"; }
+health_code() { curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$1/health"; }
+stored_rows() { cat "$1"/raw/financial_data/*/*.jsonl 2>/dev/null | grep -c . || true; }
+last_run_known() { health_json "$1" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+sys.exit(0 if all(s["last_run"] for s in d["sources"]) else 1)'; }
+has_reasons() { # $1 port, then reason names that must all be present
+  local port=$1
+  shift
+  health_json "$port" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+got = {r["reason"] for r in d["reasons"]}
+sys.exit(0 if d["status"] == "unhealthy" and set(sys.argv[1:]) <= got else 1)' "$@"
+}
+seed_last_run() { # $1 data dir, $2 source, $3 seconds ago
+  python3 - "$1/.state/stockpipe.db" "$2" "$3" <<'PY'
+import sqlite3, sys, time
+db, source, ago = sys.argv[1], sys.argv[2], int(sys.argv[3])
+now = int(time.time() * 1e6)
+c = sqlite3.connect(db)
+c.execute("INSERT OR REPLACE INTO watermark(source, key, value, updated_at) VALUES (?, '@last_run', ?, ?)",
+          (source, now - ago * 1000000, now))
+c.commit()
+PY
+}
+
+# ---- run --once exit codes ------------------------------------------------------------
+write_config "$work/once.yaml" ""
+"$bin" run --once --config "$work/once.yaml" --data-dir "$work/once" 2>"$work/once.log" || fail "run --once: want 0"
+[[ $(stored_rows "$work/once") == 7 ]] || fail "run --once stored $(stored_rows "$work/once") rows, want 7"
+fakeapi_fault '{"path": "^/v8/finance/chart/NVDA$", "fault": "500", "count": "always"}'
+set +e
+"$bin" run --once --config "$work/once.yaml" --data-dir "$work/once_fail" 2>"$work/once_fail.log"
+code=$?
+set -e
+[[ $code == 1 ]] || fail "run --once with a failing ticker: want 1, got $code"
+fakeapi_reset
+printf 'sources:\n  financial_source: {dataset: nope}\n' >"$work/bad.yaml"
+set +e
+"$bin" run --once --config "$work/bad.yaml" --data-dir "$work/x" 2>/dev/null
+code=$?
+"$bin" run --bogus 2>/dev/null
+code2=$?
+set -e
+[[ $code == 2 && $code2 == 2 ]] || fail "bad config / bad option: want 2 and 2, got $code and $code2"
+echo "run --once: exit codes 0, 1, 2 as specified"
+
+# ---- the daemon: endpoint, reload, drain ---------------------------------------------
+write_config "$work/d.yaml" ", roll_interval: 60"
+start_daemon main --config "$work/d.yaml" --data-dir "$work/d" --drain-timeout 5
+wait_for last_run_known "$PORT" || fail "the first round did not run"
+[[ $(health_code "$PORT") == 200 ]] || fail "/health: want 200, got $(health_code "$PORT")"
+health_json "$PORT" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+assert d["status"] == "ok" and d["reasons"] == [], d
+assert isinstance(d["buffered_events"], int)
+assert d["sinks"][0]["name"] == "financial_sink" and d["sinks"][0]["running"] is True, d
+' || fail "/health document"
+metrics=$(curl -s "http://127.0.0.1:$PORT/metrics")
+for want in 'EventPutSuccessCount{type="channel",name="financial_channel"} 7' 'EventTakeSuccessCount{type="channel"' \
+  'ChannelFillPercentage{type="channel",name="financial_channel"}' 'EventDrainSuccessCount{type="sink",name="financial_sink"}' \
+  'EventAcceptedCount{type="source",name="financial_source"} 7' '# TYPE stockpipe_source_round_seconds histogram' \
+  'stockpipe_source_round_seconds_count{source="financial_source"} 1'; do
+  grep -qF "$want" <<<"$metrics" || fail "/metrics lacks: $want"
+done
+curl -s "http://127.0.0.1:$PORT/metrics.json" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+def leaves(x, path=""):
+    if isinstance(x, dict):
+        for k, v in x.items(): yield from leaves(v, path + "/" + k)
+    else:
+        yield path, x
+n = 0
+for path, v in leaves(d):
+    assert isinstance(v, (int, float)) and not isinstance(v, bool), (path, v)
+    n += 1
+assert d["channel"]["financial_channel"]["EventPutSuccessCount"] == 7, d
+assert d["latency"]["stockpipe_source_round_seconds"]["financial_source"]["count"] == 1, d
+assert n > 20, n
+' || fail "/metrics.json"
+[[ $(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/nope") == 404 ]] || fail "unknown path: want 404"
+"$bin" health --listen "127.0.0.1:$PORT" >"$work/health.out" || fail "stockpipe health: want 0"
+grep -q '"status":"ok"' "$work/health.out" || fail "stockpipe health did not print the document"
+echo "daemon: /health 200, /metrics and /metrics.json as specified, stockpipe health 0"
+
+# The sink batches for 60 s (roll_interval): the 7 rows are still in the channel.
+[[ $(stored_rows "$work/d") == 0 ]] || fail "rows written before the batch closed (test premise)"
+
+# SIGHUP with a broken config: an unknown key.
+requests_before=$(fakeapi_count)
+cp "$work/d.yaml" "$work/d.good"
+sed -i 's/batch_size: 100, roll_interval: 60/batch_size: 100, roll_interval: 60, bogus_key: 1/' "$work/d.yaml"
+kill -HUP "$PID"
+wait_for grep -q "configuration not reloaded" "$work/main.log" || fail "broken config: no refusal logged"
+where=$(awk '{ i = index($0, "bogus_key"); if (i) { print NR ":" i; exit } }' "$work/d.yaml")
+grep -qF "d.yaml:$where: sink 'financial_sink': unknown key 'bogus_key'" "$work/main.log" ||
+  fail "broken config: the log does not name d.yaml:$where"
+kill -0 "$PID" || fail "the daemon died on a broken config"
+[[ $(health_code "$PORT") == 200 ]] || fail "/health after a refused reload"
+# SIGTERM: the 7 rows the sink was still batching are written; exit 0 within the bound.
+stop_daemon "$PID" 5
+[[ $(stored_rows "$work/d") == 7 ]] || fail "SIGTERM: want the 7 buffered rows stored, got $(stored_rows "$work/d")"
+echo "SIGHUP: broken config refused with file:line:column; SIGTERM: buffered rows stored, exit 0 within 5 s"
+
+# Restart: the last run (state store) keeps the 30m source from running again; SIGHUP
+# with a good config (batch_size changed) reloads, still without re-running it.
+cp "$work/d.good" "$work/d.yaml"
+start_daemon restart --config "$work/d.yaml" --data-dir "$work/d" --drain-timeout 5
+sed 's/batch_size: 100, roll_interval: 60/batch_size: 50, roll_interval: 60/' "$work/d.good" >"$work/d.yaml"
+kill -HUP "$PID"
+wait_for grep -q "configuration reloaded" "$work/restart.log" || fail "good config: not reloaded"
+sleep 0.3
+[[ $(fakeapi_count) == "$requests_before" ]] || fail "the source ran again ($requests_before -> $(fakeapi_count) requests)"
+[[ $(health_code "$PORT") == 200 ]] || fail "/health after reload"
+stop_daemon "$PID" 5
+echo "restart and SIGHUP reload: the recorded last run holds, no extra round"
+
+# "Downtime": seed the last run a week back (quotes follow the NYSE session, and every
+# week has a session close whose catch-up slot is then missed) and restart: the source
+# runs once, not once per missed slot.
+seed_last_run "$work/d" financial_source 604800
+fakeapi_reset
+start_daemon downtime --config "$work/d.yaml" --data-dir "$work/d" --drain-timeout 5
+wait_for grep -q "source financial_source: round" "$work/downtime.log" || fail "overdue source did not run at start"
+sleep 0.5
+[[ $(fakeapi_count) == 7 ]] || fail "overdue source: want one round (7 requests), got $(fakeapi_count)"
+stop_daemon "$PID" 5
+echo "downtime: the missed source ran once"
+
+# ---- /health reasons -------------------------------------------------------------------
+# A sink that cannot write (raw/ is a file), a channel of 7 events, a disk minimum no
+# disk has: stuck_sink, channel_full, low_disk.
+mkdir -p "$work/stuck" && : >"$work/stuck/raw"
+write_config "$work/stuck.yaml" "" 7
+start_daemon stuck --config "$work/stuck.yaml" --data-dir "$work/stuck" --stuck-after 1 --drain-timeout 1 \
+  --min-free-disk-mb 1000000000
+wait_for has_reasons "$PORT" stuck_sink channel_full low_disk || fail "/health: want stuck_sink, channel_full, low_disk"
+[[ $(health_code "$PORT") == 503 ]] || fail "/health: want 503"
+set +e
+"$bin" health --listen "127.0.0.1:$PORT" >/dev/null
+code=$?
+set -e
+[[ $code == 1 ]] || fail "stockpipe health on an unhealthy daemon: want 1, got $code"
+stop_daemon "$PID" 4
+grep -q "still buffered" "$work/stuck.log" || fail "undelivered events not reported at stop"
+set +e
+"$bin" health --listen "127.0.0.1:$PORT" --timeout 1 >/dev/null 2>&1
+code=$?
+set -e
+[[ $code == 1 ]] || fail "stockpipe health with no daemon: want 1, got $code"
+echo "health: stuck_sink, channel_full, low_disk -> 503; health exits 1; SIGTERM with a stuck sink exits 0 in bound"
+
+# missed_schedule: macro_source (seeded 4 h back, so it runs first) hangs 4 s on the
+# FRED API; policy_source (seeded 3 h back, schedule 30m) waits, overdue by more than
+# its interval.
+cat >"$work/missed.yaml" <<'YAML'
+agents:
+  context_data_agent:
+    sources: [macro_source, policy_source]
+    channels: [macro_channel, policy_channel]
+    sinks: [macro_sink, policy_sink]
+sources:
+  macro_source: {dataset: macroeconomic, providers: [fred], indicators: [interest_rate], schedule: 30m}
+  policy_source: {dataset: policy, providers: [treasury], event_types: [treasury_debt], schedule: 30m}
+channels:
+  macro_channel: {type: memory, capacity: 1000, transactionCapacity: 100}
+  policy_channel: {type: memory, capacity: 1000, transactionCapacity: 100}
+sinks:
+  macro_sink: {type: file, format: jsonl}
+  policy_sink: {type: file, format: jsonl}
+bindings:
+  macro_source: [macro_channel]
+  policy_source: [policy_channel]
+  macro_channel: macro_sink
+  policy_channel: policy_sink
+YAML
+"$bin" run --once --config "$work/missed.yaml" --data-dir "$work/missed" 2>"$work/missed_once.log" || true
+seed_last_run "$work/missed" macro_source 14400
+seed_last_run "$work/missed" policy_source 10800
+fakeapi_fault '{"path": "^/fred/", "fault": "delay", "ms": 4000, "count": "always"}'
+start_daemon missed --config "$work/missed.yaml" --data-dir "$work/missed" --max-jitter 0 --drain-timeout 2
+has_reasons "$PORT" missed_schedule || fail "/health: want missed_schedule"
+health_json "$PORT" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+missed = [r for r in d["reasons"] if r["reason"] == "missed_schedule"]
+assert [r["component"] for r in missed] == ["policy_source"], d
+running = {s["name"]: s["running"] for s in d["sources"]}
+assert running == {"macro_source": True, "policy_source": False}, running
+' || fail "missed_schedule names policy_source only (macro_source is running)"
+fakeapi_reset
+stop_daemon "$PID" 8
+echo "health: missed_schedule -> 503 naming the overdue source"
+echo "daemon: all checks passed"
