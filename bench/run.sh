@@ -5,6 +5,19 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 build="$(cd "${1:-$here/../build}" && pwd)"
 
+# Parquet (stockpipe's codec vs DuckDB's COPY/scan).  STOCKPIPE_BENCH_ROWS (default 10M)
+# shrinks the table while iterating; STOCKPIPE_BENCH_VARIANTS=1 adds the encoding variants.
+echo "== Parquet: stockpipe writer/reader vs DuckDB =="
+pq_rows=${STOCKPIPE_BENCH_ROWS:-10000000}
+pq_work=$(mktemp -d /tmp/stockpipe-bench-parquet.XXXXXX)
+trap 'rm -rf "$pq_work"' EXIT
+"$build/bench/parquet_bench" --rows "$pq_rows" ${STOCKPIPE_BENCH_VARIANTS:+--variants} "$pq_work" >"$pq_work/ours.jsonl"
+node "$here/parquet_duckdb.mjs" --write-only "$pq_work" >"$pq_work/duck.jsonl"
+"$build/bench/parquet_bench" --scan "$pq_work"/duck_snappy_t1.parquet "$pq_work"/duck_zstd_t1.parquet >"$pq_work/our_scans.jsonl"
+node "$here/parquet_duckdb.mjs" "$pq_work" "$pq_work/ours.jsonl" "$pq_work/duck.jsonl" "$pq_work/our_scans.jsonl"
+rm -rf "$pq_work"
+echo
+
 echo "== news sentiment: throughput =="
 "$build/bench/bench_sentiment"
 echo
@@ -20,3 +33,10 @@ echo "== indicators: ns per bar vs TA-Lib C and Tulip C =="
 cmake -S "$here/.." -B "$build" >/dev/null
 cmake --build "$build" -j 2 --target bench_indicators
 "$build/bench/bench_indicators"
+echo
+echo "== sinks: rows/s into PostgreSQL (COPY path) and the Kafka mock =="
+# A throw-away PostgreSQL server for the run (tests/postgres/lib.sh: initdb + pg_ctl, 127.0.0.1).
+. "$here/../tests/postgres/lib.sh"
+pg_start
+trap pg_stop EXIT
+"$build/bench/bench_sinks" --pg "$PG_CONNINFO" --kafka

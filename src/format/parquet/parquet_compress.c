@@ -108,6 +108,18 @@ int sp_pq_compress(sp_pq_compressor *c, const uint8_t *in, size_t len, sp_buf *o
   return sp_error_set(err, SP_ERR_UNSUPPORTED, "compression codec %s is not supported", sp_pq_codec_name(c->codec));
 }
 
+size_t sp_pq_max_decompressed(int codec, size_t len) {
+  size_t factor;
+  switch (codec) {
+  case PQ_CODEC_UNCOMPRESSED: return len;
+  case PQ_CODEC_SNAPPY: factor = 22; break;
+  case PQ_CODEC_GZIP: factor = 1032; break;
+  default: factor = 32768; break;
+  }
+  if (len > (SIZE_MAX - 65536) / factor) return SIZE_MAX;
+  return len * factor + 65536;
+}
+
 static int gzip_decompress(const uint8_t *in, size_t len, uint8_t *out, size_t out_len, sp_error *err) {
   z_stream zs;
   memset(&zs, 0, sizeof zs);

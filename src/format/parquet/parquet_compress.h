@@ -34,6 +34,11 @@ void sp_pq_compressor_free(sp_pq_compressor *c);
 /* Replace out's contents with `in` compressed. */
 int sp_pq_compress(sp_pq_compressor *c, const uint8_t *in, size_t len, sp_buf *out, sp_error *err);
 
+/* The most bytes `len` compressed bytes can expand to with `codec` (snappy ~21×, deflate
+ * 1032×, zstd 32768× through RLE blocks), so a reader can refuse an implausible page
+ * size before allocating it. */
+size_t sp_pq_max_decompressed(int codec, size_t len);
+
 /* Decompress `in` into `out`, which holds exactly `out_len` bytes (the page header's
  * uncompressed size).  SP_ERR_CORRUPT when the data does not decompress to exactly
  * that size. */

@@ -1207,8 +1207,8 @@ static int page_body(page_ctx *pc, int codec, const uint8_t *src, size_t len, si
     *out = src;
     return SP_OK;
   }
-  /* the densest codec here (zstd) stays well under this ratio for real data */
-  if (usize > len * 4096 + 65536) return page_corrupt(pc, "page claims %zu bytes from %zu compressed", usize, len);
+  if (usize > sp_pq_max_decompressed(codec, len))
+    return page_corrupt(pc, "page claims %zu bytes from %zu compressed with %s", usize, len, sp_pq_codec_name(codec));
   if (grow((void **)&r->page, &r->cap_page, usize + 1, 1)) return decode_error(pc, SP_ERR_NOMEM);
   if (r->decomp.codec != codec) {
     sp_pq_compressor_free(&r->decomp);

@@ -106,6 +106,21 @@ static uint64_t hash_bytes(const uint8_t *p, size_t n) {
   return mix64(h ^ k);
 }
 
+/* The dictionary hash of a value: fixed widths hash their bits directly. */
+static inline uint64_t hash_value(const pq_column *c, const uint8_t *v, size_t len) {
+  if (c->width == 8) {
+    uint64_t x;
+    memcpy(&x, v, 8);
+    return mix64(x);
+  }
+  if (c->width == 4) {
+    uint32_t x;
+    memcpy(&x, v, 4);
+    return mix64(x);
+  }
+  return hash_bytes(v, len);
+}
+
 static void dict_drop(pq_column *c) {
   c->dict_active = false;
   free(c->indices);
@@ -141,7 +156,7 @@ static int dict_grow_slots(pq_column *c) {
   for (size_t i = 0; i < c->dict_count; i++) {
     size_t len;
     const uint8_t *v = dict_entry(c, i, &len);
-    size_t h = (size_t)hash_bytes(v, len) & (n - 1);
+    size_t h = (size_t)hash_value(c, v, len) & (n - 1);
     while (s[h]) h = (h + 1) & (n - 1);
     s[h] = (uint32_t)(i + 1);
   }
@@ -156,13 +171,17 @@ static int dict_grow_slots(pq_column *c) {
 static long dict_insert(pq_column *c, const uint8_t *v, size_t len, size_t max_bytes) {
   if (c->dict_count * 2 >= c->nslots && dict_grow_slots(c)) return -2;
   size_t mask = c->nslots - 1;
-  size_t h = (size_t)hash_bytes(v, len) & mask;
+  size_t h = (size_t)hash_value(c, v, len) & mask;
   for (;;) {
     uint32_t s = c->slots[h];
     if (!s) break;
-    size_t elen;
-    const uint8_t *e = dict_entry(c, s - 1, &elen);
-    if (elen == len && memcmp(e, v, len) == 0) return (long)(s - 1);
+    if (c->width == 8) {
+      if (memcmp(c->dict.data + (size_t)(s - 1) * 8, v, 8) == 0) return (long)(s - 1);
+    } else {
+      size_t elen;
+      const uint8_t *e = dict_entry(c, s - 1, &elen);
+      if (elen == len && memcmp(e, v, len) == 0) return (long)(s - 1);
+    }
     h = (h + 1) & mask;
   }
   size_t plain = c->width ? c->width : len + 4;
@@ -218,7 +237,8 @@ static int note_value(sp_parquet_writer *w, pq_column *c, const uint8_t *v, size
   if (c->dict_active) {
     long ix = dict_insert(c, v, len, w->opt.dictionary_max_bytes);
     if (ix == -2) return SP_ERR_NOMEM;
-    if (ix == -1 || (c->nvalues == DICT_PROBE_VALUES && c->dict_count * 2 > DICT_PROBE_VALUES)) {
+    size_t n = c->nvalues + 1;
+    if (ix == -1 || (n >= DICT_PROBE_VALUES && (n & (n - 1)) == 0 && c->dict_count * 2 > n)) {
       dict_drop(c);
     } else {
       c->indices[c->nvalues] = (uint32_t)ix;
@@ -339,8 +359,9 @@ static int encode_values(sp_parquet_writer *w, const pq_column *c, int encoding,
   return sp_buf_append(pg, c->values.data + a, b - a);
 }
 
-/* Bits one value costs in a page (to cut pages by size). */
-static size_t value_bits(const pq_column *c, int encoding, size_t v) {
+/* Bits one non-null value costs in a page (to cut pages by size); 0 for PLAIN strings,
+ * whose cost is their length. */
+static size_t value_bits(const pq_column *c, int encoding) {
   switch (encoding) {
   case PQ_ENC_RLE_DICTIONARY: {
     int bw = sp_pq_bit_width(c->dict_count - 1);
@@ -350,8 +371,31 @@ static size_t value_bits(const pq_column *c, int encoding, size_t v) {
   default: break;
   }
   if (c->phys == PQ_BOOLEAN) return 1;
-  if (c->width) return c->width * 8;
-  return (value_offset(c, v + 1) - value_offset(c, v)) * 8;
+  return c->width * 8;
+}
+
+/* The end of the page starting at row r / value v: as many rows as fit in page_bits. */
+static void cut_page(const sp_parquet_writer *w, const pq_column *c, size_t cost, size_t r, size_t v,
+                     size_t *r_end, size_t *v_end) {
+  size_t page_bits = w->opt.page_bytes * 8, nrows = w->nrows;
+  if (!c->defs && cost) {
+    size_t per = page_bits / cost;
+    if (per < 1) per = 1;
+    *r_end = nrows - r < per ? nrows : r + per;
+    *v_end = v + (*r_end - r);
+    return;
+  }
+  size_t bits = 0, re = r, ve = v;
+  while (re < nrows && bits < page_bits) {
+    if (!c->defs || c->defs[re]) {
+      bits += cost ? cost : (value_offset(c, ve + 1) - value_offset(c, ve)) * 8;
+      ve++;
+    }
+    bits++;
+    re++;
+  }
+  *r_end = re;
+  *v_end = ve;
 }
 
 /* ---- statistics ------------------------------------------------------------------- */
@@ -469,26 +513,11 @@ static int write_column_chunk(sp_parquet_writer *w, pq_column *c, sp_thrift_writ
     if (rc) return rc;
   }
   int64_t data_offset = (int64_t)(w->offset + w->out.len);
-  size_t page_bits = w->opt.page_bytes * 8;
+  size_t cost = value_bits(c, encoding);
   size_t r = 0, v = 0;
   while (r < w->nrows) {
-    size_t r_end = r, v_end = v, bits = 0;
-    if (!c->defs && c->width && encoding != PQ_ENC_RLE_DICTIONARY) {
-      size_t per = page_bits / value_bits(c, encoding, 0);
-      if (per < 1) per = 1;
-      r_end = w->nrows - r < per ? w->nrows : r + per;
-      v_end = r_end;
-    } else {
-      while (r_end < w->nrows && bits < page_bits) {
-        if (!c->defs || c->defs[r_end]) {
-          bits += value_bits(c, encoding, v_end);
-          v_end++;
-        } else {
-          bits += 1;
-        }
-        r_end++;
-      }
-    }
+    size_t r_end, v_end;
+    cut_page(w, c, cost, r, v, &r_end, &v_end);
     sp_buf_reset(&w->page);
     rc = SP_OK;
     if (c->def->nullable) {
@@ -718,32 +747,66 @@ int sp_parquet_writer_write_rows(sp_parquet_writer *w, const sp_row *rows, size_
   return SP_OK;
 }
 
+/* Append rows [r0, r1) of one fixed-width input column: values are copied in bulk, then
+ * fed to the dictionary. */
+static int append_fixed_slice(sp_parquet_writer *w, pq_column *c, const uint8_t *valid, const uint8_t *src,
+                              size_t r0, size_t r1) {
+  size_t n = r1 - r0, wd = c->width;
+  if (sp_buf_reserve(&c->values, n * wd)) return SP_ERR_NOMEM;
+  uint8_t *dst = c->values.data + c->values.len;
+  size_t cnt = 0;
+  if (!valid) {
+    memcpy(dst, src + r0 * wd, n * wd);
+    cnt = n;
+  } else if (wd == 8) {
+    for (size_t r = r0; r < r1; r++)
+      if (valid[r]) memcpy(dst + 8 * cnt++, src + 8 * r, 8);
+  } else {
+    for (size_t r = r0; r < r1; r++)
+      if (valid[r]) memcpy(dst + wd * cnt++, src + wd * r, wd);
+  }
+  c->values.len += cnt * wd;
+  c->values.data[c->values.len] = 0;
+  w->buffered_bytes += cnt * wd;
+  if (!c->dict_active) {
+    c->nvalues += cnt;
+    return SP_OK;
+  }
+  for (size_t k = 0; k < cnt; k++) {
+    int rc = note_value(w, c, dst + k * wd, wd);
+    if (rc) return rc;
+  }
+  return SP_OK;
+}
+
 /* Append rows [r0, r1) of one input column. */
 static int append_column_slice(sp_parquet_writer *w, pq_column *c, const sp_parquet_column_input *in,
                                size_t r0, size_t r1) {
   size_t n = r1 - r0;
   if (c->def->nullable) {
     if (reserve_defs(c, w->nrows + n)) return SP_ERR_NOMEM;
-    for (size_t k = 0; k < n; k++) c->defs[w->nrows + k] = in->valid ? in->valid[r0 + k] != 0 : 1;
+    if (in->valid)
+      for (size_t k = 0; k < n; k++) c->defs[w->nrows + k] = in->valid[r0 + k] != 0;
+    else
+      memset(c->defs + w->nrows, 1, n);
   }
   if (reserve_values(c, n)) return SP_ERR_NOMEM;
-  if (c->width && sp_buf_reserve(&c->values, n * c->width)) return SP_ERR_NOMEM;
+  switch (c->def->type) {
+  case SP_BOOL: {
+    /* bool is one byte holding 0 or 1: the buffered form */
+    return append_fixed_slice(w, c, in->valid, (const uint8_t *)in->bools, r0, r1);
+  }
+  case SP_INT32:
+  case SP_DATE: return append_fixed_slice(w, c, in->valid, (const uint8_t *)in->i32, r0, r1);
+  case SP_INT64:
+  case SP_TIMESTAMP: return append_fixed_slice(w, c, in->valid, (const uint8_t *)in->i64, r0, r1);
+  case SP_DOUBLE: return append_fixed_slice(w, c, in->valid, (const uint8_t *)in->f64, r0, r1);
+  case SP_STRING:
+    break;
+  }
   for (size_t r = r0; r < r1; r++) {
     if (in->valid && !in->valid[r]) continue;
-    int rc;
-    switch (c->def->type) {
-    case SP_BOOL: {
-      uint8_t b = in->bools[r];
-      rc = append_fixed(w, c, &b);
-      break;
-    }
-    case SP_INT32:
-    case SP_DATE: rc = append_fixed(w, c, &in->i32[r]); break;
-    case SP_INT64:
-    case SP_TIMESTAMP: rc = append_fixed(w, c, &in->i64[r]); break;
-    case SP_DOUBLE: rc = append_fixed(w, c, &in->f64[r]); break;
-    default: rc = append_string(w, c, in->strings[r].ptr, in->strings[r].len); break;
-    }
+    int rc = append_string(w, c, in->strings[r].ptr, in->strings[r].len);
     if (rc) return rc;
   }
   return SP_OK;

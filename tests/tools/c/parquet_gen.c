@@ -3,7 +3,8 @@
  * JSON Lines file of the values it holds, for the DuckDB interop test
  * (tests/integration/test_parquet_duckdb.sh → tests/tools/parquet_duckdb_check.mjs).
  *
- * Usage: parquet_gen OUTDIR
+ * Usage: parquet_gen [--rows N] OUTDIR   (--rows caps every case's row count: small
+ * seed files for the fuzzer)
  * Writes OUTDIR/NNN.parquet + OUTDIR/NNN.jsonl per case and OUTDIR/manifest.txt (one
  * case name per line).  The .jsonl starts with {"columns":[{"name","type"}...]} and
  * then one JSON array per row: integers, dates (days) and timestamps (microseconds)
@@ -47,6 +48,7 @@ static int write_expected(const char *path, const testdata_table *t) {
 
 static int ncases;
 static FILE *manifest;
+static size_t max_rows = SIZE_MAX;
 
 static int gen_columnar(const char *dir, size_t nrows, uint64_t seed, double density,
                         const sp_parquet_writer_options *o) {
@@ -57,6 +59,7 @@ static int gen_columnar(const char *dir, size_t nrows, uint64_t seed, double den
   opt.schema_version = 1;
   o = &opt;
   testdata_table t;
+  if (nrows > max_rows) nrows = max_rows;
   if (testdata_make(&t, testdata_all_types, TESTDATA_ALL_TYPES_N, nrows, seed, density, true)) return -1;
   snprintf(path, sizeof path, "%s.parquet", base);
   int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -94,6 +97,7 @@ static int gen_dataset(const char *dir, const sp_dataset_def *ds, size_t nrows, 
   char base[512], path[600];
   snprintf(base, sizeof base, "%s/%03d", dir, ncases++);
   testdata_table t;
+  if (nrows > max_rows) nrows = max_rows;
   if (testdata_make(&t, ds->columns, ds->ncolumns, nrows, seed, 0.2, false)) return -1;
   const sp_format_vtable *fmt = sp_format_find("parquet");
   if (!fmt) return -1;
@@ -121,8 +125,13 @@ static int gen_dataset(const char *dir, const sp_dataset_def *ds, size_t nrows, 
 }
 
 int main(int argc, char **argv) {
+  if (argc == 4 && strcmp(argv[1], "--rows") == 0) {
+    max_rows = strtoul(argv[2], NULL, 10);
+    argv += 2;
+    argc -= 2;
+  }
   if (argc != 2) {
-    fprintf(stderr, "usage: parquet_gen OUTDIR\n");
+    fprintf(stderr, "usage: parquet_gen [--rows N] OUTDIR\n");
     return 2;
   }
   const char *dir = argv[1];
