@@ -43,3 +43,6 @@ trap pg_stop EXIT
 echo
 echo "== daemon: start-up to a healthy /health, idle RSS =="
 python3 "$here/daemon_startup_rss.py" "$build"
+echo
+echo "== offline query engine vs DuckDB (QUERY_BENCH_ROWS rows, default 10M) =="
+"$here/bench_query.sh" "$build"

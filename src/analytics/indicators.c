@@ -161,27 +161,17 @@ int sp_ind_bbands(const double *in, size_t n, int period, double nbdev, double *
   const size_t first = p - 1;
   const sp_ind_pair div = {period, period};
   for (; i + 1 < n; i += 2) {
-    double x0 = in[i], old0 = in[i - first], x1 = in[i + 1], old1 = in[i + 1 - first];
-    sum += x0;
-    double sum0 = sum;
-    sum -= old0;
-    sum_sq += x0 * x0;
-    double sum_sq0 = sum_sq;
-    sum_sq -= old0 * old0;
-    sum += x1;
-    double sum1 = sum;
-    sum -= old1;
-    sum_sq += x1 * x1;
-    double sum_sq1 = sum_sq;
-    sum_sq -= old1 * old1;
+    double sum0, sum_sq0, sum1, sum_sq1;
+    sp_ind_bbands_roll(&sum, &sum_sq, in[i], in[i - first], &sum0, &sum_sq0);
+    sp_ind_bbands_roll(&sum, &sum_sq, in[i + 1], in[i + 1 - first], &sum1, &sum_sq1);
     sp_ind_bbands_pair((sp_ind_pair){sum0, sum1} / div, (sp_ind_pair){sum_sq0, sum_sq1} / div,
                        nbdev, &upper[i], &middle[i], &lower[i]);
   }
   if (i < n) {
-    sum += in[i];
-    sum_sq += in[i] * in[i];
-    sp_ind_bbands_from_means(sum / period, sum_sq / period, nbdev, &upper[i], &middle[i],
-                             &lower[i]);
+    double window_sum, window_sum_sq;
+    sp_ind_bbands_roll(&sum, &sum_sq, in[i], in[i - first], &window_sum, &window_sum_sq);
+    sp_ind_bbands_from_means(window_sum / period, window_sum_sq / period, nbdev, &upper[i],
+                             &middle[i], &lower[i]);
   }
   return SP_OK;
 }

@@ -78,6 +78,19 @@ static inline double sp_ind_true_range(double high, double low, double prev_clos
   return greatest;
 }
 
+/* One step of TA-Lib's Bollinger totals: add bar x, note the totals of the window
+ * ending at it (*window_sum, *window_sum_sq), then drop `old`, the window's first
+ * bar, ready for the next step. */
+static inline void sp_ind_bbands_roll(double *sum, double *sum_sq, double x, double old,
+                                      double *window_sum, double *window_sum_sq) {
+  *sum += x;
+  *window_sum = *sum;
+  *sum -= old;
+  *sum_sq += x * x;
+  *window_sum_sq = *sum_sq;
+  *sum_sq -= old * old;
+}
+
 /* sqrt of both elements (one sqrtpd on x86-64). */
 static inline sp_ind_pair sp_ind_pair_sqrt(sp_ind_pair x) {
 #ifdef __SSE2__

@@ -184,15 +184,17 @@ static void step_sma(sp_ind_state *st, uint64_t i, double x, sp_ind_values *v) {
 }
 
 static void step_bbands(sp_ind_state *st, uint64_t i, double x, sp_ind_values *v) {
-  st->bb_sum += x;
-  st->bb_sum_sq += x * x;
-  if (i < BB_PERIOD - 1) return;
-  sp_ind_pair means = (sp_ind_pair){st->bb_sum, st->bb_sum_sq} / (sp_ind_pair){BB_PERIOD, BB_PERIOD};
+  if (i < BB_PERIOD - 1) {
+    st->bb_sum += x;
+    st->bb_sum_sq += x * x;
+    return;
+  }
+  double window_sum, window_sum_sq;
+  sp_ind_bbands_roll(&st->bb_sum, &st->bb_sum_sq, x, st->closes[(i - (BB_PERIOD - 1)) % CLOSE_RING],
+                     &window_sum, &window_sum_sq);
+  sp_ind_pair means = (sp_ind_pair){window_sum, window_sum_sq} / (sp_ind_pair){BB_PERIOD, BB_PERIOD};
   sp_ind_bbands_from_means(means[0], means[1], BB_NBDEV, &v->bb_upper, &v->bb_middle,
                            &v->bb_lower);
-  double old = st->closes[(i - (BB_PERIOD - 1)) % CLOSE_RING];
-  st->bb_sum -= old;
-  st->bb_sum_sq -= old * old;
 }
 
 /* A standalone EMA: the running sum until bar period-1, then EMA steps. */
