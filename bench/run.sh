@@ -40,3 +40,9 @@ echo "== sinks: rows/s into PostgreSQL (COPY path) and the Kafka mock =="
 pg_start
 trap pg_stop EXIT
 "$build/bench/bench_sinks" --pg "$PG_CONNINFO" --kafka
+echo
+echo "== daemon: start-up to a healthy /health, idle RSS =="
+python3 "$here/daemon_startup_rss.py" "$build"
+echo
+echo "== offline query engine vs DuckDB (QUERY_BENCH_ROWS rows, default 10M) =="
+"$here/bench_query.sh" "$build"
