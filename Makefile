@@ -25,9 +25,15 @@ $(ASAN_BUILD)/CMakeCache.txt:
 build-asan: $(ASAN_BUILD)/CMakeCache.txt
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 
-# The main job on the default config, storing Parquet under ./data.
+# The main job on the default config, storing Parquet under ./data, in the
+# foreground: Ctrl-C drains the channels and stops it.  Health: http://127.0.0.1:8765/health.
 run: deps build
 	./$(BUILD)/stockpipe run
+
+# One round of the whole default pipeline against the bundled fake API (no network,
+# no keys), then the stored files, a summary and two queries.
+demo: build
+	bash scripts/demo.sh $(BUILD)
 
 # Every test, then every test again under AddressSanitizer + UBSan.
 test: deps build build-asan

@@ -33,3 +33,16 @@ echo "== indicators: ns per bar vs TA-Lib C and Tulip C =="
 cmake -S "$here/.." -B "$build" >/dev/null
 cmake --build "$build" -j 2 --target bench_indicators
 "$build/bench/bench_indicators"
+echo
+echo "== sinks: rows/s into PostgreSQL (COPY path) and the Kafka mock =="
+# A throw-away PostgreSQL server for the run (tests/postgres/lib.sh: initdb + pg_ctl, 127.0.0.1).
+. "$here/../tests/postgres/lib.sh"
+pg_start
+trap pg_stop EXIT
+"$build/bench/bench_sinks" --pg "$PG_CONNINFO" --kafka
+echo
+echo "== daemon: start-up to a healthy /health, idle RSS =="
+python3 "$here/daemon_startup_rss.py" "$build"
+echo
+echo "== offline query engine vs DuckDB (QUERY_BENCH_ROWS rows, default 10M) =="
+"$here/bench_query.sh" "$build"

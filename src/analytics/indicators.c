@@ -161,27 +161,17 @@ int sp_ind_bbands(const double *in, size_t n, int period, double nbdev, double *
   const size_t first = p - 1;
   const sp_ind_pair div = {period, period};
   for (; i + 1 < n; i += 2) {
-    double x0 = in[i], old0 = in[i - first], x1 = in[i + 1], old1 = in[i + 1 - first];
-    sum += x0;
-    double sum0 = sum;
-    sum -= old0;
-    sum_sq += x0 * x0;
-    double sum_sq0 = sum_sq;
-    sum_sq -= old0 * old0;
-    sum += x1;
-    double sum1 = sum;
-    sum -= old1;
-    sum_sq += x1 * x1;
-    double sum_sq1 = sum_sq;
-    sum_sq -= old1 * old1;
+    double sum0, sum_sq0, sum1, sum_sq1;
+    sp_ind_bbands_roll(&sum, &sum_sq, in[i], in[i - first], &sum0, &sum_sq0);
+    sp_ind_bbands_roll(&sum, &sum_sq, in[i + 1], in[i + 1 - first], &sum1, &sum_sq1);
     sp_ind_bbands_pair((sp_ind_pair){sum0, sum1} / div, (sp_ind_pair){sum_sq0, sum_sq1} / div,
                        nbdev, &upper[i], &middle[i], &lower[i]);
   }
   if (i < n) {
-    sum += in[i];
-    sum_sq += in[i] * in[i];
-    sp_ind_bbands_from_means(sum / period, sum_sq / period, nbdev, &upper[i], &middle[i],
-                             &lower[i]);
+    double window_sum, window_sum_sq;
+    sp_ind_bbands_roll(&sum, &sum_sq, in[i], in[i - first], &window_sum, &window_sum_sq);
+    sp_ind_bbands_from_means(window_sum / period, window_sum_sq / period, nbdev, &upper[i],
+                             &middle[i], &lower[i]);
   }
   return SP_OK;
 }
@@ -249,7 +239,8 @@ int sp_ind_high_low_window(const int64_t *bar_time, const double *high, const do
                              .agg_low = rings + 3 * cap, .back_high = -INFINITY,
                              .back_low = INFINITY};
   for (size_t i = 0; i < n; i++)
-    sp_ind_extreme_window_step(&w, bar_time[i], high[i], low[i], &out_high[i], &out_low[i]);
+    sp_ind_extreme_window_step(&w, sp_ind_day_of(bar_time[i], w.started, w.cur_day), high[i],
+                               low[i], &out_high[i], &out_low[i]);
   free(days);
   free(rings);
   return SP_OK;
@@ -260,7 +251,7 @@ int sp_ind_avg_volume_window(const int64_t *bar_time, const int64_t *volume, siz
   if (window_days < 1 || (n > 0 && (!bar_time || !volume || !out))) return SP_ERR_INVALID;
   if (!times_in_order(bar_time, n)) return SP_ERR_INVALID;
   int32_t *days = malloc((size_t)window_days * sizeof *days);
-  int64_t *sums = malloc((size_t)window_days * sizeof *sums);
+  uint64_t *sums = malloc((size_t)window_days * sizeof *sums);
   if (!days || !sums) {
     free(days);
     free(sums);
@@ -271,16 +262,21 @@ int sp_ind_avg_volume_window(const int64_t *bar_time, const int64_t *volume, siz
    * value divides NaN by 1). */
   size_t i = 0;
   for (; i + 1 < n; i += 2) {
-    int64_t sum0, count0, sum1, count1;
-    bool ready0 = sp_ind_volume_window_step(&w, bar_time[i], volume[i], &sum0, &count0);
-    bool ready1 = sp_ind_volume_window_step(&w, bar_time[i + 1], volume[i + 1], &sum1, &count1);
+    uint64_t sum0, sum1;
+    uint32_t count0, count1;
+    bool ready0 = sp_ind_volume_window_step(&w, sp_ind_day_of(bar_time[i], w.started, w.cur_day),
+                                            volume[i], &sum0, &count0);
+    bool ready1 = sp_ind_volume_window_step(
+        &w, sp_ind_day_of(bar_time[i + 1], w.started, w.cur_day), volume[i + 1], &sum1, &count1);
     sp_ind_pair mean = (sp_ind_pair){ready0 ? (double)sum0 : NAN, ready1 ? (double)sum1 : NAN} /
                        (sp_ind_pair){ready0 ? (double)count0 : 1.0, ready1 ? (double)count1 : 1.0};
     memcpy(&out[i], &mean, sizeof mean);
   }
   if (i < n) {
-    int64_t sum, count;
-    out[i] = sp_ind_volume_window_step(&w, bar_time[i], volume[i], &sum, &count)
+    uint64_t sum;
+    uint32_t count;
+    out[i] = sp_ind_volume_window_step(&w, sp_ind_day_of(bar_time[i], w.started, w.cur_day),
+                                       volume[i], &sum, &count)
                  ? (double)sum / (double)count
                  : NAN;
   }

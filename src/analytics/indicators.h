@@ -89,7 +89,8 @@ int sp_ind_change(const double *close, size_t n, double *change, double *change_
 /* Trailing calendar windows of `window_days` UTC days including the current bar's
  * day (364 for 52 weeks, 90 for the 90-day volume).  bar_time is microseconds since
  * the epoch, non-decreasing (else SP_ERR_INVALID).  A NaN high/low is skipped.
- * window_days must be >= 1.  These allocate per-day rings of window_days entries
+ * Volumes must be >= 0 (sums are unsigned 64-bit: an absurd total wraps, it never
+ * overflows).  window_days must be >= 1.  These allocate per-day rings of window_days entries
  * (not per bar): SP_ERR_NOMEM is possible. */
 int sp_ind_high_low_window(const int64_t *bar_time, const double *high, const double *low,
                            size_t n, int window_days, double *out_high, double *out_low);
@@ -163,7 +164,7 @@ int64_t sp_ind_state_last_time(const sp_ind_state *st);
 /* Advance by one bar and copy that bar's values into `out` (may be NULL: read them
  * with sp_ind_state_last or sp_ind_state_fill_row instead, which is faster).
  * O(1), no allocation.  SP_ERR_INVALID (state unchanged) when bar_time is not after the
- * previous bar's or high/low/close is not finite. */
+ * previous bar's, high/low/close is not finite or volume is negative. */
 int sp_ind_state_push(sp_ind_state *st, const sp_ind_bar *bar, sp_ind_values *out,
                       sp_error *err);
 /* The values of the last bar pushed (all NaN before the first): a copy, or a

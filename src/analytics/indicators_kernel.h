@@ -78,6 +78,28 @@ static inline double sp_ind_true_range(double high, double low, double prev_clos
   return greatest;
 }
 
+/* One step of TA-Lib's Bollinger totals: add bar x, note the totals of the window
+ * ending at it (*window_sum, *window_sum_sq), then drop `old`, the window's first
+ * bar, ready for the next step. */
+static inline void sp_ind_bbands_roll(double *sum, double *sum_sq, double x, double old,
+                                      double *window_sum, double *window_sum_sq) {
+  *sum += x;
+  *window_sum = *sum;
+  *sum -= old;
+  *sum_sq += x * x;
+  *window_sum_sq = *sum_sq;
+  *sum_sq -= old * old;
+}
+
+/* sqrt of both elements (one sqrtpd on x86-64). */
+static inline sp_ind_pair sp_ind_pair_sqrt(sp_ind_pair x) {
+#ifdef __SSE2__
+  return (sp_ind_pair)_mm_sqrt_pd((__m128d)x);
+#else
+  return (sp_ind_pair){sqrt(x[0]), sqrt(x[1])};
+#endif
+}
+
 /* Bollinger bands from TA-Lib's rolling totals: `sum` and `sum_sq` are the totals
  * of the window ending at the current bar (TA_SMA's and TA_STDDEV's periodTotal
  * after adding the new bar, before dropping the oldest), divided by the period into
@@ -88,19 +110,10 @@ static inline double sp_ind_true_range(double high, double low, double prev_clos
 static inline void sp_ind_bbands_from_means(double mean, double mean_sq, double nbdev,
                                             double *upper, double *middle, double *lower) {
   double variance = mean_sq - mean * mean;
-  double dev = variance < SP_IND_EPSILON ? 0.0 : sqrt(variance) * nbdev;
+  double dev = variance < SP_IND_EPSILON ? 0.0 : sp_ind_pair_sqrt((sp_ind_pair){variance, variance})[0] * nbdev;
   *middle = mean;
   *upper = mean + dev;
   *lower = mean - dev;
-}
-
-/* sqrt of both elements (one sqrtpd on x86-64). */
-static inline sp_ind_pair sp_ind_pair_sqrt(sp_ind_pair x) {
-#ifdef __SSE2__
-  return (sp_ind_pair)_mm_sqrt_pd((__m128d)x);
-#else
-  return (sp_ind_pair){sqrt(x[0]), sqrt(x[1])};
-#endif
 }
 
 /* sp_ind_bbands_from_means for two bars at once, element-wise identical; writes
@@ -181,12 +194,12 @@ static inline int32_t sp_ind_day_of(int64_t t, bool started, int32_t prev_day) {
   return sp_timestamp_to_days(t);
 }
 
-/* Add a bar; write the window's high and low (NaN until `days` days of history).
+/* Add a bar of UTC day `day` (sp_ind_day_of; never earlier than the last); write the
+ * window's high and low (NaN until `days` days of history).
  * A NaN high or low is ignored.  A bar costs a few selects (written as such: a new
  * intraday extreme is unpredictable); the ring changes once a day. */
-static inline void sp_ind_extreme_window_step(sp_ind_extreme_window *w, int64_t t, double high,
+static inline void sp_ind_extreme_window_step(sp_ind_extreme_window *w, int32_t day, double high,
                                               double low, double *out_high, double *out_low) {
-  const int32_t day = sp_ind_day_of(t, w->started, w->cur_day);
   const int32_t oldest_kept = day - (int32_t)w->days + 1;
   if (!w->started || day != w->cur_day) {
     if (w->started) { /* yesterday (or the last trading day) is complete */
@@ -229,19 +242,18 @@ typedef struct sp_ind_volume_window {
   uint32_t days; /* window length = ring capacity */
   bool started;
   int32_t first_day, cur_day;
-  int64_t cur_volume;     /* today's volume so far */
+  uint64_t cur_volume;    /* today's volume so far (unsigned: wraps, never overflows) */
   int32_t *day;           /* completed days in the window, oldest at head */
-  int64_t *volume;
+  uint64_t *volume;
   uint32_t head, len;
-  int64_t total;          /* sum of volume[] */
+  uint64_t total;         /* sum of volume[] */
 } sp_ind_volume_window;
 
-/* Add a bar.  Until `days` days of history exist return false; then true with the
+/* Add a bar of UTC day `day`.  Until `days` days of history exist return false; then true with the
  * window's total volume and number of days in *sum and *count (the mean is
  * (double)sum / count, divided by the caller so divisions can be paired). */
-static inline bool sp_ind_volume_window_step(sp_ind_volume_window *w, int64_t t, int64_t volume,
-                                             int64_t *sum, int64_t *count) {
-  const int32_t day = sp_ind_day_of(t, w->started, w->cur_day);
+static inline bool sp_ind_volume_window_step(sp_ind_volume_window *w, int32_t day, int64_t volume,
+                                             uint64_t *sum, uint32_t *count) {
   const int32_t oldest_kept = day - (int32_t)w->days + 1;
   if (!w->started || day != w->cur_day) {
     if (w->started) {
@@ -262,9 +274,9 @@ static inline bool sp_ind_volume_window_step(sp_ind_volume_window *w, int64_t t,
     w->cur_day = day;
     w->cur_volume = 0;
   }
-  w->cur_volume += volume;
+  w->cur_volume += (uint64_t)volume;
   *sum = w->total + w->cur_volume;
-  *count = (int64_t)w->len + 1;
+  *count = w->len + 1;
   return w->first_day <= oldest_kept;
 }
 

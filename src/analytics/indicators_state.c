@@ -63,7 +63,7 @@ struct sp_ind_state {
   double week52_agg_high[SP_IND_52W_DAYS], week52_agg_low[SP_IND_52W_DAYS];
   sp_ind_volume_window days90;   /* rings below */
   int32_t volume_day[SP_IND_90D_DAYS];
-  int64_t volume_sum[SP_IND_90D_DAYS];
+  uint64_t volume_sum[SP_IND_90D_DAYS];
   sp_ind_values last;
 };
 
@@ -184,15 +184,17 @@ static void step_sma(sp_ind_state *st, uint64_t i, double x, sp_ind_values *v) {
 }
 
 static void step_bbands(sp_ind_state *st, uint64_t i, double x, sp_ind_values *v) {
-  st->bb_sum += x;
-  st->bb_sum_sq += x * x;
-  if (i < BB_PERIOD - 1) return;
-  sp_ind_pair means = (sp_ind_pair){st->bb_sum, st->bb_sum_sq} / (sp_ind_pair){BB_PERIOD, BB_PERIOD};
+  if (i < BB_PERIOD - 1) {
+    st->bb_sum += x;
+    st->bb_sum_sq += x * x;
+    return;
+  }
+  double window_sum, window_sum_sq;
+  sp_ind_bbands_roll(&st->bb_sum, &st->bb_sum_sq, x, st->closes[(i - (BB_PERIOD - 1)) % CLOSE_RING],
+                     &window_sum, &window_sum_sq);
+  sp_ind_pair means = (sp_ind_pair){window_sum, window_sum_sq} / (sp_ind_pair){BB_PERIOD, BB_PERIOD};
   sp_ind_bbands_from_means(means[0], means[1], BB_NBDEV, &v->bb_upper, &v->bb_middle,
                            &v->bb_lower);
-  double old = st->closes[(i - (BB_PERIOD - 1)) % CLOSE_RING];
-  st->bb_sum -= old;
-  st->bb_sum_sq -= old * old;
 }
 
 /* A standalone EMA: the running sum until bar period-1, then EMA steps. */
@@ -281,7 +283,14 @@ int sp_ind_state_push(sp_ind_state *st, const sp_ind_bar *bar, sp_ind_values *ou
                         "indicator state: bar at %s is not after the previous bar at %s", now,
                         prev);
   }
-  if (!isfinite(bar->high) || !isfinite(bar->low) || !isfinite(bar->close)) {
+  if (bar->volume < 0) {
+    char when[SP_TIMESTAMP_TEXT_MAX];
+    sp_format_timestamp(bar->bar_time, when);
+    return sp_error_set(err, SP_ERR_INVALID, "indicator state: bar at %s has a negative volume",
+                        when);
+  }
+  /* x - x is 0 for a finite x and NaN otherwise: one test for the three prices. */
+  if (!((bar->high - bar->high) + (bar->low - bar->low) + (bar->close - bar->close) == 0.0)) {
     char when[SP_TIMESTAMP_TEXT_MAX];
     sp_format_timestamp(bar->bar_time, when);
     return sp_error_set(err, SP_ERR_INVALID,
@@ -291,8 +300,10 @@ int sp_ind_state_push(sp_ind_state *st, const sp_ind_bar *bar, sp_ind_values *ou
   const uint64_t i = st->count;
   const unsigned m = st->mask;
   const double x = bar->close, prev = st->prev_close, d = x - prev;
+  /* Every value, once it exists, exists for every later bar; so st->last needs no
+   * reset: a step writes its fields from its first value on (and NaN where a value
+   * can vanish, change_pct after a zero close). */
   sp_ind_values *v = &st->last;
-  *v = all_null;
   step_sma(st, i, x, v);
   if (m & SP_IND_BBANDS) step_bbands(st, i, x, v);
   if (m & SP_IND_EMA_12) v->ema_12 = step_ema(&st->ema_12, i, x, EMA_FAST);
@@ -307,10 +318,12 @@ int sp_ind_state_push(sp_ind_state *st, const sp_ind_bar *bar, sp_ind_values *ou
     if (rsi_ready) v->rsi_14 = sp_ind_rsi_from_ratio(rsi_total, q[1]);
     if (m & SP_IND_ATR_14) step_atr(st, i, bar, v);
   }
-  sp_ind_extreme_window_step(&st->week52, bar->bar_time, bar->high, bar->low, &v->high_52w,
-                             &v->low_52w);
-  int64_t volume_sum, volume_days;
-  if (sp_ind_volume_window_step(&st->days90, bar->bar_time, bar->volume, &volume_sum, &volume_days))
+  /* Both windows saw the same bars: one day computation serves both. */
+  const int32_t day = sp_ind_day_of(bar->bar_time, st->week52.started, st->week52.cur_day);
+  sp_ind_extreme_window_step(&st->week52, day, bar->high, bar->low, &v->high_52w, &v->low_52w);
+  uint64_t volume_sum;
+  uint32_t volume_days;
+  if (sp_ind_volume_window_step(&st->days90, day, bar->volume, &volume_sum, &volume_days))
     v->avg_volume_90d = (double)volume_sum / (double)volume_days;
 
   st->closes[i % CLOSE_RING] = x;
@@ -363,12 +376,12 @@ int sp_ind_state_serialize(const sp_ind_state *st, sp_buf *out) {
   const sp_ind_volume_window *d = &st->days90;
   if (!rc) rc = sp_buf_append_u32le(out, (uint32_t)d->first_day);
   if (!rc) rc = sp_buf_append_u32le(out, (uint32_t)d->cur_day);
-  if (!rc) rc = sp_buf_append_u64le(out, (uint64_t)d->cur_volume);
+  if (!rc) rc = sp_buf_append_u64le(out, d->cur_volume);
   if (!rc) rc = sp_buf_append_u32le(out, d->len);
   for (uint32_t k = 0; k < d->len && !rc; k++) {
     uint32_t slot = sp_ind_ring_slot(d->head, k, SP_IND_90D_DAYS);
     rc = sp_buf_append_u32le(out, (uint32_t)d->day[slot]);
-    if (!rc) rc = sp_buf_append_u64le(out, (uint64_t)d->volume[slot]);
+    if (!rc) rc = sp_buf_append_u64le(out, d->volume[slot]);
   }
   if (!rc) {
     uLong crc = crc32(0L, out->data + start, (uInt)(out->len - start));
@@ -478,7 +491,7 @@ static int decode_state(reader *r, sp_ind_state *st, const char **why) {
   d->started = started;
   d->first_day = get_i32(r);
   d->cur_day = get_i32(r);
-  d->cur_volume = (int64_t)get_le(r, 8);
+  d->cur_volume = get_le(r, 8);
   d->head = 0;
   d->len = (uint32_t)get_le(r, 4);
   d->total = 0;
@@ -487,7 +500,7 @@ static int decode_state(reader *r, sp_ind_state *st, const char **why) {
                 : d->first_day == 0 && d->cur_day == 0 && d->cur_volume == 0 && d->len == 0);
   for (uint32_t k = 0; ok && k < d->len; k++) {
     d->day[k] = get_i32(r);
-    d->volume[k] = (int64_t)get_le(r, 8);
+    d->volume[k] = get_le(r, 8);
     ok = r->ok &&
          ring_day_ok(d->day[k], k ? d->day[k - 1] : 0, k, d->first_day, d->cur_day, d->days) &&
          !__builtin_add_overflow(d->total, d->volume[k], &d->total);

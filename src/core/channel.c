@@ -68,12 +68,23 @@ void sp_channel_sync_destroy(sp_channel_sync *sync) {
   pthread_mutex_destroy(&sync->mutex);
 }
 
+/* Budget for one channel: its own share and the channels' common share. */
+static bool reserve_channel_bytes(sp_channel *ch, sp_channel_sync *sync, size_t charge) {
+  if (!ch->budget) return true;
+  size_t limit = sp_membudget_limit(ch->budget);
+  size_t own_cap = limit / 100 * SP_MEMBUDGET_ONE_CHANNEL_PCT;
+  if (sync->bytes > 0 && (sync->bytes > own_cap || charge > own_cap - sync->bytes)) return false;
+  if (!sp_membudget_try_reserve_upto(ch->budget, charge, limit / 100 * SP_MEMBUDGET_CHANNELS_PCT)) return false;
+  sync->bytes += charge;
+  return true;
+}
+
 int sp_channel_sync_reserve(sp_channel *ch, sp_channel_sync *sync, size_t charge, int64_t deadline_us,
                             sp_error *err) {
   for (;;) {
     if (sync->closed) return sp_error_set(err, SP_ERR_STOPPED, "channel %s is closed", ch->name);
     bool slot = sync->slots_used < ch->capacity;
-    if (slot && sp_membudget_try_reserve(ch->budget, charge)) {
+    if (slot && reserve_channel_bytes(ch, sync, charge)) {
       sync->slots_used++;
       return SP_OK;
     }
@@ -94,7 +105,10 @@ int sp_channel_sync_reserve(sp_channel *ch, sp_channel_sync *sync, size_t charge
 
 void sp_channel_sync_release(sp_channel *ch, sp_channel_sync *sync, size_t n, size_t bytes) {
   sync->slots_used -= n;
-  sp_membudget_release(ch->budget, bytes);
+  if (ch->budget) {
+    sync->bytes -= bytes;
+    sp_membudget_release(ch->budget, bytes);
+  }
   if (n) pthread_cond_broadcast(&sync->room);
 }
 

@@ -120,14 +120,16 @@ typedef struct sp_channel_sync {
   pthread_cond_t room;  /* signalled when slots are freed (CLOCK_MONOTONIC) */
   pthread_cond_t items; /* signalled when events are committed or put back */
   size_t slots_used;    /* committed + taken-uncommitted + reserved by open puts */
+  size_t bytes;         /* budget bytes this channel holds */
   bool closed;
 } sp_channel_sync;
 
 void sp_channel_sync_init(sp_channel_sync *sync);
 void sp_channel_sync_destroy(sp_channel_sync *sync);
 /* With sync->mutex held: reserve one slot of ch->capacity and `charge` bytes of
- * ch->budget, waiting until `deadline_us` (monotonic).  Returns 0, SP_ERR_FULL or
- * SP_ERR_STOPPED (message names the channel). */
+ * ch->budget (within the channels' share, membudget.h), waiting until
+ * `deadline_us` (monotonic).  Returns 0, SP_ERR_FULL or SP_ERR_STOPPED (message
+ * names the channel). */
 int sp_channel_sync_reserve(sp_channel *ch, sp_channel_sync *sync, size_t charge, int64_t deadline_us,
                             sp_error *err);
 /* With sync->mutex held: give back `n` slots and `bytes` of budget, waking putters. */

@@ -462,7 +462,9 @@ static int file_put_prepare(sp_channel *ch, void *txn, const sp_put_prepare_info
   if (!rc) rc = log_sync(fc, lsn, err);
   if (rc) return rc; /* the caller rolls back (an ABORT record follows when prepared) */
   /* the events are on disk now: release their memory */
-  sp_membudget_release(ch->budget, t->charge);
+  pthread_mutex_lock(&fc->sync.mutex);
+  sp_channel_sync_release(ch, &fc->sync, 0, t->charge);
+  pthread_mutex_unlock(&fc->sync.mutex);
   t->charge = 0;
   sp_buf_free(&t->data);
   return SP_OK;

@@ -10,11 +10,16 @@ void sp_membudget_init(sp_membudget *b, size_t limit) {
 }
 
 bool sp_membudget_try_reserve(sp_membudget *b, size_t bytes) {
+  return sp_membudget_try_reserve_upto(b, bytes, b ? b->limit : 0);
+}
+
+bool sp_membudget_try_reserve_upto(sp_membudget *b, size_t bytes, size_t ceiling) {
   if (!b || bytes == 0) return true;
+  if (ceiling > b->limit) ceiling = b->limit;
   size_t used = atomic_load(&b->used);
   for (;;) {
-    bool fits = used <= b->limit && bytes <= b->limit - used;
-    if (!fits && !(used == 0 && bytes > b->limit)) return false;
+    bool fits = used <= ceiling && bytes <= ceiling - used;
+    if (!fits && !(used == 0 && bytes > ceiling)) return false;
     if (atomic_compare_exchange_weak(&b->used, &used, used + bytes)) break;
   }
   size_t now = used + bytes, peak = atomic_load(&b->peak);

@@ -6,6 +6,11 @@
  * once the budget is spent, puts block (backpressure reaches the sources) and sinks
  * retry later instead of allocating.
  *
+ * So that a sink whose channel is full (a dead sink) cannot starve the others,
+ * channels get only part of the budget: all channels together at most
+ * SP_MEMBUDGET_CHANNELS_PCT percent of it, one channel at most
+ * SP_MEMBUDGET_ONE_CHANNEL_PCT percent; the rest is left to sinks' encode buffers.
+ *
  * A budget is a counter (limit, used) updated with atomics; it does not allocate
  * anything itself.  Every function is thread-safe.  A NULL budget means "unlimited"
  * for every function below, so components work without one (tests, tools).
@@ -23,6 +28,9 @@ typedef struct sp_membudget {
   _Atomic size_t peak;  /* highest `used` seen (for metrics) */
 } sp_membudget;
 
+#define SP_MEMBUDGET_CHANNELS_PCT 75
+#define SP_MEMBUDGET_ONE_CHANNEL_PCT 50
+
 /* Default budget when the configuration names none: 256 MiB. */
 #define SP_MEMBUDGET_DEFAULT_LIMIT ((size_t)256 << 20)
 
@@ -35,6 +43,8 @@ void sp_membudget_init(sp_membudget *b, size_t limit);
  * reserved).  A single request larger than the whole limit is granted only when
  * nothing else is reserved, so one oversized event cannot wedge the pipeline. */
 bool sp_membudget_try_reserve(sp_membudget *b, size_t bytes);
+/* The same, but only while the total stays at or below `ceiling` bytes (<= limit). */
+bool sp_membudget_try_reserve_upto(sp_membudget *b, size_t bytes, size_t ceiling);
 
 /* Give back `bytes` reserved earlier (never more than was reserved). */
 void sp_membudget_release(sp_membudget *b, size_t bytes);

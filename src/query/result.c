@@ -239,6 +239,7 @@ static int print_table(const sp_result *r, FILE *out, int term_width, sp_error *
     if (c) rc = sp_buf_append_str(&line, "  ");
     if (!rc) rc = append_cell(&line, r->proj_cols[c].name, strlen(r->proj_cols[c].name), width[c], false);
   }
+  while (!rc && line.len && line.data[line.len - 1] == ' ') line.len--;
   if (!rc) rc = sp_buf_append_byte(&line, '\n');
   for (int c = 0; c < nc && !rc; c++) {
     if (c) rc = sp_buf_append_str(&line, "  ");

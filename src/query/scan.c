@@ -71,87 +71,80 @@ static int table_reserve(sp_table *t, size_t extra) {
   return SP_OK;
 }
 
+/* Gather the rows listed in idx[0..n) (NULL = rows 0..n) of vector v into column c at row `base`. */
+static int gather(sp_table_column *col, sp_type type, const sp_parquet_column_vector *v, const uint32_t *idx,
+                  size_t n, size_t base) {
+#define GATHER(arr, T)                                                                                           \
+  do {                                                                                                           \
+    T *dst = (T *)col->data + base;                                                                              \
+    if (!idx) {                                                                                                  \
+      memcpy(col->valid + base, v->valid, n);                                                                    \
+      memcpy(dst, v->arr, n * sizeof(T));                                                                        \
+    } else                                                                                                       \
+      for (size_t k = 0; k < n; k++) col->valid[base + k] = v->valid[idx[k]], dst[k] = v->arr[idx[k]];           \
+  } while (0)
+  switch (type) {
+  case SP_BOOL: GATHER(bools, bool); break;
+  case SP_INT32:
+  case SP_DATE: GATHER(i32, int32_t); break;
+  case SP_INT64:
+  case SP_TIMESTAMP: GATHER(i64, int64_t); break;
+  case SP_DOUBLE: GATHER(f64, double); break;
+  case SP_STRING: {
+    size_t *off = col->data;
+    if (!idx) {
+      size_t total = v->str_offsets[n] - v->str_offsets[0];
+      size_t start = col->bytes.len - v->str_offsets[0];
+      if (sp_buf_append(&col->bytes, v->str_bytes + v->str_offsets[0], total)) return SP_ERR_NOMEM;
+      memcpy(col->valid + base, v->valid, n);
+      for (size_t i = 0; i < n; i++) off[base + i + 1] = start + v->str_offsets[i + 1];
+      break;
+    }
+    for (size_t k = 0; k < n; k++) {
+      uint32_t i = idx[k];
+      size_t len = v->str_offsets[i + 1] - v->str_offsets[i];
+      if (sp_buf_append(&col->bytes, v->str_bytes + v->str_offsets[i], len)) return SP_ERR_NOMEM;
+      col->valid[base + k] = v->valid[i];
+      off[base + k + 1] = col->bytes.len;
+    }
+    break;
+  }
+  }
+#undef GATHER
+  return SP_OK;
+}
+
 int sp_table_append(sp_table *t, sp_parquet_column_vector *const *vecs, size_t nrows, const uint8_t *sel) {
+  uint32_t *idx = NULL;
   size_t nsel = nrows;
   if (sel) {
+    idx = malloc((nrows ? nrows : 1) * sizeof *idx);
+    if (!idx) return SP_ERR_NOMEM;
     nsel = 0;
-    for (size_t i = 0; i < nrows; i++) nsel += sel[i] != 0;
+    for (size_t i = 0; i < nrows; i++) {
+      idx[nsel] = (uint32_t)i;
+      nsel += sel[i] != 0;
+    }
   }
-  if (nsel == 0) return SP_OK;
-  if (table_reserve(t, nsel)) return SP_ERR_NOMEM;
-  size_t base = t->nrows;
-  for (int c = 0; c < t->ds->ncolumns; c++) {
+  int rc = SP_OK;
+  if (nsel && table_reserve(t, nsel)) rc = SP_ERR_NOMEM;
+  for (int c = 0; c < t->ds->ncolumns && nsel && !rc; c++) {
     sp_table_column *col = &t->cols[c];
     if (!col->used) continue;
-    const sp_parquet_column_vector *v = vecs[c];
     sp_type type = t->ds->columns[c].type;
-    if (!v) {
-      memset(col->valid + base, 0, nsel);
-      if (type == SP_STRING)
-        for (size_t k = 0; k < nsel; k++) ((size_t *)col->data)[base + k + 1] = col->bytes.len;
-      else
-        memset((char *)col->data + base * width_of(type), 0, nsel * width_of(type));
+    if (vecs[c]) {
+      rc = gather(col, type, vecs[c], idx, nsel, t->nrows);
       continue;
     }
-    size_t k = base;
-    switch (type) {
-    case SP_BOOL:
-      for (size_t i = 0; i < nrows; i++)
-        if (!sel || sel[i]) col->valid[k] = v->valid[i], ((bool *)col->data)[k++] = v->bools[i];
-      break;
-    case SP_INT32:
-    case SP_DATE:
-      if (!sel) {
-        memcpy(col->valid + k, v->valid, nrows);
-        memcpy((int32_t *)col->data + k, v->i32, nrows * 4);
-        break;
-      }
-      for (size_t i = 0; i < nrows; i++)
-        if (sel[i]) col->valid[k] = v->valid[i], ((int32_t *)col->data)[k++] = v->i32[i];
-      break;
-    case SP_INT64:
-    case SP_TIMESTAMP:
-      if (!sel) {
-        memcpy(col->valid + k, v->valid, nrows);
-        memcpy((int64_t *)col->data + k, v->i64, nrows * 8);
-        break;
-      }
-      for (size_t i = 0; i < nrows; i++)
-        if (sel[i]) col->valid[k] = v->valid[i], ((int64_t *)col->data)[k++] = v->i64[i];
-      break;
-    case SP_DOUBLE:
-      if (!sel) {
-        memcpy(col->valid + k, v->valid, nrows);
-        memcpy((double *)col->data + k, v->f64, nrows * 8);
-        break;
-      }
-      for (size_t i = 0; i < nrows; i++)
-        if (sel[i]) col->valid[k] = v->valid[i], ((double *)col->data)[k++] = v->f64[i];
-      break;
-    case SP_STRING: {
-      size_t *off = col->data;
-      if (!sel) {
-        size_t total = v->str_offsets[nrows] - v->str_offsets[0];
-        if (sp_buf_append(&col->bytes, v->str_bytes + v->str_offsets[0], total)) return SP_ERR_NOMEM;
-        size_t startb = off[k] - v->str_offsets[0];
-        memcpy(col->valid + k, v->valid, nrows);
-        for (size_t i = 0; i < nrows; i++) off[k + i + 1] = startb + v->str_offsets[i + 1];
-        break;
-      }
-      for (size_t i = 0; i < nrows; i++) {
-        if (!sel[i]) continue;
-        size_t len = v->str_offsets[i + 1] - v->str_offsets[i];
-        if (sp_buf_append(&col->bytes, v->str_bytes + v->str_offsets[i], len)) return SP_ERR_NOMEM;
-        col->valid[k] = v->valid[i];
-        off[k + 1] = col->bytes.len;
-        k++;
-      }
-      break;
-    }
-    }
+    memset(col->valid + t->nrows, 0, nsel); /* absent from the file: null */
+    if (type == SP_STRING)
+      for (size_t k = 0; k < nsel; k++) ((size_t *)col->data)[t->nrows + k + 1] = col->bytes.len;
+    else
+      memset((char *)col->data + t->nrows * width_of(type), 0, nsel * width_of(type));
   }
-  t->nrows += nsel;
-  return SP_OK;
+  free(idx);
+  if (!rc) t->nrows += nsel;
+  return rc;
 }
 
 #define CMP(a, b) (((a) > (b)) - ((a) < (b)))

@@ -254,6 +254,18 @@ void sp_pred_filter(const sp_qpred *p, const sp_parquet_column_vector *vec, uint
   case SP_TIMESTAMP: FILTER_NUMERIC(i64, i64); break;
   case SP_DOUBLE: FILTER_NUMERIC(f64, f64); break;
   case SP_STRING:
+    if (p->op == SP_Q_EQ || p->op == SP_Q_IN) { /* lengths first, then bytes */
+      for (size_t i = 0; i < n; i++) {
+        if (!sel[i]) continue;
+        const char *s = vec->str_bytes + vec->str_offsets[i];
+        size_t len = vec->str_offsets[i + 1] - vec->str_offsets[i];
+        bool hit = false;
+        for (size_t k = 0; k < p->nvalues && !hit; k++)
+          hit = p->values[k].u.str.len == len && memcmp(s, p->values[k].u.str.ptr, len) == 0;
+        sel[i] = hit && valid[i];
+      }
+      break;
+    }
     for (size_t i = 0; i < n; i++) {
       if (!sel[i]) continue;
       if (!valid[i]) {
@@ -262,11 +274,7 @@ void sp_pred_filter(const sp_qpred *p, const sp_parquet_column_vector *vec, uint
       }
       const char *s = vec->str_bytes + vec->str_offsets[i];
       size_t len = vec->str_offsets[i + 1] - vec->str_offsets[i];
-      bool hit = false;
-      for (size_t k = 0; k < p->nvalues && !hit; k++)
-        hit = op_holds(p->op == SP_Q_IN ? SP_Q_EQ : p->op,
-                       cmp_str(s, len, p->values[k].u.str.ptr, p->values[k].u.str.len));
-      sel[i] = hit;
+      sel[i] = op_holds(p->op, cmp_str(s, len, p->values[0].u.str.ptr, p->values[0].u.str.len));
     }
     break;
   }

@@ -1,9 +1,9 @@
 /*
  * sink_postgres.c — the PostgreSQL sink (see sink_postgres.h), on libpq.
  *
- * write() decodes each event and appends it as one line of COPY text format to its
- * dataset's buffer (values formatted by format/value_text.h; strings escaped as
- * COPY wants; NULL as \N).  commit() (re)connects when needed, makes sure the
+ * write() decodes each event and appends it as one tuple of binary COPY format to
+ * its dataset's buffer (no text formatting or parsing on either side: the server
+ * takes doubles, integers and timestamps as they are).  commit() (re)connects when needed, makes sure the
  * dataset's table and this session's TEMP stage table exist, and in one transaction
  * COPYs each buffer into its stage table and moves the rows on with INSERT ... ON
  * CONFLICT (<key>) DO NOTHING.  The stage table is ON COMMIT DELETE ROWS, so it is
@@ -12,7 +12,7 @@
 #include "sinks/sink_postgres.h"
 
 #include "core/log.h"
-#include "format/value_text.h"
+#include "core/timeutil.h"
 
 #include <inttypes.h>
 #include <libpq-fe.h>
@@ -23,11 +23,11 @@
 typedef struct pg_dataset {
   char *create_sql; /* CREATE TABLE IF NOT EXISTS <table> (... PRIMARY KEY (...)) */
   char *stage_sql;  /* CREATE TEMP TABLE IF NOT EXISTS <stage> (...) ON COMMIT DELETE ROWS */
-  char *copy_sql;   /* COPY <stage> (<columns>) FROM STDIN */
+  char *copy_sql;   /* COPY <stage> (<columns>) FROM STDIN (FORMAT binary) */
   char *insert_sql; /* INSERT INTO <table> ... SELECT ... FROM <stage> ON CONFLICT (<key>) DO NOTHING */
   char *table;      /* the table name as configured, for messages */
   bool ready;       /* table and stage exist for the current connection */
-  sp_buf copy;      /* the batch's rows in COPY text format */
+  sp_buf copy;      /* the batch's rows as binary COPY tuples */
   size_t rows;
 } pg_dataset;
 
@@ -41,8 +41,8 @@ typedef struct pg_sink {
   size_t reserved;             /* budget bytes held by the batch */
 } pg_sink;
 
-/* Budget charge of one COPY line: its bytes plus the decoded row it came from. */
-#define LINE_CHARGE(len) (2 * (len) + 64)
+/* Budget charge of one COPY tuple: its bytes plus the decoded row it came from. */
+#define TUPLE_CHARGE(len) (2 * (len) + 64)
 
 /* ---- SQL text ---------------------------------------------------------------------- */
 
@@ -138,7 +138,7 @@ static int build_dataset_sql(pg_dataset *d, const sp_dataset_def *def, const cha
   if (!rc) rc = append_identifier(&b, stage, strlen(stage));
   if (!rc) rc = sp_buf_append_str(&b, " (");
   if (!rc) rc = append_column_list(&b, def, NULL, def->ncolumns);
-  if (!rc) rc = sp_buf_append_str(&b, ") FROM STDIN");
+  if (!rc) rc = sp_buf_append_str(&b, ") FROM STDIN (FORMAT binary)");
   d->copy_sql = finish_sql(&b, rc);
 
   rc = sp_buf_append_str(&b, "INSERT INTO ");
@@ -158,43 +158,50 @@ static int build_dataset_sql(pg_dataset *d, const sp_dataset_def *def, const cha
   return d->create_sql && d->stage_sql && d->copy_sql && d->insert_sql && d->table ? SP_OK : SP_ERR_NOMEM;
 }
 
-/* ---- COPY text ------------------------------------------------------------------- */
+/* ---- COPY binary ------------------------------------------------------------------ */
 
-/* A string as a COPY text field: backslash, tab, newline and CR escaped. */
-static int copy_append_string(sp_buf *out, const char *s, size_t len) {
-  if (sp_buf_reserve(out, len)) return SP_ERR_NOMEM;
-  size_t run = 0;
-  int rc = SP_OK;
-  for (size_t i = 0; i < len && !rc; i++) {
-    const char *esc;
-    switch (s[i]) {
-    case '\\': esc = "\\\\"; break;
-    case '\t': esc = "\\t"; break;
-    case '\n': esc = "\\n"; break;
-    case '\r': esc = "\\r"; break;
-    default: continue;
-    }
-    rc = sp_buf_append(out, s + run, i - run);
-    if (!rc) rc = sp_buf_append_str(out, esc);
-    run = i + 1;
-  }
-  if (!rc) rc = sp_buf_append(out, s + run, len - run);
-  return rc;
+/* PostgreSQL's binary COPY: a signature, flags and header extension length before the
+ * tuples, a field count of -1 after them.  Each tuple is a 16-bit field count, then
+ * per field a 32-bit length (-1 = NULL) and the value in the type's send format, all
+ * big-endian.  DATE and TIMESTAMPTZ count from 2000-01-01 (days, microseconds). */
+static const char copy_binary_header[19] = "PGCOPY\n\377\r\n\0\0\0\0\0\0\0\0\0";
+static const char copy_binary_trailer[2] = {'\377', '\377'};
+#define PG_EPOCH_DAYS 10957 /* 2000-01-01 in days since 1970-01-01 */
+
+static int append_be(sp_buf *out, uint64_t v, int bytes) {
+  uint8_t b[8];
+  for (int i = 0; i < bytes; i++) b[i] = (uint8_t)(v >> (8 * (bytes - 1 - i)));
+  return sp_buf_append(out, b, (size_t)bytes);
 }
 
-/* One row as a COPY text line ("\N" for NULL, tab-separated, "\n"-terminated). */
-static int copy_append_row(sp_buf *out, const sp_row *row) {
-  int rc = SP_OK;
-  for (int c = 0; c < row->ds->ncolumns && !rc; c++) {
-    const sp_value *v = &row->values[c];
-    sp_type type = row->ds->columns[c].type;
-    if (c) rc = sp_buf_append_byte(out, '\t');
-    if (rc) break;
-    if (v->is_null) rc = sp_buf_append_str(out, "\\N");
-    else if (type == SP_STRING) rc = copy_append_string(out, v->u.str.ptr, v->u.str.len);
-    else rc = sp_value_append_text(out, type, v);
+/* One field: its length then its bytes in the type's binary send format. */
+static int copy_append_field(sp_buf *out, sp_type type, const sp_value *v) {
+  if (v->is_null) return append_be(out, UINT32_MAX, 4);
+  uint64_t bits;
+  switch (type) {
+  case SP_BOOL: return sp_buf_append(out, v->u.b ? "\0\0\0\1\1" : "\0\0\0\1\0", 5);
+  case SP_INT32: return append_be(out, 4, 4) || append_be(out, (uint32_t)v->u.i32, 4) ? SP_ERR_NOMEM : SP_OK;
+  case SP_DATE:
+    return append_be(out, 4, 4) || append_be(out, (uint32_t)(v->u.i32 - PG_EPOCH_DAYS), 4) ? SP_ERR_NOMEM : SP_OK;
+  case SP_INT64: return append_be(out, 8, 4) || append_be(out, (uint64_t)v->u.i64, 8) ? SP_ERR_NOMEM : SP_OK;
+  case SP_TIMESTAMP:
+    return append_be(out, 8, 4) || append_be(out, (uint64_t)(v->u.i64 - PG_EPOCH_DAYS * SP_US_PER_DAY), 8)
+               ? SP_ERR_NOMEM
+               : SP_OK;
+  case SP_DOUBLE:
+    memcpy(&bits, &v->u.f64, sizeof bits);
+    return append_be(out, 8, 4) || append_be(out, bits, 8) ? SP_ERR_NOMEM : SP_OK;
+  case SP_STRING:
+    return append_be(out, v->u.str.len, 4) || sp_buf_append(out, v->u.str.ptr, v->u.str.len) ? SP_ERR_NOMEM : SP_OK;
   }
-  if (!rc) rc = sp_buf_append_byte(out, '\n');
+  return SP_ERR_INVALID;
+}
+
+/* One row as a binary COPY tuple. */
+static int copy_append_row(sp_buf *out, const sp_row *row) {
+  int rc = append_be(out, (uint16_t)row->ds->ncolumns, 2);
+  for (int c = 0; c < row->ds->ncolumns && !rc; c++)
+    rc = copy_append_field(out, row->ds->columns[c].type, &row->values[c]);
   return rc;
 }
 
@@ -317,7 +324,7 @@ static int pg_write(sp_sink *s, const sp_event *events, size_t n, sp_error *err)
     rc = copy_append_row(&d->copy, &row);
     sp_row_clear(&row);
     if (rc) return sp_error_set(err, SP_ERR_NOMEM, "sink %s: out of memory", s->name);
-    size_t charge = LINE_CHARGE(d->copy.len - before);
+    size_t charge = TUPLE_CHARGE(d->copy.len - before);
     if (!sp_membudget_try_reserve(ps->budget, charge)) {
       d->copy.len = before;
       return sp_error_set(err, SP_ERR_FULL, "sink %s: memory budget spent", s->name);
@@ -347,7 +354,9 @@ static int load_dataset(pg_sink *ps, pg_dataset *d, long *inserted, sp_error *er
   }
   PQclear(res);
   int rc = SP_OK;
-  if (PQputCopyData(ps->conn, (const char *)d->copy.data, (int)d->copy.len) != 1 ||
+  if (PQputCopyData(ps->conn, copy_binary_header, sizeof copy_binary_header) != 1 ||
+      PQputCopyData(ps->conn, (const char *)d->copy.data, (int)d->copy.len) != 1 ||
+      PQputCopyData(ps->conn, copy_binary_trailer, sizeof copy_binary_trailer) != 1 ||
       PQputCopyEnd(ps->conn, NULL) != 1)
     rc = statement_error(ps, NULL, false, "sending COPY data", d->table, err);
   /* Collect every result of the COPY (one, or an error) until libpq says done. */

@@ -3,7 +3,7 @@
  * dataset go into one table with the dataset's columns, typed, and a primary key on
  * the dataset key (SPEC §1).
  *
- * A batch is loaded with COPY into a session-local TEMP table, then moved with
+ * A batch is loaded with binary COPY into a session-local TEMP table, then moved with
  *     INSERT INTO <table> (...) SELECT ... FROM <stage> ON CONFLICT (<key>) DO NOTHING
  * in the same transaction, so committing the same events again (a replay after a
  * crash, cut into any batches) adds nothing.  The table is created when missing:

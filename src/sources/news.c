@@ -184,6 +184,18 @@ size_t sp_news_company_core_length(const char *name) {
   }
 }
 
+/* Single words too common in headlines to identify a company on their own ("News
+ * Corp" → "News", "General Mills" is fine). */
+static const char *const generic_words[] = {"News",    "General", "Global", "United", "American",
+                                            "First",   "National", "International", "Public",
+                                            "Southern", "Digital", "Federal", "Universal", "Match"};
+
+static bool is_generic_name(const char *name, size_t n) {
+  for (size_t i = 0; i < sizeof generic_words / sizeof generic_words[0]; i++)
+    if (strlen(generic_words[i]) == n && memcmp(generic_words[i], name, n) == 0) return true;
+  return false;
+}
+
 static bool word_boundary(const char *text, const char *pos, size_t len) {
   bool before = pos == text || !isalnum((unsigned char)pos[-1]);
   bool after = !isalnum((unsigned char)pos[len]);
@@ -198,7 +210,7 @@ int sp_news_match_companies(const char *text, const sp_source_company *companies
     const char *name = companies[i].name;
     if (!name) continue;
     size_t n = sp_news_company_core_length(name);
-    if (n < 4) continue;
+    if (n < 4 || is_generic_name(name, n)) continue;
     size_t text_len = strlen(text);
     for (const char *p = text; (p = memmem(p, text_len - (size_t)(p - text), name, n)); p++) {
       if (word_boundary(text, p, n)) {

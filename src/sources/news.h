@@ -62,7 +62,8 @@ size_t sp_news_company_core_length(const char *name);
 
 /* Call `fn(arg, symbol)` for each company of `companies` whose name occurs in `text`
  * as whole words (legal suffixes such as "Inc.", "Corporation", "plc" are ignored;
- * names shorter than 4 characters are not matched).  Stops at fn's non-zero return. */
+ * names shorter than 4 characters, and names that reduce to one generic word such as
+ * "News" for "News Corp", are not matched).  Stops at fn's non-zero return. */
 int sp_news_match_companies(const char *text, const sp_source_company *companies,
                             size_t ncompanies, int (*fn)(void *arg, const char *symbol),
                             void *arg);

@@ -143,6 +143,14 @@ int sp_source_row_watermark(const sp_row *row, char *key, int64_t *value) {
   return (n > 0 && n < SP_SOURCE_KEY_MAX) ? SP_OK : SP_ERR_INVALID;
 }
 
+int sp_source_row_identity(const sp_row *row, char *key) {
+  if (row->ds->id != SP_DS_NEWS) return SP_ERR_NOT_FOUND;
+  const char *id = row_str(row, "article_id"), *ticker = row_str(row, "ticker");
+  if (!id || !ticker) return SP_ERR_INVALID;
+  int n = snprintf(key, SP_SOURCE_KEY_MAX, "news/id/%s/%s", id, ticker);
+  return (n > 0 && n < SP_SOURCE_KEY_MAX) ? SP_OK : SP_ERR_INVALID;
+}
+
 bool sp_source_watermark(const sp_source_ctx *ctx, const char *key, int64_t *value) {
   const sp_source_round *r = ctx->round;
   return r->get_watermark && r->get_watermark(r->arg, key, value);
@@ -460,6 +468,8 @@ int sp_source_emit(sp_source_ctx *ctx, sp_row *row, const char *request, sp_erro
   if (sp_source_row_watermark(row, key, &value) != SP_OK)
     return sp_error_set(err, SP_ERR_INVALID, "%s row without its key columns", row->ds->name);
   if (sp_source_watermark(ctx, key, &mark) && value <= mark) return SP_OK;
+  if (sp_source_row_identity(row, key) == SP_OK && sp_source_watermark(ctx, key, &mark))
+    return SP_OK; /* this article and ticker were stored already (maybe by another provider) */
   if (ctx->news_seen) { /* news (article, ticker) and policy events: once per round */
     bool fresh;
     bool news = row->ds->id == SP_DS_NEWS;

@@ -32,6 +32,8 @@
  *   policy           "policy/<provider>/<event_type>"          event_time
  * A row is emitted only when its value is strictly greater than the stored watermark
  * (SPEC §1: a quote whose quote_time equals the last stored one emits nothing).
+ * News rows also carry an identity key (sp_source_row_identity) so an article already
+ * stored from another provider is not stored again in a later round.
  *
  * Threading: a round runs on the caller's thread; callbacks are called from it.
  */
@@ -174,6 +176,14 @@ int sp_source_register_http(sp_http_client *client, sp_error *err);
 /* The watermark key (into key[SP_SOURCE_KEY_MAX]) and value of a complete row (see
  * the table above).  Returns 0, or SP_ERR_INVALID when the key columns are null. */
 int sp_source_row_watermark(const sp_row *row, char *key, int64_t *value);
+
+/* News identity across rounds and providers (SPEC §1: "the same article from two
+ * providers is stored once"): for a news row, the key "news/id/<article_id>/<ticker>"
+ * into key[SP_SOURCE_KEY_MAX].  The caller stores it like a watermark (any value, e.g.
+ * published_at) when it stores the row; sp_source_emit skips rows whose identity key
+ * get_watermark reports as present.  Returns 0, or SP_ERR_NOT_FOUND for datasets
+ * without one (their watermark suffices), SP_ERR_INVALID for missing columns. */
+int sp_source_row_identity(const sp_row *row, char *key);
 
 /* ---- For provider implementations ----------------------------------------------- */
 

@@ -307,6 +307,12 @@ static void test_push_rejects_bad_bars(void **state) {
   sp_ind_bar nan_close = bars[30];
   nan_close.close = NAN;
   assert_int_equal(sp_ind_state_push(st, &nan_close, NULL, &err), SP_ERR_INVALID);
+  sp_ind_bar inf_high = bars[30], negative_volume = bars[30];
+  inf_high.high = INFINITY;
+  assert_int_equal(sp_ind_state_push(st, &inf_high, NULL, &err), SP_ERR_INVALID);
+  negative_volume.volume = -1;
+  assert_int_equal(sp_ind_state_push(st, &negative_volume, NULL, &err), SP_ERR_INVALID);
+  assert_non_null(strstr(err.msg, "negative volume"));
   assert_int_equal(sp_ind_state_serialize(st, &after), 0);
   assert_int_equal(before.len, after.len);
   assert_memory_equal(before.data, after.data, before.len); /* unchanged */

@@ -115,7 +115,7 @@ static void test_company_matching(void **state) {
       {"AAPL", "Apple Inc."},           {"GOOGL", "Alphabet Inc. (Class A)"},
       {"BRK-B", "Berkshire Hathaway"},  {"F", "Ford Motor Company"},
       {"META", "Meta Platforms, Inc."}, {"HD", "Home Depot (The)"},
-      {"FOX", "Fox Corporation (Class A)"}};
+      {"FOX", "Fox Corporation (Class A)"}, {"NWSA", "News Corp (Class A)"}};
   char found[128] = "";
   sp_news_match_companies("Apple and Alphabet beat; Ford Motor slips; Pineapple up", companies, 7,
                           add_symbol, found);
@@ -126,7 +126,7 @@ static void test_company_matching(void **state) {
   assert_string_equal(found, "BRK-B META HD ");
   found[0] = '\0';
   /* "Fox" is too short to match by name; word boundaries are respected */
-  sp_news_match_companies("Fox News on Snapple and Applesauce", companies, 7, add_symbol, found);
+  sp_news_match_companies("Fox News on Snapple and Applesauce", companies, 8, add_symbol, found);
   assert_string_equal(found, "");
   sp_news_match_companies(NULL, companies, 7, add_symbol, found);
   assert_string_equal(found, "");

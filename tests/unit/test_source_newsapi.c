@@ -178,11 +178,62 @@ static void test_round_three_providers_one_story(void **state) {
                    strcmp(row_text(&rows.rows[i], "ticker"), row_text(&rows.rows[j], "ticker")) == 0);
 }
 
+/* Later rounds: an article stored by one provider is not stored again from another. */
+static bool stored_identity(void *arg, const char *key, int64_t *value) {
+  collected_rows *stored = arg;
+  for (int i = 0; i < stored->count; i++) {
+    char id[SP_SOURCE_KEY_MAX];
+    if (sp_source_row_identity(&stored->rows[i], id) == SP_OK && strcmp(id, key) == 0) {
+      *value = 0;
+      return true;
+    }
+  }
+  return false;
+}
+
+static void test_identity_across_rounds(void **state) {
+  (void)state;
+  static fake_transport fake;
+  static collected_rows stored;
+  memset(&fake, 0, sizeof fake);
+  fake_route_add(&fake, "/api/v1/company-news?symbol=AAPL&", 200, "finnhub/company-news.json", NULL);
+  sp_source_transport t = fake_transport_of(&fake);
+  const char *finnhub[] = {"finnhub"}, *alphavantage[] = {"alphavantage"};
+  sp_source_round round = {.ds = sp_dataset_get(SP_DS_NEWS), .providers = finnhub, .nproviders = 1,
+                           .tickers = tickers, .ntickers = 1, .companies = companies, .ncompanies = 3,
+                           .now_us = INT64_C(1732300000) * SP_US_PER_SEC, .credential = credential,
+                           .get_watermark = stored_identity, .emit = emit, .arg = &stored};
+  sp_source_report report;
+  sp_error err;
+  assert_int_equal(sp_source_collect(&t, &round, &report, &err), 0);
+  for (int i = 0; i < rows.count; i++) collect_row(&stored, &rows.rows[i]);
+  assert_int_equal(stored.count, 5);
+  /* the next round asks Alpha Vantage: its copy of story 1 (AAPL, MSFT) is known */
+  collected_rows_free(&rows);
+  memset(&fake, 0, sizeof fake);
+  fake_route_add(&fake, "/query?function=NEWS_SENTIMENT", 200, "alphavantage/news_sentiment.json", NULL);
+  round.providers = alphavantage;
+  round.ntickers = 3;
+  assert_int_equal(sp_source_collect(&t, &round, &report, &err), 0);
+  assert_int_equal(rows.count, 1);
+  assert_string_equal(row_text(&rows.rows[0], "ticker"), "NVDA");
+  char key[SP_SOURCE_KEY_MAX];
+  assert_int_equal(sp_source_row_identity(&rows.rows[0], key), 0);
+  assert_int_equal(strncmp(key, "news/id/", 8), 0);
+  assert_int_equal(sp_source_row_identity(&stored.rows[0], key), 0);
+  sp_row other;
+  sp_row_init(&other, sp_dataset_get(SP_DS_POLICY));
+  assert_int_equal(sp_source_row_identity(&other, key), SP_ERR_NOT_FOUND);
+  sp_row_clear(&other);
+  collected_rows_free(&stored);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_parser),
       cmocka_unit_test_teardown(test_round, teardown_rows),
       cmocka_unit_test_teardown(test_round_three_providers_one_story, teardown_rows),
+      cmocka_unit_test_teardown(test_identity_across_rounds, teardown_rows),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -376,59 +376,45 @@ int main(int argc, char **argv) {
     return 2;
   }
   self_test();
+  /* Generated series: a random walk (start price, drift and volatility per bar,
+   * price tick), optional price jumps (gaps, a split) and a calendar hole; `flat_from`
+   * turns the rest of the series into one unchanging price (0 = never). */
+  static const struct {
+    const char *name;
+    size_t n;
+    double start, drift, vol, tick;
+    size_t jump_at[2];
+    double jump_factor[2];
+    int njumps;
+    size_t hole_at;
+    int hole_days;
+    size_t flat_from;
+  } generated[] = {
+      {"generated trending (5000 bars)", 5000, 50.0, 0.0006, 0.015, 0.01, {0}, {0}, 0, 0, 0, 0},
+      {"generated flat (3000 bars)", 3000, 42.5, 0.0, 0.0, 0.0, {0}, {0}, 0, 0, 0, 1},
+      {"generated walk then flat (4000 bars)", 4000, 80.0, 0.0, 0.01, 0.01, {0}, {0}, 0, 0, 0, 1500},
+      {"generated gaps +25%/-30%, 60-day hole (4000)", 4000, 30.0, 0.0002, 0.02, 0.01,
+       {1500, 3000}, {1.25, 0.7}, 2, 2000, 60, 0},
+      {"generated 7:1 split, unadjusted (4000 bars)", 4000, 600.0, 0.0003, 0.012, 0.01, {2000},
+       {1.0 / 7.0}, 1, 0, 0, 0},
+      {"generated sub-dollar 0.0001 ticks (4000 bars)", 4000, 0.35, -0.0002, 0.03, 0.0001, {0}, {0},
+       0, 0, 0, 0},
+      {"generated long walk (200000 bars)", 200000, 100.0, 0.00005, 0.01, 0.0, {0}, {0}, 0, 0, 0, 0},
+  };
   series s;
-
-  series_alloc(&s, "generated trending (5000 bars)", 5000);
-  daily_times(&s, 0, 0);
-  random_walk(&s, 50.0, 0.0006, 0.015, 0.01, NULL, NULL, 0);
-  check(&s);
-  series_free(&s);
-
-  series_alloc(&s, "generated flat (3000 bars)", 3000);
-  daily_times(&s, 0, 0);
-  for (size_t i = 0; i < s.n; i++) {
-    s.open[i] = s.high[i] = s.low[i] = s.close[i] = 42.5;
-    s.volume[i] = 1000;
-  }
-  check(&s);
-  series_free(&s);
-
-  series_alloc(&s, "generated walk then flat (4000 bars)", 4000);
-  daily_times(&s, 0, 0);
-  random_walk(&s, 80.0, 0.0, 0.01, 0.01, NULL, NULL, 0);
-  for (size_t i = 1500; i < s.n; i++) s.open[i] = s.high[i] = s.low[i] = s.close[i] = s.close[1499];
-  check(&s);
-  series_free(&s);
-
-  {
-    static const size_t at[] = {1500, 3000};
-    static const double factor[] = {1.25, 0.7};
-    series_alloc(&s, "generated gaps +25%/-30%, 60-day hole (4000)", 4000);
-    daily_times(&s, 2000, 60);
-    random_walk(&s, 30.0, 0.0002, 0.02, 0.01, at, factor, 2);
+  for (size_t g = 0; g < sizeof generated / sizeof generated[0]; g++) {
+    series_alloc(&s, generated[g].name, generated[g].n);
+    daily_times(&s, generated[g].hole_at, generated[g].hole_days);
+    random_walk(&s, generated[g].start, generated[g].drift, generated[g].vol, generated[g].tick,
+                generated[g].jump_at, generated[g].jump_factor, generated[g].njumps);
+    if (generated[g].flat_from) {
+      size_t from = generated[g].flat_from;
+      for (size_t i = from; i < s.n; i++)
+        s.open[i] = s.high[i] = s.low[i] = s.close[i] = s.close[from - 1];
+    }
     check(&s);
     series_free(&s);
   }
-  {
-    static const size_t at[] = {2000};
-    static const double factor[] = {1.0 / 7.0};
-    series_alloc(&s, "generated 7:1 split, unadjusted (4000 bars)", 4000);
-    daily_times(&s, 0, 0);
-    random_walk(&s, 600.0, 0.0003, 0.012, 0.01, at, factor, 1);
-    check(&s);
-    series_free(&s);
-  }
-  series_alloc(&s, "generated sub-dollar 0.0001 ticks (4000 bars)", 4000);
-  daily_times(&s, 0, 0);
-  random_walk(&s, 0.35, -0.0002, 0.03, 0.0001, NULL, NULL, 0);
-  check(&s);
-  series_free(&s);
-
-  series_alloc(&s, "generated long walk (200000 bars)", 200000);
-  daily_times(&s, 0, 0);
-  random_walk(&s, 100.0, 0.00005, 0.01, 0.0, NULL, NULL, 0);
-  check(&s);
-  series_free(&s);
 
   for (int a = 1; a < argc; a++) {
     if (load_csv(argv[a], &s) != 0) {

@@ -1,0 +1,231 @@
+/*
+ * bench_sinks.c — rows per second into PostgreSQL through the sink's COPY path and
+ * into Kafka (librdkafka's in-process mock cluster), each next to a reference
+ * measured in the same run (issue 8; target: PostgreSQL >= 100k rows/s).
+ *
+ *   bench_sinks [--rows N] [--batch B] [--pg CONNINFO] [--kafka]
+ *
+ * PostgreSQL: N stock_movements rows (30 columns, the widest dataset) committed in
+ * batches of B by the sink (decode, COPY text, COPY into the TEMP stage, INSERT ...
+ * ON CONFLICT DO NOTHING, COMMIT), then the same events again (a full replay: every
+ * row conflicts).  Reference: the server's bare COPY of the same rows, read back with
+ * COPY TO and loaded into a table without key or constraints.
+ * Kafka: N rows through the sink (JSON rendering, idempotent producer, acks=all,
+ * delivery reports) to a 3-broker mock.  Reference: librdkafka alone producing the
+ * same number of pre-rendered messages of the same size with the same settings.
+ * bench/run.sh starts a throw-away server (tests/postgres/lib.sh) and runs this.
+ */
+#include "../tests/tools/c/sink_test_rows.h"
+#include "core/timeutil.h"
+#include "format/value_text.h"
+#include "sinks/sink_kafka.h"
+#include "sinks/sink_postgres.h"
+
+#include <librdkafka/rdkafka_mock.h>
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static double seconds_since(int64_t start_us) { return (double)(sp_monotonic_us() - start_us) / 1e6; }
+
+/* Commit te's events into `s` in batches of `batch`, adding the seconds spent in
+ * write() (decoding and encoding on the client) to *write_s.  Returns 0 or the error. */
+static int commit_all(sp_sink *s, const test_events *te, size_t batch, double *write_s, sp_error *err) {
+  for (size_t at = 0; at < te->n; at += batch) {
+    size_t n = te->n - at < batch ? te->n - at : batch;
+    int64_t start = sp_monotonic_us();
+    int rc = s->ops->begin(s, err);
+    if (!rc) rc = s->ops->write(s, te->events + at, n, err);
+    *write_s += seconds_since(start);
+    if (!rc) rc = s->ops->commit(s, err);
+    if (rc) return rc;
+  }
+  return 0;
+}
+
+static int exec_ok(PGconn *c, const char *sql) {
+  PGresult *r = PQexec(c, sql);
+  int ok = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
+  if (!ok) fprintf(stderr, "bench: %s: %s", sql, PQerrorMessage(c));
+  PQclear(r);
+  return ok ? 0 : -1;
+}
+
+/* The server's bare COPY speed for the same rows: COPY TO, then COPY FROM into a plain table. */
+static double reference_copy_rows_per_s(const char *conninfo, size_t rows) {
+  PGconn *c = PQconnectdb(conninfo);
+  double rate = -1;
+  sp_buf text = SP_BUF_INIT;
+  if (PQstatus(c) != CONNECTION_OK) goto done;
+  if (exec_ok(c, "DROP TABLE IF EXISTS bench_copy_reference") ||
+      exec_ok(c, "CREATE TABLE bench_copy_reference AS SELECT * FROM stock_movements WITH NO DATA"))
+    goto done;
+  PGresult *r = PQexec(c, "COPY stock_movements TO STDOUT");
+  if (PQresultStatus(r) != PGRES_COPY_OUT) goto done;
+  PQclear(r);
+  char *line;
+  int len;
+  while ((len = PQgetCopyData(c, &line, 0)) > 0) {
+    sp_buf_append(&text, line, (size_t)len);
+    PQfreemem(line);
+  }
+  while ((r = PQgetResult(c)) != NULL) PQclear(r);
+  int64_t start = sp_monotonic_us();
+  if (exec_ok(c, "BEGIN")) goto done;
+  r = PQexec(c, "COPY bench_copy_reference FROM STDIN");
+  int copy_in = PQresultStatus(r) == PGRES_COPY_IN;
+  PQclear(r);
+  if (!copy_in || PQputCopyData(c, (const char *)text.data, (int)text.len) != 1 || PQputCopyEnd(c, NULL) != 1)
+    goto done;
+  while ((r = PQgetResult(c)) != NULL) PQclear(r);
+  if (exec_ok(c, "COMMIT")) goto done;
+  rate = (double)rows / seconds_since(start);
+  exec_ok(c, "DROP TABLE bench_copy_reference");
+done:
+  sp_buf_free(&text);
+  PQfinish(c);
+  return rate;
+}
+
+static int bench_postgres(const char *conninfo, long rows, size_t batch) {
+  const sp_dataset_def *ds = sp_dataset_get(SP_DS_STOCK_MOVEMENTS);
+  PGconn *c = PQconnectdb(conninfo);
+  if (PQstatus(c) != CONNECTION_OK || exec_ok(c, "DROP TABLE IF EXISTS stock_movements")) {
+    fprintf(stderr, "bench: %s", PQerrorMessage(c));
+    PQfinish(c);
+    return 1;
+  }
+  PQfinish(c);
+  sp_sink_postgres_config cfg = {.name = "bench_pg", .conninfo = conninfo, .dataset = -1};
+  sp_sink *s;
+  sp_error err = {0};
+  if (sp_sink_postgres_open(&cfg, &s, &err)) {
+    fprintf(stderr, "bench: %s\n", err.msg);
+    return 1;
+  }
+  test_events te;
+  make_test_events(&te, ds, 0, rows);
+  double write_s = 0, replay_write_s = 0;
+  int64_t start = sp_monotonic_us();
+  int rc = commit_all(s, &te, batch, &write_s, &err);
+  double fresh_s = seconds_since(start), fresh = (double)rows / fresh_s;
+  start = sp_monotonic_us();
+  if (!rc) rc = commit_all(s, &te, batch, &replay_write_s, &err);
+  double replay = (double)rows / seconds_since(start);
+  free_test_events(&te);
+  sp_sink_close(s);
+  if (rc) {
+    fprintf(stderr, "bench: %s\n", err.msg);
+    return 1;
+  }
+  double reference = reference_copy_rows_per_s(conninfo, (size_t)rows);
+  printf("postgresql  sink, new rows      %9.0f rows/s  (%ld rows of %s, batches of %zu; target >= 100000;"
+         " %.0f%% of the time in write(): decoding + binary COPY encoding)\n",
+         fresh, rows, ds->name, batch, 100 * write_s / fresh_s);
+  printf("postgresql  sink, replayed rows %9.0f rows/s  (every row already stored: ON CONFLICT DO NOTHING)\n",
+         replay);
+  if (reference > 0)
+    printf("postgresql  bare COPY reference %9.0f rows/s  -> sink / bare COPY = %.2f\n", reference, fresh / reference);
+  return 0;
+}
+
+/* librdkafka alone: `rows` messages of `key_len`/`value_len` bytes, same settings as the sink. */
+static double reference_kafka_rows_per_s(const char *bootstraps, long rows, size_t value_len) {
+  char why[256];
+  rd_kafka_conf_t *conf = rd_kafka_conf_new();
+  const char *const settings[] = {"enable.idempotence=true", "acks=all", "linger.ms=5", "compression.type=lz4",
+                                  "partitioner=murmur2_random", NULL};
+  rd_kafka_conf_set(conf, "bootstrap.servers", bootstraps, why, sizeof why);
+  sp_kafka_conf_set_logging(conf);
+  if (sp_kafka_conf_apply(conf, settings, "bench", NULL)) return -1;
+  rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, why, sizeof why);
+  if (!rk) return -1;
+  char key[96], *value = malloc(value_len);
+  memset(value, 'v', value_len);
+  int64_t start = sp_monotonic_us();
+  for (long i = 0; i < rows; i++) {
+    int n = snprintf(key, sizeof key, "[\"ticker-%ld\",\"1h\",\"2026-11-25T14:30:00Z\"]", i);
+    while (rd_kafka_producev(rk, RD_KAFKA_V_TOPIC("bench_reference"), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                             RD_KAFKA_V_KEY(key, (size_t)n), RD_KAFKA_V_VALUE(value, value_len),
+                             RD_KAFKA_V_END) == RD_KAFKA_RESP_ERR__QUEUE_FULL)
+      rd_kafka_poll(rk, 10);
+  }
+  rd_kafka_flush(rk, 60000);
+  double rate = (double)rows / seconds_since(start);
+  free(value);
+  rd_kafka_destroy(rk);
+  return rate;
+}
+
+static int bench_kafka(long rows, size_t batch) {
+  const sp_dataset_def *ds = sp_dataset_get(SP_DS_STOCK_MOVEMENTS);
+  char why[256];
+  rd_kafka_conf_t *conf = rd_kafka_conf_new();
+  sp_kafka_conf_set_logging(conf);
+  rd_kafka_t *owner = rd_kafka_new(RD_KAFKA_PRODUCER, conf, why, sizeof why);
+  rd_kafka_mock_cluster_t *cluster = owner ? rd_kafka_mock_cluster_new(owner, 3) : NULL;
+  if (!cluster) {
+    fprintf(stderr, "bench: no mock cluster\n");
+    return 1;
+  }
+  const char *bootstraps = rd_kafka_mock_cluster_bootstraps(cluster);
+  rd_kafka_mock_topic_create(cluster, ds->name, 6, 3);
+  rd_kafka_mock_topic_create(cluster, "bench_reference", 6, 3);
+  sp_sink_kafka_config cfg = {.name = "bench_kafka", .brokers = bootstraps, .dataset = -1};
+  sp_sink *s;
+  sp_error err = {0};
+  int rc = sp_sink_kafka_open(&cfg, &s, &err);
+  test_events te;
+  make_test_events(&te, ds, 0, rows);
+  double write_s = 0;
+  int64_t start = sp_monotonic_us();
+  if (!rc) rc = commit_all(s, &te, batch, &write_s, &err);
+  double total_s = seconds_since(start), rate = (double)rows / total_s;
+  if (!rc) sp_sink_close(s);
+  if (rc) fprintf(stderr, "bench: %s\n", err.msg);
+  free_test_events(&te);
+  /* The reference sends values as long as the sink's JSON rows (averaged over 1000). */
+  sp_buf json = SP_BUF_INIT;
+  for (long i = 0; i < 1000; i++) {
+    sp_row row;
+    make_test_row(&row, ds, i);
+    sp_json_append_row(&json, &row, NULL, 0);
+    sp_row_clear(&row);
+  }
+  size_t value_len = json.len / 1000;
+  sp_buf_free(&json);
+  double reference = rc ? -1 : reference_kafka_rows_per_s(bootstraps, rows, value_len);
+  rd_kafka_mock_cluster_destroy(cluster);
+  rd_kafka_destroy(owner);
+  if (rc) return 1;
+  printf("kafka mock  sink                %9.0f rows/s  (%ld rows of %s, batches of %zu, 3 brokers, acks=all;"
+         " %.0f%% of the time in write(): decoding + JSON rendering)\n",
+         rate, rows, ds->name, batch, 100 * write_s / total_s);
+  if (reference > 0)
+    printf("kafka mock  librdkafka alone    %9.0f rows/s  (%zu-byte values) -> sink / librdkafka = %.2f\n", reference,
+           value_len, rate / reference);
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  long rows = 200000;
+  size_t batch = 10000;
+  const char *conninfo = NULL;
+  bool kafka = false;
+  for (int i = 1; i < argc; i++) {
+    if (strcmp(argv[i], "--rows") == 0 && i + 1 < argc) rows = atol(argv[++i]);
+    else if (strcmp(argv[i], "--batch") == 0 && i + 1 < argc) batch = (size_t)atol(argv[++i]);
+    else if (strcmp(argv[i], "--pg") == 0 && i + 1 < argc) conninfo = argv[++i];
+    else if (strcmp(argv[i], "--kafka") == 0) kafka = true;
+    else {
+      fprintf(stderr, "usage: bench_sinks [--rows N] [--batch B] [--pg CONNINFO] [--kafka]\n");
+      return 2;
+    }
+  }
+  if (rows <= 0 || batch == 0) return 2;
+  int rc = 0;
+  if (conninfo) rc |= bench_postgres(conninfo, rows, batch);
+  if (kafka) rc |= bench_kafka(rows, batch);
+  return rc;
+}
