@@ -7,6 +7,7 @@
 #  - the daemon on an ephemeral port (--listen 127.0.0.1:0): /health 200 "ok",
 #    /metrics with Flume counter names and the round-latency histogram, /metrics.json
 #    parsed with every counter a JSON number; `stockpipe health` exit 0;
+#  - SIGHUP reopens pipeline.log.file (rotated away before);
 #  - SIGHUP with a broken config: still running, the log names file:line:column;
 #    SIGHUP with a good one: reloaded, and the source's last run (state store) keeps
 #    it from running again;
@@ -14,10 +15,11 @@
 #    (roll_interval 60 s) are written;
 #  - restart after "downtime" (a last run seeded a week back): the source runs once;
 #  - /health 503 reasons: stuck_sink + channel_full + low_disk (a sink that cannot
-#    write, a 7-event channel, an impossible disk minimum), then SIGTERM still exits
-#    0 within the bound; missed_schedule (a source seeded overdue while another
-#    source's round hangs on a delayed API); `stockpipe health` exit 1 on 503 and on
-#    an unreachable daemon.
+#    write, a 5-event channel the source blocks on, an impossible disk minimum), then
+#    SIGTERM still exits 0 within the bound; missed_schedule (a source seeded overdue while another
+#    source's round hangs on a delayed API); corruption (a byte flipped in a file
+#    channel's log after SIGKILL); `stockpipe health` exit 1 on 503 and on an
+#    unreachable daemon.
 set -euo pipefail
 . "$STOCKPIPE_SOURCE_DIR/tests/fakeapi/lib.sh"
 fakeapi_start
@@ -147,6 +149,7 @@ echo "run --once: exit codes 0, 1, 2 as specified"
 
 # ---- the daemon: endpoint, reload, drain ---------------------------------------------
 write_config "$work/d.yaml" ", roll_interval: 60"
+printf 'pipeline:\n  log: {file: %s}\n' "$work/d_file.log" >>"$work/d.yaml"
 start_daemon main --config "$work/d.yaml" --data-dir "$work/d" --drain-timeout 5
 wait_for last_run_known "$PORT" || fail "the first round did not run"
 [[ $(health_code "$PORT") == 200 ]] || fail "/health: want 200, got $(health_code "$PORT")"
@@ -188,12 +191,17 @@ echo "daemon: /health 200, /metrics and /metrics.json as specified, stockpipe he
 # The sink batches for 60 s (roll_interval): the 7 rows are still in the channel.
 [[ $(stored_rows "$work/d") == 0 ]] || fail "rows written before the batch closed (test premise)"
 
-# SIGHUP with a broken config: an unknown key.
+# SIGHUP with a broken config (an unknown key), the log file rotated away first: the
+# daemon reopens pipeline.log.file and logs the refusal into the new file.
 requests_before=$(fakeapi_count)
 cp "$work/d.yaml" "$work/d.good"
 sed -i 's/batch_size: 100, roll_interval: 60/batch_size: 100, roll_interval: 60, bogus_key: 1/' "$work/d.yaml"
+grep -q "round done" "$work/d_file.log" || fail "pipeline.log.file not written"
+mv "$work/d_file.log" "$work/d_file.log.1"
 kill -HUP "$PID"
 wait_for grep -q "configuration not reloaded" "$work/main.log" || fail "broken config: no refusal logged"
+grep -q "configuration not reloaded" "$work/d_file.log" || fail "SIGHUP did not reopen the log file"
+grep -q "configuration not reloaded" "$work/d_file.log.1" && fail "the rotated log file still written"
 where=$(awk '{ i = index($0, "bogus_key"); if (i) { print NR ":" i; exit } }' "$work/d.yaml")
 grep -qF "d.yaml:$where: sink 'financial_sink': unknown key 'bogus_key'" "$work/main.log" ||
   fail "broken config: the log does not name d.yaml:$where"
@@ -230,10 +238,12 @@ stop_daemon "$PID" 5
 echo "downtime: the missed source ran once"
 
 # ---- /health reasons -------------------------------------------------------------------
-# A sink that cannot write (raw/ is a file), a channel of 7 events, a disk minimum no
-# disk has: stuck_sink, channel_full, low_disk.
+# A sink that cannot write (raw/ is a file), a channel of 5 events (the source's 6th
+# row then waits for room), a disk minimum no disk has: stuck_sink, channel_full,
+# low_disk.  SIGTERM must still end it within the bound: the blocked put is
+# interrupted rather than waiting out its 30 s time-out.
 mkdir -p "$work/stuck" && : >"$work/stuck/raw"
-write_config "$work/stuck.yaml" "" 7
+write_config "$work/stuck.yaml" "" 5
 start_daemon stuck --config "$work/stuck.yaml" --data-dir "$work/stuck" --stuck-after 1 --drain-timeout 1 \
   --min-free-disk-mb 1000000000
 wait_for has_reasons "$PORT" stuck_sink channel_full low_disk || fail "/health: want stuck_sink, channel_full, low_disk"
@@ -251,6 +261,32 @@ code=$?
 set -e
 [[ $code == 1 ]] || fail "stockpipe health with no daemon: want 1, got $code"
 echo "health: stuck_sink, channel_full, low_disk -> 503; health exits 1; SIGTERM with a stuck sink exits 0 in bound"
+
+# corruption: a file channel holding 7 events (its sink cannot write) is killed with
+# SIGKILL; one byte of its first log record is flipped; on restart the record is set
+# aside (ChannelQuarantinedCount 1) and /health says so; the other 6 events remain.
+mkdir -p "$work/corrupt" && : >"$work/corrupt/raw"
+sed 's/{type: memory, capacity: 1000, transactionCapacity: 100}/{type: file, capacity: 1000, transactionCapacity: 100, min_free_disk_mb: 0}/' \
+  "$work/once.yaml" >"$work/corrupt.yaml"
+grep -q "type: file" "$work/corrupt.yaml" || fail "corrupt.yaml: no file channel (test premise)"
+start_daemon corrupt --config "$work/corrupt.yaml" --data-dir "$work/corrupt" --drain-timeout 1
+wait_for last_run_known "$PORT" || fail "file channel: the first round did not run"
+kill -9 "$PID"
+wait "$PID" 2>/dev/null || true
+wal=$(find "$work/corrupt/.channels/financial_channel/data" -name 'log-*.wal' | sort | head -n 1)
+[[ -s $wal ]] || fail "no channel log to corrupt"
+python3 -c 'import sys; f = open(sys.argv[1], "r+b"); f.seek(40); b = f.read(1); f.seek(40); f.write(bytes([b[0] ^ 0xFF]))' "$wal"
+start_daemon corrupt2 --config "$work/corrupt.yaml" --data-dir "$work/corrupt" --drain-timeout 1
+has_reasons "$PORT" corruption || fail "/health: want corruption"
+health_json "$PORT" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+r = [r for r in d["reasons"] if r["reason"] == "corruption"]
+assert r and r[0]["component"] == "financial_channel", d
+assert d["sinks"][0]["buffered"] == 6, d["sinks"]
+' || fail "corruption names financial_channel, 6 events left"
+stop_daemon "$PID" 4
+echo "health: corruption found at recovery -> 503 naming the channel"
 
 # missed_schedule: macro_source (seeded 4 h back, so it runs first) hangs 4 s on the
 # FRED API; policy_source (seeded 3 h back, schedule 30m) waits, overdue by more than
