@@ -416,6 +416,12 @@ static series_state *find_series(round_ctx *rc, const char *key, sp_error *err) 
   }
   sp_buf_free(&blob);
   if (r) return NULL;
+  if (s->ind && sp_ind_state_mask(s->ind) != rc->ps->indicator_mask) {
+    SP_WARN("agent", "source %s: include_indicators changed for %s; its indicator state starts again "
+            "(indicators stay null until their lookback fills)", rc->ps->cfg->name, key);
+    sp_ind_state_free(s->ind);
+    s->ind = NULL;
+  }
   if (!s->ind) s->ind = sp_ind_state_new(rc->ps->indicator_mask, err);
   if (!s->ind) return NULL;
   rc->nseries++;
@@ -423,8 +429,11 @@ static series_state *find_series(round_ctx *rc, const char *key, sp_error *err) 
 }
 
 /* Bars get their indicator columns from the series' streaming state; *previous_close
- * (NaN for a series' first bar) is the close of the bar before, for the flag rules. */
-static int complete_bar(round_ctx *rc, sp_row *row, const char *key, double *previous_close, sp_error *err) {
+ * (NaN for a series' first bar) is the close of the bar before, for the flag rules.
+ * A bar not later than the series' last one cannot extend it: *out_of_order is set
+ * and the row is left as it was (the caller quarantines it). */
+static int complete_bar(round_ctx *rc, sp_row *row, const char *key, double *previous_close, bool *out_of_order,
+                        sp_error *err) {
   series_state *s = find_series(rc, key, err);
   if (!s) return err->code ? err->code : SP_ERR_NOMEM;
   const sp_dataset_def *ds = row->ds;
@@ -433,6 +442,8 @@ static int complete_bar(round_ctx *rc, sp_row *row, const char *key, double *pre
                     .low = row->values[sp_dataset_column_index(ds, "low")].u.f64,
                     .close = row->values[sp_dataset_column_index(ds, "close")].u.f64,
                     .volume = row->values[sp_dataset_column_index(ds, "volume")].u.i64};
+  *out_of_order = sp_ind_state_bar_count(s->ind) > 0 && bar.bar_time <= sp_ind_state_last_time(s->ind);
+  if (*out_of_order) return SP_OK;
   sp_ind_values values;
   int r = sp_ind_state_push(s->ind, &bar, &values, err);
   if (r) return r;
@@ -495,9 +506,16 @@ static int accept_row(round_ctx *rc, sp_row *row, const char *key, const char *r
     return SP_OK;
   }
   if (row->ds->id == SP_DS_STOCK_MOVEMENTS) {
-    double previous_close;
-    int r = complete_bar(rc, row, key, &previous_close, err);
+    double previous_close = 0;
+    bool out_of_order = false;
+    int r = complete_bar(rc, row, key, &previous_close, &out_of_order, err);
     if (r) return r;
+    if (out_of_order) {
+      r = sp_quarantine_row(rc->p->cfg->pipeline.data_dir, row, rc->now_us, "bar_out_of_order",
+                            "not later than the series' last stored bar", request, err);
+      if (!r) rc->quarantined_rows++;
+      return r;
+    }
     vctx.has_previous_close = previous_close == previous_close; /* not NaN */
     vctx.previous_close = previous_close;
   }

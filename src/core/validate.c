@@ -41,6 +41,8 @@ static const sp_rule_info rules[] = {
     {"bar_incomplete", SP_RULE_REJECT, BARS, "the bar is still forming: start + interval (or the close) not passed"},
     {"bar_not_in_session", SP_RULE_REJECT, BARS,
      "a 1d bar on a day the NYSE is closed, or a 1h bar starting outside the NYSE session"},
+    {"bar_out_of_order", SP_RULE_REJECT, BARS,
+     "bar_time not later than the series' last stored bar (checked by the pipeline against its indicator state)"},
     {"article_id_invalid", SP_RULE_REJECT, NEWS, "article_id is not 64 lower-case hex digits (SHA-256)"},
     {"url_invalid", SP_RULE_REJECT, NEWS, "url is not an absolute http(s) URL with a host"},
     {"headline_empty", SP_RULE_REJECT, NEWS, "headline is empty or only white space"},

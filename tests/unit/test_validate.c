@@ -125,7 +125,8 @@ static void test_reject_rules(void **state) {
   size_t nrules;
   const sp_rule_info *rules = sp_validate_rules(&nrules);
   for (size_t k = 0; k < nrules; k++) {
-    if (rules[k].kind != SP_RULE_REJECT) continue;
+    /* bar_out_of_order needs the series' state: the pipeline checks it (agent.c) */
+    if (rules[k].kind != SP_RULE_REJECT || strcmp(rules[k].name, "bar_out_of_order") == 0) continue;
     bool covered = false;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
       covered |= strcmp(cases[i].rule, rules[k].name) == 0;
