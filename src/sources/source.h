@@ -129,8 +129,9 @@ typedef struct sp_source_round {
   int (*sentiment)(void *arg, const char *text, sp_source_sentiment *out);
   void *arg;                    /* passed to the callbacks above */
   sp_source_cache *cache;       /* fundamentals cache; NULL fetches every round */
-  const char *config_dir;       /* where shipped data files live (fomc_calendar.csv);
-                                   NULL = "config" */
+  const char *config_dir;       /* where shipped data files live (fomc_calendar.csv):
+                                   the config file's folder; NULL = ./config, then the
+                                   source tree's config/ */
   const volatile bool *stop;    /* set to interrupt the round, may be NULL */
 } sp_source_round;
 
@@ -291,6 +292,11 @@ int sp_source_policy_row(sp_row *row, const char *provider, const char *event_ty
  * Vantage, Finnhub): '-' becomes '.' ("BRK-B" → "BRK.B").  Writes at most cap-1 bytes
  * plus NUL. */
 void sp_source_exchange_symbol(const char *yahoo_symbol, char *out, size_t cap);
+
+/* Hand a row a builder just filled to `emit`: when the builder failed (`build_rc`
+ * non-zero, i.e. out of memory) report that instead.  Returns 0 or the error. */
+int sp_source_emit_built(int build_rc, sp_row *row, sp_source_row_fn emit, void *arg,
+                         sp_error *err);
 
 /* Whether `name` is in the round's list (round->series); a NULL list means all. */
 bool sp_source_wants(const sp_source_round *round, const char *name);
