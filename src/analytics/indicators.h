@@ -90,8 +90,8 @@ int sp_ind_change(const double *close, size_t n, double *change, double *change_
  * day (364 for 52 weeks, 90 for the 90-day volume).  bar_time is microseconds since
  * the epoch, non-decreasing (else SP_ERR_INVALID).  A NaN high/low is skipped.
  * Volumes must be >= 0 (sums are unsigned 64-bit: an absurd total wraps, it never
- * overflows).  window_days must be >= 1.  These allocate per-day rings of window_days entries
- * (not per bar): SP_ERR_NOMEM is possible. */
+ * overflows).  window_days must be >= 1.  These allocate per-day rings of
+ * window_days entries (not per bar): SP_ERR_NOMEM is possible. */
 int sp_ind_high_low_window(const int64_t *bar_time, const double *high, const double *low,
                            size_t n, int window_days, double *out_high, double *out_low);
 int sp_ind_avg_volume_window(const int64_t *bar_time, const int64_t *volume, size_t n,
@@ -155,6 +155,9 @@ typedef struct sp_ind_state sp_ind_state;
 sp_ind_state *sp_ind_state_new(unsigned mask, sp_error *err);
 void sp_ind_state_free(sp_ind_state *st);
 
+/* The indicators the state computes.  A state keeps its mask: when the configured
+ * include_indicators differ, start a new state (the values of newly selected
+ * indicators need the history from the first bar). */
 unsigned sp_ind_state_mask(const sp_ind_state *st);
 /* Bars pushed so far. */
 int64_t sp_ind_state_bar_count(const sp_ind_state *st);
@@ -163,8 +166,8 @@ int64_t sp_ind_state_last_time(const sp_ind_state *st);
 
 /* Advance by one bar and copy that bar's values into `out` (may be NULL: read them
  * with sp_ind_state_last or sp_ind_state_fill_row instead, which is faster).
- * O(1), no allocation.  SP_ERR_INVALID (state unchanged) when bar_time is not after the
- * previous bar's, high/low/close is not finite or volume is negative. */
+ * O(1), no allocation.  SP_ERR_INVALID (state unchanged) when bar_time is not after
+ * the previous bar's, high/low/close is not finite or volume is negative. */
 int sp_ind_state_push(sp_ind_state *st, const sp_ind_bar *bar, sp_ind_values *out,
                       sp_error *err);
 /* The values of the last bar pushed (all NaN before the first): a copy, or a
