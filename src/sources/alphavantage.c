@@ -143,8 +143,9 @@ int sp_alphavantage_parse_global_quote(const char *body, size_t len, sp_source_r
     return SP_OK;
   }
   if (sp_parse_date(day_text, &day) != SP_OK) {
+    rc = sp_error_set(err, SP_ERR_PARSE, "alphavantage GLOBAL_QUOTE: bad trading day \"%.40s\"", day_text);
     cJSON_Delete(root);
-    return sp_error_set(err, SP_ERR_PARSE, "alphavantage GLOBAL_QUOTE: bad trading day \"%s\"", day_text);
+    return rc;
   }
   int64_t close = sp_nyse_session_close_utc(day);
   if (close == SP_NYSE_NO_SESSION) close = sp_ny_local_to_utc(day, SP_NYSE_CLOSE_MINUTE);

@@ -80,6 +80,7 @@ int sp_parse_rfc822_date(const char *text, int64_t *us) {
   if (sscanf(rest, " %15s", zone) != 1) snprintf(zone, sizeof zone, "GMT");
   int mon = month_number(month), offset;
   if (year < 100) year += year < 70 ? 2000 : 1900;
+  if (year < 1000 || year > 9999) return SP_ERR_INVALID;
   if (!mon || !sp_is_valid_date(year, (unsigned)mon, (unsigned)day) || hh > 23 || mm > 59 ||
       ss > 60 || hh < 0 || mm < 0 || ss < 0 || !zone_offset(zone, &offset))
     return SP_ERR_INVALID;

@@ -57,8 +57,9 @@ int sp_finnhub_parse_company_news(const char *body, size_t len, sp_news_article_
                          .headline = sp_json_string(item, "headline"),
                          .summary = sp_json_string(item, "summary"),
                          .publisher = sp_json_string(item, "source")};
-    if (!sp_json_number(item, "datetime", &when) || when <= 0) continue;
-    a.published_at = (int64_t)when * SP_US_PER_SEC;
+    if (!sp_json_number(item, "datetime", &when) || when <= 0 ||
+        !sp_source_unix_seconds(when, &a.published_at))
+      continue;
     if (a.summary && !*a.summary) a.summary = NULL;
     if (a.publisher && !*a.publisher) a.publisher = NULL;
     /* related: "AAPL" or "AAPL,MSFT" — split into a copy */
@@ -82,11 +83,13 @@ int sp_finnhub_parse_quote(const char *body, size_t len, const char *ticker,
   int rc = parse_body(body, len, "finnhub quote", &root, err);
   if (rc != SP_OK) return rc;
   double price, t;
+  int64_t quote_time;
   if (!cJSON_IsObject(root)) {
     cJSON_Delete(root);
     return sp_error_set(err, SP_ERR_PARSE, "finnhub quote %s: not an object", ticker);
   }
-  if (!sp_json_number(root, "c", &price) || !sp_json_number(root, "t", &t) || t <= 0) {
+  if (!sp_json_number(root, "c", &price) || !sp_json_number(root, "t", &t) || t <= 0 ||
+      !sp_source_unix_seconds(t, &quote_time)) {
     cJSON_Delete(root); /* unknown symbol: all zeros */
     return SP_OK;
   }
@@ -97,7 +100,7 @@ int sp_finnhub_parse_quote(const char *body, size_t len, const char *ticker,
   }
   double v;
   rc = sp_row_set_cstr(&row, sp_row_col(&row, "ticker"), ticker);
-  if (!rc) rc = sp_row_set_i64(&row, sp_row_col(&row, "quote_time"), (int64_t)t * SP_US_PER_SEC);
+  if (!rc) rc = sp_row_set_i64(&row, sp_row_col(&row, "quote_time"), quote_time);
   if (!rc) rc = sp_row_set_double(&row, sp_row_col(&row, "price"), price);
   if (!rc && sp_json_number(root, "o", &v)) rc = sp_row_set_double(&row, sp_row_col(&row, "open"), v);
   if (!rc && sp_json_number(root, "h", &v)) rc = sp_row_set_double(&row, sp_row_col(&row, "high"), v);

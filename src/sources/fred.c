@@ -67,9 +67,8 @@ static const cJSON *observations_of(const cJSON *root, const char *what, sp_sour
     return NULL;
   }
   if (page) {
-    double v;
-    page->total = sp_json_number(root, "count", &v) ? (long)v : cJSON_GetArraySize(obs);
-    page->offset = sp_json_number(root, "offset", &v) ? (long)v : 0;
+    page->total = sp_json_count(root, "count", cJSON_GetArraySize(obs));
+    page->offset = sp_json_count(root, "offset", 0);
     page->count = cJSON_GetArraySize(obs);
     page->pages = page->page = 0;
   }
@@ -205,9 +204,8 @@ int sp_fred_parse_release_dates(const char *body, size_t len, sp_source_page *pa
     rc = sp_error_set(err, SP_ERR_PARSE, "fred release dates: no release_dates array");
     goto done;
   }
-  double v;
-  page->total = sp_json_number(root, "count", &v) ? (long)v : cJSON_GetArraySize(dates);
-  page->offset = sp_json_number(root, "offset", &v) ? (long)v : 0;
+  page->total = sp_json_count(root, "count", cJSON_GetArraySize(dates));
+  page->offset = sp_json_count(root, "offset", 0);
   page->count = cJSON_GetArraySize(dates);
   page->pages = page->page = 0;
   if (sp_row_init(&row, sp_dataset_get(SP_DS_POLICY)) != SP_OK) {

@@ -75,12 +75,11 @@ int sp_newsapi_parse_everything(const char *body, size_t len, long *total, sp_ne
     return rc;
   }
   const cJSON *articles = cJSON_GetObjectItemCaseSensitive(root, "articles");
-  double t;
   if (!cJSON_IsArray(articles)) {
     cJSON_Delete(root);
     return sp_error_set(err, SP_ERR_PARSE, "newsapi everything: no articles array");
   }
-  *total = sp_json_number(root, "totalResults", &t) ? (long)t : cJSON_GetArraySize(articles);
+  *total = sp_json_count(root, "totalResults", cJSON_GetArraySize(articles));
   const cJSON *item;
   cJSON_ArrayForEach(item, articles) {
     sp_news_article a = {.url = sp_json_string(item, "url"),

@@ -70,6 +70,14 @@ int sp_json_parse(const char *body, size_t len, const char *what, cJSON **out, s
                       what, len, excerpt, len > show ? "…" : "");
 }
 
+#define MAX_UNIX_SECONDS 253402300800.0 /* 10000-01-01T00:00:00Z */
+
+bool sp_source_unix_seconds(double seconds, int64_t *us) {
+  if (!(seconds >= 0 && seconds < MAX_UNIX_SECONDS)) return false; /* also NaN */
+  *us = (int64_t)seconds * SP_US_PER_SEC;
+  return true;
+}
+
 bool sp_parse_number(const char *text, double *out) {
   if (!text) return false;
   while (isspace((unsigned char)*text)) text++;
@@ -93,6 +101,11 @@ bool sp_json_number(const cJSON *obj, const char *name, double *out) {
   }
   if (cJSON_IsString(item)) return sp_parse_number(item->valuestring, out);
   return false;
+}
+
+long sp_json_count(const cJSON *obj, const char *name, long fallback) {
+  double v;
+  return sp_json_number(obj, name, &v) && v >= 0 && v <= 1e12 ? (long)v : fallback;
 }
 
 const char *sp_json_string(const cJSON *obj, const char *name) {

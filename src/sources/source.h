@@ -305,8 +305,14 @@ int sp_json_parse(const char *body, size_t len, const char *what, struct cJSON *
  * (Alpha Vantage and FRED quote their numbers).  False for absent, null, "None", ".",
  * "-" and other non-numbers. */
 bool sp_json_number(const struct cJSON *obj, const char *name, double *out);
+/* The member `name` as a count (paging totals, offsets, page numbers): the number
+ * when it is finite and within 0 … 1e12, else `fallback`. */
+long sp_json_count(const struct cJSON *obj, const char *name, long fallback);
 /* The member `name` as a string, or NULL (absent, null, not a string). */
 const char *sp_json_string(const struct cJSON *obj, const char *name);
+/* Unix seconds (as providers send them) to microseconds: false unless 0 <= seconds <
+ * year 10000 (so hostile or corrupt values cannot overflow). */
+bool sp_source_unix_seconds(double seconds, int64_t *us);
 /* Parse text as a finite number (whole string, leading/trailing spaces allowed). */
 bool sp_parse_number(const char *text, double *out);
 

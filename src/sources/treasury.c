@@ -41,9 +41,8 @@ int sp_treasury_parse_debt_to_penny(const char *body, size_t len, sp_source_page
     goto done;
   }
   const cJSON *meta = cJSON_GetObjectItemCaseSensitive(root, "meta");
-  double v;
-  page->total = sp_json_number(meta, "total-count", &v) ? (long)v : cJSON_GetArraySize(data);
-  page->pages = sp_json_number(meta, "total-pages", &v) ? (long)v : 1;
+  page->total = sp_json_count(meta, "total-count", cJSON_GetArraySize(data));
+  page->pages = sp_json_count(meta, "total-pages", 1);
   page->count = cJSON_GetArraySize(data);
   page->offset = 0;
   page->page = 0;

@@ -66,10 +66,9 @@ int sp_worldbank_parse_indicator(const char *body, size_t len, const char *indic
     rc = SP_ERR_HTTP;
     goto done;
   }
-  double v;
-  page->page = sp_json_number(meta, "page", &v) ? (long)v : 1;
-  page->pages = sp_json_number(meta, "pages", &v) ? (long)v : 1;
-  page->total = sp_json_number(meta, "total", &v) ? (long)v : 0;
+  page->page = sp_json_count(meta, "page", 1);
+  page->pages = sp_json_count(meta, "pages", 1);
+  page->total = sp_json_count(meta, "total", 0);
   page->offset = 0;
   page->count = cJSON_IsArray(data) ? cJSON_GetArraySize(data) : 0;
   if (!cJSON_IsObject(meta) || (!cJSON_IsArray(data) && !cJSON_IsNull(data) && data)) {

@@ -116,14 +116,15 @@ int sp_yahoo_parse_quote(const char *body, size_t len, const char *ticker, sp_so
   }
   const cJSON *meta = cJSON_GetObjectItemCaseSensitive(result, "meta");
   double price, market_time;
+  int64_t quote_time;
   if (!sp_json_number(meta, "regularMarketPrice", &price) ||
-      !sp_json_number(meta, "regularMarketTime", &market_time)) {
-    rc = sp_error_set(err, SP_ERR_PARSE, "yahoo %s: meta has no regularMarketPrice/Time", ticker);
+      !sp_json_number(meta, "regularMarketTime", &market_time) ||
+      !sp_source_unix_seconds(market_time, &quote_time)) {
+    rc = sp_error_set(err, SP_ERR_PARSE, "yahoo %s: meta has no valid regularMarketPrice/Time", ticker);
     goto done;
   }
   rc = sp_row_init(&row, sp_dataset_get(SP_DS_FINANCIAL_DATA));
   if (rc != SP_OK) goto nomem;
-  int64_t quote_time = (int64_t)market_time * SP_US_PER_SEC;
   double v;
   rc = sp_row_set_cstr(&row, sp_row_col(&row, "ticker"), ticker);
   rc |= sp_row_set_i64(&row, sp_row_col(&row, "quote_time"), quote_time);
@@ -205,8 +206,11 @@ int sp_yahoo_parse_bars(const char *body, size_t len, const char *ticker, const 
   const cJSON *regular = cJSON_GetObjectItemCaseSensitive(
       cJSON_GetObjectItemCaseSensitive(meta, "currentTradingPeriod"), "regular");
   double session_start = NAN, session_end = NAN;
+  int64_t check_us;
   if (!sp_json_number(regular, "start", &session_start) ||
-      !sp_json_number(regular, "end", &session_end))
+      !sp_json_number(regular, "end", &session_end) ||
+      !sp_source_unix_seconds(session_start, &check_us) ||
+      !sp_source_unix_seconds(session_end, &check_us))
     session_start = session_end = NAN;
   bool daily = strcmp(interval, "1d") == 0;
 
@@ -214,8 +218,12 @@ int sp_yahoo_parse_bars(const char *body, size_t len, const char *ticker, const 
     double t = array_value(q.timestamps, i);
     double o = array_value(q.open, i), h = array_value(q.high, i);
     double l = array_value(q.low, i), c = array_value(q.close, i);
+    int64_t start_us;
     if (isnan(t) || isnan(o) || isnan(h) || isnan(l) || isnan(c)) continue; /* null bar */
-    int64_t start_us = (int64_t)t * SP_US_PER_SEC;
+    if (!sp_source_unix_seconds(t, &start_us)) {
+      rc = sp_error_set(err, SP_ERR_PARSE, "yahoo %s: bar timestamp %.0f out of range", ticker, t);
+      break;
+    }
     if (start_us < window_start_us || (window_end_us > 0 && start_us >= window_end_us)) continue;
     if (is_snapshot_bar(meta, &q, i)) continue;
     /* complete once its start + interval, or the session close if earlier, has passed;
