@@ -24,9 +24,14 @@
 #include "sinks/sink_kafka.h"
 #include "sinks/sink_postgres.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #define PIPELINE_MEMORY_BUDGET (64u << 20) /* bytes for channel events and sink batches */
 #define PUT_TIMEOUT_US (30 * SP_US_PER_SEC)  /* backpressure: how long a put waits for room */
@@ -58,6 +63,7 @@ typedef struct pipeline_source {
 
 struct sp_pipeline {
   const sp_config *cfg;
+  int lock_fd;                  /* <data_dir>/.lock, held (flock) while the pipeline is open */
   const sp_credentials *creds;
   const volatile bool *stop;
   sp_membudget budget;
@@ -78,6 +84,28 @@ struct sp_pipeline {
 };
 
 /* ---- building ------------------------------------------------------------------- */
+
+/* One pipeline per data directory: two processes writing the same file channels and
+ * state store would corrupt them, so the second one is refused, naming the holder. */
+static int lock_data_dir(sp_pipeline *p, const char *data_dir, sp_error *err) {
+  char path[4096];
+  snprintf(path, sizeof path, "%s/.lock", data_dir);
+  p->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (p->lock_fd < 0) return sp_error_set(err, SP_ERR_IO, "cannot open %s: %s", path, strerror(errno));
+  if (flock(p->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+    char holder[32] = "";
+    ssize_t n = pread(p->lock_fd, holder, sizeof holder - 1, 0);
+    holder[n > 0 ? n : 0] = '\0';
+    holder[strcspn(holder, "\n")] = '\0';
+    return sp_error_set(err, SP_ERR_IO, "data directory %s is in use by another stockpipe process%s%s (lock %s)",
+                        data_dir, *holder ? " pid " : "", holder, path);
+  }
+  char pid[32];
+  int len = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+  if (ftruncate(p->lock_fd, 0) != 0 || pwrite(p->lock_fd, pid, (size_t)len, 0) != len)
+    return sp_error_set(err, SP_ERR_IO, "cannot write %s: %s", path, strerror(errno));
+  return SP_OK;
+}
 
 static int open_channel(sp_pipeline *p, const sp_config_channel *cc, sp_channel **out, sp_error *err) {
   sp_channel_config base = {.name = cc->name,
@@ -234,10 +262,12 @@ int sp_pipeline_open(const sp_config *config, const sp_credentials *credentials,
   p->cfg = config;
   p->creds = credentials;
   p->stop = stop;
+  p->lock_fd = -1;
   p->opened_us = sp_now_us();
   pthread_mutex_init(&p->marks_mutex, NULL);
   sp_membudget_init(&p->budget, PIPELINE_MEMORY_BUDGET);
   int rc = sp_mkdirs(config->pipeline.data_dir, err);
+  if (!rc) rc = lock_data_dir(p, config->pipeline.data_dir, err);
   if (!rc) rc = sp_state_open(config->pipeline.data_dir, &p->state, err);
   if (!rc) rc = setup_http(p, err);
   if (!rc && sp_source_cache_new(&p->cache)) rc = sp_error_set(err, SP_ERR_NOMEM, "out of memory");
@@ -696,5 +726,6 @@ void sp_pipeline_close(sp_pipeline *p) {
   sp_source_cache_free(p->cache);
   sp_http_client_free(p->http);
   sp_state_close(p->state);
+  if (p->lock_fd >= 0) close(p->lock_fd); /* releases the flock */
   free(p);
 }

@@ -91,6 +91,21 @@ grep -q "NVDA" "$work/fault.err" || { echo "the failure does not name NVDA:"; ca
 check_values "$work/fault" csv AAPL,MSFT,GOOGL,AMZN,META,TSLA
 fakeapi_reset
 
+# One pipeline per data directory: a second process is refused while the first runs.
+fakeapi_fault '{"path": "^/v8/finance/chart/", "fault": "delay", "ms": 1500, "count": 7}'
+"$bin" collect financial_data --config "$work/csv.yaml" --data-dir "$work/locked" 2>"$work/first.err" &
+first=$!
+for ((i = 0; i < 100; i++)); do [[ -s $work/locked/.lock ]] && break; sleep 0.02; done
+set +e
+"$bin" collect financial_data --config "$work/csv.yaml" --data-dir "$work/locked" 2>"$work/second.err"
+code=$?
+set -e
+[[ $code == 1 ]] || { echo "second process on the same data dir: want exit 1, got $code"; exit 1; }
+grep -q "in use by another stockpipe process pid $first" "$work/second.err" || { cat "$work/second.err"; exit 1; }
+wait "$first" || { echo "the first process failed:"; cat "$work/first.err"; exit 1; }
+check_values "$work/locked" csv AAPL,MSFT,GOOGL,AMZN,NVDA,META,TSLA
+fakeapi_reset
+
 # Usage errors exit 2.
 set +e
 "$bin" collect prices --data-dir "$work/x" 2>/dev/null; [[ $? == 2 ]] || { echo "unknown dataset: want 2"; exit 1; }
