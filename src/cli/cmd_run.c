@@ -24,10 +24,12 @@
  *                    the old config is reopened).
  *
  * Threads: the controlling thread (scheduling, rounds, reloads), the sink runners,
- * and libmicrohttpd's thread answering requests.  `lock` guards what the endpoint
- * reads: the published pipeline and config, the schedule entries' last runs and
- * which source is running.  The controlling thread holds it only to publish
- * changes, never during a round or a drain.
+ * libmicrohttpd's thread answering requests, and a stop watcher that, on SIGTERM or
+ * SIGINT, interrupts the published pipeline (sp_pipeline_interrupt) so that a round
+ * blocked on a full channel gives up at once instead of after its put time-out.
+ * `lock` guards what those threads read: the published pipeline and config, the
+ * schedule entries' last runs and which source is running.  The controlling thread
+ * holds it only to publish changes, never during a round or a drain.
  */
 #include "cli/cli.h"
 #include "cli/collect_round.h"
@@ -107,11 +109,16 @@ typedef struct daemon_state {
 
 static volatile bool stop_requested;
 static volatile bool reload_requested;
-static sp_wakeup daemon_wakeup = {-1, -1};
+static sp_wakeup daemon_wakeup = {-1, -1}; /* wakes the controlling thread */
+static sp_wakeup stop_wakeup = {-1, -1};   /* wakes the stop watcher */
 
 static void on_signal(int sig) {
-  if (sig == SIGHUP) reload_requested = true;
-  else stop_requested = true;
+  if (sig == SIGHUP) {
+    reload_requested = true;
+  } else {
+    stop_requested = true;
+    sp_wakeup_signal(&stop_wakeup);
+  }
   sp_wakeup_signal(&daemon_wakeup);
 }
 
@@ -124,6 +131,26 @@ static void install_signal_handlers(void) {
   sigaction(SIGTERM, &sa, NULL);
   sigaction(SIGHUP, &sa, NULL);
   signal(SIGPIPE, SIG_IGN);
+}
+
+/* The stop watcher: sleeps until SIGTERM/SIGINT (or the daemon's end), then closes
+ * the published pipeline's channels. */
+static void *stop_watcher(void *arg) {
+  daemon_state *d = arg;
+  sp_error err;
+  while (!stop_requested) {
+    int rc = sp_wakeup_sleep_until(&stop_wakeup, INT64_MAX, &err);
+    if (rc < 0) {
+      SP_ERROR("daemon", "stop watcher: %s", err.msg);
+      return NULL;
+    }
+    if (rc == 1) break; /* a stop, or the daemon ending without one */
+  }
+  if (!stop_requested) return NULL;
+  pthread_mutex_lock(&d->lock);
+  if (d->published) sp_pipeline_interrupt(d->published);
+  pthread_mutex_unlock(&d->lock);
+  return NULL;
 }
 
 /* ---- the endpoint's callbacks (libmicrohttpd's thread) --------------------------- */
@@ -380,9 +407,12 @@ static double number_option(const sp_cli_context *ctx, const char *name, double 
 
 static int run_daemon(daemon_state *d) {
   sp_error err = {0};
-  if (sp_wakeup_open(&daemon_wakeup, &err)) {
-    sp_cli_error("%s", err.msg);
+  pthread_t watcher;
+  if (sp_wakeup_open(&daemon_wakeup, &err) || sp_wakeup_open(&stop_wakeup, &err) ||
+      pthread_create(&watcher, NULL, stop_watcher, d) != 0) {
+    sp_cli_error("%s", err.code ? err.msg : "cannot start the stop watcher thread");
     sp_wakeup_close(&daemon_wakeup);
+    sp_wakeup_close(&stop_wakeup);
     return SP_EXIT_FAILURE;
   }
   install_signal_handlers();
@@ -403,10 +433,13 @@ static int run_daemon(daemon_state *d) {
     if (stop_requested) SP_INFO("daemon", "stopping: draining the channels (at most %.0f s)",
                                 (double)d->drain_timeout_us / 1e6);
   }
+  sp_wakeup_signal(&stop_wakeup); /* lets the watcher end when no stop came */
+  pthread_join(watcher, NULL);
   close_pipeline(d);
   sp_health_server_stop(d->server);
   d->server = NULL;
   sp_wakeup_close(&daemon_wakeup);
+  sp_wakeup_close(&stop_wakeup);
   if (exit_code == SP_EXIT_OK) SP_INFO("daemon", "stopped");
   return exit_code;
 }

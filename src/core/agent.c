@@ -634,11 +634,15 @@ int sp_pipeline_start(sp_pipeline *p, sp_error *err) {
   return SP_OK;
 }
 
+void sp_pipeline_interrupt(sp_pipeline *p) {
+  for (size_t i = 0; i < p->cfg->nchannels; i++) sp_channel_close(p->channels[i]);
+}
+
 void sp_pipeline_stop(sp_pipeline *p, int64_t drain_timeout_us) {
   if (!p->started) return;
   /* Closed channels refuse puts but still hand out what they hold, and wake a runner
    * waiting to fill a batch, which would otherwise wait out its batch time-out. */
-  for (size_t i = 0; i < p->cfg->nchannels; i++) sp_channel_close(p->channels[i]);
+  sp_pipeline_interrupt(p);
   for (size_t i = 0; i < p->cfg->nsinks; i++) sp_sink_runner_stop(p->runners[i], drain_timeout_us);
   p->started = false;
 }

@@ -33,8 +33,8 @@
  * Ownership: the pipeline borrows `config` and `credentials` (they must outlive it)
  * and owns everything it creates; sp_pipeline_close releases it.  Functions are
  * called from one controlling thread, except sp_pipeline_sink_count,
- * sp_pipeline_sink_health_get and sp_pipeline_buffered, which any thread may call
- * while the pipeline is open.
+ * sp_pipeline_sink_health_get, sp_pipeline_buffered and sp_pipeline_interrupt, which
+ * any thread may call while the pipeline is open.
  */
 #ifndef STOCKPIPE_CORE_AGENT_H
 #define STOCKPIPE_CORE_AGENT_H
@@ -77,6 +77,12 @@ int sp_pipeline_start(sp_pipeline *p, sp_error *err);
  * channels are closed first (puts refused, buffered events still taken), so after a
  * stop the pipeline can only be closed. */
 void sp_pipeline_stop(sp_pipeline *p, int64_t drain_timeout_us);
+
+/* Close every channel now, from any thread: a put blocked on a full channel returns
+ * SP_ERR_STOPPED at once and later puts are refused, while takes (the runners,
+ * sp_pipeline_drain) still get everything buffered.  For a prompt shutdown: after it
+ * the pipeline can only be stopped and closed. */
+void sp_pipeline_interrupt(sp_pipeline *p);
 
 /* Events buffered in all channels right now. */
 uint64_t sp_pipeline_buffered(const sp_pipeline *p);

@@ -14,10 +14,11 @@
 #    (roll_interval 60 s) are written;
 #  - restart after "downtime" (a last run seeded a week back): the source runs once;
 #  - /health 503 reasons: stuck_sink + channel_full + low_disk (a sink that cannot
-#    write, a 7-event channel, an impossible disk minimum), then SIGTERM still exits
-#    0 within the bound; missed_schedule (a source seeded overdue while another
-#    source's round hangs on a delayed API); `stockpipe health` exit 1 on 503 and on
-#    an unreachable daemon.
+#    write, a 5-event channel the source blocks on, an impossible disk minimum), then
+#    SIGTERM still exits 0 within the bound; missed_schedule (a source seeded overdue while another
+#    source's round hangs on a delayed API); corruption (a byte flipped in a file
+#    channel's log after SIGKILL); `stockpipe health` exit 1 on 503 and on an
+#    unreachable daemon.
 set -euo pipefail
 . "$STOCKPIPE_SOURCE_DIR/tests/fakeapi/lib.sh"
 fakeapi_start
@@ -230,10 +231,12 @@ stop_daemon "$PID" 5
 echo "downtime: the missed source ran once"
 
 # ---- /health reasons -------------------------------------------------------------------
-# A sink that cannot write (raw/ is a file), a channel of 7 events, a disk minimum no
-# disk has: stuck_sink, channel_full, low_disk.
+# A sink that cannot write (raw/ is a file), a channel of 5 events (the source's 6th
+# row then waits for room), a disk minimum no disk has: stuck_sink, channel_full,
+# low_disk.  SIGTERM must still end it within the bound: the blocked put is
+# interrupted rather than waiting out its 30 s time-out.
 mkdir -p "$work/stuck" && : >"$work/stuck/raw"
-write_config "$work/stuck.yaml" "" 7
+write_config "$work/stuck.yaml" "" 5
 start_daemon stuck --config "$work/stuck.yaml" --data-dir "$work/stuck" --stuck-after 1 --drain-timeout 1 \
   --min-free-disk-mb 1000000000
 wait_for has_reasons "$PORT" stuck_sink channel_full low_disk || fail "/health: want stuck_sink, channel_full, low_disk"
@@ -251,6 +254,32 @@ code=$?
 set -e
 [[ $code == 1 ]] || fail "stockpipe health with no daemon: want 1, got $code"
 echo "health: stuck_sink, channel_full, low_disk -> 503; health exits 1; SIGTERM with a stuck sink exits 0 in bound"
+
+# corruption: a file channel holding 7 events (its sink cannot write) is killed with
+# SIGKILL; one byte of its first log record is flipped; on restart the record is set
+# aside (ChannelQuarantinedCount 1) and /health says so; the other 6 events remain.
+mkdir -p "$work/corrupt" && : >"$work/corrupt/raw"
+sed 's/{type: memory, capacity: 1000, transactionCapacity: 100}/{type: file, capacity: 1000, transactionCapacity: 100, min_free_disk_mb: 0}/' \
+  "$work/once.yaml" >"$work/corrupt.yaml"
+grep -q "type: file" "$work/corrupt.yaml" || fail "corrupt.yaml: no file channel (test premise)"
+start_daemon corrupt --config "$work/corrupt.yaml" --data-dir "$work/corrupt" --drain-timeout 1
+wait_for last_run_known "$PORT" || fail "file channel: the first round did not run"
+kill -9 "$PID"
+wait "$PID" 2>/dev/null || true
+wal=$(find "$work/corrupt/.channels/financial_channel/data" -name 'log-*.wal' | sort | head -n 1)
+[[ -s $wal ]] || fail "no channel log to corrupt"
+python3 -c 'import sys; f = open(sys.argv[1], "r+b"); f.seek(40); b = f.read(1); f.seek(40); f.write(bytes([b[0] ^ 0xFF]))' "$wal"
+start_daemon corrupt2 --config "$work/corrupt.yaml" --data-dir "$work/corrupt" --drain-timeout 1
+has_reasons "$PORT" corruption || fail "/health: want corruption"
+health_json "$PORT" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+r = [r for r in d["reasons"] if r["reason"] == "corruption"]
+assert r and r[0]["component"] == "financial_channel", d
+assert d["sinks"][0]["buffered"] == 6, d["sinks"]
+' || fail "corruption names financial_channel, 6 events left"
+stop_daemon "$PID" 4
+echo "health: corruption found at recovery -> 503 naming the channel"
 
 # missed_schedule: macro_source (seeded 4 h back, so it runs first) hangs 4 s on the
 # FRED API; policy_source (seeded 3 h back, schedule 30m) waits, overdue by more than
