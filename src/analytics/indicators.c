@@ -258,28 +258,9 @@ int sp_ind_avg_volume_window(const int64_t *bar_time, const int64_t *volume, siz
     return SP_ERR_NOMEM;
   }
   sp_ind_volume_window w = {.days = (uint32_t)window_days, .day = days, .volume = sums};
-  /* Two bars per iteration, their means in one paired division (a bar without a
-   * value divides NaN by 1). */
-  size_t i = 0;
-  for (; i + 1 < n; i += 2) {
-    uint64_t sum0, sum1;
-    uint32_t count0, count1;
-    bool ready0 = sp_ind_volume_window_step(&w, sp_ind_day_of(bar_time[i], w.started, w.cur_day),
-                                            volume[i], &sum0, &count0);
-    bool ready1 = sp_ind_volume_window_step(
-        &w, sp_ind_day_of(bar_time[i + 1], w.started, w.cur_day), volume[i + 1], &sum1, &count1);
-    sp_ind_pair mean = (sp_ind_pair){ready0 ? (double)sum0 : NAN, ready1 ? (double)sum1 : NAN} /
-                       (sp_ind_pair){ready0 ? (double)count0 : 1.0, ready1 ? (double)count1 : 1.0};
-    memcpy(&out[i], &mean, sizeof mean);
-  }
-  if (i < n) {
-    uint64_t sum;
-    uint32_t count;
+  for (size_t i = 0; i < n; i++)
     out[i] = sp_ind_volume_window_step(&w, sp_ind_day_of(bar_time[i], w.started, w.cur_day),
-                                       volume[i], &sum, &count)
-                 ? (double)sum / (double)count
-                 : NAN;
-  }
+                                       volume[i]);
   free(days);
   free(sums);
   return SP_OK;

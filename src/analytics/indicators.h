@@ -39,7 +39,7 @@
  *     the series' first bar is at least 363 days before the current bar's day.
  *   - avg_volume_90d: the sum of volume over the bars whose day lies in the trailing
  *     90 days including the current day, divided by the number of distinct days with
- *     bars in that window (for 1h series each day's hourly volumes are summed; the
+ *     bars in that window (as a multiplication by its reciprocal: within an ulp) (for 1h series each day's hourly volumes are summed; the
  *     current day counts with the bars up to and including the current one, so no
  *     value ever depends on a later bar); null until the first bar is at least 89
  *     days before the current day.

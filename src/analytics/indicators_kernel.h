@@ -247,13 +247,14 @@ typedef struct sp_ind_volume_window {
   uint64_t *volume;
   uint32_t head, len;
   uint64_t total;         /* sum of volume[] */
+  double inv_days;        /* 1 / (len + 1): the days averaged over, today included */
 } sp_ind_volume_window;
 
-/* Add a bar of UTC day `day`.  Until `days` days of history exist return false; then true with the
- * window's total volume and number of days in *sum and *count (the mean is
- * (double)sum / count, divided by the caller so divisions can be paired). */
-static inline bool sp_ind_volume_window_step(sp_ind_volume_window *w, int32_t day, int64_t volume,
-                                             uint64_t *sum, uint32_t *count) {
+/* Add a bar of UTC day `day`.  Until `days` days of history exist return NaN, then
+ * the window's mean daily volume.  The mean multiplies by 1/days, recomputed once a
+ * day, rather than dividing every bar (within an ulp of the quotient). */
+static inline double sp_ind_volume_window_step(sp_ind_volume_window *w, int32_t day,
+                                               int64_t volume) {
   const int32_t oldest_kept = day - (int32_t)w->days + 1;
   if (!w->started || day != w->cur_day) {
     if (w->started) {
@@ -271,13 +272,13 @@ static inline bool sp_ind_volume_window_step(sp_ind_volume_window *w, int32_t da
       w->head = sp_ind_ring_next(w->head, w->days);
       w->len--;
     }
+    w->inv_days = 1.0 / (double)(w->len + 1);
     w->cur_day = day;
     w->cur_volume = 0;
   }
   w->cur_volume += (uint64_t)volume;
-  *sum = w->total + w->cur_volume;
-  *count = w->len + 1;
-  return w->first_day <= oldest_kept;
+  if (w->first_day > oldest_kept) return NAN;
+  return (double)(w->total + w->cur_volume) * w->inv_days;
 }
 
 #endif

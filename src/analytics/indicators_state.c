@@ -321,10 +321,7 @@ int sp_ind_state_push(sp_ind_state *st, const sp_ind_bar *bar, sp_ind_values *ou
   /* Both windows saw the same bars: one day computation serves both. */
   const int32_t day = sp_ind_day_of(bar->bar_time, st->week52.started, st->week52.cur_day);
   sp_ind_extreme_window_step(&st->week52, day, bar->high, bar->low, &v->high_52w, &v->low_52w);
-  uint64_t volume_sum;
-  uint32_t volume_days;
-  if (sp_ind_volume_window_step(&st->days90, day, bar->volume, &volume_sum, &volume_days))
-    v->avg_volume_90d = (double)volume_sum / (double)volume_days;
+  v->avg_volume_90d = sp_ind_volume_window_step(&st->days90, day, bar->volume);
 
   st->closes[i % CLOSE_RING] = x;
   st->prev_close = x;
@@ -509,6 +506,7 @@ static int decode_state(reader *r, sp_ind_state *st, const char **why) {
     *why = "90-day window";
     return SP_ERR_CORRUPT;
   }
+  d->inv_days = 1.0 / (double)(d->len + 1);
   if (r->left != 0) {
     *why = "trailing bytes";
     return SP_ERR_CORRUPT;

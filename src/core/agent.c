@@ -22,6 +22,7 @@
 #include "core/validate.h"
 #include "sinks/sink.h"
 #include "sinks/sink_kafka.h"
+#include "sinks/sink_mongo.h"
 #include "sinks/sink_postgres.h"
 
 #include <errno.h>
@@ -154,9 +155,15 @@ static int open_sink(sp_pipeline *p, const sp_config_sink *sc, sp_sink **out, sp
                                .budget = &p->budget};
     return sp_sink_kafka_open(&kc, out, err);
   }
-  default:
-    return sp_error_set(err, SP_ERR_CONFIG, "sink %s: type %s is not available in this build", sc->name,
-                        sp_sink_type_name(sc->type));
+  case SP_SINK_MONGODB: {
+    sp_sink_mongo_config mc = {.name = sc->name,
+                               .uri = sc->uri,
+                               .database = sc->database,
+                               .collection = sc->dataset >= 0 ? sc->collection : NULL,
+                               .dataset = sc->dataset,
+                               .budget = &p->budget};
+    return sp_sink_mongo_open(&mc, out, err);
+  }
   }
   sp_sink_file_config fc = {.name = sc->name,
                             .data_dir = p->cfg->pipeline.data_dir,

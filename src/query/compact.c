@@ -82,6 +82,15 @@ static int remove_superseded(const char *dir, const seq_file *live, size_t nlive
   return rc;
 }
 
+/* Rows per row group of a merged Parquet file.  The merged rows are in key order, so
+ * small row groups give each a narrow key range (a few tickers) that statistics can
+ * prune on; STOCKPIPE_COMPACT_ROW_GROUP overrides it (benchmarks). */
+static size_t compact_row_group_rows(void) {
+  const char *env = getenv("STOCKPIPE_COMPACT_ROW_GROUP");
+  long v = env ? strtol(env, NULL, 10) : 0;
+  return v > 0 ? (size_t)v : 4096;
+}
+
 static const char *kind_format(sp_file_kind k) {
   return k == SP_FILE_PARQUET ? "parquet" : k == SP_FILE_CSV ? "csv" : "jsonl";
 }
@@ -120,7 +129,8 @@ static int merge_group(const sp_dataset_def *ds, const char *dir, const seq_file
     char path[PATH_MAX];
     snprintf(path, sizeof path, "%s/%.*s%llu-%llu%s", dir, (int)g[0].prefix_len, g[0].name,
              (unsigned long long)first, (unsigned long long)last, g[0].ext);
-    rc = sp_result_write(r, path, kind_format(g[0].file->kind), err);
+    sp_format_options fo = {NULL, 0, compact_row_group_rows()};
+    rc = sp_result_write_options(r, path, kind_format(g[0].file->kind), &fo, NULL, NULL, err);
   }
   for (size_t i = 0; i < n && !rc; i++)
     if (unlink(g[i].file->path) != 0 && errno != ENOENT)

@@ -16,6 +16,7 @@
 
 #include "core/buf.h"
 #include "core/row.h"
+#include "format/format.h"
 #include "format/parquet/parquet_reader.h"
 #include "stockpipe/client.h"
 
@@ -177,6 +178,10 @@ int sp_result_make(sp_table *t, const int *out_cols, int nout, bool any_order, i
 /* sp_result_write with a progress callback. */
 int sp_result_write_progress(const sp_result *r, const char *path, const char *format, sp_progress_fn progress,
                              void *ctx, sp_error *err);
+/* The same with format options (NULL = the format's defaults). */
+int sp_result_write_options(const sp_result *r, const char *path, const char *format,
+                            const sp_format_options *options, sp_progress_fn progress, void *ctx,
+                            sp_error *err);
 /* Build rows [start, start+n) as sp_row values of r->proj (strings borrowed). */
 void sp_result_fill_row(const sp_result *r, size_t row, sp_value *values);
 

@@ -299,8 +299,8 @@ int sp_result_print(const sp_result *r, FILE *out, sp_print_format format, int w
 
 enum { WRITE_BATCH = 4096 };
 
-int sp_result_write_progress(const sp_result *r, const char *path, const char *format, sp_progress_fn progress,
-                             void *ctx, sp_error *err) {
+int sp_result_write_options(const sp_result *r, const char *path, const char *format,
+                            const sp_format_options *options, sp_progress_fn progress, void *ctx, sp_error *err) {
   const sp_format_vtable *fmt = sp_format_find(format);
   if (!fmt) return sp_error_set(err, SP_ERR_INVALID, "unknown format \"%s\" (csv, parquet, json)", format ? format : "");
   char dir[PATH_MAX], tmp[PATH_MAX];
@@ -313,7 +313,7 @@ int sp_result_write_progress(const sp_result *r, const char *path, const char *f
   sp_format_writer *w = NULL;
   sp_row *rows = calloc(WRITE_BATCH, sizeof *rows);
   sp_value *vals = calloc((size_t)WRITE_BATCH * (size_t)(r->nout ? r->nout : 1), sizeof *vals);
-  int rc = rows && vals ? fmt->open(&w, fd, &r->proj, NULL, err) : sp_error_set(err, SP_ERR_NOMEM, "out of memory");
+  int rc = rows && vals ? fmt->open(&w, fd, &r->proj, options, err) : sp_error_set(err, SP_ERR_NOMEM, "out of memory");
   for (size_t i = 0; i < r->nrows && !rc; i += WRITE_BATCH) {
     size_t n = r->nrows - i < WRITE_BATCH ? r->nrows - i : WRITE_BATCH;
     for (size_t k = 0; k < n; k++) {
@@ -338,6 +338,11 @@ int sp_result_write_progress(const sp_result *r, const char *path, const char *f
   return sp_fsync_dir(dir, err);
 }
 
+int sp_result_write_progress(const sp_result *r, const char *path, const char *format, sp_progress_fn progress,
+                             void *ctx, sp_error *err) {
+  return sp_result_write_options(r, path, format, NULL, progress, ctx, err);
+}
+
 int sp_result_write(const sp_result *r, const char *path, const char *format, sp_error *err) {
-  return sp_result_write_progress(r, path, format, NULL, NULL, err);
+  return sp_result_write_options(r, path, format, NULL, NULL, NULL, err);
 }

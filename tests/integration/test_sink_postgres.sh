@@ -2,7 +2,7 @@
 # test_sink_postgres.sh — the PostgreSQL sink against a real PostgreSQL 15 server that
 # this script starts on 127.0.0.1 (tests/postgres/lib.sh) and stops at the end.
 #
-# Checks, through tests/tools/c/sink_postgres_driver.c and the real `stockpipe collect`:
+# Checks, through tests/tools/c/sink_driver.c and the real `stockpipe collect`:
 #  1. every dataset's table is created with the schema's types, NOT NULL per
 #     nullability and the SPEC key as primary key; rows arrive with exact values
 #     (strings with tab/newline/backslash/\N/quotes/non-ASCII/empty, doubles near the
@@ -21,7 +21,7 @@ work=$(mktemp -d /tmp/sp_pgtest.XXXXXX)
 cleanup() { fakeapi_stop; pg_stop; rm -rf "$work"; }
 trap cleanup EXIT
 pg_start
-drv=$STOCKPIPE_BUILD_DIR/tests/sink_postgres_driver
+drv=$STOCKPIPE_BUILD_DIR/tests/sink_driver
 [[ -x $drv ]] || { echo "missing $drv"; exit 1; }
 
 # Compare the table $2 with the driver's rows $3..$3+$4-1 of dataset $1, and its
@@ -72,18 +72,18 @@ PY
 
 # 1. Exact values and types, every dataset (odd batch cuts).
 for ds in financial_data stock_movements news macroeconomic policy; do
-  "$drv" load "$PG_CONNINFO" "$ds" 0 120 17 >/dev/null
+  "$drv" load postgresql "$PG_CONNINFO" "$ds" 0 120 17 >/dev/null
   check_table "$ds" "$ds" 0 120
 done
 
 # 2. Replay: the same events in other batches, and an overlapping range.
-"$drv" load "$PG_CONNINFO" news 0 120 7 >/dev/null
-"$drv" load "$PG_CONNINFO" news 100 50 50 >/dev/null
+"$drv" load postgresql "$PG_CONNINFO" news 0 120 7 >/dev/null
+"$drv" load postgresql "$PG_CONNINFO" news 100 50 50 >/dev/null
 check_table news news 0 150
 echo "replay: 120 + 30 new of 170 committed events -> $(pg_sql 'SELECT count(*) FROM news') rows"
 
 # 3. A killed connection between batches: the runner's retry reconnects.
-"$drv" runner "$PG_CONNINFO" policy 120 200 25 1 >"$work/runner.out"
+"$drv" runner postgresql "$PG_CONNINFO" policy 120 200 25 1 >"$work/runner.out"
 cat "$work/runner.out"
 grep -q "terminated [1-9]" "$work/runner.out" || { echo "no sink connection was terminated"; exit 1; }
 grep -Eq "delivered 200 events, retries [1-9]" "$work/runner.out" ||
@@ -93,7 +93,7 @@ check_table policy policy 0 320
 # 4. A wrong password: clear error, no password printed.
 bad="host=127.0.0.1 port=$PG_PORT user=postgres dbname=postgres password=Wrong-Secret-4242"
 set +e
-"$drv" open "$bad" >"$work/bad.out" 2>&1
+"$drv" open postgresql "$bad" >"$work/bad.out" 2>&1
 code=$?
 set -e
 [[ $code == 3 ]] || { echo "wrong password: exit $code, want 3"; cat "$work/bad.out"; exit 1; }
@@ -104,6 +104,7 @@ if grep -q "Wrong-Secret-4242" "$work/bad.out"; then echo "the password was prin
 
 # 5. The real pipeline: `stockpipe collect` into a configured table.
 fakeapi_start
+trap cleanup EXIT # fakeapi_start installed its own EXIT trap: ours calls fakeapi_stop too
 export STOCKPIPE_YAHOO_BASE_URL=$FAKEAPI_URL
 write_config() { # $1 = connection string, $2 = file
   cat >"$2" <<YAML

@@ -37,6 +37,16 @@ pg_start() {
     -c "ALTER USER postgres PASSWORD '$PG_PASSWORD'" >/dev/null || return 1
   PG_CONNINFO="host=127.0.0.1 port=$PG_PORT user=postgres dbname=postgres password=$PG_PASSWORD"
   export PG_BIN PG_DIR PG_PORT PG_PASSWORD PG_CONNINFO
+  # Safety net for a test killed without running its traps (time-out, SIGKILL): a
+  # watchdog stops the server once the calling shell is gone.
+  local owner=$$ dir=$PG_DIR
+  (
+    while kill -0 "$owner" 2>/dev/null && [[ -d $dir/data ]]; do sleep 1; done
+    if [[ -d $dir/data ]]; then
+      pg_as_owner "$q_bin/pg_ctl -D $q_dir/data -m immediate -w stop"
+      rm -rf "$dir"
+    fi
+  ) </dev/null >/dev/null 2>&1 &
 }
 
 pg_sql() {

@@ -1,19 +1,25 @@
 /*
- * sink_postgres_driver.c — drives the PostgreSQL sink for tests/integration/
- * test_sink_postgres.sh (which starts a real server) and prints what it did.
+ * sink_driver.c — drives the database sinks for tests/integration/test_sink_postgres.sh
+ * (a real PostgreSQL server) and test_sink_mongo.sh (tests/fakemongo or a real
+ * MongoDB), and prints what it did.  KIND is "postgresql" (TARGET = a libpq
+ * connection string) or "mongodb" (TARGET = a MongoDB URI; database "stockpipe_test").
  *
- *   sink_postgres_driver schema DATASET
+ *   sink_driver schema DATASET
  *       the dataset's columns as JSON: {"columns": [{"name", "type", "nullable"}], "key": [...]}
- *   sink_postgres_driver expected DATASET FIRST COUNT
- *       the generated rows (sink_test_rows.h) as JSON lines: what the table must hold
- *   sink_postgres_driver load CONNINFO DATASET FIRST COUNT BATCH
+ *   sink_driver expected DATASET FIRST COUNT
+ *       the generated rows (sink_test_rows.h) as JSON lines: what the store must hold
+ *   sink_driver load KIND TARGET DATASET FIRST COUNT BATCH
  *       open the sink and commit rows FIRST.. in batches of BATCH (begin/write/commit)
- *   sink_postgres_driver runner CONNINFO DATASET FIRST COUNT BATCH KILL
+ *   sink_driver runner KIND TARGET DATASET FIRST COUNT BATCH KILL
  *       through a memory channel and the real sink runner, in two halves; with KILL=1
- *       every other "stockpipe" backend is terminated between the halves, so the
- *       second half meets a dead connection; prints the runner's retry count
- *   sink_postgres_driver open CONNINFO
+ *       (postgresql) every other "stockpipe" backend is terminated between the halves,
+ *       so the second half meets a dead connection; prints the runner's retry count
+ *   sink_driver open KIND TARGET
  *       open the sink only; on failure print "error: <message>" (not redacted) and exit 3
+ *   sink_driver mongo-command URI DATABASE JSON
+ *       run a command on DATABASE, print the reply (canonical extended JSON)
+ *   sink_driver mongo-dump URI COLLECTION
+ *       every document of stockpipe_test.COLLECTION, canonical extended JSON, one a line
  *
  * Exit status: 0 success, 1 a sink or runner error (printed), 2 usage.
  */
@@ -21,16 +27,18 @@
 #include "core/sink_runner.h"
 #include "format/value_text.h"
 #include "sink_test_rows.h"
+#include "sinks/sink_mongo.h"
 #include "sinks/sink_postgres.h"
 
 #include <inttypes.h>
 #include <libpq-fe.h>
+#include <mongoc/mongoc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 static int usage(void) {
-  fprintf(stderr, "usage: sink_postgres_driver expected|load|runner|open ... (see the source)\n");
+  fprintf(stderr, "usage: sink_driver schema|expected|load|runner|open|mongo-command|mongo-dump ... (see the source)\n");
   return 2;
 }
 
@@ -68,15 +76,24 @@ static int print_schema(const sp_dataset_def *ds) {
   return 0;
 }
 
-static sp_sink *open_sink(const char *conninfo, sp_error *err) {
-  sp_sink_postgres_config cfg = {.name = "pg_test", .conninfo = conninfo, .dataset = -1};
+static sp_sink *open_sink(const char *kind, const char *target, sp_error *err) {
   sp_sink *s = NULL;
-  return sp_sink_postgres_open(&cfg, &s, err) ? NULL : s;
+  if (strcmp(kind, "postgresql") == 0) {
+    sp_sink_postgres_config cfg = {.name = "pg_test", .conninfo = target, .dataset = -1};
+    return sp_sink_postgres_open(&cfg, &s, err) ? NULL : s;
+  }
+  if (strcmp(kind, "mongodb") == 0) {
+    sp_sink_mongo_config cfg = {.name = "mongo_test", .uri = target, .database = "stockpipe_test", .dataset = -1};
+    return sp_sink_mongo_open(&cfg, &s, err) ? NULL : s;
+  }
+  sp_error_set(err, SP_ERR_INVALID, "unknown sink kind %s", kind);
+  return NULL;
 }
 
-static int load(const char *conninfo, const sp_dataset_def *ds, long first, long count, long batch) {
+static int load(const char *kind, const char *target, const sp_dataset_def *ds, long first, long count,
+                long batch) {
   sp_error err = {0};
-  sp_sink *s = open_sink(conninfo, &err);
+  sp_sink *s = open_sink(kind, target, &err);
   if (!s) {
     fprintf(stderr, "open: %s\n", err.msg);
     return 1;
@@ -127,15 +144,15 @@ static int kill_sink_connections(const char *conninfo) {
   return killed;
 }
 
-static int run_runner(const char *conninfo, const sp_dataset_def *ds, long first, long count, long batch,
-                      bool kill) {
+static int run_runner(const char *kind, const char *target, const sp_dataset_def *ds, long first, long count,
+                      long batch, bool kill) {
   sp_error err = {0};
-  sp_sink *s = open_sink(conninfo, &err);
+  sp_sink *s = open_sink(kind, target, &err);
   if (!s) {
     fprintf(stderr, "open: %s\n", err.msg);
     return 1;
   }
-  sp_channel_config ccfg = {.name = "pg_test_channel", .capacity = (size_t)count + 1,
+  sp_channel_config ccfg = {.name = "driver_channel", .capacity = (size_t)count + 1,
                             .transaction_capacity = (size_t)batch};
   sp_channel *ch = NULL;
   sp_sink_runner *r = NULL;
@@ -151,7 +168,7 @@ static int run_runner(const char *conninfo, const sp_dataset_def *ds, long first
   put_all(ch, te.events, half);
   int rc = sp_sink_runner_drain(r, sp_monotonic_us() + 10 * SP_US_PER_SEC, &delivered, &err);
   if (!rc && kill) {
-    int killed = kill_sink_connections(conninfo);
+    int killed = kill_sink_connections(target);
     printf("terminated %d sink connection(s)\n", killed);
     if (killed < 1) rc = sp_error_set(&err, SP_ERR_IO, "no sink connection to terminate");
   }
@@ -171,9 +188,9 @@ static int run_runner(const char *conninfo, const sp_dataset_def *ds, long first
   return rc ? 1 : 0;
 }
 
-static int just_open(const char *conninfo) {
+static int just_open(const char *kind, const char *target) {
   sp_error err = {0};
-  sp_sink *s = open_sink(conninfo, &err);
+  sp_sink *s = open_sink(kind, target, &err);
   if (!s) {
     printf("error: %s\n", err.msg);
     return 3;
@@ -183,15 +200,69 @@ static int just_open(const char *conninfo) {
   return 0;
 }
 
+static mongoc_client_t *mongo_client(const char *uri) {
+  mongoc_init();
+  mongoc_client_t *client = mongoc_client_new(uri);
+  if (!client) {
+    fprintf(stderr, "bad uri\n");
+    exit(1);
+  }
+  mongoc_client_set_error_api(client, MONGOC_ERROR_API_VERSION_2);
+  return client;
+}
+
+static int mongo_command(const char *uri, const char *database, const char *json) {
+  bson_error_t e;
+  bson_t *cmd = bson_new_from_json((const uint8_t *)json, -1, &e);
+  if (!cmd) {
+    fprintf(stderr, "command: %s\n", e.message);
+    return 2;
+  }
+  mongoc_client_t *client = mongo_client(uri);
+  bson_t reply;
+  bool ok = mongoc_client_command_simple(client, database, cmd, NULL, &reply, &e);
+  char *text = bson_as_canonical_extended_json(&reply, NULL);
+  if (ok) printf("%s\n", text);
+  else fprintf(stderr, "command: %s\n", e.message);
+  bson_free(text);
+  bson_destroy(&reply);
+  bson_destroy(cmd);
+  mongoc_client_destroy(client);
+  return ok ? 0 : 1;
+}
+
+static int mongo_dump(const char *uri, const char *collection) {
+  mongoc_client_t *client = mongo_client(uri);
+  mongoc_collection_t *coll = mongoc_client_get_collection(client, "stockpipe_test", collection);
+  bson_t filter = BSON_INITIALIZER;
+  mongoc_cursor_t *cursor = mongoc_collection_find_with_opts(coll, &filter, NULL, NULL);
+  const bson_t *doc;
+  while (mongoc_cursor_next(cursor, &doc)) {
+    char *text = bson_as_canonical_extended_json(doc, NULL);
+    printf("%s\n", text);
+    bson_free(text);
+  }
+  bson_error_t e;
+  bool failed = mongoc_cursor_error(cursor, &e);
+  if (failed) fprintf(stderr, "find: %s\n", e.message);
+  mongoc_cursor_destroy(cursor);
+  bson_destroy(&filter);
+  mongoc_collection_destroy(coll);
+  mongoc_client_destroy(client);
+  return failed ? 1 : 0;
+}
+
 int main(int argc, char **argv) {
   if (argc >= 3 && strcmp(argv[1], "schema") == 0) return print_schema(dataset_arg(argv[2]));
   if (argc >= 5 && strcmp(argv[1], "expected") == 0)
     return print_expected(dataset_arg(argv[2]), atol(argv[3]), atol(argv[4]));
-  if (argc >= 7 && strcmp(argv[1], "load") == 0 && atol(argv[6]) > 0)
-    return load(argv[2], dataset_arg(argv[3]), atol(argv[4]), atol(argv[5]), atol(argv[6]));
-  if (argc >= 8 && strcmp(argv[1], "runner") == 0 && atol(argv[6]) > 0)
-    return run_runner(argv[2], dataset_arg(argv[3]), atol(argv[4]), atol(argv[5]), atol(argv[6]),
-                      strcmp(argv[7], "1") == 0);
-  if (argc >= 3 && strcmp(argv[1], "open") == 0) return just_open(argv[2]);
+  if (argc >= 8 && strcmp(argv[1], "load") == 0 && atol(argv[7]) > 0)
+    return load(argv[2], argv[3], dataset_arg(argv[4]), atol(argv[5]), atol(argv[6]), atol(argv[7]));
+  if (argc >= 9 && strcmp(argv[1], "runner") == 0 && atol(argv[7]) > 0)
+    return run_runner(argv[2], argv[3], dataset_arg(argv[4]), atol(argv[5]), atol(argv[6]), atol(argv[7]),
+                      strcmp(argv[8], "1") == 0);
+  if (argc >= 4 && strcmp(argv[1], "open") == 0) return just_open(argv[2], argv[3]);
+  if (argc >= 5 && strcmp(argv[1], "mongo-command") == 0) return mongo_command(argv[2], argv[3], argv[4]);
+  if (argc >= 4 && strcmp(argv[1], "mongo-dump") == 0) return mongo_dump(argv[2], argv[3]);
   return usage();
 }
