@@ -205,14 +205,20 @@ int sp_client_query_run(sp_client *c, const sp_client_query *q, sp_result **out,
 
 /* ---- the getters ---- */
 
+/* A query of `dataset` for tickers and dates, the getters' common part. */
+static void init_ticker_query(sp_client_query *q, const char *dataset, const char *const *tickers, size_t ntickers,
+                              const char *from, const char *to) {
+  sp_client_query_init(q, dataset);
+  q->tickers = tickers;
+  q->ntickers = ntickers;
+  q->from = from;
+  q->to = to;
+}
+
 int sp_client_get_financial_data(sp_client *c, const char *const *tickers, size_t ntickers, const char *from,
                                  const char *to, sp_result **out, sp_error *err) {
   sp_client_query q;
-  sp_client_query_init(&q, "financial_data");
-  q.tickers = tickers;
-  q.ntickers = ntickers;
-  q.from = from;
-  q.to = to;
+  init_ticker_query(&q, "financial_data", tickers, ntickers, from, to);
   return sp_client_query_run(c, &q, out, err);
 }
 
@@ -251,16 +257,16 @@ int sp_client_get_stock_movements(sp_client *c, const char *from, const char *to
     snprintf(lower, sizeof lower, "%s", indicators[i]);
     for (char *p = lower; *p; p++)
       if (*p >= 'A' && *p <= 'Z') *p = (char)(*p - 'A' + 'a');
-    int col = sp_dataset_column_index(ds, lower);
-    if (col >= 0 && is_indicator_column(lower)) {
-      want[col] = true;
-      continue;
-    }
-    bool found = false;
+    bool found = false; /* a family first: "macd" is the MACD line, signal and histogram */
     for (size_t f = 0; f < sizeof indicator_families / sizeof indicator_families[0]; f++) {
       if (strcmp(indicator_families[f].name, lower) != 0) continue;
       for (int k = 0; k < 3 && indicator_families[f].columns[k]; k++)
         want[sp_dataset_column_index(ds, indicator_families[f].columns[k])] = true;
+      found = true;
+    }
+    int col = sp_dataset_column_index(ds, lower);
+    if (!found && col >= 0 && is_indicator_column(lower)) {
+      want[col] = true;
       found = true;
     }
     if (!found)
@@ -274,11 +280,7 @@ int sp_client_get_stock_movements(sp_client *c, const char *from, const char *to
     if (!is_indicator_column(ds->columns[col].name) || want[col]) cols[ncols++] = ds->columns[col].name;
   if (!rc) {
     sp_client_query q;
-    sp_client_query_init(&q, ds->name);
-    q.tickers = tickers;
-    q.ntickers = ntickers;
-    q.from = from;
-    q.to = to;
+    init_ticker_query(&q, ds->name, tickers, ntickers, from, to);
     if (nindicators) {
       q.columns = cols;
       q.ncolumns = ncols;
@@ -293,11 +295,7 @@ int sp_client_get_stock_movements(sp_client *c, const char *from, const char *to
 int sp_client_get_news(sp_client *c, const char *const *tickers, size_t ntickers, const char *from, const char *to,
                        const double *sentiment_range, sp_result **out, sp_error *err) {
   sp_client_query q;
-  sp_client_query_init(&q, "news");
-  q.tickers = tickers;
-  q.ntickers = ntickers;
-  q.from = from;
-  q.to = to;
+  init_ticker_query(&q, "news", tickers, ntickers, from, to);
   char lo[64], hi[64];
   const char *where[2] = {lo, hi};
   if (sentiment_range) {
@@ -312,14 +310,12 @@ int sp_client_get_news(sp_client *c, const char *const *tickers, size_t ntickers
 static int get_with_in(sp_client *c, const char *dataset, const char *column, const char *const *values, size_t n,
                        const char *from, const char *to, sp_result **out, sp_error *err) {
   sp_client_query q;
-  sp_client_query_init(&q, dataset);
+  init_ticker_query(&q, dataset, NULL, 0, from, to);
   if (n) {
     q.in_column = column;
     q.in_values = values;
     q.nin_values = n;
   }
-  q.from = from;
-  q.to = to;
   return sp_client_query_run(c, &q, out, err);
 }
 

@@ -7,6 +7,7 @@
 #  - the daemon on an ephemeral port (--listen 127.0.0.1:0): /health 200 "ok",
 #    /metrics with Flume counter names and the round-latency histogram, /metrics.json
 #    parsed with every counter a JSON number; `stockpipe health` exit 0;
+#  - SIGHUP reopens pipeline.log.file (rotated away before);
 #  - SIGHUP with a broken config: still running, the log names file:line:column;
 #    SIGHUP with a good one: reloaded, and the source's last run (state store) keeps
 #    it from running again;
@@ -148,6 +149,7 @@ echo "run --once: exit codes 0, 1, 2 as specified"
 
 # ---- the daemon: endpoint, reload, drain ---------------------------------------------
 write_config "$work/d.yaml" ", roll_interval: 60"
+printf 'pipeline:\n  log: {file: %s}\n' "$work/d_file.log" >>"$work/d.yaml"
 start_daemon main --config "$work/d.yaml" --data-dir "$work/d" --drain-timeout 5
 wait_for last_run_known "$PORT" || fail "the first round did not run"
 [[ $(health_code "$PORT") == 200 ]] || fail "/health: want 200, got $(health_code "$PORT")"
@@ -189,12 +191,17 @@ echo "daemon: /health 200, /metrics and /metrics.json as specified, stockpipe he
 # The sink batches for 60 s (roll_interval): the 7 rows are still in the channel.
 [[ $(stored_rows "$work/d") == 0 ]] || fail "rows written before the batch closed (test premise)"
 
-# SIGHUP with a broken config: an unknown key.
+# SIGHUP with a broken config (an unknown key), the log file rotated away first: the
+# daemon reopens pipeline.log.file and logs the refusal into the new file.
 requests_before=$(fakeapi_count)
 cp "$work/d.yaml" "$work/d.good"
 sed -i 's/batch_size: 100, roll_interval: 60/batch_size: 100, roll_interval: 60, bogus_key: 1/' "$work/d.yaml"
+grep -q "round done" "$work/d_file.log" || fail "pipeline.log.file not written"
+mv "$work/d_file.log" "$work/d_file.log.1"
 kill -HUP "$PID"
 wait_for grep -q "configuration not reloaded" "$work/main.log" || fail "broken config: no refusal logged"
+grep -q "configuration not reloaded" "$work/d_file.log" || fail "SIGHUP did not reopen the log file"
+grep -q "configuration not reloaded" "$work/d_file.log.1" && fail "the rotated log file still written"
 where=$(awk '{ i = index($0, "bogus_key"); if (i) { print NR ":" i; exit } }' "$work/d.yaml")
 grep -qF "d.yaml:$where: sink 'financial_sink': unknown key 'bogus_key'" "$work/main.log" ||
   fail "broken config: the log does not name d.yaml:$where"

@@ -192,6 +192,19 @@ TESTDATA_FN void testdata_free(testdata_table *t) {
   memset(t, 0, sizeof *t);
 }
 
+/* The table's columns from row `r` on, as writer inputs (out holds t->ncolumns). */
+TESTDATA_FN void testdata_slice(const testdata_table *t, size_t r, sp_parquet_column_input *out) {
+  for (int c = 0; c < t->ncolumns; c++) {
+    out[c] = t->inputs[c];
+    if (out[c].valid) out[c].valid += r;
+    if (out[c].bools) out[c].bools += r;
+    if (out[c].i32) out[c].i32 += r;
+    if (out[c].i64) out[c].i64 += r;
+    if (out[c].f64) out[c].f64 += r;
+    if (out[c].strings) out[c].strings += r;
+  }
+}
+
 /* Row `r` of the table as an sp_row of `ds` (whose columns are t->columns). */
 TESTDATA_FN int testdata_row(const testdata_table *t, const sp_dataset_def *ds, size_t r, sp_row *row) {
   int rc = sp_row_init(row, ds);

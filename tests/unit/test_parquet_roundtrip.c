@@ -33,15 +33,7 @@ static uint8_t *write_table(const testdata_table *t, const sp_parquet_writer_opt
   while (r < t->nrows) { /* uneven slices */
     size_t step = t->nrows - r < 1234 ? t->nrows - r : 1234;
     sp_parquet_column_input in[32];
-    for (int c = 0; c < t->ncolumns; c++) {
-      in[c] = t->inputs[c];
-      if (in[c].valid) in[c].valid += r;
-      if (in[c].bools) in[c].bools += r;
-      if (in[c].i32) in[c].i32 += r;
-      if (in[c].i64) in[c].i64 += r;
-      if (in[c].f64) in[c].f64 += r;
-      if (in[c].strings) in[c].strings += r;
-    }
+    testdata_slice(t, r, in);
     int rc = sp_parquet_writer_write_columns(w, in, step, &err);
     if (rc) fail_msg("write_columns: %s", err.msg);
     r += step;
@@ -394,6 +386,21 @@ static void test_corruption(void **state) {
   }
   assert_true(errors > 1000);
   assert_true(opened > 100);
+  /* with page CRCs a flipped byte in a page body is caught: the last byte before the footer */
+  free(good);
+  o.page_checksum = true;
+  o.codec = PQ_CODEC_UNCOMPRESSED;
+  good = write_table(&t, &o, &len);
+  uint32_t footer_len;
+  memcpy(&footer_len, good + len - 8, 4);
+  good[len - 8 - footer_len - 1] ^= 0x40;
+  sp_parquet_reader *r;
+  sp_error err = {0};
+  assert_int_equal(sp_parquet_reader_open_memory(&r, good, len, "crc.parquet", NULL, &err), 0);
+  int last = TESTDATA_ALL_TYPES_N - 1, g = sp_parquet_reader_num_row_groups(r) - 1;
+  assert_int_equal(sp_parquet_reader_read_column(r, g, last, &v, &err), SP_ERR_CORRUPT);
+  assert_non_null(strstr(err.msg, "CRC"));
+  sp_parquet_reader_close(r);
   sp_parquet_column_vector_free(&v);
   free(buf);
   free(good);

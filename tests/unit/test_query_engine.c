@@ -340,6 +340,86 @@ static void test_partition_pruning(void **state) {
   sp_scan_free(&scan);
 }
 
+/* The client API over a data directory holding the 4-row-group file of write_groups. */
+static void test_client_getters(void **state) {
+  (void)state;
+  char dir[PATH_MAX], path[PATH_MAX + 32], cmd[PATH_MAX + 32];
+  snprintf(dir, sizeof dir, "%s/data/raw/stock_movements/2026-03-02", tmpdir);
+  snprintf(cmd, sizeof cmd, "mkdir -p %s", dir);
+  assert_int_equal(system(cmd), 0);
+  snprintf(path, sizeof path, "%s/sp500_trends_1-20.parquet", dir);
+  write_groups(path);
+  snprintf(dir, sizeof dir, "%s/data", tmpdir);
+  sp_client *c;
+  sp_error err = {0};
+  assert_int_equal(sp_client_open(&c, "/nonexistent/data", &err), SP_ERR_NOT_FOUND);
+  assert_int_equal(sp_client_open(&c, dir, &err), 0);
+  sp_result *r;
+  const char *tickers[] = {"T1"};
+  const char *ind[] = {"RSI", "macd"};
+  assert_int_equal(sp_client_get_stock_movements(c, "2026-03-02", "2026-03-02", tickers, 1, ind, 2, &r, &err), 0);
+  assert_int_equal(sp_result_num_rows(r), 5);
+  assert_true(sp_result_column_index(r, "rsi_14") >= 0);
+  assert_true(sp_result_column_index(r, "macd_hist") >= 0);
+  assert_int_equal(sp_result_column_index(r, "sma_20"), -1);
+  int bt = sp_result_column_index(r, "bar_time"), close = sp_result_column_index(r, "close");
+  assert_int_equal(sp_result_column_type(r, bt), SP_TIMESTAMP);
+  for (size_t i = 1; i < 5; i++) assert_true(sp_result_get_i64(r, i - 1, bt) < sp_result_get_i64(r, i, bt));
+  assert_true(sp_result_get_double(r, 0, close) == 105.0);
+  assert_true(sp_result_is_null(r, 0, sp_result_column_index(r, "rsi_14")));
+  size_t len;
+  assert_memory_equal(sp_result_get_string(r, 0, 0, &len), "T1", 2);
+  assert_int_equal(len, 2);
+  char *text = NULL;
+  size_t text_len = 0;
+  FILE *mem = open_memstream(&text, &text_len);
+  assert_int_equal(sp_result_print(r, mem, SP_PRINT_CSV, 0, &err), 0);
+  fclose(mem);
+  assert_non_null(strstr(text, "T1,1h,2026-03-02T10:00:00Z,105,105,105,105,"));
+  free(text);
+  snprintf(path, sizeof path, "%s/out.parquet", tmpdir);
+  assert_int_equal(sp_result_write(r, path, "parquet", &err), 0);
+  assert_int_equal(sp_result_write(r, path, "xml", &err), SP_ERR_INVALID);
+  sp_result_free(r);
+  sp_parquet_reader *pr;
+  assert_int_equal(sp_parquet_reader_open(&pr, path, NULL, &err), 0);
+  assert_int_equal(sp_parquet_reader_num_rows(pr), 5);
+  sp_parquet_reader_close(pr);
+  const char *bad[] = {"sma_99"};
+  assert_int_equal(sp_client_get_stock_movements(c, NULL, NULL, NULL, 0, bad, 1, &r, &err), SP_ERR_NOT_FOUND);
+  assert_int_equal(sp_client_get_financial_data(c, NULL, 0, NULL, NULL, &r, &err), 0);
+  assert_int_equal(sp_result_num_rows(r), 0);
+  sp_result_free(r);
+  double range[2] = {0.5, 1.0};
+  assert_int_equal(sp_client_get_news(c, NULL, 0, "2026-01-01", "2026-12-31", range, &r, &err), 0);
+  sp_result_free(r);
+  const char *types[] = {"fomc_meeting"};
+  assert_int_equal(sp_client_get_policy(c, types, 1, NULL, NULL, &r, &err), 0);
+  sp_result_free(r);
+  assert_int_equal(sp_client_get_macroeconomic(c, NULL, 0, NULL, "2026-13-01", &r, &err), SP_ERR_INVALID);
+  sp_client_query q;
+  sp_client_query_init(&q, "stock_movements");
+  const char *where[] = {"volume>=3"};
+  q.where = where;
+  q.nwhere = 1;
+  q.limit = 4;
+  assert_int_equal(sp_client_query_run(c, &q, &r, &err), 0);
+  assert_int_equal(sp_result_num_rows(r), 4); /* T0 rows 3, 4 and T1 rows 5, 6 in key order */
+  assert_int_equal(sp_result_get_i64(r, 0, sp_result_column_index(r, "volume")), 3);
+  assert_int_equal(sp_result_get_i64(r, 3, sp_result_column_index(r, "volume")), 6);
+  sp_result_free(r);
+  q.dataset = "bogus";
+  assert_int_equal(sp_client_query_run(c, &q, &r, &err), SP_ERR_NOT_FOUND);
+  sp_summary s;
+  assert_int_equal(sp_client_summary(c, &s, &err), 0);
+  assert_int_equal(s.datasets[SP_DS_STOCK_MOVEMENTS].rows, 20);
+  assert_int_equal(s.datasets[SP_DS_STOCK_MOVEMENTS].files, 1);
+  assert_int_equal(s.datasets[SP_DS_STOCK_MOVEMENTS].first_date, sp_days_from_civil(2026, 3, 2));
+  assert_int_equal(s.datasets[SP_DS_NEWS].files, 0);
+  assert_false(s.datasets[SP_DS_NEWS].has_dates);
+  sp_client_close(c);
+}
+
 static int setup(void **state) {
   (void)state;
   return mkdtemp(tmpdir) ? 0 : -1;
@@ -358,6 +438,7 @@ int main(void) {
       cmocka_unit_test(test_filter_nulls),         cmocka_unit_test(test_partition_dates),
       cmocka_unit_test(test_seq_names),            cmocka_unit_test(test_discovery_superseded),
       cmocka_unit_test(test_row_group_pruning),    cmocka_unit_test(test_partition_pruning),
+      cmocka_unit_test(test_client_getters),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -42,15 +42,22 @@ static int get_uleb(const uint8_t **p, const uint8_t *end, uint64_t *out) {
 
 /* ---- RLE / bit-packed hybrid ------------------------------------------------ */
 
-/* Bit-pack `n` values (n a multiple of 8, or the tail padded with zeros) at bit_width. */
-static int bit_pack(sp_buf *out, const uint32_t *values, size_t n, size_t padded, int bit_width) {
+/* Level and index arrays come as uint32 (indices) or as 0/1 bytes (levels, booleans):
+ * the encoder reads either through this accessor. */
+static inline uint32_t value_at(const void *values, size_t elem_size, size_t i) {
+  return elem_size == 1 ? ((const uint8_t *)values)[i] : ((const uint32_t *)values)[i];
+}
+
+/* Bit-pack values [from, from+n) padded with zeros to `padded` values, at bit_width. */
+static int bit_pack(sp_buf *out, const void *values, size_t elem_size, size_t from, size_t n, size_t padded,
+                    int bit_width) {
   size_t bytes = padded * (size_t)bit_width / 8;
   if (sp_buf_reserve(out, bytes + 8) != SP_OK) return SP_ERR_NOMEM;
   uint8_t *dst = out->data + out->len;
   uint64_t acc = 0;
   int bits = 0;
   for (size_t i = 0; i < padded; i++) {
-    uint64_t v = i < n ? values[i] : 0;
+    uint64_t v = i < n ? value_at(values, elem_size, from + i) : 0;
     acc |= v << bits;
     bits += bit_width;
     while (bits >= 8) {
@@ -72,18 +79,20 @@ static int rle_run(sp_buf *out, uint32_t value, size_t count, int bit_width) {
   return rc;
 }
 
-int sp_pq_rle_encode(sp_buf *out, const uint32_t *values, size_t n, int bit_width) {
+/* The hybrid: runs of 8 or more equal values as RLE runs, the rest bit-packed in groups
+ * of 8 until a run of 8 equal values starts on a group boundary. */
+static int rle_encode(sp_buf *out, const void *values, size_t elem_size, size_t n, int bit_width) {
   size_t i = 0;
   while (i < n) {
+    uint32_t first = value_at(values, elem_size, i);
     size_t run = 1;
-    while (i + run < n && values[i + run] == values[i]) run++;
+    while (i + run < n && value_at(values, elem_size, i + run) == first) run++;
     if (run >= 8) {
-      int rc = rle_run(out, values[i], run, bit_width);
+      int rc = rle_run(out, first, run, bit_width);
       if (rc) return rc;
       i += run;
       continue;
     }
-    /* Literal groups of 8 until a run of 8 equal values starts on a group boundary. */
     size_t j = i;
     for (;;) {
       j += 8;
@@ -92,55 +101,26 @@ int sp_pq_rle_encode(sp_buf *out, const uint32_t *values, size_t n, int bit_widt
         break;
       }
       if (j + 8 <= n) {
+        uint32_t at = value_at(values, elem_size, j);
         size_t k = 1;
-        while (k < 8 && values[j + k] == values[j]) k++;
+        while (k < 8 && value_at(values, elem_size, j + k) == at) k++;
         if (k == 8) break;
       }
     }
-    size_t count = j - i;
-    size_t groups = (count + 7) / 8;
+    size_t count = j - i, groups = (count + 7) / 8;
     int rc = sp_pq_put_uleb(out, (groups << 1) | 1);
-    if (rc == SP_OK) rc = bit_pack(out, values + i, count, groups * 8, bit_width);
+    if (rc == SP_OK) rc = bit_pack(out, values, elem_size, i, count, groups * 8, bit_width);
     if (rc) return rc;
     i = j;
   }
   return SP_OK;
 }
 
-int sp_pq_rle_encode_bits(sp_buf *out, const uint8_t *bits, size_t n) {
-  size_t i = 0;
-  while (i < n) {
-    size_t run = 1;
-    while (i + run < n && bits[i + run] == bits[i]) run++;
-    if (run >= 8) {
-      int rc = rle_run(out, bits[i] ? 1 : 0, run, 1);
-      if (rc) return rc;
-      i += run;
-      continue;
-    }
-    size_t j = i;
-    for (;;) {
-      j += 8;
-      if (j >= n) {
-        j = n;
-        break;
-      }
-      if (j + 8 <= n && memchr(bits + j, !bits[j], 8) == NULL) break;
-    }
-    size_t count = j - i, groups = (count + 7) / 8;
-    int rc = sp_pq_put_uleb(out, (groups << 1) | 1);
-    if (rc == SP_OK) rc = sp_buf_reserve(out, groups);
-    if (rc) return rc;
-    uint8_t *dst = out->data + out->len;
-    memset(dst, 0, groups);
-    for (size_t k = 0; k < count; k++)
-      if (bits[i + k]) dst[k >> 3] |= (uint8_t)(1u << (k & 7));
-    out->len += groups;
-    out->data[out->len] = 0;
-    i = j;
-  }
-  return SP_OK;
+int sp_pq_rle_encode(sp_buf *out, const uint32_t *values, size_t n, int bit_width) {
+  return rle_encode(out, values, sizeof *values, n, bit_width);
 }
+
+int sp_pq_rle_encode_bits(sp_buf *out, const uint8_t *bits, size_t n) { return rle_encode(out, bits, 1, n, 1); }
 
 /* Unpack `count` (≤ 8) values of one group of 8 at bit_width from `src` (w bytes). */
 static void unpack_group(const uint8_t *src, size_t avail, int bit_width, uint32_t *out, size_t count) {

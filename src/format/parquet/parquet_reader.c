@@ -26,6 +26,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #define JULIAN_UNIX_EPOCH 2440588
 
@@ -1155,6 +1156,8 @@ typedef struct page_header {
   int32_t num_values, num_nulls, num_rows;
   int encoding, def_encoding;
   int32_t def_len, rep_len;
+  bool has_crc;
+  uint32_t crc;
   bool is_compressed;
   bool have_data, have_v2, have_dict;
 } page_header;
@@ -1188,6 +1191,13 @@ static int parse_page_header(sp_thrift_reader *tr, page_header *h) {
     case 1: TRY(sp_thrift_read_i32(tr, ft, &h->type)); break;
     case 2: TRY(sp_thrift_read_i32(tr, ft, &h->usize)); break;
     case 3: TRY(sp_thrift_read_i32(tr, ft, &h->csize)); break;
+    case 4: {
+      int32_t crc;
+      TRY(sp_thrift_read_i32(tr, ft, &crc));
+      h->crc = (uint32_t)crc;
+      h->has_crc = true;
+      break;
+    }
     case 5: TRY(parse_data_header(tr, ft, h, false)); h->have_data = true; break;
     case 7: TRY(parse_data_header(tr, ft, h, false)); h->have_dict = true; break;
     case 8: TRY(parse_data_header(tr, ft, h, true)); h->have_v2 = true; break;
@@ -1325,6 +1335,8 @@ static int next_page(page_ctx *pc, size_t *pos, size_t end, page_header *h, cons
   size_t hlen = (size_t)(tr.p - (r->data + *pos));
   if ((size_t)h->csize > end - *pos - hlen) return page_corrupt(pc, "page of %d bytes runs past the column chunk", h->csize);
   *body = r->data + *pos + hlen;
+  if (h->has_crc && (uint32_t)crc32(0L, *body, (uInt)h->csize) != h->crc)
+    return page_corrupt(pc, "page CRC mismatch");
   *pos += hlen + (size_t)h->csize;
   return SP_OK;
 }

@@ -11,7 +11,8 @@
  * Safety: the file is untrusted.  Opening validates the magic bytes, the footer length
  * and every Thrift structure of the footer (bounded lists, depth, offsets inside the
  * file, flat schema, one chunk per column per row group).  Reading validates every page
- * header, sizes, levels, dictionary indices and value counts.  Any inconsistency is
+ * header, sizes, levels, dictionary indices and value counts, and the page CRC-32 when the
+ * writer stored one.  Any inconsistency is
  * SP_ERR_CORRUPT with a message naming the file and what is wrong; nothing is read
  * outside the file, and allocations are bounded by the file size and by the limits in
  * sp_parquet_reader_options (rows per row group, bytes per column vector).

@@ -80,6 +80,12 @@ void sp_parquet_writer_options_default(sp_parquet_writer_options *o) {
   o->dictionary_max_bytes = 1u << 20;
 }
 
+void sp_parquet_writer_options_for_codec(sp_parquet_writer_options *o, int codec) {
+  sp_parquet_writer_options_default(o);
+  o->codec = codec;
+  o->byte_stream_split_doubles = codec == PQ_CODEC_ZSTD || codec == PQ_CODEC_GZIP;
+}
+
 /* ---- buffering ---------------------------------------------------------------- */
 
 static uint64_t mix64(uint64_t h) {
@@ -975,10 +981,10 @@ static int format_open(sp_format_writer **out, int fd, const sp_dataset_def *ds,
                        const sp_format_options *options, sp_error *err) {
   *out = NULL;
   sp_parquet_writer_options o;
-  sp_parquet_writer_options_default(&o);
   const char *codec = options && options->compression ? options->compression : ds->default_compression;
-  o.codec = sp_pq_codec_by_name(codec);
-  if (o.codec < 0) return sp_error_set(err, SP_ERR_INVALID, "parquet: unknown compression \"%s\"", codec);
+  int codec_id = sp_pq_codec_by_name(codec);
+  if (codec_id < 0) return sp_error_set(err, SP_ERR_INVALID, "parquet: unknown compression \"%s\"", codec);
+  sp_parquet_writer_options_for_codec(&o, codec_id);
   if (options) {
     o.compression_level = options->compression_level;
     if (options->row_group_rows) o.row_group_rows = options->row_group_rows;

@@ -70,15 +70,7 @@ static int gen_columnar(const char *dir, size_t nrows, uint64_t seed, double den
   for (size_t r = 0; rc == 0 && r < nrows;) {
     size_t step = nrows - r < 777 ? nrows - r : 777;
     sp_parquet_column_input in[TESTDATA_ALL_TYPES_N];
-    for (int c = 0; c < TESTDATA_ALL_TYPES_N; c++) {
-      in[c] = t.inputs[c];
-      if (in[c].valid) in[c].valid += r;
-      if (in[c].bools) in[c].bools += r;
-      if (in[c].i32) in[c].i32 += r;
-      if (in[c].i64) in[c].i64 += r;
-      if (in[c].f64) in[c].f64 += r;
-      if (in[c].strings) in[c].strings += r;
-    }
+    testdata_slice(&t, r, in);
     rc = sp_parquet_writer_write_columns(w, in, step, &err);
     r += step;
   }
