@@ -275,21 +275,11 @@ static int on_overview(sp_source_ctx *ctx, const sp_http_response *resp, void *d
                                         put_fundamentals, ctx, err);
 }
 
-typedef struct news_target {
-  sp_source_ctx *ctx;
-  const char *request;
-} news_target;
-
-static int emit_article(void *arg, const sp_news_article *article, sp_error *err) {
-  news_target *t = arg;
-  return sp_news_emit_article(t->ctx, article, NULL, t->request, err);
-}
-
 static int on_news(sp_source_ctx *ctx, const sp_http_response *resp, void *data, sp_error *err) {
   (void)data;
-  news_target t = {ctx, resp->url};
+  sp_news_target t = {ctx, NULL, resp->url};
   return sp_alphavantage_parse_news_sentiment((const char *)resp->body.data, resp->body.len,
-                                              emit_article, &t, err);
+                                              sp_news_emit_to_target, &t, err);
 }
 
 static int on_treasury(sp_source_ctx *ctx, const sp_http_response *resp, void *data,

@@ -167,21 +167,10 @@ typedef struct finnhub_request {
   char ticker[32];
 } finnhub_request;
 
-typedef struct news_target {
-  sp_source_ctx *ctx;
-  const char *ticker;
-  const char *request;
-} news_target;
-
-static int emit_article(void *arg, const sp_news_article *article, sp_error *err) {
-  news_target *t = arg;
-  return sp_news_emit_article(t->ctx, article, t->ticker, t->request, err);
-}
-
 static int on_news(sp_source_ctx *ctx, const sp_http_response *resp, void *data, sp_error *err) {
   finnhub_request *r = data;
-  news_target t = {ctx, r->ticker, resp->url};
-  return sp_finnhub_parse_company_news((const char *)resp->body.data, resp->body.len, emit_article,
+  sp_news_target t = {ctx, r->ticker, resp->url};
+  return sp_finnhub_parse_company_news((const char *)resp->body.data, resp->body.len, sp_news_emit_to_target,
                                        &t, err);
 }
 

@@ -107,11 +107,7 @@ int sp_fred_parse_observations(const char *body, size_t len, const sp_fred_serie
     if (!sp_json_number(o, "value", &value)) value = NAN; /* "." */
     rc = sp_source_macro_row(&row, series->indicator, series->series_id, day, value, series->unit,
                              series->frequency);
-    if (rc != SP_OK) {
-      rc = sp_error_set(err, rc, "out of memory");
-      break;
-    }
-    if ((rc = emit(arg, &row, err)) != SP_OK) break;
+    if ((rc = sp_source_emit_built(rc, &row, emit, arg, err)) != SP_OK) break;
   }
 done:
   sp_row_clear(&row);
@@ -176,11 +172,7 @@ int sp_fred_parse_rate_decisions(const char *upper_body, size_t upper_len, const
     rc = sp_source_policy_row(&row, "fred", "rate_decision", natural, (int64_t)day * SP_US_PER_DAY,
                               title, NULL, "https://fred.stlouisfed.org/series/DFEDTARU", value,
                               details);
-    if (rc != SP_OK) {
-      rc = sp_error_set(err, rc, "out of memory");
-      break;
-    }
-    if ((rc = emit(arg, &row, err)) != SP_OK) break;
+    if ((rc = sp_source_emit_built(rc, &row, emit, arg, err)) != SP_OK) break;
   }
   sp_row_clear(&row);
   cJSON_Delete(upper_root);
@@ -226,11 +218,7 @@ int sp_fred_parse_release_dates(const char *body, size_t len, sp_source_page *pa
     snprintf(details, sizeof details, "{\"release_id\":%.0f,\"date\":\"%s\"}", id, date);
     rc = sp_source_policy_row(&row, "fred", "economic_release", natural,
                               (int64_t)day * SP_US_PER_DAY, name, NULL, url, NAN, details);
-    if (rc != SP_OK) {
-      rc = sp_error_set(err, rc, "out of memory");
-      break;
-    }
-    if ((rc = emit(arg, &row, err)) != SP_OK) break;
+    if ((rc = sp_source_emit_built(rc, &row, emit, arg, err)) != SP_OK) break;
   }
 done:
   sp_row_clear(&row);

@@ -336,3 +336,8 @@ int sp_news_emit_article(sp_source_ctx *ctx, const sp_news_article *article,
   sp_row_clear(&row);
   return rc;
 }
+
+int sp_news_emit_to_target(void *target, const sp_news_article *article, sp_error *err) {
+  sp_news_target *t = target;
+  return sp_news_emit_article(t->ctx, article, t->query_ticker, t->request, err);
+}

@@ -77,4 +77,13 @@ int sp_news_match_companies(const char *text, const sp_source_company *companies
 int sp_news_emit_article(sp_source_ctx *ctx, const sp_news_article *article,
                          const char *query_ticker, const char *request, sp_error *err);
 
+/* Adapter for news parsers' callbacks during a round: `target` is a sp_news_target;
+ * calls sp_news_emit_article with its context, query ticker and request. */
+typedef struct sp_news_target {
+  sp_source_ctx *ctx;
+  const char *query_ticker; /* or NULL */
+  const char *request;
+} sp_news_target;
+int sp_news_emit_to_target(void *target, const sp_news_article *article, sp_error *err);
+
 #endif

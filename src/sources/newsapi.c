@@ -117,23 +117,12 @@ static void chain_next(sp_source_ctx *ctx, newsapi_request r, bool next_page) {
   if (r.index < ctx->round->ntickers) submit_query(ctx, r, &err);
 }
 
-typedef struct news_target {
-  sp_source_ctx *ctx;
-  const char *ticker;
-  const char *request;
-} news_target;
-
-static int emit_article(void *arg, const sp_news_article *article, sp_error *err) {
-  news_target *t = arg;
-  return sp_news_emit_article(t->ctx, article, t->ticker, t->request, err);
-}
-
 static int on_page(sp_source_ctx *ctx, const sp_http_response *resp, void *data, sp_error *err) {
   newsapi_request *r = data;
-  news_target t = {ctx, ctx->round->tickers[r->index], resp->url};
+  sp_news_target t = {ctx, ctx->round->tickers[r->index], resp->url};
   long total = 0;
   int rc = sp_newsapi_parse_everything((const char *)resp->body.data, resp->body.len, &total,
-                                       emit_article, &t, err);
+                                       sp_news_emit_to_target, &t, err);
   if (rc != SP_OK) return rc; /* on_failure continues the chain */
   chain_next(ctx, *r, (long)r->page * NEWSAPI_PAGE_SIZE < total && r->page < NEWSAPI_MAX_PAGES);
   return SP_OK;

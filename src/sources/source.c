@@ -462,6 +462,12 @@ void sp_source_exchange_symbol(const char *yahoo_symbol, char *out, size_t cap) 
     if (*c == '-') *c = '.';
 }
 
+int sp_source_emit_built(int build_rc, sp_row *row, sp_source_row_fn emit, void *arg,
+                         sp_error *err) {
+  if (build_rc != SP_OK) return sp_error_set(err, build_rc, "out of memory building a %s row", row->ds->name);
+  return emit(arg, row, err);
+}
+
 bool sp_source_wants(const sp_source_round *round, const char *name) {
   if (!round->series) return true;
   for (size_t i = 0; i < round->nseries; i++)

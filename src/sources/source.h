@@ -292,6 +292,11 @@ int sp_source_policy_row(sp_row *row, const char *provider, const char *event_ty
  * plus NUL. */
 void sp_source_exchange_symbol(const char *yahoo_symbol, char *out, size_t cap);
 
+/* Hand a row a builder just filled to `emit`: when the builder failed (`build_rc`
+ * non-zero, i.e. out of memory) report that instead.  Returns 0 or the error. */
+int sp_source_emit_built(int build_rc, sp_row *row, sp_source_row_fn emit, void *arg,
+                         sp_error *err);
+
 /* Whether `name` is in the round's list (round->series); a NULL list means all. */
 bool sp_source_wants(const sp_source_round *round, const char *name);
 

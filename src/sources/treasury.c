@@ -75,11 +75,7 @@ int sp_treasury_parse_debt_to_penny(const char *body, size_t len, sp_source_page
                               (int64_t)day * SP_US_PER_DAY, title, NULL,
                               "https://fiscaldata.treasury.gov/datasets/debt-to-the-penny/", held,
                               details);
-    if (rc != SP_OK) {
-      rc = sp_error_set(err, rc, "out of memory");
-      break;
-    }
-    if ((rc = emit(arg, &row, err)) != SP_OK) break;
+    if ((rc = sp_source_emit_built(rc, &row, emit, arg, err)) != SP_OK) break;
   }
 done:
   sp_row_clear(&row);

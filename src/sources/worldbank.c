@@ -96,11 +96,7 @@ int sp_worldbank_parse_indicator(const char *body, size_t len, const char *indic
     }
     rc = sp_source_macro_row(&row, indicator, series_id, sp_days_from_civil((int)year, 1, 1), value,
                              "percent", "a");
-    if (rc != SP_OK) {
-      rc = sp_error_set(err, rc, "out of memory");
-      break;
-    }
-    if ((rc = emit(arg, &row, err)) != SP_OK) break;
+    if ((rc = sp_source_emit_built(rc, &row, emit, arg, err)) != SP_OK) break;
   }
 done:
   sp_row_clear(&row);

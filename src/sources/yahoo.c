@@ -45,6 +45,20 @@ static const cJSON *chart_result(const cJSON *root, const char *ticker, sp_error
   return result;
 }
 
+/* Parse a chart body: *root (free with cJSON_Delete) and its chart.result[0], or an
+ * error with nothing to free. */
+static int open_chart(const char *body, size_t len, const char *ticker, cJSON **root,
+                      const cJSON **result, sp_error *err) {
+  int rc = sp_json_parse(body, len, "yahoo chart", root, err);
+  if (rc != SP_OK) return rc;
+  *result = chart_result(*root, ticker, err);
+  if (*result) return SP_OK;
+  rc = err ? err->code : SP_ERR_PARSE;
+  cJSON_Delete(*root);
+  *root = NULL;
+  return rc;
+}
+
 bool sp_yahoo_explain_error(const char *body, size_t len, char *out, size_t outlen) {
   cJSON *root = cJSON_ParseWithLength(body, len);
   if (!root) return false;
@@ -106,14 +120,10 @@ static void get_arrays(const cJSON *result, quote_arrays *q) {
 int sp_yahoo_parse_quote(const char *body, size_t len, const char *ticker, sp_source_row_fn emit,
                          void *arg, sp_error *err) {
   cJSON *root;
-  int rc = sp_json_parse(body, len, "yahoo chart", &root, err);
+  const cJSON *result;
+  int rc = open_chart(body, len, ticker, &root, &result, err);
   if (rc != SP_OK) return rc;
   sp_row row = {0};
-  const cJSON *result = chart_result(root, ticker, err);
-  if (!result) {
-    rc = err ? err->code : SP_ERR_PARSE;
-    goto done;
-  }
   const cJSON *meta = cJSON_GetObjectItemCaseSensitive(result, "meta");
   double price, market_time;
   int64_t quote_time;
@@ -187,14 +197,10 @@ int sp_yahoo_parse_bars(const char *body, size_t len, const char *ticker, const 
   int64_t step = interval_seconds(interval);
   if (step == 0) return sp_error_set(err, SP_ERR_INVALID, "yahoo: unknown interval \"%s\"", interval);
   cJSON *root;
-  int rc = sp_json_parse(body, len, "yahoo chart", &root, err);
+  const cJSON *result;
+  int rc = open_chart(body, len, ticker, &root, &result, err);
   if (rc != SP_OK) return rc;
   sp_row row = {0};
-  const cJSON *result = chart_result(root, ticker, err);
-  if (!result) {
-    rc = err ? err->code : SP_ERR_PARSE;
-    goto done;
-  }
   const cJSON *meta = cJSON_GetObjectItemCaseSensitive(result, "meta");
   quote_arrays q;
   get_arrays(result, &q);
