@@ -8,6 +8,7 @@
 #include "analytics/indicators.h"
 #include "analytics/sentiment.h"
 #include "core/channel.h"
+#include "core/channel_kafka.h"
 #include "core/channel_file.h"
 #include "core/durable.h"
 #include "core/http.h"
@@ -130,7 +131,10 @@ static int open_channel(sp_pipeline *p, const sp_config_channel *cc, sp_channel 
     if (rc) sp_error_prefix(err, "channel %s", cc->name);
     return rc;
   }
-  case SP_CHANNEL_KAFKA: break;
+  case SP_CHANNEL_KAFKA: {
+    sp_channel_kafka_config kc = {.base = base, .brokers = cc->brokers, .topic = cc->topic};
+    return sp_channel_kafka_open(&kc, out, err);
+  }
   }
   return sp_error_set(err, SP_ERR_CONFIG, "channel %s: type %s is not available in this build", cc->name,
                       sp_channel_type_name(cc->type));

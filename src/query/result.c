@@ -24,6 +24,32 @@ static int cmp_rows(const void *a, const void *b, void *ctx) {
   return c ? c : (x > y) - (x < y); /* stable: storage order among equal keys */
 }
 
+/* Heap of row indexes ordered so that the root is the largest (key, index). */
+static void sift_down(size_t *h, size_t n, size_t i, const sp_table *t) {
+  for (;;) {
+    size_t l = 2 * i + 1, r = l + 1, m = i;
+    if (l < n && cmp_rows(&h[l], &h[m], (void *)t) > 0) m = l;
+    if (r < n && cmp_rows(&h[r], &h[m], (void *)t) > 0) m = r;
+    if (m == i) return;
+    size_t tmp = h[i];
+    h[i] = h[m];
+    h[m] = tmp;
+    i = m;
+  }
+}
+
+/* The first k rows in key order into order[0..k), sorted: a bounded heap, for a limit
+ * much smaller than the result (O(n log k) instead of sorting everything). */
+static void top_k(size_t *order, size_t n, size_t k, const sp_table *t) {
+  for (size_t i = k / 2; i-- > 0;) sift_down(order, k, i, t);
+  for (size_t i = k; i < n; i++) {
+    if (cmp_rows(&order[i], &order[0], (void *)t) >= 0) continue;
+    order[0] = order[i];
+    sift_down(order, k, 0, t);
+  }
+  qsort_r(order, k, sizeof *order, cmp_rows, (void *)t);
+}
+
 int sp_result_make(sp_table *t, const int *out_cols, int nout, bool any_order, int64_t limit, sp_scan *scan,
                    sp_result **out, sp_error *err) {
   sp_result *r = calloc(1, sizeof *r);
@@ -50,7 +76,10 @@ int sp_result_make(sp_table *t, const int *out_cols, int nout, bool any_order, i
   r->proj.nkey = 0;
   r->proj.date_column = 0;
   for (size_t i = 0; i < r->table.nrows; i++) r->order[i] = i;
-  if (!any_order && r->table.nrows > 1) qsort_r(r->order, r->table.nrows, sizeof *r->order, cmp_rows, &r->table);
+  if (!any_order && limit > 0 && (uint64_t)limit < r->table.nrows / 8)
+    top_k(r->order, r->table.nrows, (size_t)limit, &r->table);
+  else if (!any_order && limit != 0 && r->table.nrows > 1)
+    qsort_r(r->order, r->table.nrows, sizeof *r->order, cmp_rows, &r->table);
   r->nrows = r->table.nrows;
   if (limit >= 0 && (uint64_t)limit < r->nrows) r->nrows = (size_t)limit;
   if (scan) {
