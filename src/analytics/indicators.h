@@ -164,9 +164,9 @@ int64_t sp_ind_state_bar_count(const sp_ind_state *st);
 /* bar_time of the last bar pushed (INT64_MIN before the first). */
 int64_t sp_ind_state_last_time(const sp_ind_state *st);
 
-/* Advance by one bar and copy that bar's values into `out` (may be NULL: read them
- * with sp_ind_state_last or sp_ind_state_fill_row instead, which is faster).
- * O(1), no allocation.  SP_ERR_INVALID (state unchanged) when bar_time is not after
+/* Advance by one bar (st and bar not NULL) and copy that bar's values into `out`
+ * (may be NULL: read them with sp_ind_state_last or sp_ind_state_fill_row instead,
+ * which is faster).  O(1), no allocation.  SP_ERR_INVALID (state unchanged) when bar_time is not after
  * the previous bar's, high/low/close is not finite or volume is negative. */
 int sp_ind_state_push(sp_ind_state *st, const sp_ind_bar *bar, sp_ind_values *out,
                       sp_error *err);

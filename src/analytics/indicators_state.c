@@ -274,7 +274,6 @@ static void step_atr(sp_ind_state *st, uint64_t i, const sp_ind_bar *bar, sp_ind
 
 int sp_ind_state_push(sp_ind_state *st, const sp_ind_bar *bar, sp_ind_values *out,
                       sp_error *err) {
-  if (!st || !bar) return sp_error_set(err, SP_ERR_INVALID, "indicator state: no state or bar");
   if (st->count > 0 && bar->bar_time <= st->last_time) {
     char now[SP_TIMESTAMP_TEXT_MAX], prev[SP_TIMESTAMP_TEXT_MAX];
     sp_format_timestamp(bar->bar_time, now);

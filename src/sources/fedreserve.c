@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #define FOMC_PAGE "https://www.federalreserve.gov/monetarypolicy/fomccalendars.htm"
 #define STATEMENT_MINUTE (14 * 60) /* 14:00 New York time */
@@ -375,10 +376,16 @@ static int on_feed(sp_source_ctx *ctx, const sp_http_response *resp, void *data,
                                  sp_source_emit_to_target, &t, err);
 }
 
+/* The shipped calendar: in the round's config_dir, else ./config, else the source
+ * tree's config/ (a build run from its checkout). */
 static int emit_calendar_file(sp_source_ctx *ctx, sp_error *err) {
   char path[1024];
   const char *dir = ctx->round->config_dir ? ctx->round->config_dir : "config";
   snprintf(path, sizeof path, "%s/fomc_calendar.csv", dir);
+#ifdef STOCKPIPE_SOURCE_DIR
+  if (!ctx->round->config_dir && access(path, R_OK) != 0)
+    snprintf(path, sizeof path, "%s/config/fomc_calendar.csv", STOCKPIPE_SOURCE_DIR);
+#endif
   sp_source_emit_target t = {ctx, path};
   int meetings;
   return sp_fedreserve_parse_fomc_file(path, sp_source_emit_to_target, &t, &meetings, err);

@@ -129,8 +129,9 @@ typedef struct sp_source_round {
   int (*sentiment)(void *arg, const char *text, sp_source_sentiment *out);
   void *arg;                    /* passed to the callbacks above */
   sp_source_cache *cache;       /* fundamentals cache; NULL fetches every round */
-  const char *config_dir;       /* where shipped data files live (fomc_calendar.csv);
-                                   NULL = "config" */
+  const char *config_dir;       /* where shipped data files live (fomc_calendar.csv):
+                                   the config file's folder; NULL = ./config, then the
+                                   source tree's config/ */
   const volatile bool *stop;    /* set to interrupt the round, may be NULL */
 } sp_source_round;
 
