@@ -88,6 +88,13 @@ for (const codec of ['snappy', 'zstd']) {
   row(`scan DuckDB's ${codec} file`, fmtRate(ourOfDuck.scan_s), fmtRate(d1), '', (d1 / ourOfDuck.scan_s).toFixed(2) + 'x', '');
   row(`scan stockpipe's ${codec} file`, fmtRate(o.scan_s), fmtRate(d1ours), '', (d1ours / o.scan_s).toFixed(2) + 'x', '');
 }
+const rowsApi = ours.find((x) => x.name === 'rows_api_snappy');
+if (rowsApi) {
+  const d1 = duckWrites.find((x) => x.codec === 'snappy' && x.threads === 1);
+  const rate = (r, s) => (r / s / 1e6).toFixed(2) + ' M/s';
+  row(`write snappy via sp_row (${(rowsApi.rows / 1e6).toFixed(1)}M rows)`, rate(rowsApi.rows, rowsApi.write_s), rate(rows, d1.write_s), '',
+      ((rowsApi.rows / rowsApi.write_s) / (rows / d1.write_s)).toFixed(2) + 'x', '');
+}
 const variants = ours.filter((x) => x.name.startsWith('variant_'));
 const head = ['measure', 'stockpipe', 'DuckDB t=1', `DuckDB t=${defaultThreads}`, 'ratio', 'target'];
 const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => String(l[i]).length)));

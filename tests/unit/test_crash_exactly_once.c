@@ -25,7 +25,7 @@
 #include <signal.h>
 #include <sys/wait.h>
 
-#define TOTAL 6000
+#define TOTAL 4000
 #define PER_TXN 50
 
 /* One channel → sink pipe of the child: out/<name>/ gets the files. */

@@ -26,6 +26,25 @@
  *
  * Threading: a reader may be used by one thread at a time; separate readers on the
  * same file are independent.
+ *
+ * Typical use (query engine): open, check the schema, skip row groups whose statistics
+ * (or string dictionaries) rule the filter out, decode only the needed columns:
+ *
+ *   sp_parquet_reader *r;
+ *   if (sp_parquet_reader_open(&r, path, NULL, &err)) return err.code;
+ *   int tick = sp_parquet_reader_column_index(r, "ticker");
+ *   sp_parquet_value want = {.u.str = {"AAPL", 4}};
+ *   sp_parquet_predicate p = {tick, SP_PQ_EQ, &want, 1};
+ *   sp_parquet_column_vector v = {0};
+ *   for (int g = 0; g < sp_parquet_reader_num_row_groups(r); g++) {
+ *     bool may = sp_parquet_row_group_may_match(r, g, &p, 1);
+ *     if (may && sp_parquet_row_group_dictionary_may_match(r, g, &p, &may, &err)) break;
+ *     if (!may) continue;
+ *     if (sp_parquet_reader_read_column(r, g, tick, &v, &err)) break;
+ *     ... v.valid[i], v.str_bytes + v.str_offsets[i] ...
+ *   }
+ *   sp_parquet_column_vector_free(&v);
+ *   sp_parquet_reader_close(r);
  */
 #ifndef STOCKPIPE_PARQUET_READER_H
 #define STOCKPIPE_PARQUET_READER_H

@@ -696,16 +696,8 @@ static bool row_group_full(const sp_parquet_writer *w) {
   return w->nrows >= w->opt.row_group_rows || w->buffered_bytes >= w->opt.row_group_bytes;
 }
 
-static int append_present(sp_parquet_writer *w, pq_column *c, bool present) {
-  if (!c->def->nullable) return SP_OK;
-  if (reserve_defs(c, w->nrows + 1)) return SP_ERR_NOMEM;
-  c->defs[w->nrows] = present;
-  return SP_OK;
-}
-
-static int append_row_value(sp_parquet_writer *w, pq_column *c, const sp_value *v) {
-  int rc = append_present(w, c, !v->is_null);
-  if (rc || v->is_null) return rc;
+/* Buffer one non-null row value of column c. */
+static int append_value(sp_parquet_writer *w, pq_column *c, const sp_value *v) {
   switch (c->def->type) {
   case SP_BOOL: {
     uint8_t b = v->u.b;
@@ -736,15 +728,29 @@ int sp_parquet_writer_write_rows(sp_parquet_writer *w, const sp_row *rows, size_
         return sp_error_set(err, SP_ERR_INVALID, "parquet writer: null in required column %s (row %zu)", w->defs[i].name, r);
     }
   }
-  for (size_t r = 0; r < n; r++) {
+  /* Column by column over slices of the batch (one column's buffers at a time), cut at
+   * row-group boundaries. */
+  size_t r = 0;
+  while (r < n) {
+    size_t room = w->opt.row_group_rows - w->nrows;
+    size_t step = n - r < room ? n - r : room;
+    if (step > 4096) step = 4096;
     for (int i = 0; i < w->ncols; i++) {
-      rc = append_row_value(w, &w->cols[i], &rows[r].values[i]);
+      pq_column *c = &w->cols[i];
+      rc = reserve_values(c, step);
+      if (rc == SP_OK && c->def->nullable) rc = reserve_defs(c, w->nrows + step);
+      for (size_t k = 0; k < step && rc == SP_OK; k++) {
+        const sp_value *v = &rows[r + k].values[i];
+        if (c->def->nullable) c->defs[w->nrows + k] = !v->is_null;
+        if (!v->is_null) rc = append_value(w, c, v);
+      }
       if (rc) {
         w->failed = true;
         return sp_error_set(err, rc, "parquet writer: out of memory buffering column %s", w->defs[i].name);
       }
     }
-    w->nrows++;
+    w->nrows += step;
+    r += step;
     if (row_group_full(w) && (rc = flush_row_group(w, err))) {
       w->failed = true;
       return rc;

@@ -62,9 +62,8 @@ void sp_parquet_writer_options_for_codec(sp_parquet_writer_options *o, int codec
 
 typedef struct sp_parquet_writer sp_parquet_writer;
 
-/* Start a file on `fd` (written from its current position, which must be 0 or the
- * caller must not care about offsets: offsets in the footer are relative to where
- * writing started) with the given columns.  `columns` must outlive the writer (the
+/* Start a file on `fd`, which must be an empty file positioned at offset 0 (the footer
+ * records offsets counted from where writing started), with the given columns.  `columns` must outlive the writer (the
  * static schema tables do).  Errors: SP_ERR_INVALID (no columns, bad options),
  * SP_ERR_UNSUPPORTED (codec), SP_ERR_IO/SP_ERR_FULL, SP_ERR_NOMEM.  The writer is
  * freed with sp_parquet_writer_free. */
