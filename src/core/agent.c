@@ -543,6 +543,9 @@ static int round_emit(void *arg, const sp_row *row_in, const char *request, sp_e
   if (!rc->txn) r = begin_txn(rc, err);
   if (!r) r = accept_row(rc, &row, key, request, err);
   if (!r) r = sp_state_batch_advance_watermark(rc->batch, rc->ps->cfg->name, key, mark);
+  char identity[SP_SOURCE_KEY_MAX];
+  if (!r && sp_source_row_identity(row_in, identity) == SP_OK) /* news: stored once across providers and rounds */
+    r = sp_state_batch_advance_watermark(rc->batch, rc->ps->cfg->name, identity, mark);
   if (!r && (sp_put_txn_count(rc->txn) >= rc->ps->txn_capacity ||
              sp_state_batch_count(rc->batch) >= 2 * rc->ps->txn_capacity))
     r = commit_txn(rc, err);
@@ -611,6 +614,7 @@ int sp_pipeline_collect_source(sp_pipeline *p, const sp_config_source *source, i
                            .sentiment = round_sentiment,
                            .arg = &rc,
                            .cache = p->cache,
+                           .config_dir = p->cfg->file ? p->cfg->base_dir : NULL,
                            .stop = p->stop};
   int r = sp_source_collect(&p->transport, &round, report, err);
   sp_error commit_err;
