@@ -10,6 +10,7 @@
 #include "core/config.h"
 
 #include "core/config_schema.h"
+#include "core/log.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -18,6 +19,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <yaml.h>
 
@@ -1293,6 +1295,72 @@ static void free_sink(sp_config_sink *s) {
   free(s->path_template);
 }
 
+/* ---- passwords inside connection strings ---------------------------------------- */
+
+/* The `user:password@` part of a URI's authority: offset of the password, or -1. */
+static long uri_userinfo_password(const char *conn, size_t *len) {
+  const char *scheme_end = strstr(conn, "://");
+  if (!scheme_end) return -1;
+  const char *authority = scheme_end + 3;
+  size_t authority_len = strcspn(authority, "/?#");
+  const char *at = NULL;
+  for (const char *p = authority; p < authority + authority_len; p++)
+    if (*p == '@') at = p;
+  if (!at) return -1;
+  const char *colon = memchr(authority, ':', (size_t)(at - authority));
+  if (!colon) return -1;
+  *len = (size_t)(at - colon - 1);
+  return *len ? (long)(colon + 1 - conn) : -1;
+}
+
+long sp_connection_password_next(const char *conn, size_t from, size_t *len) {
+  size_t total = strlen(conn);
+  if (from >= total) return -1;
+  long userinfo = uri_userinfo_password(conn, len);
+  if (userinfo >= 0 && (size_t)userinfo >= from) return userinfo;
+  bool uri = strstr(conn, "://") != NULL;
+  static const char key[] = "password";
+  for (size_t i = from; i + sizeof key - 1 <= total; i++) {
+    if (i > 0 && !isspace((unsigned char)conn[i - 1]) && conn[i - 1] != '?' && conn[i - 1] != '&') continue;
+    if (strncasecmp(conn + i, key, sizeof key - 1) != 0) continue;
+    size_t v = i + sizeof key - 1;
+    while (conn[v] == ' ' || conn[v] == '\t') v++;
+    if (conn[v] != '=') continue;
+    v++;
+    while (conn[v] == ' ' || conn[v] == '\t') v++;
+    size_t end = v;
+    if (!uri && conn[v] == '\'') { /* libpq quoted value: \' and \\ are escapes */
+      v++;
+      for (end = v; conn[end] && conn[end] != '\''; end++)
+        if (conn[end] == '\\' && conn[end + 1]) end++;
+    } else {
+      end = v + (uri ? strcspn(conn + v, "&#") : strcspn(conn + v, " \t\r\n"));
+    }
+    if (end == v) continue;
+    *len = end - v;
+    return (long)v;
+  }
+  return -1;
+}
+
+/* Register every password of the config's connection strings as a log secret. */
+static void register_connection_secrets(const sp_config *cfg) {
+  for (size_t i = 0; i < cfg->nsinks; i++) {
+    const char *conns[] = {cfg->sinks[i].connection_string, cfg->sinks[i].uri};
+    for (size_t c = 0; c < sizeof conns / sizeof conns[0]; c++) {
+      if (!conns[c]) continue;
+      size_t len = 0;
+      for (long at = sp_connection_password_next(conns[c], 0, &len); at >= 0;
+           at = sp_connection_password_next(conns[c], (size_t)at + len, &len)) {
+        char *secret = strndup(conns[c] + at, len);
+        if (!secret) continue; /* out of memory: the sinks register it again when they open */
+        sp_log_add_secret(secret);
+        free(secret);
+      }
+    }
+  }
+}
+
 void sp_config_free(sp_config *cfg) {
   if (!cfg) return;
   for (size_t i = 0; i < cfg->nsources; i++) free_source(&cfg->sources[i]);
@@ -1427,6 +1495,7 @@ int sp_config_load_string(const char *yaml, size_t len, const char *name, sp_con
     sp_config_free(L.cfg);
     return L.nomem ? SP_ERR_NOMEM : SP_ERR_CONFIG;
   }
+  register_connection_secrets(L.cfg);
   *out = L.cfg;
   return SP_OK;
 }

@@ -298,8 +298,16 @@ const char *sp_file_format_name(sp_file_format f);
 const char *sp_compression_name(sp_compression c);
 const char *sp_bar_interval_name(sp_bar_interval b);
 
+/* Find the next password inside a database connection string at or after byte
+ * `from`: the `password=` value of a libpq key=value string or of a URI query
+ * (`?password=...`), or the password of a URI's `user:password@`.  Returns its
+ * byte offset and sets *len, or -1 when there is none.  Used to register the
+ * passwords of `connection_string` and `uri` as log secrets when a config loads
+ * and to write them as REDACTED in `config show`. */
+long sp_connection_password_next(const char *conn, size_t from, size_t *len);
+
 /* Write the effective config as YAML (same keys as the file; derived defaults
- * shown as resolved).  Returns 0 or SP_ERR_IO. */
+ * shown as resolved; passwords inside connection strings written as REDACTED).  Returns 0 or SP_ERR_IO. */
 int sp_config_write_yaml(const sp_config *cfg, FILE *out);
 
 /* Write docs/CONFIGURATION.md's reference section (every key of every option

@@ -1,7 +1,8 @@
 /*
  * config_output.c — writing a config back out: the effective config as YAML
  * (`stockpipe config show`) and the Markdown key reference (docs/CONFIGURATION.md,
- * `stockpipe config docs`).  Both walk the option tables of config_schema.c, so a
+ * `stockpipe config docs`).  Passwords inside connection strings (options flagged
+ * SP_OPT_CONNECTION) are written as REDACTED.  Both walk the option tables of config_schema.c, so a
  * new key shows up in both without touching this file.
  */
 #include "core/config.h"
@@ -10,6 +11,7 @@
 
 #include <ctype.h>
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* ---- YAML ----------------------------------------------------------------------- */
@@ -39,6 +41,34 @@ static void write_scalar(FILE *out, const char *s) {
   fputc('"', out);
 }
 
+/* A connection string with each password replaced by REDACTED (config show must
+ * never print one).  Written as one quoted or plain scalar like any string. */
+static void write_connection(FILE *out, const char *conn) {
+  static const char mask[] = "REDACTED";
+  size_t len = 0, kept = 0;
+  long at = sp_connection_password_next(conn, 0, &len);
+  if (at < 0) {
+    write_scalar(out, conn);
+    return;
+  }
+  char *redacted = malloc(strlen(conn) * (sizeof mask) + 1);
+  if (!redacted) { /* cannot build the copy: print the mask alone rather than the password */
+    write_scalar(out, mask);
+    return;
+  }
+  size_t n = 0;
+  for (; at >= 0; at = sp_connection_password_next(conn, (size_t)at + len, &len)) {
+    memcpy(redacted + n, conn + kept, (size_t)at - kept);
+    n += (size_t)at - kept;
+    memcpy(redacted + n, mask, sizeof mask - 1);
+    n += sizeof mask - 1;
+    kept = (size_t)at + len;
+  }
+  strcpy(redacted + n, conn + kept);
+  write_scalar(out, redacted);
+  free(redacted);
+}
+
 static void write_list(FILE *out, const sp_strlist *l) {
   fputc('[', out);
   for (size_t i = 0; i < l->count; i++) {
@@ -57,7 +87,12 @@ static void write_option(FILE *out, const sp_option *opt, const void *base, int 
   if (opt->type != SP_OPT_SECTION) fputc(' ', out);
   switch (opt->type) {
     case SP_OPT_STRING:
-    case SP_OPT_LISTEN: write_scalar(out, *(char *const *)field); break;
+    case SP_OPT_LISTEN:
+      if (opt->flags & SP_OPT_CONNECTION)
+        write_connection(out, *(char *const *)field);
+      else
+        write_scalar(out, *(char *const *)field);
+      break;
     case SP_OPT_INT: fprintf(out, "%" PRId64, *(const int64_t *)field); break;
     case SP_OPT_DAYS: fprintf(out, "%" PRId64 "d", *(const int64_t *)field); break;
     case SP_OPT_NUMBER: fprintf(out, "%.15g", *(const double *)field); break;

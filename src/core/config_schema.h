@@ -35,7 +35,8 @@ typedef enum sp_opt_type {
 enum {
   SP_OPT_REQUIRED = 1u << 0, /* must be given where it applies (no default) */
   SP_OPT_DERIVED = 1u << 1,  /* the default is computed by the loader (help text says how) */
-  SP_OPT_NONEMPTY = 1u << 2  /* strings: "" is not allowed */
+  SP_OPT_NONEMPTY = 1u << 2, /* strings: "" is not allowed */
+  SP_OPT_CONNECTION = 1u << 3 /* strings: a connection string whose password is a secret (never printed) */
 };
 
 struct sp_option_table;

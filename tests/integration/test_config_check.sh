@@ -112,6 +112,32 @@ for key in "$K_FINNHUB" "$K_NEWS" "$K_AV" "$K_FRED" "$K_FILE_FRED" "$K_FILE_AV";
 done
 grep -q 'REDACTED' all.txt || fail "redaction never happened (the keys echoed in options should be REDACTED)"
 
+# ---- database passwords never printed -------------------------------------------------------
+checks=$((checks + 1))
+cat >db.yaml <<'YAML'
+agents:
+  a1: {sources: [bars], channels: [c1, c2], sinks: [pg, mg]}
+sources:
+  bars: {dataset: stock_movements, tickers: [AAPL]}
+channels:
+  c1: {type: memory}
+  c2: {type: memory}
+sinks:
+  pg: {type: postgresql, connection_string: "host=127.0.0.1 password=S3cretPw123 dbname=x"}
+  mg: {type: mongodb, uri: "mongodb://stock:M0ngoPw456@127.0.0.1:27017/?authSource=admin"}
+bindings:
+  bars: [c1, c2]
+  c1: pg
+  c2: mg
+YAML
+"$BIN" config show db.yaml >db_show.txt 2>&1 || { fail "config show db.yaml: exit $?"; cat db_show.txt; }
+"$BIN" config check db.yaml --log-level DEBUG >db_check.txt 2>&1 || { fail "config check db.yaml: exit $?"; cat db_check.txt; }
+for pw in S3cretPw123 M0ngoPw456; do
+  if grep -qF "$pw" db_show.txt db_check.txt; then fail "a database password was printed: $pw"; grep -nF "$pw" db_show.txt db_check.txt | head -3; fi
+done
+grep -qF 'host=127.0.0.1 password=REDACTED dbname=x' db_show.txt || fail "config show lost the rest of the connection string"
+grep -qF 'mongodb://stock:REDACTED@127.0.0.1:27017/?authSource=admin' db_show.txt || fail "config show lost the rest of the uri"
+
 # ---- config show prints a config that loads back to itself -------------------------------
 checks=$((checks + 1))
 for f in "$FIX/good_fanout.yaml" ""; do

@@ -13,6 +13,7 @@
 #include "core/config.h"
 #include "core/config_schema.h"
 #include "core/credentials.h"
+#include "core/log.h"
 #include "core/timeutil.h"
 #include "sources/source.h"
 
@@ -745,6 +746,65 @@ static void test_reference_lists_every_key(void **state) {
   free(text);
 }
 
+/* Passwords of connection strings: found in every form, registered as log secrets
+ * when the config loads, written as REDACTED by config show. */
+static void test_connection_passwords(void **state) {
+  (void)state;
+  struct {
+    const char *conn, *password;
+  } cases[] = {
+      {"host=127.0.0.1 password=S3cretPw123 dbname=x", "S3cretPw123"},
+      {"host=h PASSWORD = 'a b\\'c' dbname=x", "a b\\'c"},
+      {"postgresql://user:Pw%40x@h:5432/db", "Pw%40x"},
+      {"postgresql://h/db?user=u&password=QueryPw1&sslmode=off", "QueryPw1"},
+      {"mongodb://stock:M0ngoPw456@h1:1,h2:2/?authSource=admin", "M0ngoPw456"},
+      {"host=h dbname=x", NULL},
+      {"mongodb://user@h/", NULL},
+      {"host=h mypassword=notakey", NULL},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    size_t len = 0;
+    long at = sp_connection_password_next(cases[i].conn, 0, &len);
+    if (!cases[i].password) {
+      assert_true(at < 0);
+      continue;
+    }
+    assert_true(at >= 0);
+    assert_int_equal(len, strlen(cases[i].password));
+    assert_memory_equal(cases[i].conn + at, cases[i].password, len);
+    assert_true(sp_connection_password_next(cases[i].conn, (size_t)at + len, &len) < 0);
+  }
+
+  sp_log_clear_secrets();
+  const char *yaml =
+      "agents:\n  a1: {sources: [bars], channels: [c1, c2], sinks: [pg, mg]}\n"
+      "sources:\n  bars: {dataset: stock_movements, tickers: [AAPL]}\n"
+      "channels:\n  c1: {type: memory}\n  c2: {type: memory}\n"
+      "sinks:\n"
+      "  pg: {type: postgresql, connection_string: \"host=127.0.0.1 password=S3cretPw123 dbname=x\"}\n"
+      "  mg: {type: mongodb, uri: \"mongodb://stock:M0ngoPw456@127.0.0.1:27017/?authSource=admin\"}\n"
+      "bindings:\n  bars: [c1, c2]\n  c1: pg\n  c2: mg\n";
+  sp_config_diag diag;
+  sp_config *cfg = load_text(yaml, &diag);
+  assert_non_null(cfg);
+  char line[] = "connect failed: password S3cretPw123 / M0ngoPw456 refused";
+  sp_redact(line);
+  assert_string_equal(line, "connect failed: password REDACTED / REDACTED refused");
+  char *shown = NULL;
+  size_t shown_len = 0;
+  FILE *out = open_memstream(&shown, &shown_len);
+  assert_non_null(out);
+  assert_int_equal(sp_config_write_yaml(cfg, out), SP_OK);
+  fclose(out);
+  assert_null(strstr(shown, "S3cretPw123"));
+  assert_null(strstr(shown, "M0ngoPw456"));
+  assert_non_null(strstr(shown, "connection_string: \"host=127.0.0.1 password=REDACTED dbname=x\""));
+  assert_non_null(strstr(shown, "uri: \"mongodb://stock:REDACTED@127.0.0.1:27017/?authSource=admin\""));
+  free(shown);
+  sp_config_free(cfg);
+  sp_log_clear_secrets();
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_defaults_match_spec),
@@ -761,6 +821,7 @@ int main(void) {
       cmocka_unit_test(test_mutations_are_handled),
       cmocka_unit_test(test_providers_agree_with_sources),
       cmocka_unit_test(test_reference_lists_every_key),
+      cmocka_unit_test(test_connection_passwords),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
