@@ -395,6 +395,9 @@ class Handler(BaseHTTPRequestHandler):
 class Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # socketserver's default listen backlog is 5: a client opening dozens of connections
+    # at once would see SYNs dropped and retried after 1 s, 3 s...
+    request_queue_size = 128
 
     def handle_error(self, request, client_address):
         # Resets and truncations break connections on purpose; stay quiet about it.
