@@ -195,6 +195,14 @@ int sp_client_export(sp_client *c, const sp_client_query *q, const char *path, c
 
 /* ---- summary ---------------------------------------------------------------------- */
 
+/* Rows counted under one name (a validation rule or a quality flag). */
+#define SP_SUMMARY_NAMES_MAX 32
+#define SP_SUMMARY_NAME_LEN 48
+typedef struct sp_name_count {
+  char name[SP_SUMMARY_NAME_LEN]; /* "(other)" collects names beyond SP_SUMMARY_NAMES_MAX */
+  uint64_t count;
+} sp_name_count;
+
 typedef struct sp_dataset_summary {
   const char *dataset;          /* static name */
   uint64_t files, rows, bytes;  /* data files (after superseded inputs of a compaction) */
@@ -203,6 +211,16 @@ typedef struct sp_dataset_summary {
   bool has_collected;
   int64_t last_collected;       /* max collected_at, microseconds UTC */
   int32_t trading_days_missing; /* NYSE trading days in [first, last] without a row */
+  /* Issue 10: rows in <data_dir>/quarantine/<dataset>/, per rule (the line's "rule";
+   * "(unreadable)" for a line that is not a JSON object with a string "rule"). */
+  uint64_t quarantined;
+  size_t nquarantine_rules;
+  sp_name_count quarantine_rules[SP_SUMMARY_NAMES_MAX];
+  /* Stored rows with a non-null quality_flags, and rows per flag name (a row with two
+   * flags counts under both). */
+  uint64_t flagged;
+  size_t nflags;
+  sp_name_count flags[SP_SUMMARY_NAMES_MAX];
 } sp_dataset_summary;
 
 typedef struct sp_summary {
@@ -211,8 +229,9 @@ typedef struct sp_summary {
   uint64_t total_files;
 } sp_summary;
 
-/* Summarise every dataset (reads Parquet footers and statistics, and the date column
- * when a file's statistics do not give its days).  Errors: SP_ERR_CORRUPT / SP_ERR_IO
+/* Summarise every dataset (reads Parquet footers and statistics, the date column
+ * when a file's statistics do not give its days, the quality_flags column, and the
+ * quarantine files).  Fills fixed-size arrays: nothing to free.  Errors: SP_ERR_CORRUPT / SP_ERR_IO
  * naming a file, SP_ERR_NOMEM. */
 int sp_client_summary(sp_client *c, sp_summary *out, sp_error *err);
 

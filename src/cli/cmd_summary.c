@@ -1,7 +1,7 @@
 /*
  * cmd_summary.c — `stockpipe summary [--json]` (SPEC §4): per dataset files, rows,
- * bytes, first and last date, last collection time and NYSE trading days missing;
- * total bytes.
+ * bytes, first and last date, last collection time and NYSE trading days missing,
+ * quarantined rows per rule and flagged rows per flag; total bytes.
  */
 #include "cli/cmd_query.h"
 
@@ -39,5 +39,6 @@ const sp_cli_command sp_cmd_summary = {
     "Usage: stockpipe summary [--json]\n\n"
     "Per dataset: data files, rows, bytes, first and last date of the rows (UTC), the last\n"
     "collection time (max collected_at) and the NYSE trading days between the first and last\n"
-    "date without any row; then the total.  --json prints one JSON object.\n",
+    "date without any row; then the total.  Under a dataset: rows quarantined by validation\n"
+    "per rule and stored rows per quality flag.  --json prints one JSON object.\n",
     summary_run};

@@ -146,6 +146,19 @@ void sp_scan_free(sp_scan *scan);
 int sp_text_read_file(const char *path, sp_file_kind kind, const sp_dataset_def *ds, const bool *used,
                       sp_parquet_column_vector *vecs, size_t *nrows, sp_error *err);
 
+/* ---- quarantine ------------------------------------------------------------------------ */
+
+/* Called once per non-empty line of a quarantine file; `day` is its folder
+ * ("YYYY-MM-DD"), `line` is NUL-terminated without its newline.  A non-zero
+ * return stops the walk and is returned. */
+typedef int (*sp_quarantine_line_fn)(void *ctx, const char *day, const char *line, size_t len, sp_error *err);
+
+/* Visit the lines of <data_dir>/quarantine/<ds>/YYYY-MM-DD/<file>.jsonl whose day is in
+ * [*from, *to] (NULL = unbounded), days and files in name order.  No quarantine
+ * folder = nothing to visit.  Errors: SP_ERR_IO naming the path, or fn's. */
+int sp_quarantine_each_line(const char *data_dir, const sp_dataset_def *ds, const int32_t *from, const int32_t *to,
+                            sp_quarantine_line_fn fn, void *ctx, sp_error *err);
+
 /* ---- client internals ------------------------------------------------------------------ */
 
 struct sp_client {

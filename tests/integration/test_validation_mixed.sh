@@ -95,3 +95,18 @@ assert flags == {"2025-06-10T13:30:00Z": "zero_volume_in_session", "2025-06-11T1
 assert len(served) == len(stored) + len(quarantined)
 print(f"served {len(served)} = stored {len(stored)} + quarantined {len(quarantined)}; flagged {len(flags)}")
 PY
+
+# `stockpipe summary` counts the quarantine per rule and the stored rows per flag.
+"$STOCKPIPE_BIN" summary --json --data-dir "$work/data" >"$work/summary.json"
+python3 - "$work/summary.json" <<'PY'
+import json, sys
+m = json.load(open(sys.argv[1]))["datasets"]["stock_movements"]
+assert m["rows"] == 6, m
+assert m["quarantined"] == 4, m
+assert m["quarantined_by_name"] == {"ohlc_order": 1, "volume_negative": 1, "price_not_positive": 1,
+                                    "bar_not_in_session": 1}, m
+assert m["flagged"] == 3, m
+assert m["flagged_by_name"] == {"zero_volume_in_session": 1, "price_jump_100x": 2}, m
+print("summary: quarantined", m["quarantined_by_name"], "flagged", m["flagged_by_name"])
+PY
+"$STOCKPIPE_BIN" summary --data-dir "$work/data" | grep -q "quarantined *4: bar_not_in_session 1, ohlc_order 1"
