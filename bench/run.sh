@@ -46,3 +46,6 @@ python3 "$here/daemon_startup_rss.py" "$build"
 echo
 echo "== offline query engine vs DuckDB (QUERY_BENCH_ROWS rows, default 10M) =="
 "$here/bench_query.sh" "$build"
+echo
+echo "== one S&P 500 movements round against the fake API (50 ms per response) =="
+"$here/bench_sp500_round.sh" "$build"

@@ -205,6 +205,9 @@ class _StrictValues(dict):
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "fakeapi/1"
+    # Headers and body go out in two writes; with Nagle on, the body of every response
+    # on a reused keep-alive connection waits for the client's delayed ACK (~40 ms).
+    disable_nagle_algorithm = True
 
     def version_string(self):
         return self.server_version
