@@ -1,7 +1,8 @@
 /*
  * cmd_query.c — `stockpipe query DATASET [filters] [--format table|csv|json|parquet]
  * [--output FILE]` (SPEC §4, §7): the offline client's general query on the command
- * line.  Data goes to stdout (or --output), errors and skipped files to stderr.
+ * line (`query quarantine` is in cmd_query_quarantine.c).  Data goes to stdout (or
+ * --output), errors and skipped files to stderr.
  * Exit 0 on success, 1 when reading fails, 2 for usage errors (unknown dataset or
  * column, malformed --where, bad option values).
  */
@@ -24,6 +25,7 @@ static const sp_cli_option query_options[] = {
     {"format", true, "FMT", "table (default on a terminal), csv (default otherwise), json, parquet"},
     {"output", true, "FILE", "write to FILE (atomically) instead of stdout; required for parquet"},
     {"skip-bad-files", false, NULL, "skip unreadable files (each reported on stderr) instead of failing"},
+    {"dataset", true, "NAME", "with `query quarantine`: whose rejected rows to read"},
     {NULL, false, NULL, NULL}};
 
 int sp_cmd_query_exit_code(int rc) {
@@ -79,6 +81,16 @@ static int query_run(int argc, char **argv) {
   }
   if (ctx.nargs != 1) {
     sp_cli_error("query: expected one DATASET (see `stockpipe query --help`)");
+    sp_cli_context_free(&ctx);
+    return SP_EXIT_USAGE;
+  }
+  if (strcmp(ctx.args[0], "quarantine") == 0) {
+    rc = sp_cmd_query_quarantine(&ctx);
+    sp_cli_context_free(&ctx);
+    return rc;
+  }
+  if (sp_cli_has(&ctx, "dataset")) {
+    sp_cli_error("query: --dataset goes with `query quarantine`; give the dataset as the operand");
     sp_cli_context_free(&ctx);
     return SP_EXIT_USAGE;
   }
@@ -145,12 +157,17 @@ const sp_cli_command sp_cmd_query = {
     "query", "offline query of a stored dataset",
     "Usage: stockpipe query DATASET [--tickers LIST] [--from DATE] [--to DATE] [--columns LIST]\n"
     "                      [--where EXPR]... [--limit N] [--format table|csv|json|parquet]\n"
-    "                      [--output FILE] [--skip-bad-files]\n\n"
+    "                      [--output FILE] [--skip-bad-files]\n"
+    "       stockpipe query quarantine --dataset DATASET [--from DATE] [--to DATE]\n"
+    "                      [--format json|csv|table]\n\n"
     "Rows of DATASET (financial_data, stock_movements, news, macroeconomic, policy) in key\n"
     "order, columns in schema order.  Dates are inclusive UTC dates on the row's own date.\n"
     "--where takes `column OP value` (= != < <= > >=), values typed by the column, strings\n"
     "optionally quoted with ' (e.g. --where \"sentiment_score>=0.5\" --where \"ticker='AAPL'\").\n"
-    "CSV has a header row; json is JSON Lines; NULL is an empty CSV field and JSON null.\n\n"
+    "CSV has a header row; json is JSON Lines; NULL is an empty CSV field and JSON null.\n"
+    "`query quarantine` reads back the rows validation rejected (quarantine/DATASET/DAY/):\n"
+    "json (default) prints each stored object (its columns, rule, detail, request); csv and\n"
+    "table print the day, rule, detail and the dataset's key columns.\n\n"
     "Options:\n"
     "  --tickers LIST       only these tickers (comma-separated)\n"
     "  --from DATE, --to DATE  date range (YYYY-MM-DD, inclusive)\n"

@@ -23,6 +23,11 @@ int sp_cmd_open_client(const sp_cli_context *ctx, sp_client **c);
  * an exit code, or SP_EXIT_OK. */
 int sp_cmd_build_query(const sp_cli_context *ctx, int dataset_arg, sp_query_args *qa, const char ***where);
 
+/* `stockpipe query quarantine --dataset D [--from] [--to] [--format json|csv|table]`
+ * (cmd_query_quarantine.c), on ctx already loaded with query's options.  Returns the
+ * exit code (2 for an unknown dataset or an option it does not take). */
+int sp_cmd_query_quarantine(const sp_cli_context *ctx);
+
 /* Print each file the result skipped (--skip-bad-files) on stderr. */
 void sp_cmd_report_skipped(const sp_result *r);
 

@@ -51,7 +51,8 @@
 typedef struct sp_pipeline sp_pipeline;
 
 /* Build the pipeline.  Errors: SP_ERR_CONFIG (a channel or sink the build cannot
- * make, the universe file unreadable — the message names the component),
+ * make, a channel no source puts into — a Kafka writer agent, not runnable yet —,
+ * the universe file unreadable — the message names the component),
  * SP_ERR_IO (data directory, state store, channel logs), SP_ERR_NOMEM. */
 int sp_pipeline_open(const sp_config *config, const sp_credentials *credentials,
                      const volatile bool *stop, sp_pipeline **out, sp_error *err);

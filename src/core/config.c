@@ -869,7 +869,6 @@ static void finish_channel(loader *L, sp_config_channel *c, yaml_node_t *node) {
       report(L, at ? at : node, "channel '%s': checkpoint_dir and data_dir must differ", c->name);
     }
   }
-  c->dataset = -1;
 }
 
 static void finish_sink(loader *L, sp_config_sink *s, yaml_node_t *node) {
@@ -954,6 +953,7 @@ static void load_components(loader *L, component_kind kind, yaml_node_t *section
     /* "not given" markers for defaults derived once the whole graph is known */
     if (kind == KIND_SOURCE) ((sp_config_source *)comp)->initial_history_days = -1;
     if (kind == KIND_SINK) ((sp_config_sink *)comp)->compression = (sp_compression)-1;
+    if (kind == KIND_CHANNEL) ((sp_config_channel *)comp)->dataset = -1; /* kafka `dataset`, else from sources */
     if (v->type == YAML_MAPPING_NODE && (variant || !table->discriminator))
       apply_table(L, table, comp, v, ctx, "", variant, variant_label, given);
     if (settings_ok && (variant || !table->discriminator)) {
@@ -1141,7 +1141,14 @@ static void check_bindings(loader *L, yaml_node_t *bindings) {
                   "channel '%s' is drained by no sink (a channel is drained by exactly one sink: add '%s: <sink>' "
                   "under bindings)",
                   ch->name, ch->name);
-    if (ch->dataset < 0) report_mark(L, &ch->mark, "channel '%s' receives from no source", ch->name);
+    if (ch->dataset >= 0) continue;
+    if (ch->type == SP_CHANNEL_KAFKA)
+      report_mark(L, &ch->mark,
+                  "kafka channel '%s' receives from no source: give its 'dataset' (a writer agent's channel) or bind "
+                  "a source to it",
+                  ch->name);
+    else
+      report_mark(L, &ch->mark, "channel '%s' receives from no source", ch->name);
   }
   for (size_t i = 0; i < L->cfg->nsinks; i++)
     if (!L->cfg->sinks[i].channel)

@@ -139,7 +139,7 @@ typedef struct sp_config_channel {
   char *topic;                   /* kafka */
   /* Filled from `bindings` and `agents`: */
   const char *sink;              /* the one sink draining it */
-  int dataset;                   /* the sp_dataset_id its sources carry, -1 if none bound */
+  int dataset;                   /* sp_dataset_id: kafka `dataset` key, else its sources' (-1 if neither) */
   const char *agent;
   sp_config_mark mark;
 } sp_config_channel;

@@ -181,6 +181,9 @@ static const sp_option channel_rows[] = {
      "Kafka bootstrap servers, host:port[,host:port...]."},
     {"topic", SP_OPT_STRING, C(topic), NULL, NULL, 0, 0, "kafka", SP_OPT_REQUIRED | SP_OPT_NONEMPTY, NULL,
      "Kafka topic holding the channel's events."},
+    {"dataset", SP_OPT_ENUM, C(dataset), NULL, sp_dataset_names, 0, 0, "kafka", SP_OPT_DERIVED, NULL,
+     "Dataset the topic's events carry. Default: that of the sources bound to the channel; required when none "
+     "is (a writer agent's channel, taking what other machines put into the topic)."},
 };
 const sp_option_table sp_channel_options = {"channel", "type", channel_rows, COUNT(channel_rows)};
 #undef C

@@ -110,3 +110,29 @@ assert m["flagged_by_name"] == {"zero_volume_in_session": 1, "price_jump_100x": 
 print("summary: quarantined", m["quarantined_by_name"], "flagged", m["flagged_by_name"])
 PY
 "$STOCKPIPE_BIN" summary --data-dir "$work/data" | grep -q "quarantined *4: bar_not_in_session 1, ohlc_order 1"
+
+# `stockpipe query quarantine` reads the rejected rows back: JSON Lines by default,
+# a day range, csv/table of day, rule, detail and key columns; unknown dataset = exit 2.
+"$STOCKPIPE_BIN" query quarantine --dataset stock_movements --data-dir "$work/data" >"$work/q.jsonl"
+"$STOCKPIPE_BIN" query quarantine --dataset stock_movements --data-dir "$work/data" --format csv >"$work/q.csv"
+"$STOCKPIPE_BIN" query quarantine --dataset stock_movements --data-dir "$work/data" --format table >"$work/q.txt"
+"$STOCKPIPE_BIN" query quarantine --dataset stock_movements --data-dir "$work/data" --from 2999-01-01 >"$work/q_none"
+python3 - "$work" <<'PY'
+import csv, json, os, sys
+w = sys.argv[1]
+rows = [json.loads(l) for l in open(os.path.join(w, "q.jsonl"))]
+want = {"2025-06-04T13:30:00Z": "ohlc_order", "2025-06-05T13:30:00Z": "volume_negative",
+        "2025-06-06T13:30:00Z": "price_not_positive", "2025-06-07T13:30:00Z": "bar_not_in_session"}
+assert {r["bar_time"]: r["rule"] for r in rows} == want, rows
+assert all(r["ticker"] == "MIXD" and r["detail"] and "request" in r for r in rows), rows
+c = list(csv.DictReader(open(os.path.join(w, "q.csv"))))
+assert len(c) == 4 and {r["bar_time"]: r["rule"] for r in c} == want, c
+assert all(r["ticker"] == "MIXD" and r["detail"] and len(r["date"]) == 10 for r in c), c
+t = open(os.path.join(w, "q.txt")).read().splitlines()
+assert t[0].split()[:3] == ["date", "rule", "detail"] and len(t) == 5, t
+assert os.path.getsize(os.path.join(w, "q_none")) == 0
+print("query quarantine:", len(rows), "rows")
+PY
+rc=0
+"$STOCKPIPE_BIN" query quarantine --dataset nosuch --data-dir "$work/data" 2>/dev/null || rc=$?
+[ "$rc" = 2 ] || { echo "unknown dataset: exit $rc, want 2"; exit 1; }

@@ -399,6 +399,18 @@ static const error_case error_cases[] = {
      "agents:\n  a: {sources: [s], channels: [c, c2], sinks: [k]}\n" GOOD_SOURCES
      "channels:\n  c: {}\n  c2: {}\n" GOOD_SINKS "bindings:\n  s: [c, c2]\n  c: k\n  c2: k\n",
      "t.yaml:13:7: bindings: channel 'c2': sink 'k' already drains channel 'c'"},
+    {"kafka channel with no source and no dataset",
+     "agents:\n  a: {channels: [c], sinks: [k]}\n"
+     "channels:\n  c: {type: kafka, brokers: 'h:1', topic: t}\n" GOOD_SINKS "bindings:\n  c: k\n",
+     "t.yaml:4:3: kafka channel 'c' receives from no source: give its 'dataset' (a writer agent's channel) or bind "
+     "a source to it"},
+    {"memory channel with no source", "agents:\n  a: {channels: [c], sinks: [k]}\n" GOOD_CHANNELS GOOD_SINKS
+                                          "bindings:\n  c: k\n",
+     "t.yaml:4:3: channel 'c' receives from no source"},
+    {"kafka channel dataset differing from its source's",
+     GRAPH_HEAD GOOD_SOURCES "channels:\n  c: {type: kafka, brokers: 'h:1', topic: t, dataset: policy}\n" GOOD_SINKS
+         GOOD_BINDINGS,
+     "t.yaml:10:7: bindings: source 's': channel 'c' would carry two datasets (policy and news); a channel carries one"},
     {"component in no agent", "agents:\n  a: {sources: [s], channels: [c]}\n" GOOD_SOURCES GOOD_CHANNELS GOOD_SINKS
                                   GOOD_BINDINGS,
      "t.yaml:8:3: sink 'k' belongs to no agent"},
@@ -805,6 +817,39 @@ static void test_connection_passwords(void **state) {
   sp_log_clear_secrets();
 }
 
+/* A writer agent's Kafka channel: no source, its dataset given on the channel; the
+ * sink's defaults follow that dataset and config show writes it back. */
+static void test_kafka_writer_channel(void **state) {
+  (void)state;
+  const char *yaml = "agents:\n  writer: {channels: [financial_in], sinks: [financial_files]}\n"
+                     "channels:\n"
+                     "  financial_in: {type: kafka, brokers: 'k1:9092', topic: t, dataset: financial_data}\n"
+                     "sinks:\n  financial_files: {type: file}\n"
+                     "bindings:\n  financial_in: financial_files\n";
+  sp_config_diag diag;
+  sp_config *cfg = load_text(yaml, &diag);
+  assert_non_null(cfg);
+  assert_int_equal(cfg->nsources, 0);
+  assert_int_equal(cfg->nchannels, 1);
+  assert_int_equal(cfg->channels[0].dataset, SP_DS_FINANCIAL_DATA);
+  assert_string_equal(cfg->channels[0].sink, "financial_files");
+  assert_int_equal(cfg->sinks[0].dataset, SP_DS_FINANCIAL_DATA);
+  assert_string_equal(cfg->sinks[0].path, "raw/financial_data/%Y-%m-%d");
+  char *shown = NULL;
+  size_t shown_len = 0;
+  FILE *out = open_memstream(&shown, &shown_len);
+  assert_non_null(out);
+  assert_int_equal(sp_config_write_yaml(cfg, out), SP_OK);
+  fclose(out);
+  assert_non_null(strstr(shown, "    dataset: financial_data\n"));
+  sp_config *again = load_text(shown, &diag);
+  assert_non_null(again);
+  assert_int_equal(again->channels[0].dataset, SP_DS_FINANCIAL_DATA);
+  sp_config_free(again);
+  free(shown);
+  sp_config_free(cfg);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_defaults_match_spec),
@@ -822,6 +867,7 @@ int main(void) {
       cmocka_unit_test(test_providers_agree_with_sources),
       cmocka_unit_test(test_reference_lists_every_key),
       cmocka_unit_test(test_connection_passwords),
+      cmocka_unit_test(test_kafka_writer_channel),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
