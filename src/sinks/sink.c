@@ -3,6 +3,8 @@
  */
 #include "sinks/sink.h"
 
+#include <inttypes.h>
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,4 +32,10 @@ bool sp_sink_error_is_permanent(int code) {
 
 void sp_sink_close(sp_sink *s) {
   if (s) s->ops->close(s);
+}
+
+int sp_sink_decode_event(const sp_sink *s, const sp_event *event, sp_row *row, sp_error *err) {
+  int rc = sp_row_decode(event->data, event->len, row, err);
+  if (rc) sp_error_prefix(err, "sink %s: event %" PRIu64, s->name, event->seq);
+  return rc;
 }

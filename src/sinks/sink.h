@@ -55,6 +55,11 @@ struct sp_sink {
 int sp_sink_base_init(sp_sink *s, const sp_sink_ops *ops, const char *name, sp_error *err);
 void sp_sink_base_cleanup(sp_sink *s);
 
+/* Decode one event of a batch into `row` (initialised by this call; clear it with
+ * sp_row_clear).  A corrupt event is SP_ERR_CORRUPT (permanent: the runner
+ * quarantines it) with a message naming the sink and the event's sequence number. */
+int sp_sink_decode_event(const sp_sink *s, const sp_event *event, sp_row *row, sp_error *err);
+
 /* True for error codes a retry cannot fix (see above). */
 bool sp_sink_error_is_permanent(int code);
 

@@ -148,11 +148,8 @@ static int file_write(sp_sink *s, const sp_event *events, size_t n, sp_error *er
       return sp_error_set(err, SP_ERR_FULL, "sink %s: memory budget spent", s->name);
     fs->reserved += charge;
     pending_row pr = {events[i].seq, events[i].len, {0}};
-    int rc = sp_row_decode(events[i].data, events[i].len, &pr.row, err);
-    if (rc) {
-      sp_error_prefix(err, "sink %s: event %" PRIu64, s->name, events[i].seq);
-      return rc;
-    }
+    int rc = sp_sink_decode_event(s, &events[i], &pr.row, err);
+    if (rc) return rc;
     char dir[PATH_MAX];
     rc = row_partition_dir(fs, &pr.row, pr.seq, dir, sizeof dir, err);
     row_group *g = rc ? NULL : find_group(fs, pr.row.ds, dir);

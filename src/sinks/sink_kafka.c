@@ -176,11 +176,8 @@ static int kafka_write(sp_sink *s, const sp_event *events, size_t n, sp_error *e
       ks->msgs_cap = cap;
     }
     sp_row row;
-    int rc = sp_row_decode(events[i].data, events[i].len, &row, err);
-    if (rc) {
-      sp_error_prefix(err, "sink %s: event %" PRIu64, s->name, events[i].seq);
-      return rc;
-    }
+    int rc = sp_sink_decode_event(s, &events[i], &row, err);
+    if (rc) return rc;
     kafka_message *m = &ks->msgs[ks->nmsgs];
     m->seq = events[i].seq;
     m->ds = row.ds;

@@ -115,11 +115,8 @@ static int mongo_write(sp_sink *s, const sp_event *events, size_t n, sp_error *e
   mongo_sink *ms = (mongo_sink *)s;
   for (size_t i = 0; i < n; i++) {
     sp_row row;
-    int rc = sp_row_decode(events[i].data, events[i].len, &row, err);
-    if (rc) {
-      sp_error_prefix(err, "sink %s: event %" PRIu64, s->name, events[i].seq);
-      return rc;
-    }
+    int rc = sp_sink_decode_event(s, &events[i], &row, err);
+    if (rc) return rc;
     mongo_dataset *d = &ms->ds[row.ds->id];
     if (d->n == d->cap) {
       size_t cap = d->cap ? d->cap * 2 : 128;

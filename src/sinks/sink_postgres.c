@@ -314,11 +314,8 @@ static int pg_write(sp_sink *s, const sp_event *events, size_t n, sp_error *err)
   pg_sink *ps = (pg_sink *)s;
   for (size_t i = 0; i < n; i++) {
     sp_row row;
-    int rc = sp_row_decode(events[i].data, events[i].len, &row, err);
-    if (rc) {
-      sp_error_prefix(err, "sink %s: event %" PRIu64, s->name, events[i].seq);
-      return rc;
-    }
+    int rc = sp_sink_decode_event(s, &events[i], &row, err);
+    if (rc) return rc;
     pg_dataset *d = &ps->ds[row.ds->id];
     size_t before = d->copy.len;
     rc = copy_append_row(&d->copy, &row);
