@@ -12,9 +12,10 @@
 #include <string.h>
 
 /* Upper bounds in microseconds; a last implicit bucket is +Inf. */
-static const int64_t bucket_bounds_us[] = {10000,    50000,    100000,    250000,    500000,    1000000,
-                                           2500000,  5000000,  10000000,  30000000,  60000000,  120000000,
-                                           300000000, 600000000, 1800000000, 3600000000};
+static const int64_t bucket_bounds_us[] = {1000,      2500,      5000,       10000,      50000,    100000,
+                                           250000,    500000,    1000000,    2500000,    5000000,  10000000,
+                                           30000000,  60000000,  120000000,  300000000,  600000000, 1800000000,
+                                           3600000000};
 #define NBUCKETS (sizeof bucket_bounds_us / sizeof bucket_bounds_us[0])
 
 typedef struct series {

@@ -1,12 +1,16 @@
 /*
  * latency.h — latency histograms for /metrics (issue 7): one family per measured
  * thing (e.g. "stockpipe_source_round_seconds", one series per source), with fixed
- * buckets from 10 ms to 1 h, rendered as Prometheus histograms
+ * buckets from 1 ms to 1 h (1, 2.5, 5, 10, 50, 100, 250, 500 ms, 1, 2.5, 5, 10, 30,
+ * 60, 120, 300, 600, 1800, 3600 s, +Inf), rendered as Prometheus histograms
  * (`_bucket{le=...}`, `_sum`, `_count`) and as JSON.
  *
- * The daemon owns the families (they outlive pipeline reloads) and observes a
- * duration after each measured operation; the endpoint renders them.  Thread-safe:
- * one mutex per family.
+ * Families in use: "stockpipe_source_round_seconds" (label source; owned by the
+ * daemon, so it outlives pipeline reloads, observed after each round) and
+ * "stockpipe_sink_batch_duration_seconds" (label sink; owned by the pipeline, so it
+ * starts from zero with the counters at each reload, observed by the sink runners
+ * after each committed batch).  The endpoint renders them.  Thread-safe: one mutex
+ * per family, held for a lookup among a few series and three additions.
  */
 #ifndef STOCKPIPE_CORE_LATENCY_H
 #define STOCKPIPE_CORE_LATENCY_H

@@ -27,6 +27,7 @@ struct sp_sink_runner {
   size_t batch_size, batch_bytes;
   int64_t batch_timeout_us, backoff_initial_us, backoff_max_us;
   unsigned max_attempts;
+  sp_latency *batch_latency; /* may be NULL */
   unsigned seed;
   sp_event *events; /* the current batch, batch_size entries */
 
@@ -71,6 +72,7 @@ int sp_sink_runner_create(const sp_sink_runner_config *cfg, sp_sink_runner **out
   r->backoff_initial_us = cfg->backoff_initial_us > 0 ? cfg->backoff_initial_us : 100 * 1000;
   r->backoff_max_us = cfg->backoff_max_us > 0 ? cfg->backoff_max_us : 30 * SP_US_PER_SEC;
   r->max_attempts = cfg->max_attempts;
+  r->batch_latency = cfg->batch_latency;
   r->seed = (unsigned)sp_monotonic_us() ^ (unsigned)(uintptr_t)r;
   r->data_dir = strdup(cfg->data_dir ? cfg->data_dir : ".");
   r->events = calloc(r->batch_size, sizeof *r->events);
@@ -251,6 +253,7 @@ static int run_batch(sp_sink_runner *r, bool blocking, int64_t deadline_us, size
     return SP_OK;
   }
   sp_metrics_record_drain_attempt(&r->sink->counters, n, r->batch_size);
+  int64_t formed_us = sp_monotonic_us();
   uint64_t nq = 0;
   rc = deliver_batch(r, n, deadline_us, &nq, err);
   if (!rc) rc = sp_channel_take_commit(r->channel, txn, &r->sink->counters, nq, err);
@@ -258,6 +261,8 @@ static int run_batch(sp_sink_runner *r, bool blocking, int64_t deadline_us, size
     sp_channel_take_rollback(r->channel, txn);
     return rc;
   }
+  if (r->batch_latency && sp_latency_observe(r->batch_latency, r->sink->name, sp_monotonic_us() - formed_us))
+    SP_WARN(r->sink->name, "out of memory recording the batch latency");
   note_success(r);
   *count = n;
   return SP_OK;
