@@ -27,7 +27,7 @@ struct sp_sink_runner {
   size_t batch_size, batch_bytes;
   int64_t batch_timeout_us, backoff_initial_us, backoff_max_us;
   unsigned max_attempts;
-  sp_latency *batch_latency; /* may be NULL */
+  sp_latency_series *batch_latency; /* the sink's series, NULL when not measured */
   unsigned seed;
   sp_event *events; /* the current batch, batch_size entries */
 
@@ -72,11 +72,11 @@ int sp_sink_runner_create(const sp_sink_runner_config *cfg, sp_sink_runner **out
   r->backoff_initial_us = cfg->backoff_initial_us > 0 ? cfg->backoff_initial_us : 100 * 1000;
   r->backoff_max_us = cfg->backoff_max_us > 0 ? cfg->backoff_max_us : 30 * SP_US_PER_SEC;
   r->max_attempts = cfg->max_attempts;
-  r->batch_latency = cfg->batch_latency;
   r->seed = (unsigned)sp_monotonic_us() ^ (unsigned)(uintptr_t)r;
   r->data_dir = strdup(cfg->data_dir ? cfg->data_dir : ".");
   r->events = calloc(r->batch_size, sizeof *r->events);
-  if (!r->data_dir || !r->events) {
+  bool no_series = cfg->batch_latency && sp_latency_series_of(cfg->batch_latency, cfg->sink->name, &r->batch_latency);
+  if (!r->data_dir || !r->events || no_series) {
     free(r->data_dir);
     free(r->events);
     free(r);
@@ -261,8 +261,7 @@ static int run_batch(sp_sink_runner *r, bool blocking, int64_t deadline_us, size
     sp_channel_take_rollback(r->channel, txn);
     return rc;
   }
-  if (r->batch_latency && sp_latency_observe(r->batch_latency, r->sink->name, sp_monotonic_us() - formed_us))
-    SP_WARN(r->sink->name, "out of memory recording the batch latency");
+  if (r->batch_latency) sp_latency_series_observe(r->batch_latency, sp_monotonic_us() - formed_us);
   note_success(r);
   *count = n;
   return SP_OK;

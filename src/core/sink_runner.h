@@ -20,8 +20,9 @@
  * With max_attempts > 0 a batch still failing after that many transient attempts is
  * quarantined the same way.
  *
- * Latency: with a `batch_latency` family, every non-empty batch whose take committed
- * is observed once, from the moment the batch is formed (its last event taken) to
+ * Latency: with a `batch_latency` family, the runner creates the sink's series at
+ * create (so it shows, empty, before any batch), and every non-empty batch whose
+ * take committed is observed once (lock-free), from the moment the batch is formed (its last event taken) to
  * the take commit: the sink's begin/write/commit, retries and quarantine included.
  * So the family's count for the sink equals BatchCompleteCount + BatchUnderflowCount
  * once every batch attempted has committed.
