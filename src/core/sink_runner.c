@@ -29,6 +29,7 @@ struct sp_sink_runner {
   size_t batch_size, batch_bytes;
   int64_t batch_timeout_us, backoff_initial_us, backoff_max_us;
   unsigned max_attempts;
+  sp_latency_series *batch_latency; /* the sink's series, NULL when not measured */
   unsigned seed;
   sp_event *events; /* the current batch, batch_size entries */
   bool defer;              /* deferred sink commits and take records, one flush per run */
@@ -79,7 +80,8 @@ int sp_sink_runner_create(const sp_sink_runner_config *cfg, sp_sink_runner **out
   r->data_dir = strdup(cfg->data_dir ? cfg->data_dir : ".");
   r->events = calloc(r->batch_size, sizeof *r->events);
   r->defer = cfg->sink->ops->commit_deferred && cfg->sink->ops->flush && sp_channel_defers_takes(cfg->channel);
-  if (!r->data_dir || !r->events) {
+  bool no_series = cfg->batch_latency && sp_latency_series_of(cfg->batch_latency, cfg->sink->name, &r->batch_latency);
+  if (!r->data_dir || !r->events || no_series) {
     free(r->data_dir);
     free(r->events);
     free(r);
@@ -267,6 +269,7 @@ static int run_batch(sp_sink_runner *r, bool blocking, int64_t deadline_us, size
     return flush_deferred(r, err);
   }
   sp_metrics_record_drain_attempt(&r->sink->counters, n, r->batch_size);
+  int64_t formed_us = sp_monotonic_us();
   uint64_t nq = 0;
   rc = deliver_batch(r, n, deadline_us, &nq, err);
   if (!rc && r->defer) rc = sp_channel_take_commit_deferred(r->channel, txn, &r->sink->counters, nq, err);
@@ -275,6 +278,7 @@ static int run_batch(sp_sink_runner *r, bool blocking, int64_t deadline_us, size
     sp_channel_take_rollback(r->channel, txn);
     return rc;
   }
+  if (r->batch_latency) sp_latency_series_observe(r->batch_latency, sp_monotonic_us() - formed_us);
   note_success(r);
   *count = n;
   if (r->defer && (++r->deferred_batches >= MAX_DEFERRED_BATCHES || ran_dry))
