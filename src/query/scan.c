@@ -118,9 +118,9 @@ static int gather_strings(sp_table_column *col, const sp_parquet_column_vector *
   if (!v->coded) {
     for (size_t k = 0; k < n; k++) {
       size_t i = idx ? idx[k] : k;
+      const uint32_t *off = v->str_offsets;
       dst[k] = 0;
-      if (valid[i] && add_entry(col, v->str_bytes + v->str_offsets[i], v->str_offsets[i + 1] - v->str_offsets[i], &dst[k]))
-        return SP_ERR_NOMEM;
+      if (valid[i] && add_entry(col, v->str_bytes + off[i], off[i + 1] - off[i], &dst[k])) return SP_ERR_NOMEM;
     }
     return SP_OK;
   }
