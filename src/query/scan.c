@@ -3,7 +3,10 @@
  * row-group statistics, dictionary pages for string IN/=), read only the needed
  * columns (filter columns first: the other columns of a row group are decoded only
  * when some row survives), evaluate the predicates one column vector (a row group)
- * at a time, and append the surviving rows to a columnar table.
+ * at a time, and append the surviving rows to a columnar table.  Parquet string
+ * columns are read coded (a dictionary once, a code per row): a string predicate is
+ * evaluated once per distinct entry, and the table copies an entry only when a
+ * surviving row uses it, keeping 32-bit codes per row.
  */
 #include "query/query.h"
 
@@ -288,9 +291,14 @@ static int ensure_sel(file_state *fs, size_t n) {
   return SP_OK;
 }
 
-/* Evaluate every predicate over the row group's vectors into fs->sel.  Columns a
- * predicate needs are read first.  Returns the number of selected rows in *nsel. */
+/* Evaluate every predicate over the row group's vectors into fs->sel (the columns
+ * they need are read first); the number of selected rows in *nsel.  0 or
+ * SP_ERR_NOMEM. */
 static int filter_vectors(sp_scan *scan, file_state *fs, size_t nrows, size_t *nsel) {
+  if (scan->npreds == 0) {
+    *nsel = nrows; /* every row: callers do not read fs->sel then */
+    return SP_OK;
+  }
   memset(fs->sel, 1, nrows);
   for (size_t p = 0; p < scan->npreds; p++) {
     const sp_qpred *pr = &scan->preds[p];
