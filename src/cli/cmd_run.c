@@ -174,15 +174,25 @@ static int health_document(void *arg, sp_buf *out, bool *healthy) {
   return rc;
 }
 
+/* The latency histograms: the daemon's source rounds, then the published
+ * pipeline's sink batches (none while it is being reopened). */
 static int latency_prometheus(void *arg, sp_buf *out) {
   daemon_state *d = arg;
-  return sp_latency_render_prometheus(d->round_latency, out);
+  int rc = sp_latency_render_prometheus(d->round_latency, out);
+  pthread_mutex_lock(&d->lock);
+  if (!rc && d->published) rc = sp_latency_render_prometheus(sp_pipeline_batch_latency(d->published), out);
+  pthread_mutex_unlock(&d->lock);
+  return rc;
 }
 
 static int latency_json(void *arg, sp_buf *out) {
   daemon_state *d = arg;
   int rc = sp_buf_append_str(out, ",\"latency\":{");
   if (!rc) rc = sp_latency_render_json(d->round_latency, out);
+  pthread_mutex_lock(&d->lock);
+  if (!rc && d->published) rc = sp_buf_append_str(out, ",");
+  if (!rc && d->published) rc = sp_latency_render_json(sp_pipeline_batch_latency(d->published), out);
+  pthread_mutex_unlock(&d->lock);
   if (!rc) rc = sp_buf_append_str(out, "}");
   return rc;
 }

@@ -81,6 +81,7 @@ struct sp_pipeline {
   pipeline_source *sources;     /* by config source index */
   channel_marks *marks;         /* by config channel index, guarded by marks_mutex */
   pthread_mutex_t marks_mutex;
+  sp_latency *batch_latency;    /* each sink's committed batches (sp_pipeline_batch_latency) */
   int64_t opened_us;            /* wall clock when the pipeline was opened */
   bool started;
 };
@@ -298,6 +299,11 @@ int sp_pipeline_open(const sp_config *config, const sp_credentials *credentials,
   pthread_mutex_init(&p->marks_mutex, NULL);
   sp_membudget_init(&p->budget, PIPELINE_MEMORY_BUDGET);
   int rc = refuse_writer_channels(config, err);
+  if (!rc && sp_latency_new("stockpipe_sink_batch_duration_seconds",
+                            "Duration of one sink batch: sink write and commit, retries included, and the take "
+                            "commit.",
+                            "sink", &p->batch_latency))
+    rc = sp_error_set(err, SP_ERR_NOMEM, "out of memory");
   if (!rc) rc = sp_mkdirs(config->pipeline.data_dir, err);
   if (!rc) rc = lock_data_dir(p, config->pipeline.data_dir, err);
   if (!rc) rc = sp_state_open(config->pipeline.data_dir, &p->state, err);
@@ -339,7 +345,8 @@ int sp_pipeline_open(const sp_config *config, const sp_credentials *credentials,
                                     .sink = p->sinks[i],
                                     .data_dir = config->pipeline.data_dir,
                                     .batch_size = (size_t)sc->batch_size,
-                                    .batch_timeout_us = sink_batch_timeout_us(sc)};
+                                    .batch_timeout_us = sink_batch_timeout_us(sc),
+                                    .batch_latency = p->batch_latency};
       rc = sp_sink_runner_create(&rcfg, &p->runners[i], err);
     }
   }
@@ -735,6 +742,8 @@ int sp_pipeline_record_run(sp_pipeline *p, const sp_config_source *source, int64
 
 size_t sp_pipeline_sink_count(const sp_pipeline *p) { return p->cfg->nsinks; }
 
+sp_latency *sp_pipeline_batch_latency(sp_pipeline *p) { return p->batch_latency; }
+
 void sp_pipeline_sink_health_get(sp_pipeline *p, size_t i, sp_pipeline_sink_health *out) {
   memset(out, 0, sizeof *out);
   const sp_config_sink *sc = &p->cfg->sinks[i];
@@ -766,6 +775,7 @@ void sp_pipeline_close(sp_pipeline *p) {
   if (!p) return;
   sp_pipeline_stop(p, 0);
   for (size_t i = 0; p->runners && i < p->cfg->nsinks; i++) sp_sink_runner_free(p->runners[i]);
+  sp_latency_free(p->batch_latency);
   for (size_t i = 0; p->sinks && i < p->cfg->nsinks; i++) sp_sink_close(p->sinks[i]);
   for (size_t i = 0; p->channels && i < p->cfg->nchannels; i++) sp_channel_free(p->channels[i]);
   for (size_t i = 0; p->sources && i < p->cfg->nsources; i++) {
