@@ -23,7 +23,8 @@
  * one sink): the consumer is assigned every partition of the topic (as the metadata
  * gives them when the first take starts; partitions added later need a restart),
  * each starting at the group's committed offset (the earliest offset the first
- * time).  Fetched messages wait in the channel (ChannelSize); when a batch's
+ * time).  Fetched messages wait in the channel (counted as put and buffered:
+ * EventPutSuccessCount, ChannelSize, until their take commits); when a batch's
  * partition has nothing more and 2 x transactionCapacity messages of other
  * partitions are held, the batch is cut short (the next one takes the fullest
  * partition), so ChannelCapacity, 4 x transactionCapacity, is never half used.  One take transaction holds
