@@ -6,8 +6,9 @@
  *
  * The daemon (foreground, systemd style): opens the pipeline of the config, starts
  * one sink-runner thread per sink, serves /health, /metrics and /metrics.json
- * (core/health_server.h) on `pipeline.http.listen`, then loops on the controlling
- * thread: sleep (sp_scheduler_wait) until the next source is due by its schedule —
+ * (core/health_server.h; with the latency histograms of the source rounds, which
+ * it times, and of the pipeline's sink batches) on `pipeline.http.listen`, then
+ * loops on the controlling thread: sleep (sp_scheduler_wait) until the next source is due by its schedule —
  * the quote and bar sources (financial_data, stock_movements) follow the NYSE
  * session (core/scheduler.h), the others not — run that source's round into its
  * channels, record the round's start as its last run in the state store (so a
@@ -174,15 +175,25 @@ static int health_document(void *arg, sp_buf *out, bool *healthy) {
   return rc;
 }
 
+/* The latency histograms: the daemon's source rounds, then the published
+ * pipeline's sink batches (none while it is being reopened). */
 static int latency_prometheus(void *arg, sp_buf *out) {
   daemon_state *d = arg;
-  return sp_latency_render_prometheus(d->round_latency, out);
+  int rc = sp_latency_render_prometheus(d->round_latency, out);
+  pthread_mutex_lock(&d->lock);
+  if (!rc && d->published) rc = sp_latency_render_prometheus(sp_pipeline_batch_latency(d->published), out);
+  pthread_mutex_unlock(&d->lock);
+  return rc;
 }
 
 static int latency_json(void *arg, sp_buf *out) {
   daemon_state *d = arg;
   int rc = sp_buf_append_str(out, ",\"latency\":{");
   if (!rc) rc = sp_latency_render_json(d->round_latency, out);
+  pthread_mutex_lock(&d->lock);
+  if (!rc && d->published) rc = sp_buf_append_str(out, ",");
+  if (!rc && d->published) rc = sp_latency_render_json(sp_pipeline_batch_latency(d->published), out);
+  pthread_mutex_unlock(&d->lock);
   if (!rc) rc = sp_buf_append_str(out, "}");
   return rc;
 }

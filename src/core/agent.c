@@ -82,6 +82,7 @@ struct sp_pipeline {
   pipeline_source *sources;     /* by config source index */
   channel_marks *marks;         /* by config channel index, guarded by marks_mutex */
   pthread_mutex_t marks_mutex;
+  sp_latency *batch_latency;    /* each sink's committed batches (sp_pipeline_batch_latency) */
   int64_t opened_us;            /* wall clock when the pipeline was opened */
   bool started;
 };
@@ -299,6 +300,11 @@ int sp_pipeline_open(const sp_config *config, const sp_credentials *credentials,
   pthread_mutex_init(&p->marks_mutex, NULL);
   sp_membudget_init(&p->budget, PIPELINE_MEMORY_BUDGET);
   int rc = refuse_writer_channels(config, err);
+  if (!rc && sp_latency_new("stockpipe_sink_batch_duration_seconds",
+                            "Duration of one sink batch: sink write and commit, retries included, and the take "
+                            "commit.",
+                            "sink", &p->batch_latency))
+    rc = sp_error_set(err, SP_ERR_NOMEM, "out of memory");
   if (!rc) rc = sp_mkdirs(config->pipeline.data_dir, err);
   if (!rc) rc = lock_data_dir(p, config->pipeline.data_dir, err);
   if (!rc) rc = sp_state_open(config->pipeline.data_dir, &p->state, err);
@@ -340,7 +346,8 @@ int sp_pipeline_open(const sp_config *config, const sp_credentials *credentials,
                                     .sink = p->sinks[i],
                                     .data_dir = config->pipeline.data_dir,
                                     .batch_size = (size_t)sc->batch_size,
-                                    .batch_timeout_us = sink_batch_timeout_us(sc)};
+                                    .batch_timeout_us = sink_batch_timeout_us(sc),
+                                    .batch_latency = p->batch_latency};
       rc = sp_sink_runner_create(&rcfg, &p->runners[i], err);
     }
   }
@@ -524,12 +531,17 @@ static int commit_txn(round_ctx *rc, sp_error *err) {
 }
 
 /* Validate, complete and put one row.  A rejected row goes to the quarantine and its
- * watermark still advances (it is stored there, not lost, and is not fetched again). */
-static int accept_row(round_ctx *rc, sp_row *row, const char *key, const char *request, sp_error *err) {
+ * watermark still advances (it is stored there, not lost, and is not fetched again),
+ * except for rows outside what their request asked for (*advance set false). */
+static int accept_row(round_ctx *rc, sp_row *row, const char *key, const char *request, bool *advance,
+                      sp_error *err) {
   sp_validate_context vctx = {.now_us = rc->now_us};
   char detail[256];
   const char *rule = sp_validate_reject(row, &vctx, detail, sizeof detail);
+  *advance = true;
   if (rule) {
+    const sp_rule_info *info = sp_validate_rule(rule, row->ds->id);
+    *advance = !(info && (info->traits & SP_RULE_NOT_REQUESTED));
     int r = sp_quarantine_row(rc->p->cfg->pipeline.data_dir, row, rc->now_us, rule, detail, request, err);
     if (r) return r;
     rc->quarantined_rows++;
@@ -578,10 +590,11 @@ static int round_emit(void *arg, const sp_row *row_in, const char *request, sp_e
   r = sp_row_copy(&row, row_in);
   if (r) return sp_error_set(err, r, "out of memory");
   if (!rc->txn) r = begin_txn(rc, err);
-  if (!r) r = accept_row(rc, &row, key, request, err);
-  if (!r) r = sp_state_batch_advance_watermark(rc->batch, rc->ps->cfg->name, key, mark);
-  if (!r) r = sp_backfill_stage_first(rc->batch, rc->ps->cfg->name, key, mark);
-  if (!r && rc->backfill) sp_backfill_row_done(rc->backfill, key, mark);
+  bool advance = true;
+  if (!r) r = accept_row(rc, &row, key, request, &advance, err);
+  if (!r && advance) r = sp_state_batch_advance_watermark(rc->batch, rc->ps->cfg->name, key, mark);
+  if (!r && advance) r = sp_backfill_stage_first(rc->batch, rc->ps->cfg->name, key, mark);
+  if (!r && advance && rc->backfill) sp_backfill_row_done(rc->backfill, key, mark);
   char identity[SP_SOURCE_KEY_MAX];
   if (!r && sp_source_row_identity(row_in, identity) == SP_OK) /* news: stored once across providers and rounds */
     r = sp_state_batch_advance_watermark(rc->batch, rc->ps->cfg->name, identity, mark);
@@ -780,6 +793,8 @@ int sp_pipeline_record_run(sp_pipeline *p, const sp_config_source *source, int64
 
 size_t sp_pipeline_sink_count(const sp_pipeline *p) { return p->cfg->nsinks; }
 
+sp_latency *sp_pipeline_batch_latency(sp_pipeline *p) { return p->batch_latency; }
+
 void sp_pipeline_sink_health_get(sp_pipeline *p, size_t i, sp_pipeline_sink_health *out) {
   memset(out, 0, sizeof *out);
   const sp_config_sink *sc = &p->cfg->sinks[i];
@@ -811,6 +826,7 @@ void sp_pipeline_close(sp_pipeline *p) {
   if (!p) return;
   sp_pipeline_stop(p, 0);
   for (size_t i = 0; p->runners && i < p->cfg->nsinks; i++) sp_sink_runner_free(p->runners[i]);
+  sp_latency_free(p->batch_latency);
   for (size_t i = 0; p->sinks && i < p->cfg->nsinks; i++) sp_sink_close(p->sinks[i]);
   for (size_t i = 0; p->channels && i < p->cfg->nchannels; i++) sp_channel_free(p->channels[i]);
   for (size_t i = 0; p->sources && i < p->cfg->nsources; i++) {

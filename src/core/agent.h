@@ -33,13 +33,14 @@
  * keep each source's last round in the state store; sp_pipeline_sink_health_get
  * reports a sink's runner, its channel's counters and how long the oldest buffered
  * event has waited (the pipeline remembers the time of each channel's recent put
- * commits for that).
+ * commits for that); sp_pipeline_batch_latency is the histogram of its sinks' batch
+ * durations for /metrics.
  *
  * Ownership: the pipeline borrows `config` and `credentials` (they must outlive it)
  * and owns everything it creates; sp_pipeline_close releases it.  Functions are
  * called from one controlling thread, except sp_pipeline_sink_count,
- * sp_pipeline_sink_health_get, sp_pipeline_buffered and sp_pipeline_interrupt, which
- * any thread may call while the pipeline is open.
+ * sp_pipeline_sink_health_get, sp_pipeline_batch_latency, sp_pipeline_buffered and
+ * sp_pipeline_interrupt, which any thread may call while the pipeline is open.
  */
 #ifndef STOCKPIPE_CORE_AGENT_H
 #define STOCKPIPE_CORE_AGENT_H
@@ -137,6 +138,12 @@ typedef struct sp_pipeline_sink_health {
 size_t sp_pipeline_sink_count(const sp_pipeline *p);
 /* Fill `out` for sink `i` (< sp_pipeline_sink_count).  Never fails. */
 void sp_pipeline_sink_health_get(sp_pipeline *p, size_t i, sp_pipeline_sink_health *out);
+
+/* The histogram family "stockpipe_sink_batch_duration_seconds" (label sink) the
+ * sink runners observe each committed batch in (core/sink_runner.h); it starts
+ * empty with the pipeline.  Borrowed: valid until sp_pipeline_close; any thread may
+ * render it while the pipeline is open. */
+sp_latency *sp_pipeline_batch_latency(sp_pipeline *p);
 
 /* Release everything (stopping runners first).  NULL is ignored. */
 void sp_pipeline_close(sp_pipeline *p);

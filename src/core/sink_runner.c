@@ -27,6 +27,7 @@ struct sp_sink_runner {
   size_t batch_size, batch_bytes;
   int64_t batch_timeout_us, backoff_initial_us, backoff_max_us;
   unsigned max_attempts;
+  sp_latency_series *batch_latency; /* the sink's series, NULL when not measured */
   unsigned seed;
   sp_event *events; /* the current batch, batch_size entries */
 
@@ -74,7 +75,8 @@ int sp_sink_runner_create(const sp_sink_runner_config *cfg, sp_sink_runner **out
   r->seed = (unsigned)sp_monotonic_us() ^ (unsigned)(uintptr_t)r;
   r->data_dir = strdup(cfg->data_dir ? cfg->data_dir : ".");
   r->events = calloc(r->batch_size, sizeof *r->events);
-  if (!r->data_dir || !r->events) {
+  bool no_series = cfg->batch_latency && sp_latency_series_of(cfg->batch_latency, cfg->sink->name, &r->batch_latency);
+  if (!r->data_dir || !r->events || no_series) {
     free(r->data_dir);
     free(r->events);
     free(r);
@@ -251,6 +253,7 @@ static int run_batch(sp_sink_runner *r, bool blocking, int64_t deadline_us, size
     return SP_OK;
   }
   sp_metrics_record_drain_attempt(&r->sink->counters, n, r->batch_size);
+  int64_t formed_us = sp_monotonic_us();
   uint64_t nq = 0;
   rc = deliver_batch(r, n, deadline_us, &nq, err);
   if (!rc) rc = sp_channel_take_commit(r->channel, txn, &r->sink->counters, nq, err);
@@ -258,6 +261,7 @@ static int run_batch(sp_sink_runner *r, bool blocking, int64_t deadline_us, size
     sp_channel_take_rollback(r->channel, txn);
     return rc;
   }
+  if (r->batch_latency) sp_latency_series_observe(r->batch_latency, sp_monotonic_us() - formed_us);
   note_success(r);
   *count = n;
   return SP_OK;

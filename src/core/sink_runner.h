@@ -20,6 +20,13 @@
  * With max_attempts > 0 a batch still failing after that many transient attempts is
  * quarantined the same way.
  *
+ * Latency: with a `batch_latency` family, the runner creates the sink's series at
+ * create (so it shows, empty, before any batch), and every non-empty batch whose
+ * take committed is observed once (lock-free), from the moment the batch is formed (its last event taken) to
+ * the take commit: the sink's begin/write/commit, retries and quarantine included.
+ * So the family's count for the sink equals BatchCompleteCount + BatchUnderflowCount
+ * once every batch attempted has committed.
+ *
  * Thread-safety: start/stop/free from one controlling thread; status from any.
  * The runner neither owns the channel nor the sink: both must outlive it.
  */
@@ -27,6 +34,7 @@
 #define STOCKPIPE_CORE_SINK_RUNNER_H
 
 #include "core/channel.h"
+#include "core/latency.h"
 #include "sinks/sink.h"
 
 #include <stdbool.h>
@@ -42,6 +50,8 @@ typedef struct sp_sink_runner_config {
   int64_t backoff_initial_us; /* first retry delay; 0 = 100 ms */
   int64_t backoff_max_us;     /* cap of the delay; 0 = 30 s */
   unsigned max_attempts;      /* transient attempts before quarantine; 0 = retry forever */
+  sp_latency *batch_latency;  /* may be NULL (borrowed, must outlive the runner): each committed batch
+                               * is observed in it under the sink's name (see below) */
 } sp_sink_runner_config;
 
 typedef struct sp_sink_runner_status {

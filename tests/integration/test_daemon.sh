@@ -7,6 +7,9 @@
 #  - the daemon on an ephemeral port (--listen 127.0.0.1:0): /health 200 "ok",
 #    /metrics with Flume counter names and the round-latency histogram, /metrics.json
 #    parsed with every counter a JSON number; `stockpipe health` exit 0;
+#  - latency histograms (source rounds, sink batches): buckets cumulative and
+#    monotone, +Inf = _count, the same numbers in /metrics.json, and a sink's batch
+#    _count = its BatchCompleteCount + BatchUnderflowCount;
 #  - SIGHUP reopens pipeline.log.file (rotated away before);
 #  - SIGHUP with a broken config: still running, the log names file:line:column;
 #    SIGHUP with a good one: reloaded, and the source's last run (state store) keeps
@@ -14,12 +17,18 @@
 #  - SIGTERM: exit 0 within the drain bound, the rows the sink was still batching
 #    (roll_interval 60 s) are written;
 #  - restart after "downtime" (a last run seeded a week back): the source runs once;
-#  - /health 503 reasons: stuck_sink + channel_full + low_disk (a sink that cannot
-#    write, a 5-event channel the source blocks on, an impossible disk minimum), then
-#    SIGTERM still exits 0 within the bound; missed_schedule (a source seeded overdue while another
-#    source's round hangs on a delayed API); corruption (a byte flipped in a file
-#    channel's log after SIGKILL); `stockpipe health` exit 1 on 503 and on an
-#    unreachable daemon.
+#  - /health reasons, each checked as HTTP 503 with the JSON reason name, then 200
+#    once its cause is gone: stuck_sink + channel_full (a sink that cannot write, a
+#    5-event channel the source blocks on; the sink's folder made writable: 200, all
+#    rows stored); SIGTERM with a put blocked on the full channel exits 0 within the
+#    bound; low_disk (a file channel's impossible disk minimum; SIGHUP with it
+#    lowered: 200); missed_schedule (a source seeded overdue while another source's
+#    round hangs on a delayed API; 200 when both have run); corruption (a byte
+#    flipped in a file channel's log after SIGKILL), with low_disk for the data
+#    directory (--min-free-disk-mb); restarted without either: 200;
+#    `stockpipe health` exit 1 on 503 and on an unreachable daemon.  (dead_runner
+#    is checked through the endpoint in tests/unit/test_health.c: the daemon's
+#    runner threads end only at shutdown.)
 set -euo pipefail
 . "$STOCKPIPE_SOURCE_DIR/tests/fakeapi/lib.sh"
 fakeapi_start
@@ -74,9 +83,9 @@ start_daemon() {
   fail "daemon $name did not announce its endpoint"
 }
 
-# wait_for CONDITION-COMMAND... : retry for up to 10 s.
+# wait_for CONDITION-COMMAND... : retry for up to 10 s ($WAIT_TRIES x 0.05 s).
 wait_for() {
-  for ((i = 0; i < 200; i++)); do
+  for ((i = 0; i < ${WAIT_TRIES:-200}; i++)); do
     if "$@" >/dev/null 2>&1; then return 0; fi
     sleep 0.05
   done
@@ -100,7 +109,9 @@ stop_daemon() {
 
 health_json() { curl -s "http://127.0.0.1:$1/health"; }
 health_code() { curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$1/health"; }
+health_is() { [[ $(health_code "$1") == "$2" ]]; } # $1 port, $2 status code
 stored_rows() { cat "$1"/raw/financial_data/*/*.jsonl 2>/dev/null | grep -c . || true; }
+stored_rows_are() { [[ $(stored_rows "$1") == "$2" ]]; } # $1 data dir, $2 count
 last_run_known() { health_json "$1" | python3 -c '
 import json, sys
 d = json.load(sys.stdin)
@@ -113,6 +124,47 @@ import json, sys
 d = json.load(sys.stdin)
 got = {r["reason"] for r in d["reasons"]}
 sys.exit(0 if d["status"] == "unhealthy" and set(sys.argv[1:]) <= got else 1)' "$@"
+}
+# check_histograms PORT: every latency histogram series of /metrics has ascending
+# bounds ending at +Inf, non-decreasing (cumulative) counts, +Inf = _count, and the
+# same count and buckets in /metrics.json; a sink's batch _count equals its
+# BatchCompleteCount + BatchUnderflowCount.  Prints the sink batches counted.
+check_histograms() {
+  python3 - "$1" <<'PY'
+import json, re, sys, urllib.request
+base = "http://127.0.0.1:%s" % sys.argv[1]
+text = urllib.request.urlopen(base + "/metrics").read().decode()
+doc = json.load(urllib.request.urlopen(base + "/metrics.json"))
+series, batches = {}, {}
+for line in text.splitlines():
+    m = re.match(r'(stockpipe_\w+_seconds)_(bucket|sum|count)\{\w+="([^"]*)"(?:,le="([^"]+)")?\} (\S+)$', line)
+    if m:
+        family, part, label, le, value = m.groups()
+        s = series.setdefault((family, label), {"buckets": []})
+        if part == "bucket":
+            s["buckets"].append((float(le), int(value)))
+        else:
+            s[part] = float(value)
+    m = re.match(r'Batch(?:Complete|Underflow)Count\{type="sink",name="([^"]+)"\} (\d+)$', line)
+    if m:
+        batches[m.group(1)] = batches.get(m.group(1), 0) + int(m.group(2))
+assert any(f == "stockpipe_source_round_seconds" for f, _ in series), series.keys()
+counted = 0
+for (family, label), s in series.items():
+    bounds = [b for b, _ in s["buckets"]]
+    counts = [n for _, n in s["buckets"]]
+    assert len(bounds) == 20 and bounds == sorted(set(bounds)) and bounds[-1] == float("inf"), (family, label, bounds)
+    assert counts == sorted(counts), (family, label, counts)
+    assert counts[-1] == s["count"] and s["sum"] >= 0, (family, label, s)
+    j = doc["latency"][family][label]
+    assert j["count"] == s["count"] and list(j["buckets"].values()) == counts, (family, label, j, counts)
+    if family == "stockpipe_sink_batch_duration_seconds":
+        assert s["count"] == batches[label], (label, s["count"], batches)
+        counted += int(s["count"])
+for sink, n in batches.items():
+    assert n == 0 or ("stockpipe_sink_batch_duration_seconds", sink) in series, (sink, n)
+print(counted)
+PY
 }
 seed_last_run() { # $1 data dir, $2 source, $3 seconds ago
   python3 - "$1/.state/stockpipe.db" "$2" "$3" <<'PY'
@@ -183,6 +235,7 @@ assert d["channel"]["financial_channel"]["EventPutSuccessCount"] == 7, d
 assert d["latency"]["stockpipe_source_round_seconds"]["financial_source"]["count"] == 1, d
 assert n > 20, n
 ' || fail "/metrics.json"
+[[ $(check_histograms "$PORT") == 0 ]] || fail "histograms (no sink batch committed yet)"
 [[ $(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/nope") == 404 ]] || fail "unknown path: want 404"
 "$bin" health --listen "127.0.0.1:$PORT" >"$work/health.out" || fail "stockpipe health: want 0"
 grep -q '"status":"ok"' "$work/health.out" || fail "stockpipe health did not print the document"
@@ -238,29 +291,76 @@ stop_daemon "$PID" 5
 echo "downtime: the missed source ran once"
 
 # ---- /health reasons -------------------------------------------------------------------
-# A sink that cannot write (raw/ is a file), a channel of 5 events (the source's 6th
-# row then waits for room), a disk minimum no disk has: stuck_sink, channel_full,
-# low_disk.  SIGTERM must still end it within the bound: the blocked put is
-# interrupted rather than waiting out its 30 s time-out.
+# want_503 PORT REASON... : /health answers 503 with (at least) these reasons.
+want_503() {
+  local port=$1
+  shift
+  wait_for has_reasons "$port" "$@" || fail "/health: want reasons $*, got $(health_json "$port")"
+  [[ $(health_code "$port") == 503 ]] || fail "/health with reasons $*: want HTTP 503, got $(health_code "$port")"
+}
+# want_200 PORT : /health comes back to 200 "ok" with no reason.
+want_200() {
+  # up to 30 s: a failing sink's retry delay doubles after each attempt
+  WAIT_TRIES=600 wait_for health_is "$1" 200 || fail "/health: want 200 again, got $(health_json "$1")"
+  health_json "$1" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+assert d["status"] == "ok" and d["reasons"] == [], d' || fail "/health 200 document"
+}
+
+# A sink that cannot write (raw/ is a file) and a channel of 5 events (the source's
+# 6th row then waits for room): stuck_sink and channel_full.  Once raw/ can be
+# created, the sink's next retry commits, the blocked put goes through: 200, and the
+# batches committed show in the histogram.
 mkdir -p "$work/stuck" && : >"$work/stuck/raw"
 write_config "$work/stuck.yaml" "" 5
-start_daemon stuck --config "$work/stuck.yaml" --data-dir "$work/stuck" --stuck-after 1 --drain-timeout 1 \
-  --min-free-disk-mb 1000000000
-wait_for has_reasons "$PORT" stuck_sink channel_full low_disk || fail "/health: want stuck_sink, channel_full, low_disk"
-[[ $(health_code "$PORT") == 503 ]] || fail "/health: want 503"
+start_daemon stuck --config "$work/stuck.yaml" --data-dir "$work/stuck" --stuck-after 1 --drain-timeout 1
+want_503 "$PORT" stuck_sink channel_full
 set +e
 "$bin" health --listen "127.0.0.1:$PORT" >/dev/null
 code=$?
 set -e
 [[ $code == 1 ]] || fail "stockpipe health on an unhealthy daemon: want 1, got $code"
+rm "$work/stuck/raw"
+want_200 "$PORT"
+wait_for stored_rows_are "$work/stuck" 7 || fail "stuck sink recovered: want 7 rows, got $(stored_rows "$work/stuck")"
+batches=$(check_histograms "$PORT") || fail "histograms after the stuck sink recovered"
+[[ $batches -ge 2 ]] || fail "want at least 2 sink batches (7 rows, batch_size 5), histogram counted $batches"
 stop_daemon "$PID" 4
-grep -q "still buffered" "$work/stuck.log" || fail "undelivered events not reported at stop"
+echo "health: stuck_sink + channel_full -> 503, stockpipe health exits 1; the sink recovers -> 200; $batches batches in the histogram"
+
+# SIGTERM while the source's put waits on the full channel and the sink cannot write:
+# the put is interrupted rather than waiting out its 30 s time-out; exit 0 in bound.
+mkdir -p "$work/blocked" && : >"$work/blocked/raw"
+start_daemon blocked --config "$work/stuck.yaml" --data-dir "$work/blocked" --drain-timeout 1
+want_503 "$PORT" channel_full
+stop_daemon "$PID" 4
+grep -q "still buffered" "$work/blocked.log" || fail "undelivered events not reported at stop"
 set +e
 "$bin" health --listen "127.0.0.1:$PORT" --timeout 1 >/dev/null 2>&1
 code=$?
 set -e
 [[ $code == 1 ]] || fail "stockpipe health with no daemon: want 1, got $code"
-echo "health: stuck_sink, channel_full, low_disk -> 503; health exits 1; SIGTERM with a stuck sink exits 0 in bound"
+echo "health: SIGTERM with a blocked put and a stuck sink exits 0 in bound; health exits 1 with no daemon"
+
+# low_disk: a file channel whose disk minimum no disk has (its puts fail); SIGHUP with
+# the minimum lowered reopens it: 200.
+sed 's/{type: memory, capacity: 1000, transactionCapacity: 100}/{type: file, capacity: 1000, transactionCapacity: 100, min_free_disk_mb: 1000000000}/' \
+  "$work/once.yaml" >"$work/lowdisk.yaml"
+grep -q "min_free_disk_mb: 1000000000" "$work/lowdisk.yaml" || fail "lowdisk.yaml: no file channel (test premise)"
+start_daemon lowdisk --config "$work/lowdisk.yaml" --data-dir "$work/lowdisk" --drain-timeout 1
+want_503 "$PORT" low_disk
+health_json "$PORT" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+assert [r["component"] for r in d["reasons"] if r["reason"] == "low_disk"] == ["financial_channel"], d' ||
+  fail "low_disk names financial_channel"
+sed -i 's/min_free_disk_mb: 1000000000/min_free_disk_mb: 0/' "$work/lowdisk.yaml"
+kill -HUP "$PID"
+wait_for grep -q "configuration reloaded" "$work/lowdisk.log" || fail "lowdisk: not reloaded"
+want_200 "$PORT"
+stop_daemon "$PID" 4
+echo "health: low_disk (file channel) -> 503; reloaded with a lower minimum -> 200"
 
 # corruption: a file channel holding 7 events (its sink cannot write) is killed with
 # SIGKILL; one byte of its first log record is flipped; on restart the record is set
@@ -276,17 +376,27 @@ wait "$PID" 2>/dev/null || true
 wal=$(find "$work/corrupt/.channels/financial_channel/data" -name 'log-*.wal' | sort | head -n 1)
 [[ -s $wal ]] || fail "no channel log to corrupt"
 python3 -c 'import sys; f = open(sys.argv[1], "r+b"); f.seek(40); b = f.read(1); f.seek(40); f.write(bytes([b[0] ^ 0xFF]))' "$wal"
-start_daemon corrupt2 --config "$work/corrupt.yaml" --data-dir "$work/corrupt" --drain-timeout 1
-has_reasons "$PORT" corruption || fail "/health: want corruption"
+start_daemon corrupt2 --config "$work/corrupt.yaml" --data-dir "$work/corrupt" --drain-timeout 1 \
+  --min-free-disk-mb 1000000000
+want_503 "$PORT" corruption low_disk
 health_json "$PORT" | python3 -c '
 import json, sys
 d = json.load(sys.stdin)
 r = [r for r in d["reasons"] if r["reason"] == "corruption"]
 assert r and r[0]["component"] == "financial_channel", d
+assert [r["component"] for r in d["reasons"] if r["reason"] == "low_disk"] == ["data_dir"], d
 assert d["sinks"][0]["buffered"] == 6, d["sinks"]
-' || fail "corruption names financial_channel, 6 events left"
+' || fail "corruption names financial_channel, low_disk data_dir, 6 events left"
 stop_daemon "$PID" 4
-echo "health: corruption found at recovery -> 503 naming the channel"
+grep -q "still buffered" "$work/corrupt2.log" || fail "undelivered events not reported at stop"
+# The corrupt record was set aside, raw/ can be created, no disk minimum: the 6
+# events are written and /health is 200.
+rm "$work/corrupt/raw"
+start_daemon corrupt3 --config "$work/corrupt.yaml" --data-dir "$work/corrupt" --drain-timeout 1
+want_200 "$PORT"
+wait_for stored_rows_are "$work/corrupt" 6 || fail "after recovery: want 6 rows, got $(stored_rows "$work/corrupt")"
+stop_daemon "$PID" 4
+echo "health: corruption found at recovery and low data_dir disk -> 503; restarted without them -> 200"
 
 # missed_schedule: macro_source (seeded 4 h back, so it runs first) hangs 4 s on the
 # FRED API; policy_source (seeded 3 h back, schedule 30m) waits, overdue by more than
@@ -317,7 +427,7 @@ seed_last_run "$work/missed" macro_source 14400
 seed_last_run "$work/missed" policy_source 10800
 fakeapi_fault '{"path": "^/fred/", "fault": "delay", "ms": 4000, "count": "always"}'
 start_daemon missed --config "$work/missed.yaml" --data-dir "$work/missed" --max-jitter 0 --drain-timeout 2
-has_reasons "$PORT" missed_schedule || fail "/health: want missed_schedule"
+want_503 "$PORT" missed_schedule
 health_json "$PORT" | python3 -c '
 import json, sys
 d = json.load(sys.stdin)
@@ -327,6 +437,7 @@ running = {s["name"]: s["running"] for s in d["sources"]}
 assert running == {"macro_source": True, "policy_source": False}, running
 ' || fail "missed_schedule names policy_source only (macro_source is running)"
 fakeapi_reset
+want_200 "$PORT" # macro_source's round ends after its delay, then policy_source runs
 stop_daemon "$PID" 8
-echo "health: missed_schedule -> 503 naming the overdue source"
+echo "health: missed_schedule -> 503 naming the overdue source; both ran -> 200"
 echo "daemon: all checks passed"

@@ -2,8 +2,12 @@
  * test_health.c — the /health checks that depend on time, with a fake clock
  * (missed_schedule: overdue by more than the schedule's interval, not while running,
  * intraday sources only counted on their market slots), the no_pipeline reason and
- * the document's shape (parsed with cJSON: numbers are numbers); and the latency
- * histograms' Prometheus and JSON renderings (cumulative buckets, sum, count).
+ * the document's shape (parsed with cJSON: numbers are numbers); the latency
+ * histograms' Prometheus and JSON renderings (cumulative buckets, sum, count), also
+ * while threads observe through a series handle without a lock; and
+ * through the real endpoint (GET /health over HTTP on 127.0.0.1) a real pipeline
+ * whose sink-runner thread ends: 503 dead_runner, then 503 no_pipeline while it is
+ * replaced, then 200 with the new one running.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,11 +16,18 @@
 #include <cmocka.h>
 
 #include "core/health.h"
+#include "core/health_server.h"
 #include "core/latency.h"
+#include "core/log.h"
 #include "core/timeutil.h"
+#include "core_test_util.h"
 
+#include <arpa/inet.h>
 #include <cJSON.h>
+#include <netinet/in.h>
+#include <pthread.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #define MINUTE (INT64_C(60) * SP_US_PER_SEC)
 #define HOUR (60 * MINUTE)
@@ -149,11 +160,205 @@ static void test_latency_histogram(void **state) {
   sp_latency_free(l);
 }
 
+/* Threads observing through one series handle (no lock) while the family is
+ * rendered: every rendering has _count equal to the +Inf bucket, and none is lost. */
+#define OBSERVERS 4
+#define OBSERVATIONS 20000
+
+static void *observe_many(void *arg) {
+  for (int i = 0; i < OBSERVATIONS; i++) sp_latency_series_observe(arg, (i % 7) * 1000);
+  return NULL;
+}
+
+static uint64_t count_of(const char *text, const char *what) {
+  const char *at = strstr(text, what);
+  assert_non_null(at);
+  return strtoull(at + strlen(what), NULL, 10);
+}
+
+static void test_latency_concurrent_observers(void **state) {
+  (void)state;
+  sp_latency *l;
+  sp_latency_series *s;
+  assert_int_equal(sp_latency_new("stockpipe_sink_batch_duration_seconds", "Batch time.", "sink", &l), 0);
+  assert_int_equal(sp_latency_series_of(l, "busy_sink", &s), 0);
+  pthread_t threads[OBSERVERS];
+  for (int i = 0; i < OBSERVERS; i++) assert_int_equal(pthread_create(&threads[i], NULL, observe_many, s), 0);
+  for (int round = 0; round < 50; round++) {
+    sp_buf text = SP_BUF_INIT;
+    assert_int_equal(sp_latency_render_prometheus(l, &text), 0);
+    assert_int_equal(sp_buf_append_str(&text, ""), 0);
+    const char *t = (const char *)text.data;
+    assert_int_equal(count_of(t, "_bucket{sink=\"busy_sink\",le=\"+Inf\"} "),
+                     count_of(t, "_count{sink=\"busy_sink\"} "));
+    assert_true(count_of(t, "le=\"0.001\"} ") <= count_of(t, "le=\"0.005\"} "));
+    sp_buf_free(&text);
+  }
+  for (int i = 0; i < OBSERVERS; i++) pthread_join(threads[i], NULL);
+  sp_buf text = SP_BUF_INIT;
+  assert_int_equal(sp_latency_render_prometheus(l, &text), 0);
+  assert_int_equal(sp_buf_append_str(&text, ""), 0);
+  const char *t = (const char *)text.data;
+  assert_int_equal(count_of(t, "_count{sink=\"busy_sink\"} "), OBSERVERS * OBSERVATIONS);
+  /* 0..6 ms in turn: 0 and 1 ms fall in le 0.001 */
+  uint64_t within_1ms = 0;
+  for (int i = 0; i < OBSERVATIONS; i++) within_1ms += i % 7 <= 1;
+  assert_int_equal(count_of(t, "le=\"0.001\"} "), OBSERVERS * within_1ms);
+  sp_buf_free(&text);
+  sp_latency_free(l);
+}
+
+/* ---- the endpoint over HTTP ------------------------------------------------------- */
+
+/* GET `path` from 127.0.0.1:port (HTTP/1.0, read to EOF).  Returns the status code
+ * and the parsed JSON body in *doc (caller deletes). */
+static int http_get_json(int port, const char *path, cJSON **doc) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  assert_true(fd >= 0);
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+  char req[256];
+  int len = snprintf(req, sizeof req, "GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n", path);
+  assert_int_equal(send(fd, req, (size_t)len, 0), len);
+  sp_buf resp = SP_BUF_INIT;
+  char chunk[4096];
+  ssize_t n;
+  while ((n = recv(fd, chunk, sizeof chunk, 0)) > 0) assert_int_equal(sp_buf_append(&resp, chunk, (size_t)n), 0);
+  close(fd);
+  assert_int_equal(sp_buf_append_str(&resp, ""), 0);
+  const char *text = (const char *)resp.data;
+  int status = 0;
+  assert_int_equal(sscanf(text, "HTTP/1.%*d %d", &status), 1);
+  const char *body = strstr(text, "\r\n\r\n");
+  assert_non_null(body);
+  *doc = cJSON_Parse(body + 4);
+  assert_non_null(*doc);
+  sp_buf_free(&resp);
+  return status;
+}
+
+/* What the endpoint's health callback reads, as the daemon publishes it. */
+typedef struct published {
+  pthread_mutex_t lock;
+  sp_pipeline *pipeline; /* NULL while being replaced */
+  const sp_config *config;
+} published;
+
+static int published_health(void *arg, sp_buf *out, bool *healthy) {
+  published *pub = arg;
+  sp_health_settings settings = {.stuck_after_us = 300 * SP_US_PER_SEC, .min_free_disk_mb = 0};
+  pthread_mutex_lock(&pub->lock);
+  int rc = sp_health_check(pub->pipeline, pub->config, NULL, 0, &settings, sp_now_us(), out, healthy);
+  pthread_mutex_unlock(&pub->lock);
+  return rc;
+}
+
+static void publish(published *pub, sp_pipeline *p) {
+  pthread_mutex_lock(&pub->lock);
+  pub->pipeline = p;
+  pthread_mutex_unlock(&pub->lock);
+}
+
+static sp_pipeline *open_started_pipeline(const sp_config *cfg, const sp_credentials *creds) {
+  static const volatile bool no_stop = false;
+  sp_pipeline *p;
+  sp_error err = {0};
+  if (sp_pipeline_open(cfg, creds, &no_stop, &p, &err) || sp_pipeline_start(p, &err)) fail_msg("%s", err.msg);
+  return p;
+}
+
+/* GET /health until its status is `want` (5 s at most); returns the last document. */
+static cJSON *health_until(int port, int want) {
+  cJSON *doc = NULL;
+  int status = 0;
+  for (int i = 0; i < 500; i++) {
+    cJSON_Delete(doc);
+    status = http_get_json(port, "/health", &doc);
+    if (status == want) break;
+    usleep(10000);
+  }
+  assert_int_equal(status, want);
+  return doc;
+}
+
+static const char dead_runner_yaml[] =
+    "agents:\n"
+    "  a: {sources: [financial_source], channels: [financial_channel], sinks: [financial_sink]}\n"
+    "sources:\n"
+    "  financial_source: {dataset: financial_data, providers: [yahoo], tickers: mag7, schedule: 30m}\n"
+    "channels:\n"
+    "  financial_channel: {type: memory, capacity: 100, transactionCapacity: 100}\n"
+    "sinks:\n"
+    "  financial_sink: {type: file, format: jsonl}\n"
+    "bindings:\n"
+    "  financial_source: [financial_channel]\n"
+    "  financial_channel: financial_sink\n";
+
+/* A real sink-runner thread that ends while the pipeline is published: its channel
+ * is closed under it (sp_pipeline_interrupt), so the thread drains what is left and
+ * returns.  /health must say 503 dead_runner naming the sink, and 200 again once a
+ * new pipeline (what a SIGHUP reload does) runs. */
+static void test_endpoint_dead_runner(void **state) {
+  (void)state;
+  sp_log_set_level(SP_LOG_OFF);
+  char dir[128];
+  make_temp_dir(dir, sizeof dir);
+  sp_config *cfg;
+  sp_config_diag diag;
+  sp_error err = {0};
+  assert_int_equal(sp_config_load_string(dead_runner_yaml, strlen(dead_runner_yaml), "health.yaml", &cfg, &diag), 0);
+  assert_int_equal(sp_config_set_data_dir(cfg, dir, &err), 0);
+  sp_credentials creds = {0};
+  published pub = {.config = cfg};
+  pthread_mutex_init(&pub.lock, NULL);
+  publish(&pub, open_started_pipeline(cfg, &creds));
+  sp_health_server_handlers handlers = {.health = published_health, .ctx = &pub};
+  sp_health_server *server;
+  assert_int_equal(sp_health_server_start("127.0.0.1:0", &handlers, &server, &err), 0);
+  int port = sp_health_server_port(server);
+
+  cJSON *doc;
+  assert_int_equal(http_get_json(port, "/health", &doc), 200);
+  assert_string_equal(cJSON_GetObjectItem(doc, "status")->valuestring, "ok");
+  assert_true(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(doc, "sinks"), 0), "running")));
+  cJSON_Delete(doc);
+
+  sp_pipeline_interrupt(pub.pipeline); /* the runner thread ends; the pipeline stays published */
+  doc = health_until(port, 503);
+  assert_string_equal(cJSON_GetObjectItem(doc, "status")->valuestring, "unhealthy");
+  assert_true(has_reason(doc, "dead_runner", "financial_sink"));
+  assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(doc, "reasons")), 1);
+  assert_true(cJSON_IsFalse(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(doc, "sinks"), 0), "running")));
+  cJSON_Delete(doc);
+
+  /* Replace the pipeline as a reload does: no_pipeline in between, then healthy. */
+  sp_pipeline *old = pub.pipeline;
+  publish(&pub, NULL);
+  assert_int_equal(http_get_json(port, "/health", &doc), 503);
+  assert_true(has_reason(doc, "no_pipeline", "pipeline"));
+  cJSON_Delete(doc);
+  sp_pipeline_close(old);
+  publish(&pub, open_started_pipeline(cfg, &creds));
+  assert_int_equal(http_get_json(port, "/health", &doc), 200);
+  assert_string_equal(cJSON_GetObjectItem(doc, "status")->valuestring, "ok");
+  assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(doc, "reasons")), 0);
+  cJSON_Delete(doc);
+
+  sp_health_server_stop(server);
+  sp_pipeline_close(pub.pipeline);
+  pthread_mutex_destroy(&pub.lock);
+  sp_config_free(cfg);
+  remove_tree(dir);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_missed_schedule),
       cmocka_unit_test(test_disabled_source_is_never_missed),
       cmocka_unit_test(test_latency_histogram),
+      cmocka_unit_test(test_latency_concurrent_observers),
+      cmocka_unit_test(test_endpoint_dead_runner),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,8 +2,8 @@
  * test_sink_runner.c — channel → sink delivery: batching and its counters, retries
  * of transient sink failures (published once), a permanent failure narrowed to the
  * bad event and quarantined with its reason, giving up after max_attempts, the
- * threaded runner with a dead sink that does not stall a healthy one, and the
- * backoff schedule.
+ * threaded runner with a dead sink that does not stall a healthy one, the
+ * backoff schedule, and the batch duration histogram.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -245,6 +245,90 @@ static void test_dead_sink_does_not_stall_others(void **state) {
   remove_tree(dir);
 }
 
+/* The cumulative buckets of `sink`'s series in Prometheus text `t`: checks the
+ * bounds ascend and the counts never decrease, returns the +Inf count. */
+static unsigned long long batch_buckets_checked(const char *t, const char *sink) {
+  char prefix[128];
+  int plen = snprintf(prefix, sizeof prefix, "stockpipe_sink_batch_duration_seconds_bucket{sink=\"%s\",le=\"", sink);
+  double last_le = -1;
+  unsigned long long last = 0, inf = 0;
+  int n = 0;
+  for (const char *line = strstr(t, prefix); line; line = strstr(line + 1, prefix)) {
+    const char *le = line + plen;
+    unsigned long long v;
+    if (strncmp(le, "+Inf\"} ", 7) == 0) {
+      assert_int_equal(sscanf(le + 7, "%llu", &inf), 1);
+      assert_true(inf >= last);
+      n++;
+      break;
+    }
+    double bound;
+    assert_int_equal(sscanf(le, "%lf\"} %llu", &bound, &v), 2);
+    assert_true(bound > last_le);
+    assert_true(v >= last);
+    last_le = bound;
+    last = v;
+    n++;
+  }
+  assert_int_equal(n, 20); /* 19 bounds and +Inf */
+  return inf;
+}
+
+/* The batch duration histogram: one observation per committed batch (a transient
+ * failure's retries inside it), cumulative and monotone buckets, _count equal to
+ * BatchCompleteCount + BatchUnderflowCount; a batch rolled back is not observed. */
+static void test_batch_latency_histogram(void **state) {
+  (void)state;
+  char dir[128];
+  make_temp_dir(dir, sizeof dir);
+  sp_latency *lat;
+  assert_int_equal(sp_latency_new("stockpipe_sink_batch_duration_seconds", "Batch time.", "sink", &lat), 0);
+  sp_channel *ch = open_channel("hist_ch", 100), *dead_ch = open_channel("hist_dead_ch", 100);
+  flaky_sink *f = open_flaky(dir, "hist_sink", 2), *dead = open_flaky(dir, "hist_dead_sink", -1);
+  sp_sink_runner_config cfg = {.channel = ch, .sink = &f->base, .data_dir = dir, .batch_size = 10,
+                               .backoff_initial_us = 1000, .backoff_max_us = 5000, .batch_latency = lat};
+  sp_sink_runner *r, *rd;
+  sp_error err = {0};
+  assert_int_equal(sp_sink_runner_create(&cfg, &r, &err), 0);
+  cfg.channel = dead_ch;
+  cfg.sink = &dead->base;
+  assert_int_equal(sp_sink_runner_create(&cfg, &rd, &err), 0);
+  put_quotes(ch, 25, -1);
+  put_quotes(dead_ch, 4, -1);
+  assert_int_equal(sp_sink_runner_drain(r, sp_monotonic_us() + 5 * SP_US_PER_SEC, NULL, &err), 0);
+  assert_int_equal(sp_sink_runner_drain(rd, sp_monotonic_us() + 20000, NULL, &err), SP_ERR_TIMEOUT);
+
+  sp_sink_counters sc, dc;
+  sp_metrics_snapshot_sink(&f->base.counters, &sc);
+  sp_metrics_snapshot_sink(&dead->base.counters, &dc);
+  assert_int_equal(sc.BatchCompleteCount + sc.BatchUnderflowCount, 3);
+  assert_int_equal(dc.BatchUnderflowCount, 1); /* attempted, never committed */
+  sp_buf text = SP_BUF_INIT;
+  assert_int_equal(sp_latency_render_prometheus(lat, &text), 0);
+  assert_int_equal(sp_buf_append_str(&text, ""), 0);
+  const char *t = (const char *)text.data;
+  assert_non_null(strstr(t, "# TYPE stockpipe_sink_batch_duration_seconds histogram\n"));
+  assert_int_equal(batch_buckets_checked(t, "hist_sink"), sc.BatchCompleteCount + sc.BatchUnderflowCount);
+  assert_non_null(strstr(t, "stockpipe_sink_batch_duration_seconds_count{sink=\"hist_sink\"} 3\n"));
+  /* the first batch waited out two retries (each at least half of 1 ms, then 2 ms) */
+  const char *sum = strstr(t, "stockpipe_sink_batch_duration_seconds_sum{sink=\"hist_sink\"} ");
+  assert_non_null(sum);
+  assert_true(strtod(strchr(sum, '}') + 2, NULL) >= 0.0015);
+  /* the rolled-back batch is not observed; the series exists from the runner's creation */
+  assert_int_equal(batch_buckets_checked(t, "hist_dead_sink"), 0);
+  assert_non_null(strstr(t, "stockpipe_sink_batch_duration_seconds_count{sink=\"hist_dead_sink\"} 0\n"));
+  sp_buf_free(&text);
+
+  sp_sink_runner_free(r);
+  sp_sink_runner_free(rd);
+  sp_sink_close(&f->base);
+  sp_sink_close(&dead->base);
+  sp_channel_free(ch);
+  sp_channel_free(dead_ch);
+  sp_latency_free(lat);
+  remove_tree(dir);
+}
+
 /* Roll by interval (a partial batch is published once batch_timeout_us passed) and
  * by bytes (a batch stops growing at batch_bytes). */
 static void test_roll_by_interval_and_bytes(void **state) {
@@ -298,7 +382,7 @@ int main(void) {
       cmocka_unit_test(test_drain_batches_and_counters),  cmocka_unit_test(test_transient_failures_retried),
       cmocka_unit_test(test_permanent_failure_quarantined), cmocka_unit_test(test_gives_up_after_max_attempts),
       cmocka_unit_test(test_dead_sink_does_not_stall_others), cmocka_unit_test(test_roll_by_interval_and_bytes),
-      cmocka_unit_test(test_backoff_schedule),
+      cmocka_unit_test(test_backoff_schedule),            cmocka_unit_test(test_batch_latency_histogram),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -93,6 +93,9 @@ static const rule_case cases[] = {
     {SP_DS_STOCK_MOVEMENTS, "interval_invalid", "interval", "5m", NULL, NULL},
     {SP_DS_STOCK_MOVEMENTS, "price_not_positive", "low", "0", NULL, NULL},
     {SP_DS_STOCK_MOVEMENTS, "ohlc_order", "low", "101.5", NULL, NULL},
+    /* rules the parser marks in quality_flags; they win over the others */
+    {SP_DS_STOCK_MOVEMENTS, "bar_outside_window", "quality_flags", "bar_outside_window", "low", "101.5"},
+    {SP_DS_STOCK_MOVEMENTS, "bar_null", "quality_flags", "zero_volume_in_session,bar_null", NULL, NULL},
     {SP_DS_STOCK_MOVEMENTS, "ohlc_order", "high", "100.5", NULL, NULL},
     {SP_DS_STOCK_MOVEMENTS, "volume_negative", "volume", "-1", NULL, NULL},
     {SP_DS_STOCK_MOVEMENTS, "bar_incomplete", "bar_time", "2026-11-25T19:30:00Z", NULL, NULL},
