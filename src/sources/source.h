@@ -154,8 +154,9 @@ typedef struct sp_source_round {
   const volatile bool *stop;    /* set to interrupt the round, may be NULL */
   /* Backfill: NULL for a live round.  When set, each provider requests exactly this
    * window (providers whose `history` refuses the dataset are reported UNKNOWN),
-   * rows outside it are dropped and stored watermarks do not filter rows (the caller
-   * decides what is new, see core/backfill.h). */
+   * rows outside it are dropped (not quarantined: the neighbouring chunks store them)
+   * and stored watermarks do not filter rows (the caller decides what is new, see
+   * core/backfill.h). */
   const sp_source_window *window;
 } sp_source_round;
 

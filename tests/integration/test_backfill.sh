@@ -218,4 +218,9 @@ if script -qec true /dev/null >/dev/null 2>&1; then
   grep -q "$(grep -c '^BFA,' "$work/produced.keys") rows stored" "$work/tty.out" ||
     { echo "terminal run: wrong summary"; cat -v "$work/tty.out" | tail -3; exit 1; }
 fi
+# valid bars only: the backfills quarantined nothing (the fake answers every chunk with the
+# whole history: bars outside a chunk belong to its neighbours, not to the quarantine). The
+# live collects do quarantine the bars before their initial history (bar_outside_window).
+quarantined=$(find "$work"/{full,killed,fail,tty} -path '*/quarantine/*' -type f 2>/dev/null | wc -l)
+[[ $quarantined == 0 ]] || { echo "quarantine files: $quarantined"; exit 1; }
 echo "backfill: all checks passed"
