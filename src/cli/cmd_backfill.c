@@ -178,6 +178,7 @@ static int backfill_source(sp_pipeline *p, const source_plan *plan, const char *
     }
   }
   int64_t rows_before = pr->rows;
+  bool give_up = false; /* the rest of this source waits for the next run */
   for (size_t i = 0; exit_code == SP_EXIT_OK && i < plan->nchunks && !*stop; i++) {
     sp_source_window w = sp_backfill_chunk(plan->start_us, plan->end_us, plan->chunk_us, i);
     round_tickers.count = round_keys.count = 0;
@@ -192,6 +193,8 @@ static int backfill_source(sp_pipeline *p, const source_plan *plan, const char *
         chunk_failed_message(pr, ds->name, round_tickers.count ? round_tickers.items[0] : src->name, &w, &err);
         (*failed)++;
       }
+      /* series met as rows arrive: a later chunk could pass one that failed here */
+      give_up = keys.count == 0;
       /* Several tickers: find the failing ones, one round each (rows the group round
        * stored are behind their cursors, so nothing is fetched into the sinks twice). */
       for (size_t k = 0; round_tickers.count > 1 && k < round_tickers.count && !*stop; k++) {
@@ -207,6 +210,7 @@ static int backfill_source(sp_pipeline *p, const source_plan *plan, const char *
     pr->rows = rows_before + sp_backfill_rows(b);
     pr->done++;
     progress_draw(pr);
+    if (give_up) break;
   }
   sp_backfill_free(b);
   sp_cli_free_list(&keys);
