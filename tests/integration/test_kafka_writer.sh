@@ -25,7 +25,7 @@ set -euo pipefail
 . "$STOCKPIPE_SOURCE_DIR/tests/fakeapi/lib.sh"
 . "$STOCKPIPE_SOURCE_DIR/tests/postgres/lib.sh"
 work=$(mktemp -d /tmp/sp_kafkawriter.XXXXXX)
-rows=${WRITER_ROWS:-2000}
+rows=${WRITER_ROWS:-1200}
 cleanup() {
   fakeapi_stop
   pg_stop
