@@ -31,7 +31,7 @@
  * schedule entries' last runs and which source is running.  The controlling thread
  * holds it only to publish changes, never during a round or a drain.
  *
- * Memory (issue 7: a small idle footprint): at most two malloc arenas for all the
+ * Memory (issue 7: a small idle footprint): one malloc arena for all the
  * threads, and malloc_trim once a round's events have left the channels (or the
  * next source is due).
  */
@@ -450,7 +450,7 @@ static double number_option(const sp_cli_context *ctx, const char *name, double 
 
 static int run_daemon(daemon_state *d) {
   sp_error err = {0};
-  /* Before any thread starts: at most two malloc arenas.  glibc would give each of
+  /* Before any thread starts: one malloc arena for every thread.  glibc would give each of
    * the daemon's threads (runners, endpoint, watcher) an arena of its own whose freed
    * pages stay resident while the daemon idles (issue 7: about 1 MiB). */
   mallopt(M_ARENA_MAX, 1);
