@@ -536,12 +536,17 @@ static int commit_txn(round_ctx *rc, sp_error *err) {
 }
 
 /* Validate, complete and put one row.  A rejected row goes to the quarantine and its
- * watermark still advances (it is stored there, not lost, and is not fetched again). */
-static int accept_row(round_ctx *rc, sp_row *row, const char *key, const char *request, sp_error *err) {
+ * watermark still advances (it is stored there, not lost, and is not fetched again),
+ * except for rows outside what their request asked for (*advance set false). */
+static int accept_row(round_ctx *rc, sp_row *row, const char *key, const char *request, bool *advance,
+                      sp_error *err) {
   sp_validate_context vctx = {.now_us = rc->now_us};
   char detail[256];
   const char *rule = sp_validate_reject(row, &vctx, detail, sizeof detail);
+  *advance = true;
   if (rule) {
+    const sp_rule_info *info = sp_validate_rule(rule, row->ds->id);
+    *advance = !(info && (info->traits & SP_RULE_NOT_REQUESTED));
     int r = sp_quarantine_row(rc->p->cfg->pipeline.data_dir, row, rc->now_us, rule, detail, request, err);
     if (r) return r;
     rc->quarantined_rows++;
@@ -585,8 +590,9 @@ static int round_emit(void *arg, const sp_row *row_in, const char *request, sp_e
   r = sp_row_copy(&row, row_in);
   if (r) return sp_error_set(err, r, "out of memory");
   if (!rc->txn) r = begin_txn(rc, err);
-  if (!r) r = accept_row(rc, &row, key, request, err);
-  if (!r) r = sp_state_batch_advance_watermark(rc->batch, rc->ps->cfg->name, key, mark);
+  bool advance = true;
+  if (!r) r = accept_row(rc, &row, key, request, &advance, err);
+  if (!r && advance) r = sp_state_batch_advance_watermark(rc->batch, rc->ps->cfg->name, key, mark);
   char identity[SP_SOURCE_KEY_MAX];
   if (!r && sp_source_row_identity(row_in, identity) == SP_OK) /* news: stored once across providers and rounds */
     r = sp_state_batch_advance_watermark(rc->batch, rc->ps->cfg->name, identity, mark);

@@ -311,6 +311,7 @@ static const sp_channel_ops kafka_ops = {
     "kafka",           kafka_put_begin,     kafka_put,        kafka_put_prepare,
     kafka_put_commit,  kafka_put_rollback,  kafka_take_begin, kafka_take,
     kafka_take_commit, kafka_take_rollback, kafka_close,      kafka_destroy,
+    NULL,              NULL,
 };
 
 int sp_channel_kafka_open(const sp_channel_kafka_config *cfg, sp_channel **out, sp_error *err) {

@@ -279,7 +279,7 @@ static void kafka_close(sp_sink *s) {
   free(ks);
 }
 
-static const sp_sink_ops kafka_ops = {"kafka", kafka_begin, kafka_write, kafka_commit, kafka_abort, kafka_close};
+static const sp_sink_ops kafka_ops = {"kafka", kafka_begin, kafka_write, kafka_commit, kafka_abort, kafka_close, NULL, NULL};
 
 int sp_sink_kafka_open(const sp_sink_kafka_config *cfg, sp_sink **out, sp_error *err) {
   *out = NULL;
