@@ -211,41 +211,61 @@ static const char copy_binary_header[19] = "PGCOPY\n\377\r\n\0\0\0\0\0\0\0\0\0";
 static const char copy_binary_trailer[2] = {'\377', '\377'};
 #define PG_EPOCH_DAYS 10957 /* 2000-01-01 in days since 1970-01-01 */
 
-static int append_be(sp_buf *out, uint64_t v, int bytes) {
-  uint8_t b[8];
-  for (int i = 0; i < bytes; i++) b[i] = (uint8_t)(v >> (8 * (bytes - 1 - i)));
-  return sp_buf_append(out, b, (size_t)bytes);
+static uint8_t *put_be(uint8_t *p, uint64_t v, int bytes) {
+  for (int i = 0; i < bytes; i++) p[i] = (uint8_t)(v >> (8 * (bytes - 1 - i)));
+  return p + bytes;
 }
 
-/* One field: its length then its bytes in the type's binary send format. */
-static int copy_append_field(sp_buf *out, sp_type type, const sp_value *v) {
-  if (v->is_null) return append_be(out, UINT32_MAX, 4);
-  uint64_t bits;
+/* Bytes of a field's value in the type's send format (0 for NULL). */
+static size_t copy_field_size(sp_type type, const sp_value *v) {
+  if (v->is_null) return 0;
   switch (type) {
-  case SP_BOOL: return sp_buf_append(out, v->u.b ? "\0\0\0\1\1" : "\0\0\0\1\0", 5);
-  case SP_INT32: return append_be(out, 4, 4) || append_be(out, (uint32_t)v->u.i32, 4) ? SP_ERR_NOMEM : SP_OK;
-  case SP_DATE:
-    return append_be(out, 4, 4) || append_be(out, (uint32_t)(v->u.i32 - PG_EPOCH_DAYS), 4) ? SP_ERR_NOMEM : SP_OK;
-  case SP_INT64: return append_be(out, 8, 4) || append_be(out, (uint64_t)v->u.i64, 8) ? SP_ERR_NOMEM : SP_OK;
+  case SP_BOOL: return 1;
+  case SP_INT32:
+  case SP_DATE: return 4;
+  case SP_STRING: return v->u.str.len;
+  case SP_INT64:
   case SP_TIMESTAMP:
-    return append_be(out, 8, 4) || append_be(out, (uint64_t)(v->u.i64 - PG_EPOCH_DAYS * SP_US_PER_DAY), 8)
-               ? SP_ERR_NOMEM
-               : SP_OK;
-  case SP_DOUBLE:
-    memcpy(&bits, &v->u.f64, sizeof bits);
-    return append_be(out, 8, 4) || append_be(out, bits, 8) ? SP_ERR_NOMEM : SP_OK;
-  case SP_STRING:
-    return append_be(out, v->u.str.len, 4) || sp_buf_append(out, v->u.str.ptr, v->u.str.len) ? SP_ERR_NOMEM : SP_OK;
+  case SP_DOUBLE: return 8;
   }
-  return SP_ERR_INVALID;
+  return 0;
 }
 
-/* One row as a binary COPY tuple. */
+/* One row as a binary COPY tuple, written in place after one reservation. */
 static int copy_append_row(sp_buf *out, const sp_row *row) {
-  int rc = append_be(out, (uint16_t)row->ds->ncolumns, 2);
-  for (int c = 0; c < row->ds->ncolumns && !rc; c++)
-    rc = copy_append_field(out, row->ds->columns[c].type, &row->values[c]);
-  return rc;
+  const sp_dataset_def *ds = row->ds;
+  size_t need = 2;
+  for (int c = 0; c < ds->ncolumns; c++) need += 4 + copy_field_size(ds->columns[c].type, &row->values[c]);
+  if (sp_buf_reserve(out, need)) return SP_ERR_NOMEM;
+  uint8_t *p = put_be(out->data + out->len, (uint16_t)ds->ncolumns, 2);
+  for (int c = 0; c < ds->ncolumns; c++) {
+    const sp_value *v = &row->values[c];
+    sp_type type = ds->columns[c].type;
+    if (v->is_null) {
+      p = put_be(p, UINT32_MAX, 4);
+      continue;
+    }
+    size_t size = copy_field_size(type, v);
+    p = put_be(p, size, 4);
+    uint64_t bits;
+    switch (type) {
+    case SP_BOOL: *p++ = v->u.b ? 1 : 0; break;
+    case SP_INT32: p = put_be(p, (uint32_t)v->u.i32, 4); break;
+    case SP_DATE: p = put_be(p, (uint32_t)(v->u.i32 - PG_EPOCH_DAYS), 4); break;
+    case SP_INT64: p = put_be(p, (uint64_t)v->u.i64, 8); break;
+    case SP_TIMESTAMP: p = put_be(p, (uint64_t)(v->u.i64 - PG_EPOCH_DAYS * SP_US_PER_DAY), 8); break;
+    case SP_DOUBLE:
+      memcpy(&bits, &v->u.f64, sizeof bits);
+      p = put_be(p, bits, 8);
+      break;
+    case SP_STRING:
+      if (size) memcpy(p, v->u.str.ptr, size);
+      p += size;
+      break;
+    }
+  }
+  out->len = (size_t)(p - out->data);
+  return SP_OK;
 }
 
 /* ---- connection and errors ---------------------------------------------------------- */
