@@ -6,8 +6,9 @@
  *
  * The daemon (foreground, systemd style): opens the pipeline of the config, starts
  * one sink-runner thread per sink, serves /health, /metrics and /metrics.json
- * (core/health_server.h) on `pipeline.http.listen`, then loops on the controlling
- * thread: sleep (sp_scheduler_wait) until the next source is due by its schedule —
+ * (core/health_server.h; with the latency histograms of the source rounds, which
+ * it times, and of the pipeline's sink batches) on `pipeline.http.listen`, then
+ * loops on the controlling thread: sleep (sp_scheduler_wait) until the next source is due by its schedule —
  * the quote and bar sources (financial_data, stock_movements) follow the NYSE
  * session (core/scheduler.h), the others not — run that source's round into its
  * channels, record the round's start as its last run in the state store (so a

@@ -150,6 +150,18 @@ int sp_channel_take_commit(sp_channel *ch, void *txn, sp_sink_counters *sink, ui
 
 void sp_channel_take_rollback(sp_channel *ch, void *txn) { ch->ops->take_rollback(ch, txn); }
 
+bool sp_channel_defers_takes(const sp_channel *ch) { return ch->ops->take_flush != NULL; }
+
+int sp_channel_take_commit_deferred(sp_channel *ch, void *txn, sp_sink_counters *sink, uint64_t quarantined,
+                                    sp_error *err) {
+  if (!ch->ops->take_commit_deferred) return ch->ops->take_commit(ch, txn, sink, quarantined, err);
+  return ch->ops->take_commit_deferred(ch, txn, sink, quarantined, err);
+}
+
+int sp_channel_take_flush(sp_channel *ch, sp_error *err) {
+  return ch->ops->take_flush ? ch->ops->take_flush(ch, err) : SP_OK;
+}
+
 void sp_channel_counters_snapshot(const sp_channel *ch, sp_channel_counters *out) {
   sp_metrics_snapshot_channel(&ch->counters, out);
 }

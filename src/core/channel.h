@@ -93,6 +93,12 @@ typedef struct sp_channel_ops {
   void (*take_rollback)(sp_channel *ch, void *txn); /* frees txn */
   void (*close)(sp_channel *ch);   /* wake waiters with SP_ERR_STOPPED; refuse new puts */
   void (*destroy)(sp_channel *ch); /* after close and once no transaction is open */
+  /* Optional (NULL when the channel records every take commit at once): like
+   * take_commit, but the take is recorded in the channel's log only by the next
+   * take_flush; until then a restart re-delivers the events. */
+  int (*take_commit_deferred)(sp_channel *ch, void *txn, sp_sink_counters *sink, uint64_t quarantined,
+                              sp_error *err);
+  int (*take_flush)(sp_channel *ch, sp_error *err);
 } sp_channel_ops;
 
 /* The part every channel shares; implementations embed it as their first member. */
@@ -163,6 +169,26 @@ int sp_channel_take(sp_channel *ch, void *txn, sp_event *out, int64_t deadline_u
 int sp_channel_take_commit(sp_channel *ch, void *txn, sp_sink_counters *sink, uint64_t quarantined,
                            sp_error *err);
 void sp_channel_take_rollback(sp_channel *ch, void *txn);
+
+/* Deferred take commits (one durability step for several sink batches).  A sink
+ * whose commit leaves its last durability step for later (the file sink's folder
+ * sync, sink.h) must not let the channel record the take before that step: a crash
+ * in between would lose the batch.  So the sink runner commits such batches with
+ * sp_channel_take_commit_deferred — the events leave the channel (ChannelSize, room
+ * for puts) but the channel's log does not yet say they were taken, and a
+ * checkpoint still lists them — and, once the sink made them durable, calls
+ * sp_channel_take_flush, which records every deferred take (as unsynced as an
+ * ordinary take commit).  A crash before the flush re-delivers the deferred events
+ * and the sink's idempotent commit publishes nothing twice.
+ * True when `ch` defers (file channels); for other channels the deferred commit is
+ * an ordinary take commit and the flush does nothing. */
+bool sp_channel_defers_takes(const sp_channel *ch);
+/* As sp_channel_take_commit (same errors; frees txn on success). */
+int sp_channel_take_commit_deferred(sp_channel *ch, void *txn, sp_sink_counters *sink, uint64_t quarantined,
+                                    sp_error *err);
+/* Record every deferred take of `ch`.  Returns 0 or SP_ERR_IO / SP_ERR_NOMEM (the
+ * takes stay deferred: call again). */
+int sp_channel_take_flush(sp_channel *ch, sp_error *err);
 
 /* Counters snapshot of this channel (consistent with every other snapshot). */
 void sp_channel_counters_snapshot(const sp_channel *ch, sp_channel_counters *out);

@@ -105,7 +105,8 @@ typedef struct file_channel {
 
   /* queue */
   ref_vec queue;
-  size_t inflight; /* taken, not committed: queue.v[head .. head+inflight) */
+  size_t retired;  /* taken and committed, TAKE record deferred: queue.v[head .. head+retired) */
+  size_t inflight; /* taken, not committed: the next `inflight` entries */
   bool take_open;
   fput_txn prepared; /* list head (sentinel) */
   uint64_t next_seq;
@@ -497,7 +498,7 @@ static void file_put_commit(sp_channel *ch, void *txn) {
     if (!rc) rc = log_flush(fc, &err);
   }
   for (size_t i = 0; i < t->n; i++)
-    if (vec_insert(&fc->queue, &t->refs[i], fc->inflight)) {
+    if (vec_insert(&fc->queue, &t->refs[i], fc->retired + fc->inflight)) {
       fail_channel(fc, &err, "queue", ENOMEM);
       break;
     }
@@ -584,7 +585,7 @@ static int file_take(sp_channel *ch, void *txn, sp_event *out, int64_t deadline_
   sp_metrics_record_take_attempt(&ch->counters, 1);
   pthread_mutex_lock(&fc->sync.mutex);
   for (;;) {
-    while (vec_size(&fc->queue) <= fc->inflight) {
+    while (vec_size(&fc->queue) <= fc->retired + fc->inflight) {
       if (fc->sync.closed) {
         pthread_mutex_unlock(&fc->sync.mutex);
         return sp_error_set(err, SP_ERR_STOPPED, "channel %s is closed", ch->name);
@@ -595,7 +596,7 @@ static int file_take(sp_channel *ch, void *txn, sp_event *out, int64_t deadline_
       }
       sp_channel_sync_wait_items(&fc->sync, deadline_us);
     }
-    size_t idx = fc->queue.head + fc->inflight;
+    size_t idx = fc->queue.head + fc->retired + fc->inflight;
     ev_ref r = fc->queue.v[idx];
     int fd = reader_fd(fc, r.seg, err);
     if (fd < 0) {
@@ -640,43 +641,71 @@ static void free_take_txn(ftake_txn *t) {
   free(t);
 }
 
-static int file_take_commit(sp_channel *ch, void *txn, sp_sink_counters *sink, uint64_t quarantined, sp_error *err) {
-  file_channel *fc = (file_channel *)ch;
-  ftake_txn *t = txn;
+/* Write one TAKE record for the first `n` queue entries and drop them from the
+ * queue (mutex held).  The record is not synced: a crash can re-deliver them. */
+static int record_takes(file_channel *fc, size_t n, sp_error *err) {
+  if (n == 0) return SP_OK;
+  /* the entries as runs of consecutive sequence numbers */
+  sp_buf ranges = SP_BUF_INIT;
+  const ev_ref *v = fc->queue.v + fc->queue.head;
+  uint64_t runs = 0;
+  int rc = SP_OK;
+  for (size_t i = 0; i < n && !rc;) {
+    size_t j = i;
+    while (j + 1 < n && v[j + 1].seq == v[j].seq + 1) j++;
+    if (sp_buf_append_u64le(&ranges, v[i].seq) || sp_buf_append_u64le(&ranges, v[j].seq))
+      rc = sp_error_set(err, SP_ERR_NOMEM, "out of memory");
+    runs++;
+    i = j + 1;
+  }
+  if (!rc) rc = log_add(fc, REC_TAKE, 0, 0, runs, ranges.data, ranges.len, NULL, NULL, err);
+  if (!rc) rc = log_flush(fc, err);
+  sp_buf_free(&ranges);
+  if (!rc) fc->queue.head += n;
+  return rc;
+}
+
+/* Commit the open take: recorded in the log now (with every deferred one before
+ * it), or, when `deferred`, left for file_take_flush. */
+static int take_commit(file_channel *fc, ftake_txn *t, bool deferred, sp_sink_counters *sink, uint64_t quarantined,
+                       sp_error *err) {
   if (quarantined > t->n)
     return sp_error_set(err, SP_ERR_INVALID, "%" PRIu64 " quarantined events in a take of %zu", quarantined, t->n);
   pthread_mutex_lock(&fc->sync.mutex);
   int rc = check_failed(fc, err);
-  if (!rc && t->n) {
-    /* the taken prefix as runs of consecutive sequence numbers */
-    sp_buf ranges = SP_BUF_INIT;
-    const ev_ref *v = fc->queue.v + fc->queue.head;
-    uint64_t runs = 0;
-    for (size_t i = 0; i < t->n && !rc;) {
-      size_t j = i;
-      while (j + 1 < t->n && v[j + 1].seq == v[j].seq + 1) j++;
-      if (sp_buf_append_u64le(&ranges, v[i].seq) || sp_buf_append_u64le(&ranges, v[j].seq))
-        rc = sp_error_set(err, SP_ERR_NOMEM, "out of memory");
-      runs++;
-      i = j + 1;
-    }
-    if (!rc) rc = log_add(fc, REC_TAKE, 0, 0, runs, ranges.data, ranges.len, NULL, NULL, err);
-    if (!rc) rc = log_flush(fc, err);
-    sp_buf_free(&ranges);
-  }
+  if (!rc && !deferred) rc = record_takes(fc, fc->retired + t->n, err);
   if (rc) {
     pthread_mutex_unlock(&fc->sync.mutex);
     return rc;
   }
-  fc->queue.head += t->n;
+  fc->retired = deferred ? fc->retired + t->n : 0;
   fc->inflight = 0;
   fc->take_open = false;
-  sp_metrics_record_take_commit(&ch->counters, sink, t->n - quarantined, quarantined);
-  sp_channel_sync_release(ch, &fc->sync, t->n, 0);
+  sp_metrics_record_take_commit(&fc->base.counters, sink, t->n - quarantined, quarantined);
+  sp_channel_sync_release(&fc->base, &fc->sync, t->n, 0);
   pthread_mutex_unlock(&fc->sync.mutex);
   free_take_txn(t);
   maybe_checkpoint(fc);
   return SP_OK;
+}
+
+static int file_take_commit(sp_channel *ch, void *txn, sp_sink_counters *sink, uint64_t quarantined, sp_error *err) {
+  return take_commit((file_channel *)ch, txn, false, sink, quarantined, err);
+}
+
+static int file_take_commit_deferred(sp_channel *ch, void *txn, sp_sink_counters *sink, uint64_t quarantined,
+                                     sp_error *err) {
+  return take_commit((file_channel *)ch, txn, true, sink, quarantined, err);
+}
+
+static int file_take_flush(sp_channel *ch, sp_error *err) {
+  file_channel *fc = (file_channel *)ch;
+  pthread_mutex_lock(&fc->sync.mutex);
+  int rc = fc->retired ? check_failed(fc, err) : SP_OK;
+  if (!rc) rc = record_takes(fc, fc->retired, err);
+  if (!rc) fc->retired = 0;
+  pthread_mutex_unlock(&fc->sync.mutex);
+  return rc;
 }
 
 static void file_take_rollback(sp_channel *ch, void *txn) {
@@ -1287,5 +1316,5 @@ void sp_channel_file_stats_get(sp_channel *ch, sp_channel_file_stats *out) {
 static const sp_channel_ops file_ops = {
     "file",           file_put_begin,     file_put,       file_put_prepare, file_put_commit,
     file_put_rollback, file_take_begin,   file_take,      file_take_commit, file_take_rollback,
-    file_close,       file_destroy,
+    file_close,       file_destroy,       file_take_commit_deferred, file_take_flush,
 };

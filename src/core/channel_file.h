@@ -20,7 +20,13 @@
  * (channel.h) is resolved at restart by asking `resolver`; one spanning several
  * channels without a decision writes and syncs a COMMIT record.  Takes commit with
  * an unsynced TAKE record: a crash can re-deliver events a sink already published,
- * which the sinks' idempotent commits absorb (sink.h).
+ * which the sinks' idempotent commits absorb (sink.h).  A deferred take commit
+ * (channel.h) writes no record: the events leave the queue's visible part but stay
+ * in every checkpoint until sp_channel_take_flush writes one TAKE record for all of
+ * them, so a crash before the flush re-delivers them.
+ * Syncs per committed put batch: one fdatasync (its PUT and PREPARE records in one
+ * write), shared by concurrent committers; a decided transaction's COMMIT record
+ * is not synced (the state store's commit is the durable decision).
  *
  * Corruption: a record failing its CRC in the middle of the log is copied to
  * quarantine_dir/corrupt-<segment>-<offset>.bin, counted (ChannelQuarantinedCount

@@ -254,6 +254,7 @@ static const sp_channel_ops memory_ops = {
     "memory",           memory_put_begin,     memory_put,         memory_put_prepare,
     memory_put_commit,  memory_put_rollback,  memory_take_begin,  memory_take,
     memory_take_commit, memory_take_rollback, memory_close,       memory_destroy,
+    NULL,               NULL,
 };
 
 int sp_channel_memory_open(const sp_channel_config *cfg, sp_channel **out, sp_error *err) {

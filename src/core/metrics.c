@@ -21,6 +21,14 @@ typedef struct registered {
 static pthread_mutex_t metrics_mutex = PTHREAD_MUTEX_INITIALIZER;
 static registered *registry;
 
+/* Shape-change counters, one per (provider, endpoint), in first-seen order. */
+typedef struct shape_counter {
+  struct shape_counter *next;
+  char *provider, *endpoint;
+  uint64_t count;
+} shape_counter;
+static shape_counter *shape_counters, **shape_counters_tail = &shape_counters;
+
 typedef struct field {
   const char *name;
   size_t offset;
@@ -116,6 +124,8 @@ void sp_metrics_record_channel_quarantine(sp_channel_counters *ch, uint64_t n) {
   LOCKED(ch->ChannelQuarantinedCount += n; ch->ChannelSize -= n);
 }
 
+void sp_metrics_record_put_forwarded(sp_channel_counters *ch, uint64_t n) { LOCKED(ch->EventPutSuccessCount += n); }
+
 void sp_metrics_record_replayed(sp_channel_counters *ch, uint64_t n) {
   LOCKED(ch->EventPutSuccessCount += n; ch->ChannelSize += n);
 }
@@ -130,6 +140,39 @@ void sp_metrics_record_drain_attempt(sp_sink_counters *sink, uint64_t n, uint64_
 }
 
 void sp_metrics_record_retry(sp_sink_counters *sink) { LOCKED(sink->WriteRetryCount++); }
+
+static shape_counter *shape_counter_find(const char *provider, const char *endpoint) {
+  for (shape_counter *c = shape_counters; c; c = c->next)
+    if (strcmp(c->provider, provider) == 0 && strcmp(c->endpoint, endpoint) == 0) return c;
+  return NULL;
+}
+
+int sp_metrics_record_shape_change(const char *provider, const char *endpoint) {
+  int rc = SP_OK;
+  pthread_mutex_lock(&metrics_mutex);
+  shape_counter *c = shape_counter_find(provider, endpoint);
+  if (!c) {
+    c = calloc(1, sizeof *c);
+    if (c && (c->provider = strdup(provider)) && (c->endpoint = strdup(endpoint))) {
+      *shape_counters_tail = c;
+      shape_counters_tail = &c->next;
+    } else {
+      if (c) free(c->provider);
+      free(c);
+      c = NULL;
+      rc = SP_ERR_NOMEM;
+    }
+  }
+  if (c) c->count++;
+  pthread_mutex_unlock(&metrics_mutex);
+  return rc;
+}
+
+uint64_t sp_metrics_shape_changes(const char *provider, const char *endpoint) {
+  uint64_t n = 0;
+  LOCKED(const shape_counter *c = shape_counter_find(provider, endpoint); n = c ? c->count : 0);
+  return n;
+}
 
 void sp_metrics_snapshot_source(const sp_source_counters *src, sp_source_counters *out) {
   LOCKED(*out = *src);
@@ -179,8 +222,34 @@ int sp_metrics_render_prometheus(sp_buf *out) {
     for (const field *f = kind_fields[kind]; f->name && !rc; f++) rc = render_family(out, kind, f, false);
     if (!rc && kind == SP_METRICS_CHANNEL) rc = render_family(out, kind, NULL, true);
   }
+  if (!rc) rc = sp_buf_append_str(out, "# TYPE stockpipe_source_shape_changes_total counter\n");
+  for (const shape_counter *c = shape_counters; c && !rc; c = c->next)
+    rc = sp_buf_printf(out, "stockpipe_source_shape_changes_total{provider=\"%s\",endpoint=\"%s\"} %llu\n",
+                       c->provider, c->endpoint, (unsigned long long)c->count);
   pthread_mutex_unlock(&metrics_mutex);
   return rc ? SP_ERR_NOMEM : SP_OK;
+}
+
+/* ,"source_shape_changes":{"yahoo":{"chart":1,...},...}: providers grouped (a
+ * provider's endpoints need not be adjacent in the list, so each is looked up). */
+static int render_shape_changes_json(sp_buf *out) {
+  int rc = sp_buf_append_str(out, ",\"source_shape_changes\":{");
+  bool first_provider = true;
+  for (const shape_counter *c = shape_counters; c && !rc; c = c->next) {
+    const shape_counter *earlier = shape_counters;
+    while (earlier != c && strcmp(earlier->provider, c->provider) != 0) earlier = earlier->next;
+    if (earlier != c) continue; /* provider already written */
+    rc = sp_buf_printf(out, "%s\"%s\":{", first_provider ? "" : ",", c->provider);
+    first_provider = false;
+    bool first = true;
+    for (const shape_counter *e = c; e && !rc; e = e->next) {
+      if (strcmp(e->provider, c->provider) != 0) continue;
+      rc = sp_buf_printf(out, "%s\"%s\":%llu", first ? "" : ",", e->endpoint, (unsigned long long)e->count);
+      first = false;
+    }
+    if (!rc) rc = sp_buf_append_str(out, "}");
+  }
+  return rc ? rc : sp_buf_append_str(out, "}");
 }
 
 int sp_metrics_render_json(sp_buf *out) {
@@ -202,6 +271,7 @@ int sp_metrics_render_json(sp_buf *out) {
     }
     if (!rc) rc = sp_buf_append_str(out, "}");
   }
+  if (!rc) rc = render_shape_changes_json(out);
   pthread_mutex_unlock(&metrics_mutex);
   if (!rc) rc = sp_buf_append_str(out, "}");
   return rc ? SP_ERR_NOMEM : SP_OK;

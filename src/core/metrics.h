@@ -76,12 +76,25 @@ void sp_metrics_record_take_commit(sp_channel_counters *ch, sp_sink_counters *si
                                    uint64_t quarantined);
 /* n stored events were found corrupt and set aside by the channel itself. */
 void sp_metrics_record_channel_quarantine(sp_channel_counters *ch, uint64_t n);
-/* Events found in a durable channel at open: counted as put and buffered. */
+/* n events committed into a channel that keeps no copy of them (a Kafka channel's
+ * put side: the topic holds them): counted as put, not buffered. */
+void sp_metrics_record_put_forwarded(sp_channel_counters *ch, uint64_t n);
+/* Events a channel found in durable storage (a file channel's log at open, a Kafka
+ * channel's topic as it fetches): counted as put and buffered. */
 void sp_metrics_record_replayed(sp_channel_counters *ch, uint64_t n);
 void sp_metrics_set_capacity(sp_channel_counters *ch, uint64_t capacity);
 /* Sink bookkeeping that does not move events. */
 void sp_metrics_record_drain_attempt(sp_sink_counters *sink, uint64_t n, uint64_t batch_size);
 void sp_metrics_record_retry(sp_sink_counters *sink);
+
+/* A provider's response differed from the shape its parser expects (sources/shape.h):
+ * one more for (provider, endpoint), rendered as the Prometheus counter
+ * stockpipe_source_shape_changes_total{provider="yahoo",endpoint="chart"} and in JSON as
+ * "source_shape_changes":{"yahoo":{"chart":1}}.  Process-wide (kept across pipeline
+ * reloads, never unregistered).  Returns 0 or SP_ERR_NOMEM (the count is then lost). */
+int sp_metrics_record_shape_change(const char *provider, const char *endpoint);
+/* The count for (provider, endpoint) so far (0 when none). */
+uint64_t sp_metrics_shape_changes(const char *provider, const char *endpoint);
 
 /* --- reading --- */
 void sp_metrics_snapshot_source(const sp_source_counters *src, sp_source_counters *out);
@@ -95,9 +108,11 @@ double sp_metrics_fill_percentage(const sp_channel_counters *snapshot);
  * ChannelFillPercentage are gauges, the rest counters):
  *   # TYPE EventPutSuccessCount counter
  *   EventPutSuccessCount{type="channel",name="movement_channel"} 42
+ * followed by the shape-change counters (sp_metrics_record_shape_change).
  * Returns 0 or SP_ERR_NOMEM. */
 int sp_metrics_render_prometheus(sp_buf *out);
-/* The same as one JSON object: {"channel":{"movement_channel":{"EventPutSuccessCount":42,...}},...}. */
+/* The same as one JSON object: {"channel":{"movement_channel":{"EventPutSuccessCount":42,...}},...,
+ * "source_shape_changes":{"yahoo":{"chart":1}}}. */
 int sp_metrics_render_json(sp_buf *out);
 
 #endif

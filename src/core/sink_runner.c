@@ -19,6 +19,8 @@
 
 /* How long the thread's first take of a batch waits before checking for stop. */
 #define IDLE_POLL_US (100 * 1000)
+/* Most batches committed deferred before one flush makes them durable (group sync). */
+#define MAX_DEFERRED_BATCHES 16
 
 struct sp_sink_runner {
   sp_channel *channel;
@@ -27,9 +29,11 @@ struct sp_sink_runner {
   size_t batch_size, batch_bytes;
   int64_t batch_timeout_us, backoff_initial_us, backoff_max_us;
   unsigned max_attempts;
-  sp_latency *batch_latency; /* may be NULL */
+  sp_latency_series *batch_latency; /* the sink's series, NULL when not measured */
   unsigned seed;
   sp_event *events; /* the current batch, batch_size entries */
+  bool defer;              /* deferred sink commits and take records, one flush per run */
+  size_t deferred_batches; /* committed since the last flush */
 
   pthread_t thread;
   bool started;
@@ -72,11 +76,12 @@ int sp_sink_runner_create(const sp_sink_runner_config *cfg, sp_sink_runner **out
   r->backoff_initial_us = cfg->backoff_initial_us > 0 ? cfg->backoff_initial_us : 100 * 1000;
   r->backoff_max_us = cfg->backoff_max_us > 0 ? cfg->backoff_max_us : 30 * SP_US_PER_SEC;
   r->max_attempts = cfg->max_attempts;
-  r->batch_latency = cfg->batch_latency;
   r->seed = (unsigned)sp_monotonic_us() ^ (unsigned)(uintptr_t)r;
   r->data_dir = strdup(cfg->data_dir ? cfg->data_dir : ".");
   r->events = calloc(r->batch_size, sizeof *r->events);
-  if (!r->data_dir || !r->events) {
+  r->defer = cfg->sink->ops->commit_deferred && cfg->sink->ops->flush && sp_channel_defers_takes(cfg->channel);
+  bool no_series = cfg->batch_latency && sp_latency_series_of(cfg->batch_latency, cfg->sink->name, &r->batch_latency);
+  if (!r->data_dir || !r->events || no_series) {
     free(r->data_dir);
     free(r->events);
     free(r);
@@ -137,7 +142,7 @@ static enum delivery deliver(sp_sink_runner *r, const sp_event *events, size_t n
   for (unsigned attempt = 1;; attempt++) {
     int rc = s->ops->begin(s, err);
     if (!rc) rc = s->ops->write(s, events, n, err);
-    if (!rc) rc = s->ops->commit(s, err);
+    if (!rc) rc = r->defer ? s->ops->commit_deferred(s, err) : s->ops->commit(s, err);
     if (!rc) return DELIVERED;
     s->ops->abort(s);
     note_failure(r, err);
@@ -225,6 +230,16 @@ static int deliver_batch(sp_sink_runner *r, size_t n, int64_t deadline_us, uint6
   return rc;
 }
 
+/* Make the deferred batches durable: the sink's syncs first, then the channel's
+ * take records (the order that keeps a crash from losing a batch). */
+static int flush_deferred(sp_sink_runner *r, sp_error *err) {
+  if (r->deferred_batches == 0) return SP_OK;
+  int rc = r->sink->ops->flush(r->sink, err);
+  if (!rc) rc = sp_channel_take_flush(r->channel, err);
+  if (!rc) r->deferred_batches = 0;
+  return rc;
+}
+
 /* Take one batch (waiting up to `first_wait_us` for its first event when blocking)
  * and deliver it.  *count = events committed (0 when the channel was empty). */
 static int run_batch(sp_sink_runner *r, bool blocking, int64_t deadline_us, size_t *count, sp_error *err) {
@@ -243,6 +258,7 @@ static int run_batch(sp_sink_runner *r, bool blocking, int64_t deadline_us, size
     bytes += r->events[n].len;
     n++;
   }
+  bool ran_dry = rc != SP_OK; /* not ended by batch_size / batch_bytes */
   if (rc && rc != SP_ERR_TIMEOUT && !(rc == SP_ERR_STOPPED && n > 0)) {
     sp_channel_take_rollback(r->channel, txn);
     return rc;
@@ -250,21 +266,23 @@ static int run_batch(sp_sink_runner *r, bool blocking, int64_t deadline_us, size
   if (n == 0) {
     sp_channel_take_rollback(r->channel, txn);
     sp_metrics_record_drain_attempt(&r->sink->counters, 0, r->batch_size);
-    return SP_OK;
+    return flush_deferred(r, err);
   }
   sp_metrics_record_drain_attempt(&r->sink->counters, n, r->batch_size);
   int64_t formed_us = sp_monotonic_us();
   uint64_t nq = 0;
   rc = deliver_batch(r, n, deadline_us, &nq, err);
-  if (!rc) rc = sp_channel_take_commit(r->channel, txn, &r->sink->counters, nq, err);
+  if (!rc && r->defer) rc = sp_channel_take_commit_deferred(r->channel, txn, &r->sink->counters, nq, err);
+  else if (!rc) rc = sp_channel_take_commit(r->channel, txn, &r->sink->counters, nq, err);
   if (rc) {
     sp_channel_take_rollback(r->channel, txn);
     return rc;
   }
-  if (r->batch_latency && sp_latency_observe(r->batch_latency, r->sink->name, sp_monotonic_us() - formed_us))
-    SP_WARN(r->sink->name, "out of memory recording the batch latency");
+  if (r->batch_latency) sp_latency_series_observe(r->batch_latency, sp_monotonic_us() - formed_us);
   note_success(r);
   *count = n;
+  if (r->defer && (++r->deferred_batches >= MAX_DEFERRED_BATCHES || ran_dry))
+    return flush_deferred(r, err);
   return SP_OK;
 }
 
@@ -278,6 +296,7 @@ int sp_sink_runner_drain(sp_sink_runner *r, int64_t deadline_us, uint64_t *deliv
     if (rc == SP_ERR_STOPPED && n == 0) rc = SP_OK; /* closed and empty: fully drained */
     if (rc || n == 0) break;
   }
+  if (!rc) rc = flush_deferred(r, err);
   if (delivered) *delivered = total;
   return rc;
 }
@@ -304,6 +323,12 @@ static void *runner_thread(void *arg) {
       take_failures = 0;
     }
     if (stopping && (n == 0 || sp_monotonic_us() >= drain_deadline)) break;
+  }
+  sp_error err = {0};
+  if (flush_deferred(r, &err)) {
+    note_failure(r, &err);
+    SP_ERROR(r->sink->name, "making the last batches durable: %s (they are delivered again at the next start)",
+             err.msg);
   }
   pthread_mutex_lock(&r->mutex);
   r->status.running = false;

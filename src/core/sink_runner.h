@@ -11,6 +11,12 @@
  *   3. commit the take only after the sink committed.  A crash anywhere before step
  *      3 completes leaves the events in the channel; the sink's commit is idempotent
  *      (sink.h), so the replay publishes nothing twice.
+ * Group sync: when the sink offers a deferred commit (the file sink) and the channel
+ * defers take records (the file channel), steps 2 and 3 use them, and one flush —
+ * the sink's pending syncs (one per folder), then the channel's take records — ends
+ * a run of up to 16 batches, or earlier when a batch was not full (the channel ran
+ * dry), when stopping, and after the drain.  A crash before the flush re-delivers the
+ * run's events; the sink skips what it already published.
  * A transient sink error (sink.h) is retried with capped, jittered exponential
  * backoff, keeping the take open; a permanent error is narrowed to the events that
  * cause it (each event of the batch is retried alone) and those events are written
@@ -20,8 +26,9 @@
  * With max_attempts > 0 a batch still failing after that many transient attempts is
  * quarantined the same way.
  *
- * Latency: with a `batch_latency` family, every non-empty batch whose take committed
- * is observed once, from the moment the batch is formed (its last event taken) to
+ * Latency: with a `batch_latency` family, the runner creates the sink's series at
+ * create (so it shows, empty, before any batch), and every non-empty batch whose
+ * take committed is observed once (lock-free), from the moment the batch is formed (its last event taken) to
  * the take commit: the sink's begin/write/commit, retries and quarantine included.
  * So the family's count for the sink equals BatchCompleteCount + BatchUnderflowCount
  * once every batch attempted has committed.

@@ -30,42 +30,55 @@
 #define FUTURE_SLACK_US (5 * 60 * SP_US_PER_SEC)
 
 static const sp_rule_info rules[] = {
-    {"missing_required", SP_RULE_REJECT, -1, "a required (non-nullable) column, key columns included, is null"},
-    {"non_finite_value", SP_RULE_REJECT, -1, "a number column holds infinity"},
-    {"price_not_positive", SP_RULE_REJECT, FIN, "price (or open/high/low/previous_close when given) <= 0"},
-    {"quote_in_future", SP_RULE_REJECT, FIN, "quote_time later than now + 5 minutes"},
-    {"interval_invalid", SP_RULE_REJECT, BARS, "interval is not 1h or 1d"},
-    {"price_not_positive", SP_RULE_REJECT, BARS, "open, high, low or close <= 0"},
-    {"ohlc_order", SP_RULE_REJECT, BARS, "not low <= min(open, close) <= max(open, close) <= high"},
-    {"volume_negative", SP_RULE_REJECT, BARS, "volume < 0"},
-    {"bar_incomplete", SP_RULE_REJECT, BARS, "the bar is still forming: start + interval (or the close) not passed"},
+    {"missing_required", SP_RULE_REJECT, -1, "a required (non-nullable) column, key columns included, is null", 0},
+    {"non_finite_value", SP_RULE_REJECT, -1, "a number column holds infinity", 0},
+    {"price_not_positive", SP_RULE_REJECT, FIN, "price (or open/high/low/previous_close when given) <= 0", 0},
+    {"quote_in_future", SP_RULE_REJECT, FIN, "quote_time later than now + 5 minutes", 0},
+    {"interval_invalid", SP_RULE_REJECT, BARS, "interval is not 1h or 1d", 0},
+    {"price_not_positive", SP_RULE_REJECT, BARS, "open, high, low or close <= 0", 0},
+    {"ohlc_order", SP_RULE_REJECT, BARS, "not low <= min(open, close) <= max(open, close) <= high", 0},
+    {"volume_negative", SP_RULE_REJECT, BARS, "volume < 0", 0},
+    {"bar_incomplete", SP_RULE_REJECT, BARS, "the bar is still forming: start + interval (or the close) not passed", 0},
     {"bar_not_in_session", SP_RULE_REJECT, BARS,
-     "a 1d bar on a day the NYSE is closed, or a 1h bar starting outside the NYSE session"},
+     "a 1d bar on a day the NYSE is closed, or a 1h bar starting outside the NYSE session", 0},
     {"bar_out_of_order", SP_RULE_REJECT, BARS,
-     "bar_time not later than the series' last stored bar (checked by the pipeline against its indicator state)"},
-    {"article_id_invalid", SP_RULE_REJECT, NEWS, "article_id is not 64 lower-case hex digits (SHA-256)"},
-    {"url_invalid", SP_RULE_REJECT, NEWS, "url is not an absolute http(s) URL with a host"},
-    {"headline_empty", SP_RULE_REJECT, NEWS, "headline is empty or only white space"},
-    {"published_at_implausible", SP_RULE_REJECT, NEWS, "published_at before 1995-01-01 or more than a day ahead"},
+     "bar_time not later than the series' last stored bar (checked by the pipeline against its indicator state)", 0},
+    {"bar_outside_window", SP_RULE_REJECT, BARS,
+     "the provider sent a bar starting outside the window the request asked for (marked by the parser; "
+     "its watermark does not advance)", SP_RULE_MARKED | SP_RULE_NOT_REQUESTED},
+    {"bar_null", SP_RULE_REJECT, BARS,
+     "open, high, low and close all null: Yahoo's placeholder for a halted minute or day (marked by the parser)",
+     SP_RULE_MARKED},
+    {"article_id_invalid", SP_RULE_REJECT, NEWS, "article_id is not 64 lower-case hex digits (SHA-256)", 0},
+    {"url_invalid", SP_RULE_REJECT, NEWS, "url is not an absolute http(s) URL with a host", 0},
+    {"headline_empty", SP_RULE_REJECT, NEWS, "headline is empty or only white space", 0},
+    {"published_at_implausible", SP_RULE_REJECT, NEWS, "published_at before 1995-01-01 or more than a day ahead", 0},
     {"sentiment_out_of_range", SP_RULE_REJECT, NEWS,
-     "sentiment_score outside -1..1, subjectivity outside 0..1, or an unknown label"},
-    {"frequency_invalid", SP_RULE_REJECT, MACRO, "frequency is not one of d, w, m, q, a"},
-    {"unit_invalid", SP_RULE_REJECT, MACRO, "unit is not one of percent, index, usd"},
-    {"observation_date_implausible", SP_RULE_REJECT, MACRO, "observation_date before 1900 or more than a year ahead"},
+     "sentiment_score outside -1..1, subjectivity outside 0..1, or an unknown label", 0},
+    {"frequency_invalid", SP_RULE_REJECT, MACRO, "frequency is not one of d, w, m, q, a", 0},
+    {"unit_invalid", SP_RULE_REJECT, MACRO, "unit is not one of percent, index, usd", 0},
+    {"observation_date_implausible", SP_RULE_REJECT, MACRO, "observation_date before 1900 or more than a year ahead", 0},
     {"date_frequency_mismatch", SP_RULE_REJECT, MACRO,
-     "observation_date not where its frequency puts it (a: January 1, q: first day of a quarter, m: day 1)"},
-    {"event_id_invalid", SP_RULE_REJECT, POLICY, "event_id is not 64 lower-case hex digits (SHA-256)"},
-    {"event_type_invalid", SP_RULE_REJECT, POLICY, "event_type is not one of SPEC's six types"},
-    {"event_time_implausible", SP_RULE_REJECT, POLICY, "event_time before 1913 or more than three years ahead"},
+     "observation_date not where its frequency puts it (a: January 1, q: first day of a quarter, m: day 1)", 0},
+    {"event_id_invalid", SP_RULE_REJECT, POLICY, "event_id is not 64 lower-case hex digits (SHA-256)", 0},
+    {"event_type_invalid", SP_RULE_REJECT, POLICY, "event_type is not one of SPEC's six types", 0},
+    {"event_time_implausible", SP_RULE_REJECT, POLICY, "event_time before 1913 or more than three years ahead", 0},
     {"price_jump_100x", SP_RULE_FLAG, -1,
-     "close (quotes: price) more than 30x or less than 1/30 of the previous close: a likely currency-unit error"},
-    {"split_like_jump", SP_RULE_FLAG, BARS, "close/previous close within 3 % of n or 1/n (n = 2..20): an unannounced split?"},
-    {"zero_volume_in_session", SP_RULE_FLAG, BARS, "volume 0 on a bar inside an NYSE session"},
+     "close (quotes: price) more than 30x or less than 1/30 of the previous close: a likely currency-unit error", 0},
+    {"split_like_jump", SP_RULE_FLAG, BARS, "close/previous close within 3 % of n or 1/n (n = 2..20): an unannounced split?", 0},
+    {"zero_volume_in_session", SP_RULE_FLAG, BARS, "volume 0 on a bar inside an NYSE session", 0},
 };
 
 const sp_rule_info *sp_validate_rules(size_t *count) {
   *count = sizeof rules / sizeof rules[0];
   return rules;
+}
+
+const sp_rule_info *sp_validate_rule(const char *name, int dataset) {
+  for (size_t i = 0; name && i < sizeof rules / sizeof rules[0]; i++)
+    if ((rules[i].dataset == -1 || rules[i].dataset == dataset) && strcmp(rules[i].name, name) == 0)
+      return &rules[i];
+  return NULL;
 }
 
 /* ---- helpers ---------------------------------------------------------------------- */
@@ -134,6 +147,23 @@ static const char *broke(const char *rule, char *detail, size_t cap, const char 
 }
 
 /* ---- reject rules, per dataset ------------------------------------------------------ */
+
+/* A rule the parser marked the row with (SP_RULE_MARKED) in quality_flags. */
+static const char *check_marked(const sp_row *row, char *d, size_t cap) {
+  int q = sp_dataset_column_index(row->ds, "quality_flags");
+  if (q < 0 || row->values[q].is_null) return NULL;
+  const char *flags = row->values[q].u.str.ptr;
+  while (*flags) {
+    size_t n = strcspn(flags, ",");
+    char name[64];
+    snprintf(name, sizeof name, "%.*s", (int)n, flags);
+    const sp_rule_info *r = sp_validate_rule(name, row->ds->id);
+    if (r && r->kind == SP_RULE_REJECT && (r->traits & SP_RULE_MARKED))
+      return broke(r->name, d, cap, "%s", r->description);
+    flags += n + (flags[n] == ',');
+  }
+  return NULL;
+}
 
 static const char *check_schema(const sp_row *row, char *d, size_t cap) {
   const sp_dataset_def *ds = row->ds;
@@ -239,7 +269,9 @@ static const char *check_policy(const sp_row *row, const sp_validate_context *ct
 
 const char *sp_validate_reject(const sp_row *row, const sp_validate_context *ctx, char *detail, size_t cap) {
   if (detail && cap) detail[0] = '\0';
-  const char *rule = check_schema(row, detail, cap);
+  const char *rule = check_marked(row, detail, cap);
+  if (rule) return rule;
+  rule = check_schema(row, detail, cap);
   if (rule) return rule;
   switch (row->ds->id) {
   case SP_DS_FINANCIAL_DATA: return check_quote(row, ctx, detail, cap);

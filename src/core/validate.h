@@ -28,15 +28,28 @@
 
 typedef enum sp_rule_kind { SP_RULE_REJECT, SP_RULE_FLAG } sp_rule_kind;
 
+/* Traits of a rule (bits of sp_rule_info.traits). */
+#define SP_RULE_MARKED 1u        /* set by a provider's parser in quality_flags, on rows it
+                                    emits only so that they reach the quarantine (a bar
+                                    outside the requested window, an all-null bar); it
+                                    wins over every other rule */
+#define SP_RULE_NOT_REQUESTED 2u /* the row lies outside what the request asked for: its
+                                    watermark does not advance (a later request for its
+                                    window brings it again) */
+
 typedef struct sp_rule_info {
   const char *name;        /* "ohlc_order", "price_jump_100x", ... */
   sp_rule_kind kind;
   int dataset;             /* sp_dataset_id, or -1 for every dataset */
   const char *description; /* one line, for docs and `summary` */
+  unsigned traits;         /* SP_RULE_* bits */
 } sp_rule_info;
 
 /* Every rule, in table order; *count receives their number. */
 const sp_rule_info *sp_validate_rules(size_t *count);
+/* The rule named `name` that applies to dataset `dataset` (rule names repeat across
+ * datasets), or NULL. */
+const sp_rule_info *sp_validate_rule(const char *name, int dataset);
 
 /* What the caller knows beyond the row itself. */
 typedef struct sp_validate_context {

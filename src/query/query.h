@@ -85,16 +85,26 @@ int sp_value_parse(sp_type type, const char *text, size_t len, sp_parquet_value 
 void sp_pred_free(sp_qpred *p);
 
 /* Keep in `sel` (one byte per row, non-zero = selected) only the rows of `vec` that
- * satisfy `p`.  Null rows never match. */
-void sp_pred_filter(const sp_qpred *p, const sp_parquet_column_vector *vec, uint8_t *sel);
+ * satisfy `p`.  Null rows never match.  A coded string vector (see
+ * sp_parquet_reader_read_column_coded) is tested once per distinct entry, then by
+ * code.  0 or SP_ERR_NOMEM (sel then unspecified). */
+int sp_pred_filter(const sp_qpred *p, const sp_parquet_column_vector *vec, uint8_t *sel);
 
 /* ---- the columnar table a scan fills ------------------------------------------------- */
 
+/* A column of the table.  Strings are stored coded: row i (when valid) is entry
+ * data[i] (uint32_t), entry k being bytes[entry_offsets[k] .. entry_offsets[k+1]).
+ * An entry is added once per distinct entry of a coded Parquet vector (a row group's
+ * dictionary value is copied once however many rows use it), and once per row from
+ * other vectors; equal strings may have different codes. */
 typedef struct sp_table_column {
   bool used;          /* read by this query */
   uint8_t *valid;
-  void *data;         /* bool / int32_t / int64_t / double, or size_t offsets (n+1) for strings */
-  sp_buf bytes;       /* string bytes */
+  void *data;         /* bool / int32_t / int64_t / double, or uint32_t codes for strings */
+  size_t valid_bytes, data_bytes; /* sizes of the valid and data mappings (scan.c) */
+  sp_buf bytes;       /* string entries' bytes */
+  size_t *entry_offsets; /* nentries + 1 */
+  size_t nentries, cap_entries;
 } sp_table_column;
 
 typedef struct sp_table {
@@ -112,6 +122,13 @@ void sp_table_truncate(sp_table *t, size_t nrows);
 int sp_table_append(sp_table *t, sp_parquet_column_vector *const *vecs, size_t nrows, const uint8_t *sel);
 /* Compare rows a and b of the table by the dataset key (strings by bytes, nulls first). */
 int sp_table_compare_key(const sp_table *t, size_t a, size_t b);
+/* The string of row `row` (valid) of string column `col`: its bytes (not NUL-terminated,
+ * owned by the table) and *len. */
+static inline const char *sp_table_string(const sp_table_column *col, size_t row, size_t *len) {
+  uint32_t k = ((const uint32_t *)col->data)[row];
+  *len = col->entry_offsets[k + 1] - col->entry_offsets[k];
+  return (const char *)col->bytes.data + col->entry_offsets[k];
+}
 
 /* ---- scan ------------------------------------------------------------------------------ */
 
@@ -177,7 +194,7 @@ struct sp_result {
   sp_table table;
   int *out_cols;      /* dataset columns shown, schema order */
   int nout;
-  size_t *order;      /* row i of the result is table row order[i] */
+  size_t *order;      /* row i of the result is table row order[i]; NULL (any_order): row i */
   size_t nrows;
   char **skipped;
   size_t nskipped;

@@ -59,8 +59,8 @@ int sp_result_make(sp_table *t, const int *out_cols, int nout, bool any_order, i
   r->nout = nout;
   r->out_cols = malloc((size_t)(nout ? nout : 1) * sizeof *r->out_cols);
   r->proj_cols = malloc((size_t)(nout ? nout : 1) * sizeof *r->proj_cols);
-  r->order = malloc((r->table.nrows ? r->table.nrows : 1) * sizeof *r->order);
-  if (!r->out_cols || !r->proj_cols || !r->order) {
+  if (!any_order) r->order = malloc((r->table.nrows ? r->table.nrows : 1) * sizeof *r->order);
+  if (!r->out_cols || !r->proj_cols || (!any_order && !r->order)) {
     sp_result_free(r);
     return sp_error_set(err, SP_ERR_NOMEM, "out of memory");
   }
@@ -75,11 +75,11 @@ int sp_result_make(sp_table *t, const int *out_cols, int nout, bool any_order, i
   r->proj.key_columns = NULL;
   r->proj.nkey = 0;
   r->proj.date_column = 0;
-  for (size_t i = 0; i < r->table.nrows; i++) r->order[i] = i;
-  if (!any_order && limit > 0 && (uint64_t)limit < r->table.nrows / 8)
-    top_k(r->order, r->table.nrows, (size_t)limit, &r->table);
-  else if (!any_order && limit != 0 && r->table.nrows > 1)
-    qsort_r(r->order, r->table.nrows, sizeof *r->order, cmp_rows, &r->table);
+  if (!any_order) {
+    for (size_t i = 0; i < r->table.nrows; i++) r->order[i] = i;
+    if (limit > 0 && (uint64_t)limit < r->table.nrows / 8) top_k(r->order, r->table.nrows, (size_t)limit, &r->table);
+    else if (limit != 0 && r->table.nrows > 1) qsort_r(r->order, r->table.nrows, sizeof *r->order, cmp_rows, &r->table);
+  }
   r->nrows = r->table.nrows;
   if (limit >= 0 && (uint64_t)limit < r->nrows) r->nrows = (size_t)limit;
   if (scan) {
@@ -117,7 +117,7 @@ int sp_result_column_index(const sp_result *r, const char *name) {
 }
 
 static const sp_table_column *cell(const sp_result *r, size_t row, int col, size_t *trow) {
-  *trow = r->order[row];
+  *trow = r->order ? r->order[row] : row;
   return &r->table.cols[r->out_cols[col]];
 }
 
@@ -157,13 +157,11 @@ const char *sp_result_get_string(const sp_result *r, size_t row, int col, size_t
   const sp_table_column *c = cell(r, row, col, &t);
   *len = 0;
   if (r->proj_cols[col].type != SP_STRING || !c->valid[t]) return "";
-  const size_t *off = c->data;
-  *len = off[t + 1] - off[t];
-  return (const char *)c->bytes.data + off[t];
+  return sp_table_string(c, t, len);
 }
 
 void sp_result_fill_row(const sp_result *r, size_t row, sp_value *values) {
-  size_t t = r->order[row];
+  size_t t = r->order ? r->order[row] : row;
   for (int i = 0; i < r->nout; i++) {
     const sp_table_column *c = &r->table.cols[r->out_cols[i]];
     sp_value *v = &values[i];
@@ -177,9 +175,9 @@ void sp_result_fill_row(const sp_result *r, size_t row, sp_value *values) {
     case SP_TIMESTAMP: v->u.i64 = ((int64_t *)c->data)[t]; break;
     case SP_DOUBLE: v->u.f64 = ((double *)c->data)[t]; break;
     case SP_STRING: {
-      const size_t *off = c->data;
-      v->u.str.ptr = (char *)c->bytes.data + off[t];
-      v->u.str.len = (uint32_t)(off[t + 1] - off[t]);
+      size_t len;
+      v->u.str.ptr = (char *)sp_table_string(c, t, &len); /* sp_value strings are borrowed */
+      v->u.str.len = (uint32_t)len;
       break;
     }
     }

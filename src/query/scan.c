@@ -3,7 +3,10 @@
  * row-group statistics, dictionary pages for string IN/=), read only the needed
  * columns (filter columns first: the other columns of a row group are decoded only
  * when some row survives), evaluate the predicates one column vector (a row group)
- * at a time, and append the surviving rows to a columnar table.
+ * at a time, and append the surviving rows to a columnar table.  Parquet string
+ * columns are read coded (a dictionary once, a code per row): a string predicate is
+ * evaluated once per distinct entry, and the table copies an entry only when a
+ * surviving row uses it, keeping 32-bit codes per row.
  */
 #include "query/query.h"
 
@@ -11,6 +14,8 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 /* ---- the columnar table ---- */
 
@@ -19,9 +24,34 @@ static size_t width_of(sp_type t) {
   case SP_BOOL: return sizeof(bool);
   case SP_INT32:
   case SP_DATE: return sizeof(int32_t);
-  case SP_STRING: return sizeof(size_t);
+  case SP_STRING: return sizeof(uint32_t); /* codes */
   default: return 8;
   }
+}
+
+/* The table's row arrays (valid bytes, values, string codes) are anonymous mappings:
+ * grown with mremap, which moves page tables instead of copying, and backed by
+ * transparent huge pages once large (a 10M-row scan takes a few hundred page faults
+ * instead of tens of thousands).  Sizes are rounded up to whole pages. */
+static size_t array_bytes(size_t bytes) {
+  size_t page = (size_t)sysconf(_SC_PAGESIZE);
+  return (bytes + page - 1) / page * page;
+}
+
+/* Resize *p (*bytes long, NULL / 0 at first) to `want` bytes; on failure nothing changes. */
+static int array_resize(void **p, size_t *bytes, size_t want) {
+  want = array_bytes(want);
+  void *q = *p ? mremap(*p, *bytes, want, MREMAP_MAYMOVE)
+               : mmap(NULL, want, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (q == MAP_FAILED) return SP_ERR_NOMEM;
+  if (want >= ((size_t)4 << 20)) (void)madvise(q, want, MADV_HUGEPAGE); /* a hint only */
+  *p = q;
+  *bytes = want;
+  return SP_OK;
+}
+
+static void array_free(void *p, size_t bytes) {
+  if (p) munmap(p, bytes);
 }
 
 int sp_table_init(sp_table *t, const sp_dataset_def *ds, const bool *used) {
@@ -36,8 +66,9 @@ int sp_table_init(sp_table *t, const sp_dataset_def *ds, const bool *used) {
 void sp_table_free(sp_table *t) {
   if (!t->cols) return;
   for (int c = 0; c < t->ds->ncolumns; c++) {
-    free(t->cols[c].valid);
-    free(t->cols[c].data);
+    array_free(t->cols[c].valid, t->cols[c].valid_bytes);
+    array_free(t->cols[c].data, t->cols[c].data_bytes);
+    free(t->cols[c].entry_offsets);
     sp_buf_free(&t->cols[c].bytes);
   }
   free(t->cols);
@@ -45,10 +76,7 @@ void sp_table_free(sp_table *t) {
 }
 
 void sp_table_truncate(sp_table *t, size_t nrows) {
-  if (nrows >= t->nrows) return;
-  for (int c = 0; c < t->ds->ncolumns; c++)
-    if (t->cols[c].used && t->ds->columns[c].type == SP_STRING) t->cols[c].bytes.len = ((size_t *)t->cols[c].data)[nrows];
-  t->nrows = nrows;
+  if (nrows < t->nrows) t->nrows = nrows; /* string entries of the dropped rows stay, unused */
 }
 
 static int table_reserve(sp_table *t, size_t extra) {
@@ -59,16 +87,61 @@ static int table_reserve(sp_table *t, size_t extra) {
     sp_table_column *col = &t->cols[c];
     if (!col->used) continue;
     size_t w = width_of(t->ds->columns[c].type);
-    uint8_t *v = realloc(col->valid, cap);
-    if (!v) return SP_ERR_NOMEM;
-    col->valid = v;
-    void *d = realloc(col->data, (cap + 1) * w);
-    if (!d) return SP_ERR_NOMEM;
-    if (!col->data && t->ds->columns[c].type == SP_STRING) ((size_t *)d)[0] = 0;
-    col->data = d;
+    if (array_resize((void **)&col->valid, &col->valid_bytes, cap) ||
+        array_resize(&col->data, &col->data_bytes, (cap + 1) * w))
+      return SP_ERR_NOMEM;
   }
   t->cap = cap;
   return SP_OK;
+}
+
+/* Add string (s, len) as a new entry of column `col`; its code in *code. */
+static int add_entry(sp_table_column *col, const char *s, size_t len, uint32_t *code) {
+  if (col->nentries >= UINT32_MAX - 1) return SP_ERR_NOMEM; /* codes are 32-bit */
+  if (col->nentries + 2 > col->cap_entries) {
+    size_t cap = col->cap_entries ? col->cap_entries * 2 : 1024;
+    size_t *e = realloc(col->entry_offsets, cap * sizeof *e);
+    if (!e) return SP_ERR_NOMEM;
+    if (!col->entry_offsets) e[0] = 0;
+    col->entry_offsets = e;
+    col->cap_entries = cap;
+  }
+  if (sp_buf_append(&col->bytes, s, len)) return SP_ERR_NOMEM;
+  col->entry_offsets[col->nentries + 1] = col->bytes.len;
+  *code = (uint32_t)col->nentries++;
+  return SP_OK;
+}
+
+/* Strings: rows idx[0..n) (NULL = 0..n) of v into codes dst[0..n).  A coded vector's
+ * entries are added when a gathered row first uses them; other vectors add one entry
+ * per non-null row. */
+static int gather_strings(sp_table_column *col, const sp_parquet_column_vector *v, const uint32_t *idx, size_t n,
+                          uint32_t *dst) {
+  const uint8_t *valid = v->valid;
+  if (!v->coded) {
+    for (size_t k = 0; k < n; k++) {
+      size_t i = idx ? idx[k] : k;
+      const uint32_t *off = v->str_offsets;
+      dst[k] = 0;
+      if (valid[i] && add_entry(col, v->str_bytes + off[i], off[i + 1] - off[i], &dst[k])) return SP_ERR_NOMEM;
+    }
+    return SP_OK;
+  }
+  uint32_t *remap = malloc((v->nentries ? v->nentries : 1) * sizeof *remap); /* vector entry -> table code */
+  if (!remap) return SP_ERR_NOMEM;
+  memset(remap, 0xff, (v->nentries ? v->nentries : 1) * sizeof *remap);
+  int rc = SP_OK;
+  for (size_t k = 0; k < n && !rc; k++) {
+    size_t i = idx ? idx[k] : k;
+    dst[k] = 0;
+    if (!valid[i]) continue;
+    uint32_t e = v->codes[i];
+    if (remap[e] == UINT32_MAX)
+      rc = add_entry(col, v->str_bytes + v->entry_offsets[e], v->entry_offsets[e + 1] - v->entry_offsets[e], &remap[e]);
+    dst[k] = remap[e];
+  }
+  free(remap);
+  return rc;
 }
 
 /* Gather the rows listed in idx[0..n) (NULL = rows 0..n) of vector v into column c at row `base`. */
@@ -90,25 +163,11 @@ static int gather(sp_table_column *col, sp_type type, const sp_parquet_column_ve
   case SP_INT64:
   case SP_TIMESTAMP: GATHER(i64, int64_t); break;
   case SP_DOUBLE: GATHER(f64, double); break;
-  case SP_STRING: {
-    size_t *off = col->data;
-    if (!idx) {
-      size_t total = v->str_offsets[n] - v->str_offsets[0];
-      size_t start = col->bytes.len - v->str_offsets[0];
-      if (sp_buf_append(&col->bytes, v->str_bytes + v->str_offsets[0], total)) return SP_ERR_NOMEM;
-      memcpy(col->valid + base, v->valid, n);
-      for (size_t i = 0; i < n; i++) off[base + i + 1] = start + v->str_offsets[i + 1];
-      break;
-    }
-    for (size_t k = 0; k < n; k++) {
-      uint32_t i = idx[k];
-      size_t len = v->str_offsets[i + 1] - v->str_offsets[i];
-      if (sp_buf_append(&col->bytes, v->str_bytes + v->str_offsets[i], len)) return SP_ERR_NOMEM;
-      col->valid[base + k] = v->valid[i];
-      off[base + k + 1] = col->bytes.len;
-    }
-    break;
-  }
+  case SP_STRING:
+    if (!idx) memcpy(col->valid + base, v->valid, n);
+    else
+      for (size_t k = 0; k < n; k++) col->valid[base + k] = v->valid[idx[k]];
+    return gather_strings(col, v, idx, n, (uint32_t *)col->data + base);
   }
 #undef GATHER
   return SP_OK;
@@ -137,10 +196,7 @@ int sp_table_append(sp_table *t, sp_parquet_column_vector *const *vecs, size_t n
       continue;
     }
     memset(col->valid + t->nrows, 0, nsel); /* absent from the file: null */
-    if (type == SP_STRING)
-      for (size_t k = 0; k < nsel; k++) ((size_t *)col->data)[t->nrows + k + 1] = col->bytes.len;
-    else
-      memset((char *)col->data + t->nrows * width_of(type), 0, nsel * width_of(type));
+    memset((char *)col->data + t->nrows * width_of(type), 0, nsel * width_of(type));
   }
   free(idx);
   if (!rc) t->nrows += nsel;
@@ -168,9 +224,10 @@ int sp_table_compare_key(const sp_table *t, size_t a, size_t b) {
     case SP_TIMESTAMP: r = CMP(((int64_t *)col->data)[a], ((int64_t *)col->data)[b]); break;
     case SP_DOUBLE: r = CMP(((double *)col->data)[a], ((double *)col->data)[b]); break;
     case SP_STRING: {
-      const size_t *off = col->data;
-      size_t la = off[a + 1] - off[a], lb = off[b + 1] - off[b];
-      r = memcmp(col->bytes.data + off[a], col->bytes.data + off[b], la < lb ? la : lb);
+      if (((const uint32_t *)col->data)[a] == ((const uint32_t *)col->data)[b]) break;
+      size_t la, lb;
+      const char *sa = sp_table_string(col, a, &la), *sb = sp_table_string(col, b, &lb);
+      r = memcmp(sa, sb, la < lb ? la : lb);
       if (!r) r = CMP(la, lb);
       break;
     }
@@ -234,9 +291,14 @@ static int ensure_sel(file_state *fs, size_t n) {
   return SP_OK;
 }
 
-/* Evaluate every predicate over the row group's vectors into fs->sel.  Columns a
- * predicate needs are read first.  Returns the number of selected rows in *nsel. */
+/* Evaluate every predicate over the row group's vectors into fs->sel (the columns
+ * they need are read first); the number of selected rows in *nsel.  0 or
+ * SP_ERR_NOMEM. */
 static int filter_vectors(sp_scan *scan, file_state *fs, size_t nrows, size_t *nsel) {
+  if (scan->npreds == 0) {
+    *nsel = nrows; /* every row: callers do not read fs->sel then */
+    return SP_OK;
+  }
   memset(fs->sel, 1, nrows);
   for (size_t p = 0; p < scan->npreds; p++) {
     const sp_qpred *pr = &scan->preds[p];
@@ -245,7 +307,7 @@ static int filter_vectors(sp_scan *scan, file_state *fs, size_t nrows, size_t *n
       memset(fs->sel, 0, nrows);
       break;
     }
-    sp_pred_filter(pr, v, fs->sel);
+    if (sp_pred_filter(pr, v, fs->sel)) return SP_ERR_NOMEM;
   }
   size_t n = 0;
   for (size_t i = 0; i < nrows; i++) n += fs->sel[i];
@@ -303,16 +365,16 @@ static int read_parquet(sp_scan *scan, const sp_data_file *f, sp_table *t, file_
     for (size_t p = 0; p < scan->npreds; p++) {
       int c = scan->preds[p].column;
       if (fs->ptrs[c] || fs->file_col[c] < 0) continue;
-      rc = sp_parquet_reader_read_column(fs->reader, g, fs->file_col[c], &fs->vecs[c], err);
+      rc = sp_parquet_reader_read_column_coded(fs->reader, g, fs->file_col[c], &fs->vecs[c], err);
       if (rc) return rc;
       fs->ptrs[c] = &fs->vecs[c];
     }
     size_t nsel;
-    filter_vectors(scan, fs, nrows, &nsel);
+    if (filter_vectors(scan, fs, nrows, &nsel)) return sp_error_set(err, SP_ERR_NOMEM, "out of memory");
     if (nsel == 0) continue;
     for (int c = 0; c < ds->ncolumns; c++) {
       if (!scan->used[c] || fs->ptrs[c] || fs->file_col[c] < 0) continue;
-      rc = sp_parquet_reader_read_column(fs->reader, g, fs->file_col[c], &fs->vecs[c], err);
+      rc = sp_parquet_reader_read_column_coded(fs->reader, g, fs->file_col[c], &fs->vecs[c], err);
       if (rc) return rc;
       fs->ptrs[c] = &fs->vecs[c];
     }
@@ -330,7 +392,7 @@ static int read_text(sp_scan *scan, const sp_data_file *f, sp_table *t, file_sta
   for (int c = 0; c < ds->ncolumns; c++) fs->ptrs[c] = scan->used[c] ? &fs->vecs[c] : NULL;
   if (ensure_sel(fs, nrows + 1)) return sp_error_set(err, SP_ERR_NOMEM, "out of memory");
   size_t nsel;
-  filter_vectors(scan, fs, nrows, &nsel);
+  if (filter_vectors(scan, fs, nrows, &nsel)) return sp_error_set(err, SP_ERR_NOMEM, "out of memory");
   if (nsel && sp_table_append(t, fs->ptrs, nrows, nsel == nrows ? NULL : fs->sel))
     return sp_error_set(err, SP_ERR_NOMEM, "out of memory");
   return SP_OK;

@@ -235,7 +235,33 @@ static bool op_holds(sp_qop op, int c) {
     }                                                                                                            \
   } while (0)
 
-void sp_pred_filter(const sp_qpred *p, const sp_parquet_column_vector *vec, uint8_t *sel) {
+/* Whether string (s, len) satisfies p (an IN list, or one comparison). */
+static bool string_holds(const sp_qpred *p, const char *s, size_t len) {
+  if (p->op == SP_Q_EQ || p->op == SP_Q_IN) { /* lengths first, then bytes */
+    for (size_t k = 0; k < p->nvalues; k++)
+      if (p->values[k].u.str.len == len && memcmp(s, p->values[k].u.str.ptr, len) == 0) return true;
+    return false;
+  }
+  return op_holds(p->op, cmp_str(s, len, p->values[0].u.str.ptr, p->values[0].u.str.len));
+}
+
+/* Coded strings: the predicate once per entry, then a lookup per row. */
+static int filter_coded(const sp_qpred *p, const sp_parquet_column_vector *vec, uint8_t *sel) {
+  uint8_t *holds = malloc(vec->nentries + 1);
+  if (!holds) return SP_ERR_NOMEM;
+  holds[0] = 0; /* the code of null rows when there is no entry at all */
+  for (size_t k = 0; k < vec->nentries; k++) {
+    uint32_t a = vec->entry_offsets[k], b = vec->entry_offsets[k + 1];
+    holds[k] = string_holds(p, vec->str_bytes + a, b - a);
+  }
+  const uint32_t *codes = vec->codes;
+  const uint8_t *valid = vec->valid;
+  for (size_t i = 0; i < vec->nrows; i++) sel[i] &= holds[codes[i]] & valid[i];
+  free(holds);
+  return SP_OK;
+}
+
+int sp_pred_filter(const sp_qpred *p, const sp_parquet_column_vector *vec, uint8_t *sel) {
   size_t n = vec->nrows;
   const uint8_t *valid = vec->valid;
   switch (p->type) {
@@ -254,28 +280,13 @@ void sp_pred_filter(const sp_qpred *p, const sp_parquet_column_vector *vec, uint
   case SP_TIMESTAMP: FILTER_NUMERIC(i64, i64); break;
   case SP_DOUBLE: FILTER_NUMERIC(f64, f64); break;
   case SP_STRING:
-    if (p->op == SP_Q_EQ || p->op == SP_Q_IN) { /* lengths first, then bytes */
-      for (size_t i = 0; i < n; i++) {
-        if (!sel[i]) continue;
-        const char *s = vec->str_bytes + vec->str_offsets[i];
-        size_t len = vec->str_offsets[i + 1] - vec->str_offsets[i];
-        bool hit = false;
-        for (size_t k = 0; k < p->nvalues && !hit; k++)
-          hit = p->values[k].u.str.len == len && memcmp(s, p->values[k].u.str.ptr, len) == 0;
-        sel[i] = hit && valid[i];
-      }
-      break;
-    }
+    if (vec->coded) return filter_coded(p, vec, sel);
     for (size_t i = 0; i < n; i++) {
       if (!sel[i]) continue;
-      if (!valid[i]) {
-        sel[i] = 0;
-        continue;
-      }
-      const char *s = vec->str_bytes + vec->str_offsets[i];
-      size_t len = vec->str_offsets[i + 1] - vec->str_offsets[i];
-      sel[i] = op_holds(p->op, cmp_str(s, len, p->values[0].u.str.ptr, p->values[0].u.str.len));
+      const uint32_t *off = vec->str_offsets;
+      sel[i] = valid[i] && string_holds(p, vec->str_bytes + off[i], off[i + 1] - off[i]);
     }
     break;
   }
+  return SP_OK;
 }

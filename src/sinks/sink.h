@@ -12,6 +12,13 @@
  * runner commits its channel take only after the sink commit returned 0, so a crash
  * anywhere replays events into the sink, never loses them.
  *
+ * A sink may also offer a deferred commit and a flush (both or neither): the
+ * deferred commit publishes like commit but may leave its last durability step (the
+ * file sink: syncing the folders it renamed files into) to flush, so that several
+ * batches share it.  The runner uses them only with a channel that defers its take
+ * records until that flush (channel.h, sp_channel_take_commit_deferred), so a crash
+ * before the flush re-delivers the batches and the idempotent commit absorbs it.
+ *
  * Errors are classified by code: SP_ERR_CORRUPT, SP_ERR_INVALID and
  * SP_ERR_UNSUPPORTED are permanent (the batch can never be written: the runner
  * quarantines it); every other code is transient (retried with backoff).
@@ -42,6 +49,10 @@ typedef struct sp_sink_ops {
   void (*abort)(sp_sink *s);
   /* Release the sink (aborting an open batch). */
   void (*close)(sp_sink *s);
+  /* Optional (see above; NULL when every commit is durable by itself). */
+  int (*commit_deferred)(sp_sink *s, sp_error *err);
+  /* Make every deferred commit durable.  On error the rest stays pending (call again). */
+  int (*flush)(sp_sink *s, sp_error *err);
 } sp_sink_ops;
 
 /* What every sink shares; implementations embed it first. */
@@ -91,7 +102,8 @@ typedef struct sp_sink_file_config {
  * writing to a folder the sink lists the files with its prefix there: rows whose
  * sequence falls inside a published file's range were published before (a replay
  * after a crash) and are skipped; leftover "<name>.tmp" files of its own are deleted.
- * Files are written as "<name>.tmp", fsynced, renamed, and the folder fsynced. */
+ * Files are written as "<name>.tmp", fsynced, renamed, and the folder fsynced (by
+ * commit, or once per folder by flush after deferred commits). */
 int sp_sink_file_open(const sp_sink_file_config *cfg, sp_sink **out, sp_error *err);
 
 /* Expand a path template for a UTC timestamp `us` (microseconds).  Returns 0 or

@@ -6,7 +6,9 @@
  * A batch is decoded into rows as it is written and grouped by (dataset, folder).
  * Commit handles one group at a time: list the folder's published ranges, drop rows
  * already published, cut the rest into files by roll_rows / roll_bytes, write each
- * file aside, fsync it, rename it, then fsync the folder.
+ * file aside, fsync it, rename it, then fsync the folder.  A deferred commit (the
+ * sink runner's, see sink.h) leaves the folder syncs to the next flush, which syncs
+ * each folder once however many batches renamed files into it.
  */
 #include "sinks/sink.h"
 
@@ -50,6 +52,8 @@ typedef struct file_sink {
   row_group *groups;
   size_t ngroups, groups_cap;
   size_t reserved; /* budget bytes held by the batch */
+  char **unsynced; /* folders renamed into by deferred commits, not synced yet */
+  size_t nunsynced, unsynced_cap;
 } file_sink;
 
 /* Budget charge of a decoded event: the row's values plus its bytes again for strings. */
@@ -266,7 +270,23 @@ static int publish_file(file_sink *fs, const row_group *g, const sp_row *rows, s
   return rc;
 }
 
-static int commit_group(file_sink *fs, row_group *g, sp_error *err) {
+/* Remember `dir` for the next flush (once).  0 or SP_ERR_NOMEM. */
+static int note_unsynced(file_sink *fs, const char *dir, sp_error *err) {
+  for (size_t i = 0; i < fs->nunsynced; i++)
+    if (strcmp(fs->unsynced[i], dir) == 0) return SP_OK;
+  if (fs->nunsynced == fs->unsynced_cap) {
+    size_t cap = fs->unsynced_cap ? fs->unsynced_cap * 2 : 4;
+    char **grown = realloc(fs->unsynced, cap * sizeof *grown);
+    if (!grown) return sp_error_set(err, SP_ERR_NOMEM, "out of memory");
+    fs->unsynced = grown;
+    fs->unsynced_cap = cap;
+  }
+  if (!(fs->unsynced[fs->nunsynced] = strdup(dir))) return sp_error_set(err, SP_ERR_NOMEM, "out of memory");
+  fs->nunsynced++;
+  return SP_OK;
+}
+
+static int commit_group(file_sink *fs, row_group *g, bool deferred, sp_error *err) {
   int rc = sp_mkdirs(g->dir, err);
   seq_range *ranges = NULL;
   size_t nranges = 0;
@@ -289,20 +309,36 @@ static int commit_group(file_sink *fs, row_group *g, sp_error *err) {
     }
   }
   if (!rc && nchunk) rc = publish_file(fs, g, chunk, nchunk, first, last, err);
-  if (!rc) rc = sp_fsync_dir(g->dir, err);
+  if (!rc) rc = deferred ? note_unsynced(fs, g->dir, err) : sp_fsync_dir(g->dir, err);
   free(chunk);
   free(ranges);
   return rc;
 }
 
-static int file_commit(sp_sink *s, sp_error *err) {
+static int commit_batch(sp_sink *s, bool deferred, sp_error *err) {
   file_sink *fs = (file_sink *)s;
   for (size_t g = 0; g < fs->ngroups; g++) {
-    int rc = commit_group(fs, &fs->groups[g], err);
+    int rc = commit_group(fs, &fs->groups[g], deferred, err);
     if (rc) return rc; /* the batch stays: the runner retries or aborts it */
   }
   clear_batch(fs);
   return SP_OK;
+}
+
+static int file_commit(sp_sink *s, sp_error *err) { return commit_batch(s, false, err); }
+
+static int file_commit_deferred(sp_sink *s, sp_error *err) { return commit_batch(s, true, err); }
+
+/* Sync the folders deferred commits renamed into; the ones not synced stay listed. */
+static int file_flush(sp_sink *s, sp_error *err) {
+  file_sink *fs = (file_sink *)s;
+  int rc = SP_OK;
+  size_t done = 0;
+  while (done < fs->nunsynced && !(rc = sp_fsync_dir(fs->unsynced[done], err))) free(fs->unsynced[done++]);
+  memmove(fs->unsynced, fs->unsynced + done, (fs->nunsynced - done) * sizeof *fs->unsynced);
+  fs->nunsynced -= done;
+  if (rc) sp_error_prefix(err, "sink %s", fs->base.name);
+  return rc;
 }
 
 static void file_abort(sp_sink *s) { clear_batch((file_sink *)s); }
@@ -310,6 +346,8 @@ static void file_abort(sp_sink *s) { clear_batch((file_sink *)s); }
 static void file_close(sp_sink *s) {
   file_sink *fs = (file_sink *)s;
   clear_batch(fs);
+  for (size_t i = 0; i < fs->nunsynced; i++) free(fs->unsynced[i]);
+  free(fs->unsynced);
   free(fs->data_dir);
   free(fs->path);
   free(fs->prefix);
@@ -318,7 +356,8 @@ static void file_close(sp_sink *s) {
   free(fs);
 }
 
-static const sp_sink_ops file_ops = {"file", file_begin, file_write, file_commit, file_abort, file_close};
+static const sp_sink_ops file_ops = {"file",     file_begin, file_write,          file_commit,
+                                     file_abort, file_close, file_commit_deferred, file_flush};
 
 static char *dup_or_null(const char *s, bool *failed) {
   if (!s) return NULL;

@@ -234,7 +234,7 @@ static void mongo_close(sp_sink *s) {
   free(ms);
 }
 
-static const sp_sink_ops mongo_ops = {"mongodb", mongo_begin, mongo_write, mongo_commit, mongo_abort, mongo_close};
+static const sp_sink_ops mongo_ops = {"mongodb", mongo_begin, mongo_write, mongo_commit, mongo_abort, mongo_close, NULL, NULL};
 
 int sp_sink_mongo_open(const sp_sink_mongo_config *cfg, sp_sink **out, sp_error *err) {
   *out = NULL;

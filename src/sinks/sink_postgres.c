@@ -527,7 +527,7 @@ static void pg_close(sp_sink *s) {
   free(ps);
 }
 
-static const sp_sink_ops postgres_ops = {"postgresql", pg_begin, pg_write, pg_commit, pg_abort, pg_close};
+static const sp_sink_ops postgres_ops = {"postgresql", pg_begin, pg_write, pg_commit, pg_abort, pg_close, NULL, NULL};
 
 /* Register the password of `conninfo` (and PGPASSWORD) as log secrets. */
 static void register_password(const char *conninfo) {

@@ -26,6 +26,38 @@
 #define AV_NEWS_LOOKBACK_DAYS 3
 #define AV_NEWS_LIMIT 1000
 
+/* Alpha Vantage quotes every number as a string.  OVERVIEW of an unknown symbol is {}. */
+static const sp_shape_field overview_fields[] = {
+    {"MarketCapitalization", SP_SHAPE_STRING, SP_SHAPE_OPTIONAL, ""},
+    {"PERatio", SP_SHAPE_STRING, SP_SHAPE_OPTIONAL, ""},
+    {"EPS", SP_SHAPE_STRING, SP_SHAPE_OPTIONAL, ""},
+    {"DividendYield", SP_SHAPE_STRING, SP_SHAPE_OPTIONAL, ""},
+    {"52WeekHigh", SP_SHAPE_STRING, SP_SHAPE_OPTIONAL, ""},
+    {"52WeekLow", SP_SHAPE_STRING, SP_SHAPE_OPTIONAL, ""},
+};
+const sp_shape_spec sp_alphavantage_overview_shape = SP_SHAPE_SPEC("alphavantage", "overview", overview_fields);
+
+static const sp_shape_field news_fields[] = {
+    {"feed", SP_SHAPE_ARRAY, SP_SHAPE_REQUIRED, NULL},
+    {"feed[*].url", SP_SHAPE_STRING, SP_SHAPE_REQUIRED, NULL},
+    {"feed[*].title", SP_SHAPE_STRING, SP_SHAPE_REQUIRED, NULL},
+    {"feed[*].time_published", SP_SHAPE_STRING, SP_SHAPE_REQUIRED, NULL},
+    {"feed[*].summary", SP_SHAPE_STRING, SP_SHAPE_OPTIONAL, NULL},
+    {"feed[*].source", SP_SHAPE_STRING, SP_SHAPE_OPTIONAL, NULL},
+    {"feed[*].ticker_sentiment", SP_SHAPE_ARRAY, SP_SHAPE_REQUIRED, NULL},
+    {"feed[*].ticker_sentiment[*].ticker", SP_SHAPE_STRING, SP_SHAPE_REQUIRED, NULL},
+    {"feed[*].ticker_sentiment[*].ticker_sentiment_score", SP_SHAPE_STRING, SP_SHAPE_OPTIONAL, NULL},
+};
+const sp_shape_spec sp_alphavantage_news_shape = SP_SHAPE_SPEC("alphavantage", "news_sentiment", news_fields);
+
+static const sp_shape_field treasury_fields[] = {
+    {"interval", SP_SHAPE_STRING, SP_SHAPE_REQUIRED, NULL},
+    {"data", SP_SHAPE_ARRAY, SP_SHAPE_REQUIRED, NULL},
+    {"data[*].date", SP_SHAPE_STRING, SP_SHAPE_REQUIRED, NULL},
+    {"data[*].value", SP_SHAPE_STRING, SP_SHAPE_REQUIRED, NULL},
+};
+const sp_shape_spec sp_alphavantage_treasury_shape = SP_SHAPE_SPEC("alphavantage", "treasury_yield", treasury_fields);
+
 /* The error text of an error body, and whether it is a rate limit; NULL if none. */
 static const char *error_text(const cJSON *root, bool *rate_limit) {
   const char *note = sp_json_string(root, "Note");
@@ -271,12 +303,16 @@ static int put_fundamentals(void *arg, sp_row *row, sp_error *err) {
 static int on_overview(sp_source_ctx *ctx, const sp_http_response *resp, void *data,
                        sp_error *err) {
   av_request *r = data;
+  int rc = sp_source_check_shape(ctx, &sp_alphavantage_overview_shape, resp, err);
+  if (rc != SP_OK) return rc;
   return sp_alphavantage_parse_overview((const char *)resp->body.data, resp->body.len, r->ticker,
                                         put_fundamentals, ctx, err);
 }
 
 static int on_news(sp_source_ctx *ctx, const sp_http_response *resp, void *data, sp_error *err) {
   (void)data;
+  int rc = sp_source_check_shape(ctx, &sp_alphavantage_news_shape, resp, err);
+  if (rc != SP_OK) return rc;
   sp_news_target t = {ctx, NULL, resp->url};
   return sp_alphavantage_parse_news_sentiment((const char *)resp->body.data, resp->body.len,
                                               sp_news_emit_to_target, &t, err);
@@ -285,6 +321,8 @@ static int on_news(sp_source_ctx *ctx, const sp_http_response *resp, void *data,
 static int on_treasury(sp_source_ctx *ctx, const sp_http_response *resp, void *data,
                        sp_error *err) {
   (void)data;
+  int rc = sp_source_check_shape(ctx, &sp_alphavantage_treasury_shape, resp, err);
+  if (rc != SP_OK) return rc;
   sp_source_emit_target t = {ctx, resp->url};
   return sp_alphavantage_parse_treasury_yield((const char *)resp->body.data, resp->body.len,
                                               "10year", sp_source_emit_to_target, &t, err);

@@ -7,9 +7,16 @@
 #define STOCKPIPE_SOURCES_ALPHAVANTAGE_H
 
 #include "sources/news.h"
+#include "sources/shape.h"
 #include "sources/source.h"
 
 extern const sp_source_provider sp_source_alphavantage;
+
+/* The fields the parsers read (sources/shape.h): endpoints "overview",
+ * "news_sentiment", "treasury_yield". */
+extern const sp_shape_spec sp_alphavantage_overview_shape;
+extern const sp_shape_spec sp_alphavantage_news_shape;
+extern const sp_shape_spec sp_alphavantage_treasury_shape;
 
 /* The http classify hook: Alpha Vantage reports errors as HTTP 200 with a top-level
  * "Note" (rate limit), "Information" (rate limit, or a plan/key restriction) or

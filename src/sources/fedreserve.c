@@ -93,6 +93,18 @@ int sp_parse_rfc822_date(const char *text, int64_t *us) {
 
 /* ---- RSS --------------------------------------------------------------------------------- */
 
+static const sp_shape_field rss_fields[] = {
+    {"rss.channel", SP_SHAPE_TEXT, SP_SHAPE_REQUIRED, NULL},
+    {"rss.channel.item.title", SP_SHAPE_TEXT, SP_SHAPE_REQUIRED, NULL},
+    {"rss.channel.item.link", SP_SHAPE_TEXT, SP_SHAPE_REQUIRED, NULL},
+    {"rss.channel.item.pubDate", SP_SHAPE_TEXT, SP_SHAPE_REQUIRED, NULL},
+    {"rss.channel.item.description", SP_SHAPE_TEXT, SP_SHAPE_OPTIONAL, NULL},
+    {"rss.channel.item.category", SP_SHAPE_TEXT, SP_SHAPE_IF_PRESENT, NULL},
+};
+const sp_shape_spec sp_fedreserve_rss_shape = SP_SHAPE_SPEC("fedreserve", "rss", rss_fields);
+
+#define RSS_ITEM_PREFIX "rss.channel.item."
+
 /* Text content of the first child element `name` of `parent` (caller frees), or NULL. */
 static char *child_text(xmlNode *parent, const char *name) {
   for (xmlNode *c = parent->children; c; c = c->next)
@@ -168,22 +180,67 @@ static int emit_rss_item(const rss_item *it, const char *default_type, sp_row *r
   return emit(arg, row, err);
 }
 
-int sp_fedreserve_parse_rss(const char *body, size_t len, const char *default_type,
-                            sp_source_row_fn emit, void *arg, sp_error *err) {
+/* Read a feed: *doc (free with xmlFreeDoc) and its <channel>.  SP_ERR_PARSE (with
+ * nothing to free) for a body that is not XML; SP_ERR_NOT_FOUND (*doc set) for XML
+ * that is not an RSS document. */
+static int open_feed(const char *body, size_t len, xmlDoc **doc, xmlNode **channel, sp_error *err) {
   xmlInitParser();
+  *doc = NULL;
   if (len > (size_t)INT32_MAX) return sp_error_set(err, SP_ERR_PARSE, "fed feed: too large");
   /* RSS has no use for DTD entities; refusing them rules out expansion attacks */
   if (memmem(body, len, "<!ENTITY", 8))
     return sp_error_set(err, SP_ERR_PARSE, "fed feed: declares DTD entities; refused");
-  xmlDoc *doc = xmlReadMemory(body, (int)len, "feed.xml", NULL,
-                              XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
-  if (!doc) return sp_error_set(err, SP_ERR_PARSE, "fed feed: not well-formed XML");
-  xmlNode *root = xmlDocGetRootElement(doc);
-  xmlNode *channel = root ? find_element(root, "channel") : NULL;
-  if (!root || strcmp((const char *)root->name, "rss") != 0 || !channel) {
-    sp_error_set(err, SP_ERR_PARSE, "fed feed: not an RSS document (root <%.40s>)",
-                 root ? (const char *)root->name : "none");
+  *doc = xmlReadMemory(body, (int)len, "feed.xml", NULL, XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+  if (!*doc) return sp_error_set(err, SP_ERR_PARSE, "fed feed: not well-formed XML");
+  xmlNode *root = xmlDocGetRootElement(*doc);
+  *channel = root ? find_element(root, "channel") : NULL;
+  if (!root || strcmp((const char *)root->name, "rss") != 0 || !*channel)
+    return sp_error_set(err, SP_ERR_NOT_FOUND, "fed feed: not an RSS document (root <%.40s>)",
+                        root ? (const char *)root->name : "none");
+  return SP_OK;
+}
+
+static bool is_item(const xmlNode *n) {
+  return n->type == XML_ELEMENT_NODE && strcmp((const char *)n->name, "item") == 0;
+}
+
+static bool has_child(const xmlNode *parent, const char *name) {
+  for (const xmlNode *c = parent->children; c; c = c->next)
+    if (c->type == XML_ELEMENT_NODE && strcmp((const char *)c->name, name) == 0) return true;
+  return false;
+}
+
+void sp_fedreserve_check_rss(const char *body, size_t len, sp_shape_report *report) {
+  sp_shape_report_init(report, &sp_fedreserve_rss_shape);
+  xmlDoc *doc;
+  xmlNode *channel;
+  int rc = open_feed(body, len, &doc, &channel, NULL);
+  xmlNode *root = rc == SP_ERR_NOT_FOUND ? xmlDocGetRootElement(doc) : NULL;
+  if (root && strcmp((const char *)root->name, "rss") == 0) /* (an HTML page is no feed at all) */
+    sp_shape_report_missing(report, "rss.channel", SP_SHAPE_REQUIRED);
+  for (size_t i = 0; rc == SP_OK && i < sp_fedreserve_rss_shape.nfields; i++) {
+    const sp_shape_field *f = &sp_fedreserve_rss_shape.fields[i];
+    if (f->need == SP_SHAPE_IF_PRESENT || strncmp(f->path, RSS_ITEM_PREFIX, strlen(RSS_ITEM_PREFIX)) != 0)
+      continue;
+    int items = 0, without = 0;
+    for (const xmlNode *n = channel->children; n; n = n->next)
+      if (is_item(n)) {
+        items++;
+        without += !has_child(n, f->path + strlen(RSS_ITEM_PREFIX));
+      }
+    if (items > 0 && without == items) sp_shape_report_missing(report, f->path, f->need);
+  }
+  xmlFreeDoc(doc);
+}
+
+int sp_fedreserve_parse_rss(const char *body, size_t len, const char *default_type,
+                            sp_source_row_fn emit, void *arg, sp_error *err) {
+  xmlDoc *doc;
+  xmlNode *channel;
+  int rc = open_feed(body, len, &doc, &channel, err);
+  if (rc != SP_OK) { /* not XML, or XML that is not RSS: both unparseable here */
     xmlFreeDoc(doc);
+    if (err) err->code = SP_ERR_PARSE;
     return SP_ERR_PARSE;
   }
   sp_row row;
@@ -191,9 +248,8 @@ int sp_fedreserve_parse_rss(const char *body, size_t len, const char *default_ty
     xmlFreeDoc(doc);
     return sp_error_set(err, SP_ERR_NOMEM, "out of memory");
   }
-  int rc = SP_OK;
   for (xmlNode *n = channel->children; n && rc == SP_OK; n = n->next) {
-    if (n->type != XML_ELEMENT_NODE || strcmp((const char *)n->name, "item") != 0) continue;
+    if (!is_item(n)) continue;
     rss_item it = {child_text(n, "title"), child_text(n, "link"), child_text(n, "description"),
                    child_text(n, "pubDate"), child_text(n, "category"), child_text(n, "guid")};
     rc = emit_rss_item(&it, default_type, &row, emit, arg, err);
@@ -371,6 +427,10 @@ typedef struct fed_request {
 
 static int on_feed(sp_source_ctx *ctx, const sp_http_response *resp, void *data, sp_error *err) {
   fed_request *r = data;
+  sp_shape_report shape;
+  sp_fedreserve_check_rss((const char *)resp->body.data, resp->body.len, &shape);
+  int rc = sp_source_report_shape(ctx, &shape, resp->url, err);
+  if (rc != SP_OK) return rc;
   sp_source_emit_target t = {ctx, resp->url};
   return sp_fedreserve_parse_rss((const char *)resp->body.data, resp->body.len, r->type,
                                  sp_source_emit_to_target, &t, err);

@@ -6,9 +6,20 @@
 #ifndef STOCKPIPE_SOURCES_FEDRESERVE_H
 #define STOCKPIPE_SOURCES_FEDRESERVE_H
 
+#include "sources/shape.h"
 #include "sources/source.h"
 
 extern const sp_source_provider sp_source_fedreserve;
+
+/* The RSS elements sp_fedreserve_parse_rss reads (sources/shape.h), endpoint "rss":
+ * paths "rss.channel.item.<element>". */
+extern const sp_shape_spec sp_fedreserve_rss_shape;
+
+/* Check an RSS body against sp_fedreserve_rss_shape into `report` (initialised by the
+ * call): an element is missing when no <item> has it; an <rss> without <channel>
+ * reports "rss.channel" missing; a body that is not XML or not RSS (an HTML error
+ * page) gives an empty report (the parser reports it).  Pure. */
+void sp_fedreserve_check_rss(const char *body, size_t len, sp_shape_report *report);
 
 /* Parse an RFC 822 / RFC 1123 date as RSS uses it ("Wed, 20 Nov 2024 14:00:00 GMT",
  * day name optional, seconds optional, 2- or 4-digit year, zone GMT/UT/UTC/Z, the US

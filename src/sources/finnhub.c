@@ -22,6 +22,29 @@
 
 #define FINNHUB_NEWS_DAYS 7
 
+static const sp_shape_field news_fields[] = {
+    {"[*].url", SP_SHAPE_STRING, SP_SHAPE_REQUIRED, NULL},
+    {"[*].headline", SP_SHAPE_STRING, SP_SHAPE_REQUIRED, NULL},
+    {"[*].datetime", SP_SHAPE_NUMBER, SP_SHAPE_REQUIRED, NULL},
+    {"[*].summary", SP_SHAPE_STRING, SP_SHAPE_OPTIONAL, NULL},
+    {"[*].source", SP_SHAPE_STRING, SP_SHAPE_OPTIONAL, NULL},
+    {"[*].related", SP_SHAPE_STRING, SP_SHAPE_OPTIONAL, NULL},
+};
+const sp_shape_spec sp_finnhub_news_shape = SP_SHAPE_SPEC("finnhub", "company-news", news_fields);
+
+/* "metric":{} for an unknown symbol; each value has alternatives (first_number below),
+ * so only the ones always sent are required to be there. */
+static const sp_shape_field metric_fields[] = {
+    {"metric", SP_SHAPE_OBJECT, SP_SHAPE_REQUIRED, NULL},
+    {"metric.marketCapitalization", SP_SHAPE_NUMBER, SP_SHAPE_OPTIONAL, "metric"},
+    {"metric.52WeekHigh", SP_SHAPE_NUMBER, SP_SHAPE_OPTIONAL, "metric"},
+    {"metric.52WeekLow", SP_SHAPE_NUMBER, SP_SHAPE_OPTIONAL, "metric"},
+    {"metric.peTTM", SP_SHAPE_NUMBER, SP_SHAPE_IF_PRESENT, NULL},
+    {"metric.epsTTM", SP_SHAPE_NUMBER, SP_SHAPE_IF_PRESENT, NULL},
+    {"metric.dividendYieldIndicatedAnnual", SP_SHAPE_NUMBER, SP_SHAPE_IF_PRESENT, NULL},
+};
+const sp_shape_spec sp_finnhub_metric_shape = SP_SHAPE_SPEC("finnhub", "stock/metric", metric_fields);
+
 static int parse_body(const char *body, size_t len, const char *what, cJSON **root, sp_error *err) {
   int rc = sp_json_parse(body, len, what, root, err);
   if (rc != SP_OK) return rc;
@@ -169,6 +192,8 @@ typedef struct finnhub_request {
 
 static int on_news(sp_source_ctx *ctx, const sp_http_response *resp, void *data, sp_error *err) {
   finnhub_request *r = data;
+  int rc = sp_source_check_shape(ctx, &sp_finnhub_news_shape, resp, err);
+  if (rc != SP_OK) return rc;
   sp_news_target t = {ctx, r->ticker, resp->url};
   return sp_finnhub_parse_company_news((const char *)resp->body.data, resp->body.len, sp_news_emit_to_target,
                                        &t, err);
@@ -181,6 +206,8 @@ static int put_fundamentals(void *arg, sp_row *row, sp_error *err) {
 
 static int on_metric(sp_source_ctx *ctx, const sp_http_response *resp, void *data, sp_error *err) {
   finnhub_request *r = data;
+  int rc = sp_source_check_shape(ctx, &sp_finnhub_metric_shape, resp, err);
+  if (rc != SP_OK) return rc;
   return sp_finnhub_parse_metric((const char *)resp->body.data, resp->body.len, r->ticker,
                                  put_fundamentals, ctx, err);
 }

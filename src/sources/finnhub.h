@@ -6,9 +6,15 @@
 #define STOCKPIPE_SOURCES_FINNHUB_H
 
 #include "sources/news.h"
+#include "sources/shape.h"
 #include "sources/source.h"
 
 extern const sp_source_provider sp_source_finnhub;
+
+/* The fields the parsers read (sources/shape.h): endpoints "company-news",
+ * "stock/metric". */
+extern const sp_shape_spec sp_finnhub_news_shape;
+extern const sp_shape_spec sp_finnhub_metric_shape;
 
 /* company-news → one sp_news_article per item (datetime in Unix seconds; `related`
  * is a comma-separated symbol list; empty summary is null).  Errors: SP_ERR_PARSE,

@@ -30,6 +30,26 @@
 #define RELEASE_LOOKAHEAD_DAYS 30
 #define RATE_LOOKBACK_DAYS 31        /* to see the value before the first new one */
 
+/* "count"/"offset" drive paging: without them later pages would be missed. */
+static const sp_shape_field observations_fields[] = {
+    {"observations", SP_SHAPE_ARRAY, SP_SHAPE_REQUIRED, NULL},
+    {"count", SP_SHAPE_NUMBER, SP_SHAPE_REQUIRED, NULL},
+    {"offset", SP_SHAPE_NUMBER, SP_SHAPE_REQUIRED, NULL},
+    {"observations[*].date", SP_SHAPE_STRING, SP_SHAPE_REQUIRED, NULL},
+    {"observations[*].value", SP_SHAPE_STRING, SP_SHAPE_REQUIRED, NULL},
+};
+const sp_shape_spec sp_fred_observations_shape = SP_SHAPE_SPEC("fred", "series/observations", observations_fields);
+
+static const sp_shape_field release_dates_fields[] = {
+    {"release_dates", SP_SHAPE_ARRAY, SP_SHAPE_REQUIRED, NULL},
+    {"count", SP_SHAPE_NUMBER, SP_SHAPE_REQUIRED, NULL},
+    {"offset", SP_SHAPE_NUMBER, SP_SHAPE_REQUIRED, NULL},
+    {"release_dates[*].date", SP_SHAPE_STRING, SP_SHAPE_REQUIRED, NULL},
+    {"release_dates[*].release_id", SP_SHAPE_NUMBER, SP_SHAPE_REQUIRED, NULL},
+    {"release_dates[*].release_name", SP_SHAPE_STRING, SP_SHAPE_REQUIRED, NULL},
+};
+const sp_shape_spec sp_fred_release_dates_shape = SP_SHAPE_SPEC("fred", "releases/dates", release_dates_fields);
+
 static const sp_fred_series fred_macro[] = {
     {"interest_rate", "DGS10", NULL, "percent", "d"},
     {"unemployment_rate", "UNRATE", NULL, "percent", "m"},
@@ -251,7 +271,9 @@ static int on_observations(sp_source_ctx *ctx, const sp_http_response *resp, voi
   fred_request *r = data;
   sp_source_page page;
   sp_source_emit_target t = {ctx, resp->url};
-  int rc = sp_fred_parse_observations((const char *)resp->body.data, resp->body.len, r->series,
+  int rc = sp_source_check_shape(ctx, &sp_fred_observations_shape, resp, err);
+  if (rc != SP_OK) return rc;
+  rc = sp_fred_parse_observations((const char *)resp->body.data, resp->body.len, r->series,
                                       &page, sp_source_emit_to_target, &t, err);
   if (rc == SP_OK && page.count > 0 && page.offset + page.count < page.total)
     submit_page(ctx, r->query, page.offset + page.count, on_observations, r, sizeof *r, err);
@@ -263,7 +285,9 @@ static int on_release_dates(sp_source_ctx *ctx, const sp_http_response *resp, vo
   fred_request *r = data;
   sp_source_page page;
   sp_source_emit_target t = {ctx, resp->url};
-  int rc = sp_fred_parse_release_dates((const char *)resp->body.data, resp->body.len, &page,
+  int rc = sp_source_check_shape(ctx, &sp_fred_release_dates_shape, resp, err);
+  if (rc != SP_OK) return rc;
+  rc = sp_fred_parse_release_dates((const char *)resp->body.data, resp->body.len, &page,
                                        sp_source_emit_to_target, &t, err);
   if (rc == SP_OK && page.count > 0 && page.offset + page.count < page.total)
     submit_page(ctx, r->query, page.offset + page.count, on_release_dates, r, sizeof *r, err);
@@ -272,6 +296,8 @@ static int on_release_dates(sp_source_ctx *ctx, const sp_http_response *resp, vo
 
 static int on_lower(sp_source_ctx *ctx, const sp_http_response *resp, void *data, sp_error *err) {
   fred_request *r = data;
+  int rc = sp_source_check_shape(ctx, &sp_fred_observations_shape, resp, err);
+  if (rc != SP_OK) return rc;
   sp_source_emit_target t = {ctx, resp->url};
   return sp_fred_parse_rate_decisions(r->upper_body, r->upper_len, (const char *)resp->body.data,
                                       resp->body.len, r->first_is_decision,
@@ -282,6 +308,8 @@ static int on_lower(sp_source_ctx *ctx, const sp_http_response *resp, void *data
  * the upper body in the request's data. */
 static int on_upper(sp_source_ctx *ctx, const sp_http_response *resp, void *data, sp_error *err) {
   fred_request *r = data;
+  int rc = sp_source_check_shape(ctx, &sp_fred_observations_shape, resp, err);
+  if (rc != SP_OK) return rc;
   size_t size = sizeof *r + resp->body.len + 1;
   fred_request *next = malloc(size);
   if (!next) return sp_error_set(err, SP_ERR_NOMEM, "out of memory");
@@ -291,7 +319,7 @@ static int on_upper(sp_source_ctx *ctx, const sp_http_response *resp, void *data
   next->upper_len = resp->body.len;
   char *at = strstr(next->query, "series_id=DFEDTARU");
   if (at) memcpy(at + strlen("series_id=DFEDTAR"), "L", 1);
-  int rc = sp_source_submit(ctx, next->query, NULL, on_lower, next, size, err);
+  rc = sp_source_submit(ctx, next->query, NULL, on_lower, next, size, err);
   free(next);
   return rc;
 }

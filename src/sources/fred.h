@@ -6,9 +6,15 @@
 #ifndef STOCKPIPE_SOURCES_FRED_H
 #define STOCKPIPE_SOURCES_FRED_H
 
+#include "sources/shape.h"
 #include "sources/source.h"
 
 extern const sp_source_provider sp_source_fred;
+
+/* The fields the parsers read (sources/shape.h): endpoints "series/observations"
+ * (macro series and the target-range series of rate decisions), "releases/dates". */
+extern const sp_shape_spec sp_fred_observations_shape;
+extern const sp_shape_spec sp_fred_release_dates_shape;
 
 /* A FRED series as stored (SPEC §7 macro mapping). */
 typedef struct sp_fred_series {

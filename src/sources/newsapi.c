@@ -28,6 +28,17 @@
 #define NEWSAPI_CHAINS 2
 #define NEWSAPI_DAYS 7
 
+static const sp_shape_field everything_fields[] = {
+    {"articles", SP_SHAPE_ARRAY, SP_SHAPE_REQUIRED, NULL},
+    {"totalResults", SP_SHAPE_NUMBER, SP_SHAPE_OPTIONAL, NULL},
+    {"articles[*].url", SP_SHAPE_STRING, SP_SHAPE_REQUIRED, NULL},
+    {"articles[*].title", SP_SHAPE_STRING, SP_SHAPE_REQUIRED, NULL},
+    {"articles[*].publishedAt", SP_SHAPE_STRING, SP_SHAPE_REQUIRED, NULL},
+    {"articles[*].description", SP_SHAPE_STRING, SP_SHAPE_OPTIONAL, NULL},
+    {"articles[*].source.name", SP_SHAPE_STRING, SP_SHAPE_OPTIONAL, NULL},
+};
+const sp_shape_spec sp_newsapi_everything_shape = SP_SHAPE_SPEC("newsapi", "everything", everything_fields);
+
 static const struct {
   const char *code;
   sp_newsapi_action action;
@@ -121,7 +132,9 @@ static int on_page(sp_source_ctx *ctx, const sp_http_response *resp, void *data,
   newsapi_request *r = data;
   sp_news_target t = {ctx, ctx->round->tickers[r->index], resp->url};
   long total = 0;
-  int rc = sp_newsapi_parse_everything((const char *)resp->body.data, resp->body.len, &total,
+  int rc = sp_source_check_shape(ctx, &sp_newsapi_everything_shape, resp, err);
+  if (rc != SP_OK) return rc; /* on_failure continues the chain */
+  rc = sp_newsapi_parse_everything((const char *)resp->body.data, resp->body.len, &total,
                                        sp_news_emit_to_target, &t, err);
   if (rc != SP_OK) return rc; /* on_failure continues the chain */
   chain_next(ctx, *r, (long)r->page * NEWSAPI_PAGE_SIZE < total && r->page < NEWSAPI_MAX_PAGES);

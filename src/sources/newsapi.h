@@ -6,9 +6,13 @@
 #define STOCKPIPE_SOURCES_NEWSAPI_H
 
 #include "sources/news.h"
+#include "sources/shape.h"
 #include "sources/source.h"
 
 extern const sp_source_provider sp_source_newsapi;
+
+/* The fields the parser reads (sources/shape.h): endpoint "everything". */
+extern const sp_shape_spec sp_newsapi_everything_shape;
 
 /* What to do after a NewsAPI error code (the body's "code"). */
 typedef enum sp_newsapi_action {

@@ -189,7 +189,9 @@ void sp_source_fail(sp_source_ctx *ctx, const char *request, long status, const 
   ctx->report->failures++;
   ctx->report->status = SP_SOURCE_FAILED;
   if (ctx->report->first_error.code == SP_OK) ctx->report->first_error = e;
-  SP_ERROR(ctx->provider->name, "%s", e.msg);
+  if (ctx->failure_reported) SP_DEBUG(ctx->provider->name, "%s", e.msg);
+  else SP_ERROR(ctx->provider->name, "%s", e.msg);
+  ctx->failure_reported = false;
 }
 
 /* ---- requests ------------------------------------------------------------------------- */
@@ -239,6 +241,7 @@ static void request_done(void *arg, const sp_http_response *resp, const sp_error
                      &perr);
     }
   }
+  ctx->failure_reported = false; /* also when a fallback recovered the failure */
   free(p);
 }
 

@@ -148,6 +148,7 @@ typedef struct sp_source_provider_report {
   int requests;          /* requests submitted */
   int failures;          /* requests that failed */
   long rows;             /* rows emitted */
+  int shape_changes;     /* responses whose shape changed (sources/shape.h) */
   sp_error first_error;  /* the first failure's message (key redacted) */
 } sp_source_provider_report;
 
@@ -196,6 +197,8 @@ struct sp_source_ctx {
   const char *api_key;                  /* NULL for keyless providers */
   sp_source_provider_report *report;
   bool halted;                          /* the provider stopped itself (bad key...) */
+  bool failure_reported;                /* the failing response's cause was logged already
+                                           (a shape change): count it, log it at debug */
   struct sp_source_news_seen *news_seen; /* news (article_id, ticker) and policy event_id
                                             emitted this round */
   struct sp_source_quote_merge *merge;   /* financial_data: fundamentals to merge */
@@ -234,7 +237,8 @@ int sp_source_submit_with_fallback(sp_source_ctx *ctx, const char *path,
  * event_id), then hands it to the round's emit.  Returns 0 or the emit callback's error. */
 int sp_source_emit(sp_source_ctx *ctx, sp_row *row, const char *request, sp_error *err);
 
-/* Record and log (once) a failed request of ctx's provider. */
+/* Record and log (once) a failed request of ctx's provider (at debug level when
+ * ctx->failure_reported is set; the flag is cleared). */
 void sp_source_fail(sp_source_ctx *ctx, const char *request, long status, const char *body,
                     size_t body_len, const sp_error *cause);
 

@@ -22,6 +22,17 @@
 #define DEBT_PAGE_SIZE 100
 #define DEBT_INITIAL_DAYS 365
 
+/* Amounts are decimal strings, "null" when not published. */
+static const sp_shape_field debt_fields[] = {
+    {"data", SP_SHAPE_ARRAY, SP_SHAPE_REQUIRED, NULL},
+    {"meta.total-pages", SP_SHAPE_NUMBER, SP_SHAPE_REQUIRED, NULL},
+    {"data[*].record_date", SP_SHAPE_STRING, SP_SHAPE_REQUIRED, NULL},
+    {"data[*].debt_held_public_amt", SP_SHAPE_STRING, SP_SHAPE_REQUIRED, NULL},
+    {"data[*].intragov_hold_amt", SP_SHAPE_STRING, SP_SHAPE_OPTIONAL, NULL},
+    {"data[*].tot_pub_debt_out_amt", SP_SHAPE_STRING, SP_SHAPE_OPTIONAL, NULL},
+};
+const sp_shape_spec sp_treasury_debt_shape = SP_SHAPE_SPEC("treasury", "debt_to_penny", debt_fields);
+
 int sp_treasury_parse_debt_to_penny(const char *body, size_t len, sp_source_page *page,
                                     sp_source_row_fn emit, void *arg, sp_error *err) {
   cJSON *root;
@@ -96,7 +107,9 @@ static int on_page(sp_source_ctx *ctx, const sp_http_response *resp, void *data,
   debt_request *r = data;
   sp_source_page page;
   sp_source_emit_target t = {ctx, resp->url};
-  int rc = sp_treasury_parse_debt_to_penny((const char *)resp->body.data, resp->body.len, &page,
+  int rc = sp_source_check_shape(ctx, &sp_treasury_debt_shape, resp, err);
+  if (rc != SP_OK) return rc;
+  rc = sp_treasury_parse_debt_to_penny((const char *)resp->body.data, resp->body.len, &page,
                                            sp_source_emit_to_target, &t, err);
   if (rc == SP_OK && r->page < page.pages) {
     debt_request next = *r;

@@ -5,9 +5,13 @@
 #ifndef STOCKPIPE_SOURCES_TREASURY_H
 #define STOCKPIPE_SOURCES_TREASURY_H
 
+#include "sources/shape.h"
 #include "sources/source.h"
 
 extern const sp_source_provider sp_source_treasury;
+
+/* The fields the parser reads (sources/shape.h): endpoint "debt_to_penny". */
+extern const sp_shape_spec sp_treasury_debt_shape;
 
 /* policy rows from one debt_to_penny page: one treasury_debt event per record_date
  * (00:00 UTC), value = debt held by the public in USD, details = total public debt

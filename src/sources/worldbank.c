@@ -23,6 +23,19 @@
 #define WB_COUNTRY "US"
 #define WB_PER_PAGE 1000
 
+/* [meta, data]; data is null when the indicator has no observation in the range. */
+static const sp_shape_field indicator_fields[] = {
+    {"[0]", SP_SHAPE_OBJECT, SP_SHAPE_REQUIRED, NULL},
+    {"[0].page", SP_SHAPE_NUMBER, SP_SHAPE_REQUIRED, NULL},
+    {"[0].pages", SP_SHAPE_NUMBER, SP_SHAPE_REQUIRED, NULL},
+    {"[1]", SP_SHAPE_ARRAY, SP_SHAPE_REQUIRED, NULL},
+    {"[1][*].indicator.id", SP_SHAPE_STRING, SP_SHAPE_REQUIRED, NULL},
+    {"[1][*].country.id", SP_SHAPE_STRING, SP_SHAPE_REQUIRED, NULL},
+    {"[1][*].date", SP_SHAPE_STRING, SP_SHAPE_REQUIRED, NULL},
+    {"[1][*].value", SP_SHAPE_NUMBER, SP_SHAPE_REQUIRED, NULL},
+};
+const sp_shape_spec sp_worldbank_indicator_shape = SP_SHAPE_SPEC("worldbank", "indicator", indicator_fields);
+
 static const struct {
   const char *indicator, *id;
 } wb_indicators[] = {
@@ -117,7 +130,9 @@ static int on_page(sp_source_ctx *ctx, const sp_http_response *resp, void *data,
   wb_request *r = data;
   sp_source_page page;
   sp_source_emit_target t = {ctx, resp->url};
-  int rc = sp_worldbank_parse_indicator((const char *)resp->body.data, resp->body.len,
+  int rc = sp_source_check_shape(ctx, &sp_worldbank_indicator_shape, resp, err);
+  if (rc != SP_OK) return rc;
+  rc = sp_worldbank_parse_indicator((const char *)resp->body.data, resp->body.len,
                                         r->indicator, WB_COUNTRY, &page,
                                         sp_source_emit_to_target, &t, err);
   if (rc == SP_OK && page.page < page.pages) submit_page(ctx, r, page.page + 1, err);

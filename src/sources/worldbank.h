@@ -5,9 +5,13 @@
 #ifndef STOCKPIPE_SOURCES_WORLDBANK_H
 #define STOCKPIPE_SOURCES_WORLDBANK_H
 
+#include "sources/shape.h"
 #include "sources/source.h"
 
 extern const sp_source_provider sp_source_worldbank;
+
+/* The fields the parser reads (sources/shape.h): endpoint "indicator". */
+extern const sp_shape_spec sp_worldbank_indicator_shape;
 
 /* The World Bank indicator id of a macro indicator name ("gdp_growth" →
  * "NY.GDP.MKTP.KD.ZG", "inflation_rate" → "FP.CPI.TOTL.ZG"), or NULL. */

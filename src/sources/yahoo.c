@@ -7,9 +7,10 @@
  *
  * Quotes come from chart.result[0].meta (regularMarketPrice/Time, day high/low/volume,
  * previous close, 52-week range, currency, exchange) plus the session's open from the
- * day's bar.  Bars: one row per complete bar with all of O/H/L/C present; empty windows
- * (200 without timestamps) are 0 rows; bars outside the requested window and the
- * trailing price-snapshot pseudo-bar Yahoo appends after the close are dropped.
+ * day's bar.  Bars: one row per complete bar; empty windows (200 without timestamps)
+ * are 0 rows; bars outside the requested window and all-null bars are emitted marked
+ * for the quarantine (bar_outside_window, bar_null); the trailing price-snapshot
+ * pseudo-bar Yahoo appends after the close is not a bar and is dropped.
  * Errors in the body (`chart.error`, e.g. 400 "Data doesn't exist", 404 "No data
  * found, symbol may be delisted", 422 out-of-range intraday) become per-ticker errors;
  * 429 is retried by the HTTP client.  Yahoo keeps 1h bars for the last 730 days only,
@@ -25,6 +26,51 @@
 #include <string.h>
 
 #define YAHOO_INTRADAY_LIMIT_DAYS 729 /* Yahoo serves 1h bars for the last 730 days */
+
+#define RESULT "chart.result[0]"
+#define TS RESULT ".timestamp"
+#define QUOTE RESULT ".indicators.quote[0]"
+
+static const sp_shape_field quote_fields[] = {
+    {"chart.result", SP_SHAPE_ARRAY, SP_SHAPE_REQUIRED, NULL},
+    {RESULT ".meta", SP_SHAPE_OBJECT, SP_SHAPE_REQUIRED, NULL},
+    {RESULT ".meta.regularMarketPrice", SP_SHAPE_NUMBER, SP_SHAPE_REQUIRED, NULL},
+    {RESULT ".meta.regularMarketTime", SP_SHAPE_NUMBER, SP_SHAPE_REQUIRED, NULL},
+    {RESULT ".meta.currency", SP_SHAPE_STRING, SP_SHAPE_OPTIONAL, NULL},
+    {RESULT ".meta.exchangeName", SP_SHAPE_STRING, SP_SHAPE_OPTIONAL, NULL},
+    {RESULT ".meta.regularMarketDayHigh", SP_SHAPE_NUMBER, SP_SHAPE_IF_PRESENT, NULL},
+    {RESULT ".meta.regularMarketDayLow", SP_SHAPE_NUMBER, SP_SHAPE_IF_PRESENT, NULL},
+    {RESULT ".meta.regularMarketVolume", SP_SHAPE_NUMBER, SP_SHAPE_IF_PRESENT, NULL},
+    {RESULT ".meta.previousClose", SP_SHAPE_NUMBER, SP_SHAPE_IF_PRESENT, NULL},
+    {RESULT ".meta.chartPreviousClose", SP_SHAPE_NUMBER, SP_SHAPE_IF_PRESENT, NULL},
+    {RESULT ".meta.fiftyTwoWeekHigh", SP_SHAPE_NUMBER, SP_SHAPE_IF_PRESENT, NULL},
+    {RESULT ".meta.fiftyTwoWeekLow", SP_SHAPE_NUMBER, SP_SHAPE_IF_PRESENT, NULL},
+    {TS, SP_SHAPE_ARRAY, SP_SHAPE_IF_PRESENT, NULL},
+    {QUOTE ".open", SP_SHAPE_ARRAY, SP_SHAPE_OPTIONAL, TS},
+};
+const sp_shape_spec sp_yahoo_quote_shape = SP_SHAPE_SPEC("yahoo", "quote", quote_fields);
+
+static const sp_shape_field chart_fields[] = {
+    {"chart.result", SP_SHAPE_ARRAY, SP_SHAPE_REQUIRED, NULL},
+    {RESULT ".meta", SP_SHAPE_OBJECT, SP_SHAPE_REQUIRED, NULL},
+    {RESULT ".meta.regularMarketTime", SP_SHAPE_NUMBER, SP_SHAPE_IF_PRESENT, NULL},
+    {RESULT ".meta.currentTradingPeriod.regular.start", SP_SHAPE_NUMBER, SP_SHAPE_IF_PRESENT, NULL},
+    {RESULT ".meta.currentTradingPeriod.regular.end", SP_SHAPE_NUMBER, SP_SHAPE_IF_PRESENT, NULL},
+    {TS, SP_SHAPE_ARRAY, SP_SHAPE_IF_PRESENT, NULL},
+    {TS "[*]", SP_SHAPE_NUMBER, SP_SHAPE_REQUIRED, TS},
+    {QUOTE ".open", SP_SHAPE_ARRAY, SP_SHAPE_REQUIRED, TS},
+    {QUOTE ".high", SP_SHAPE_ARRAY, SP_SHAPE_REQUIRED, TS},
+    {QUOTE ".low", SP_SHAPE_ARRAY, SP_SHAPE_REQUIRED, TS},
+    {QUOTE ".close", SP_SHAPE_ARRAY, SP_SHAPE_REQUIRED, TS},
+    {QUOTE ".volume", SP_SHAPE_ARRAY, SP_SHAPE_REQUIRED, TS},
+    {QUOTE ".open[*]", SP_SHAPE_NUMBER, SP_SHAPE_REQUIRED, TS},
+    {QUOTE ".high[*]", SP_SHAPE_NUMBER, SP_SHAPE_REQUIRED, TS},
+    {QUOTE ".low[*]", SP_SHAPE_NUMBER, SP_SHAPE_REQUIRED, TS},
+    {QUOTE ".close[*]", SP_SHAPE_NUMBER, SP_SHAPE_REQUIRED, TS},
+    {QUOTE ".volume[*]", SP_SHAPE_NUMBER, SP_SHAPE_REQUIRED, TS},
+    {RESULT ".indicators.adjclose[0].adjclose[*]", SP_SHAPE_NUMBER, SP_SHAPE_IF_PRESENT, TS},
+};
+const sp_shape_spec sp_yahoo_chart_shape = SP_SHAPE_SPEC("yahoo", "chart", chart_fields);
 
 /* chart.result[0], or NULL with err set from chart.error (or a shape error). */
 static const cJSON *chart_result(const cJSON *root, const char *ticker, sp_error *err) {
@@ -225,21 +271,24 @@ int sp_yahoo_parse_bars(const char *body, size_t len, const char *ticker, const 
     double o = array_value(q.open, i), h = array_value(q.high, i);
     double l = array_value(q.low, i), c = array_value(q.close, i);
     int64_t start_us;
-    if (isnan(t) || isnan(o) || isnan(h) || isnan(l) || isnan(c)) continue; /* null bar */
+    if (isnan(t)) continue; /* no time: no key to store or quarantine it under */
     if (!sp_source_unix_seconds(t, &start_us)) {
       rc = sp_error_set(err, SP_ERR_PARSE, "yahoo %s: bar timestamp %.0f out of range", ticker, t);
       break;
     }
-    if (start_us < window_start_us || (window_end_us > 0 && start_us >= window_end_us)) continue;
-    if (is_snapshot_bar(meta, &q, i)) continue;
     /* complete once its start + interval, or the session close if earlier, has passed;
      * bars of sessions before the current one are complete */
     int64_t end_s = (int64_t)t + step;
     if (!isnan(session_start) && t >= session_start && session_end < (double)end_s)
       end_s = (int64_t)session_end;
     bool earlier_session = !isnan(session_start) && t < session_start;
-    if (!earlier_session && end_s * SP_US_PER_SEC > now_us) continue;
+    if (!earlier_session && end_s * SP_US_PER_SEC > now_us) continue; /* still forming */
+    bool outside = start_us < window_start_us || (window_end_us > 0 && start_us >= window_end_us);
+    if (!outside && is_snapshot_bar(meta, &q, i)) continue;
+    bool all_null = isnan(o) && isnan(h) && isnan(l) && isnan(c);
+    const char *reject = outside ? "bar_outside_window" : all_null ? "bar_null" : NULL;
     double vol = array_value(q.volume, i);
+    if (isnan(vol) && !all_null) vol = 0;
     sp_row_reset(&row);
     rc = sp_row_set_cstr(&row, sp_row_col(&row, "ticker"), ticker);
     rc |= sp_row_set_cstr(&row, sp_row_col(&row, "interval"), interval);
@@ -248,8 +297,9 @@ int sp_yahoo_parse_bars(const char *body, size_t len, const char *ticker, const 
     rc |= sp_row_set_double(&row, sp_row_col(&row, "high"), h);
     rc |= sp_row_set_double(&row, sp_row_col(&row, "low"), l);
     rc |= sp_row_set_double(&row, sp_row_col(&row, "close"), c);
-    rc |= sp_row_set_i64(&row, sp_row_col(&row, "volume"), isnan(vol) ? 0 : (int64_t)llround(vol));
+    if (!isnan(vol)) rc |= sp_row_set_i64(&row, sp_row_col(&row, "volume"), (int64_t)llround(vol));
     if (daily) rc |= sp_row_set_double(&row, sp_row_col(&row, "adj_close"), array_value(q.adjclose, i));
+    rc |= sp_row_set_cstr(&row, sp_row_col(&row, "quality_flags"), reject);
     if (rc != SP_OK) goto nomem;
     rc = emit(arg, &row, err);
   }
@@ -272,6 +322,8 @@ typedef struct yahoo_request {
 
 static int on_quote(sp_source_ctx *ctx, const sp_http_response *resp, void *data, sp_error *err) {
   yahoo_request *r = data;
+  int rc = sp_source_check_shape(ctx, &sp_yahoo_quote_shape, resp, err);
+  if (rc != SP_OK) return rc;
   sp_source_emit_target t = {ctx, resp->url};
   return sp_yahoo_parse_quote((const char *)resp->body.data, resp->body.len, r->ticker,
                               sp_source_emit_to_target, &t, err);
@@ -279,6 +331,8 @@ static int on_quote(sp_source_ctx *ctx, const sp_http_response *resp, void *data
 
 static int on_bars(sp_source_ctx *ctx, const sp_http_response *resp, void *data, sp_error *err) {
   yahoo_request *r = data;
+  int rc = sp_source_check_shape(ctx, &sp_yahoo_chart_shape, resp, err);
+  if (rc != SP_OK) return rc;
   sp_source_emit_target t = {ctx, resp->url};
   return sp_yahoo_parse_bars((const char *)resp->body.data, resp->body.len, r->ticker,
                              r->interval, r->window_start_us, r->window_end_us,

@@ -1,8 +1,8 @@
 /*
  * fuzz_parquet_reader.c — libFuzzer target for the Parquet reader: any bytes are opened as
- * a file; when the footer validates, every column of every row group is decoded and the
- * pruning helpers run on every column.  The reader must answer with SP_OK or an error,
- * never crash, leak, read out of bounds or allocate without bound (ASan/UBSan watch).
+ * a file; when the footer validates, every column of every row group is decoded (plain and
+ * coded) and the pruning helpers run on every column.  The reader must answer with SP_OK or
+ * an error, never crash, leak, read out of bounds or allocate without bound (ASan/UBSan watch).
  *
  * Built and run by tests/fuzz/run_parquet_fuzz.sh (clang -fsanitize=fuzzer,address,
  * undefined); the integration test tests/integration/test_parquet_fuzz.sh runs it
@@ -40,6 +40,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
           (void)sp_parquet_row_group_dictionary_may_match(r, g, &p, &may, &err);
         if (sp_parquet_reader_read_column(r, g, c, &v, &err) == SP_OK && v.nrows && v.valid[v.nrows - 1] > 1)
           __builtin_trap(); /* validity is 0/1 */
+        if (sp_parquet_reader_read_column_coded(r, g, c, &v, &err) == SP_OK && v.coded)
+          for (size_t i = 0; i < v.nrows; i++)
+            if (v.valid[i] && v.codes[i] >= v.nentries) __builtin_trap(); /* a code names an entry */
       }
     sp_parquet_column_vector_free(&v);
   }

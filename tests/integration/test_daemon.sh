@@ -83,9 +83,9 @@ start_daemon() {
   fail "daemon $name did not announce its endpoint"
 }
 
-# wait_for CONDITION-COMMAND... : retry for up to 10 s.
+# wait_for CONDITION-COMMAND... : retry for up to 10 s ($WAIT_TRIES x 0.05 s).
 wait_for() {
-  for ((i = 0; i < 200; i++)); do
+  for ((i = 0; i < ${WAIT_TRIES:-200}; i++)); do
     if "$@" >/dev/null 2>&1; then return 0; fi
     sleep 0.05
   done
@@ -300,7 +300,8 @@ want_503() {
 }
 # want_200 PORT : /health comes back to 200 "ok" with no reason.
 want_200() {
-  wait_for health_is "$1" 200 || fail "/health: want 200 again, got $(health_json "$1")"
+  # up to 30 s: a failing sink's retry delay doubles after each attempt
+  WAIT_TRIES=600 wait_for health_is "$1" 200 || fail "/health: want 200 again, got $(health_json "$1")"
   health_json "$1" | python3 -c '
 import json, sys
 d = json.load(sys.stdin)

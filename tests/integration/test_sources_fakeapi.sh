@@ -80,9 +80,10 @@ bindings:
 YAML
 
 # Hourly AAPL bars around the clock over the last 26 hours (inside the first poll's
-# 60-day window): 25 complete ones, one with all-null OHLC, one started 10 minutes ago
-# (still forming).  The source emits the 25; the pipeline's validation then quarantines
-# those outside the NYSE session, so stored + quarantined = 25.
+# 60-day window): 26 complete ones, one of them with all-null OHLC, and one started 10
+# minutes ago (still forming).  The source emits the 26 (the all-null one marked
+# bar_null); the pipeline's validation then quarantines it and those outside the NYSE
+# session, so stored + quarantined = 26.
 python3 - "$work/chart.json" <<'PY'
 import json, sys, time
 now = int(time.time())
@@ -132,11 +133,11 @@ for ds in financial_data stock_movements news macroeconomic policy; do
   expect "collect $ds exit" "$(collect $ds r1_$ds)" 0
 done
 expect "financial_data rows" "$(count_rows raw/financial_data)" '{"yahoo": 7}'
-grep -q "movement_source/yahoo: ok, 1 request(s), 0 failed, 25 row(s)" "$work/r1_stock_movements.out" \
-  "$work/r1_stock_movements.err" || { echo "FAIL: the source did not emit 25 bars" >&2; exit 1; }
+grep -q "movement_source/yahoo: ok, 1 request(s), 0 failed, 26 row(s)" "$work/r1_stock_movements.out" \
+  "$work/r1_stock_movements.err" || { echo "FAIL: the source did not emit 26 bars" >&2; exit 1; }
 stored_bars=$(find "$work/data/raw/stock_movements" -name '*.jsonl' -exec cat {} + | grep -c . || true)
 quarantined_bars=$(find "$work/data/quarantine" -path '*stock_movements*' -name '*.jsonl' -exec cat {} + 2>/dev/null | grep -c . || true)
-expect "bars stored + quarantined" "$((stored_bars + quarantined_bars))" 25
+expect "bars stored + quarantined" "$((stored_bars + quarantined_bars))" 26
 expect "macroeconomic rows" "$(count_rows context/macroeconomic)" '{"fred": 46, "worldbank": 18}'
 expect "policy rows" "$(count_rows context/policy)" '{"fedreserve": 28, "fred": 8, "treasury": 4}'
 

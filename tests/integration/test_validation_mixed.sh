@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # test_validation_mixed.sh — issue 10's mixed fixture run: the fake Yahoo API serves a
 # daily chart mixing good bars and broken ones (low > high, negative volume, a
-# non-positive price, a Saturday bar, an all-null bar Yahoo sends for halted days);
-# `stockpipe collect stock_movements` must store every row exactly once, either in
-# the dataset or in the quarantine with the rule it broke, and flag the suspicious
-# ones.  Counts: served = stored + quarantined (+ all-null bars, skipped by SPEC §7).
+# non-positive price, a Saturday bar, an all-null bar Yahoo sends for halted days, a
+# bar from before the requested window); `stockpipe collect stock_movements` must
+# store every served bar exactly once, either in the dataset or in the quarantine
+# with the rule it broke, and flag the suspicious ones.
+# Counts: served 12 = stored 6 + quarantined 6; flagged 3.
 set -euo pipefail
 . "$STOCKPIPE_SOURCE_DIR/tests/fakeapi/lib.sh"
 fakeapi_start
@@ -16,13 +17,14 @@ trap 'fakeapi_stop; rm -rf "$work"' EXIT
 python3 - "$work/chart.json" "$work/expected.json" <<'PY'
 import calendar, datetime, json, sys
 bars = [  # date, open, high, low, close, volume, expected outcome
+    ("2024-06-03", 90, 92, 89, 91, 900, "bar_outside_window"),       # before the first poll's 730 days
     ("2025-06-02", 100, 102, 99, 101, 1000, "stored"),
     ("2025-06-03", 101, 103, 100, 102, 1100, "stored"),
     ("2025-06-04", 102, 101, 103, 102, 1200, "ohlc_order"),          # low > high
     ("2025-06-05", 102, 104, 101, 103, -5, "volume_negative"),
     ("2025-06-06", 103, 105, 0, 104, 1300, "price_not_positive"),
     ("2025-06-07", 104, 106, 103, 105, 1400, "bar_not_in_session"),  # Saturday
-    ("2025-06-09", None, None, None, None, None, "skipped"),         # all-null bar
+    ("2025-06-09", None, None, None, None, None, "bar_null"),        # all-null bar
     ("2025-06-10", 104, 106, 103, 105, 0, "stored"),                  # flagged: zero volume
     ("2025-06-11", 1.06, 1.07, 1.04, 1.05, 1500, "stored"),            # flagged: ~1/100 vs 105
     ("2025-06-12", 105, 107, 104, 106, 1600, "stored"),               # flagged: ~100x vs 1.05
@@ -79,20 +81,18 @@ for p in glob.glob(os.path.join(data, "quarantine/stock_movements/*/*.jsonl")):
         assert q["bar_time"] not in quarantined, f"quarantined twice: {q['bar_time']}"
         assert q["provider"] == "yahoo" and q["ticker"] == "MIXD" and "/v8/finance/chart/MIXD?" in q["request"], q
         quarantined[q["bar_time"]] = q
-served = [e for e in expected if e["outcome"] != "skipped"]
+served = expected
 for e in expected:
     t, want = e["bar_time"], e["outcome"]
     if want == "stored":
         assert t in stored and t not in quarantined, (t, "not stored")
-    elif want == "skipped":
-        assert t not in stored and t not in quarantined, (t, "all-null bar should be skipped")
     else:
         assert t in quarantined and t not in stored, (t, want, "not quarantined")
         assert quarantined[t]["rule"] == want, (t, quarantined[t]["rule"], want)
 flags = {t: r["quality_flags"] for t, r in stored.items() if r["quality_flags"]}
 assert flags == {"2025-06-10T13:30:00Z": "zero_volume_in_session", "2025-06-11T13:30:00Z": "price_jump_100x",
                  "2025-06-12T13:30:00Z": "price_jump_100x"}, flags
-assert len(served) == len(stored) + len(quarantined)
+assert len(served) == len(stored) + len(quarantined) == 12 and len(stored) == 6, (len(stored), len(quarantined))
 print(f"served {len(served)} = stored {len(stored)} + quarantined {len(quarantined)}; flagged {len(flags)}")
 PY
 
@@ -102,14 +102,14 @@ python3 - "$work/summary.json" <<'PY'
 import json, sys
 m = json.load(open(sys.argv[1]))["datasets"]["stock_movements"]
 assert m["rows"] == 6, m
-assert m["quarantined"] == 4, m
+assert m["quarantined"] == 6, m
 assert m["quarantined_by_name"] == {"ohlc_order": 1, "volume_negative": 1, "price_not_positive": 1,
-                                    "bar_not_in_session": 1}, m
+                                    "bar_not_in_session": 1, "bar_null": 1, "bar_outside_window": 1}, m
 assert m["flagged"] == 3, m
 assert m["flagged_by_name"] == {"zero_volume_in_session": 1, "price_jump_100x": 2}, m
 print("summary: quarantined", m["quarantined_by_name"], "flagged", m["flagged_by_name"])
 PY
-"$STOCKPIPE_BIN" summary --data-dir "$work/data" | grep -q "quarantined *4: bar_not_in_session 1, ohlc_order 1"
+"$STOCKPIPE_BIN" summary --data-dir "$work/data" | grep -q "quarantined *6: bar_not_in_session 1, bar_null 1, bar_outside_window 1, ohlc_order 1"
 
 # `stockpipe query quarantine` reads the rejected rows back: JSON Lines by default,
 # a day range, csv/table of day, rule, detail and key columns; unknown dataset = exit 2.
@@ -122,14 +122,15 @@ import csv, json, os, sys
 w = sys.argv[1]
 rows = [json.loads(l) for l in open(os.path.join(w, "q.jsonl"))]
 want = {"2025-06-04T13:30:00Z": "ohlc_order", "2025-06-05T13:30:00Z": "volume_negative",
-        "2025-06-06T13:30:00Z": "price_not_positive", "2025-06-07T13:30:00Z": "bar_not_in_session"}
+        "2025-06-06T13:30:00Z": "price_not_positive", "2025-06-07T13:30:00Z": "bar_not_in_session",
+        "2025-06-09T13:30:00Z": "bar_null", "2024-06-03T13:30:00Z": "bar_outside_window"}
 assert {r["bar_time"]: r["rule"] for r in rows} == want, rows
 assert all(r["ticker"] == "MIXD" and r["detail"] and "request" in r for r in rows), rows
 c = list(csv.DictReader(open(os.path.join(w, "q.csv"))))
-assert len(c) == 4 and {r["bar_time"]: r["rule"] for r in c} == want, c
+assert len(c) == 6 and {r["bar_time"]: r["rule"] for r in c} == want, c
 assert all(r["ticker"] == "MIXD" and r["detail"] and len(r["date"]) == 10 for r in c), c
 t = open(os.path.join(w, "q.txt")).read().splitlines()
-assert t[0].split()[:3] == ["date", "rule", "detail"] and len(t) == 5, t
+assert t[0].split()[:3] == ["date", "rule", "detail"] and len(t) == 7, t
 assert os.path.getsize(os.path.join(w, "q_none")) == 0
 print("query quarantine:", len(rows), "rows")
 PY

@@ -47,7 +47,7 @@ static inline void flaky_close(sp_sink *s) {
   free(f);
 }
 static const sp_sink_ops flaky_sink_ops = {"flaky", flaky_begin, flaky_write, flaky_commit, flaky_abort,
-                                           flaky_close};
+                                           flaky_close, NULL,         NULL};
 
 /* Wrap `inner` (taking ownership).  NULL when out of memory. */
 static inline flaky_sink *flaky_sink_wrap(sp_sink *inner, const char *name, int fail_first, int fail_percent,

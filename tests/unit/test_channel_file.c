@@ -4,8 +4,9 @@
  * exits without closing), in-flight takes coming back, capacity, the minimum free
  * disk setting, a torn tail, a corrupt record in the middle (quarantined and
  * counted), a corrupt checkpoint (fallback to the other), segment rolling and
- * deletion, and fan-out transactions decided by the state store with a crash at
- * the commit point.
+ * deletion, fan-out transactions decided by the state store with a crash at the
+ * commit point, and deferred take commits (re-delivered after a crash before their
+ * flush, gone after it).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -157,6 +158,63 @@ static void test_replay_after_crash(void **state) {
   sp_channel_file_stats_get(ch, &st);
   assert_int_equal(st.recovered_events, 0);
   assert_int_equal(st.replayed_records, 0); /* the final checkpoint covered everything */
+  sp_channel_free(ch);
+}
+
+/* Take up to max events into nums and commit the take deferred. */
+static int take_deferred(sp_channel *ch, int *nums, int max) {
+  void *txn;
+  assert_int_equal(sp_channel_take_begin(ch, &txn, NULL), 0);
+  int n = 0;
+  sp_event ev;
+  while (n < max && sp_channel_take(ch, txn, &ev, 0, NULL) == SP_OK) {
+    char text[32];
+    snprintf(text, sizeof text, "%.*s", (int)ev.len, (const char *)ev.data);
+    assert_int_equal(sscanf(text, "event-%d", &nums[n]), 1);
+    n++;
+  }
+  assert_int_equal(sp_channel_take_commit_deferred(ch, txn, NULL, 0, NULL), 0);
+  return n;
+}
+
+/* 30 put; 10 + 10 taken deferred, then 5 more with an ordinary commit (which records
+ * the deferred ones too), then 5 deferred and flushed, then 5 deferred left. */
+static void child_defers_takes(fixture *f) {
+  sp_channel *ch = open_fc(f);
+  int nums[16];
+  if (put_range(ch, 0, 30) || take_deferred(ch, nums, 10) != 10 || nums[0] != 0 || take_deferred(ch, nums, 10) != 10 ||
+      nums[0] != 10)
+    _exit(3);
+  if (take_nums(ch, nums, NULL, 5, true) != 5 || nums[0] != 20) _exit(4);
+  if (take_deferred(ch, nums, 5) != 5 || nums[0] != 25 || sp_channel_take_flush(ch, NULL)) _exit(5);
+  if (put_range(ch, 30, 10) || take_deferred(ch, nums, 5) != 5 || nums[0] != 30) _exit(6);
+  sp_channel_counters c;
+  sp_channel_counters_snapshot(ch, &c);
+  if (c.ChannelSize != 5) _exit(7); /* deferred takes left the channel */
+  /* a checkpoint still lists the deferred ones */
+  if (sp_channel_file_checkpoint(ch, NULL)) _exit(8);
+}
+
+static void test_deferred_takes(void **state) {
+  fixture *f = *state;
+  sp_channel *ch = open_fc(f);
+  assert_true(sp_channel_defers_takes(ch));
+  sp_channel_free(ch);
+  in_crashing_child(f, child_defers_takes);
+  ch = open_fc(f);
+  int nums[16];
+  /* the 5 deferred, unflushed ones come back first, then the 5 never taken */
+  assert_int_equal(take_nums(ch, nums, NULL, 16, false), 10);
+  for (int i = 0; i < 10; i++) assert_int_equal(nums[i], 30 + i);
+  assert_int_equal(take_deferred(ch, nums, 16), 10);
+  sp_channel_free(ch); /* the final checkpoint keeps deferred takes too */
+  ch = open_fc(f);
+  assert_int_equal(take_deferred(ch, nums, 16), 10);
+  assert_int_equal(sp_channel_take_flush(ch, NULL), 0);
+  assert_int_equal(sp_channel_take_flush(ch, NULL), 0); /* nothing left: no-op */
+  sp_channel_free(ch);
+  ch = open_fc(f);
+  assert_int_equal(take_nums(ch, nums, NULL, 16, false), 0);
   sp_channel_free(ch);
 }
 
@@ -469,6 +527,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_replay_after_crash, setup, teardown),
       cmocka_unit_test_setup_teardown(test_take_rollback_and_capacity, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_deferred_takes, setup, teardown),
       cmocka_unit_test_setup_teardown(test_min_free_disk, setup, teardown),
       cmocka_unit_test_setup_teardown(test_checkpoint_with_prepared_transaction, setup, teardown),
       cmocka_unit_test_setup_teardown(test_torn_tail, setup, teardown),

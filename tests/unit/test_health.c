@@ -3,7 +3,8 @@
  * (missed_schedule: overdue by more than the schedule's interval, not while running,
  * intraday sources only counted on their market slots), the no_pipeline reason and
  * the document's shape (parsed with cJSON: numbers are numbers); the latency
- * histograms' Prometheus and JSON renderings (cumulative buckets, sum, count); and
+ * histograms' Prometheus and JSON renderings (cumulative buckets, sum, count), also
+ * while threads observe through a series handle without a lock; and
  * through the real endpoint (GET /health over HTTP on 127.0.0.1) a real pipeline
  * whose sink-runner thread ends: 503 dead_runner, then 503 no_pipeline while it is
  * replaced, then 200 with the new one running.
@@ -159,6 +160,54 @@ static void test_latency_histogram(void **state) {
   sp_latency_free(l);
 }
 
+/* Threads observing through one series handle (no lock) while the family is
+ * rendered: every rendering has _count equal to the +Inf bucket, and none is lost. */
+#define OBSERVERS 4
+#define OBSERVATIONS 20000
+
+static void *observe_many(void *arg) {
+  for (int i = 0; i < OBSERVATIONS; i++) sp_latency_series_observe(arg, (i % 7) * 1000);
+  return NULL;
+}
+
+static uint64_t count_of(const char *text, const char *what) {
+  const char *at = strstr(text, what);
+  assert_non_null(at);
+  return strtoull(at + strlen(what), NULL, 10);
+}
+
+static void test_latency_concurrent_observers(void **state) {
+  (void)state;
+  sp_latency *l;
+  sp_latency_series *s;
+  assert_int_equal(sp_latency_new("stockpipe_sink_batch_duration_seconds", "Batch time.", "sink", &l), 0);
+  assert_int_equal(sp_latency_series_of(l, "busy_sink", &s), 0);
+  pthread_t threads[OBSERVERS];
+  for (int i = 0; i < OBSERVERS; i++) assert_int_equal(pthread_create(&threads[i], NULL, observe_many, s), 0);
+  for (int round = 0; round < 50; round++) {
+    sp_buf text = SP_BUF_INIT;
+    assert_int_equal(sp_latency_render_prometheus(l, &text), 0);
+    assert_int_equal(sp_buf_append_str(&text, ""), 0);
+    const char *t = (const char *)text.data;
+    assert_int_equal(count_of(t, "_bucket{sink=\"busy_sink\",le=\"+Inf\"} "),
+                     count_of(t, "_count{sink=\"busy_sink\"} "));
+    assert_true(count_of(t, "le=\"0.001\"} ") <= count_of(t, "le=\"0.005\"} "));
+    sp_buf_free(&text);
+  }
+  for (int i = 0; i < OBSERVERS; i++) pthread_join(threads[i], NULL);
+  sp_buf text = SP_BUF_INIT;
+  assert_int_equal(sp_latency_render_prometheus(l, &text), 0);
+  assert_int_equal(sp_buf_append_str(&text, ""), 0);
+  const char *t = (const char *)text.data;
+  assert_int_equal(count_of(t, "_count{sink=\"busy_sink\"} "), OBSERVERS * OBSERVATIONS);
+  /* 0..6 ms in turn: 0 and 1 ms fall in le 0.001 */
+  uint64_t within_1ms = 0;
+  for (int i = 0; i < OBSERVATIONS; i++) within_1ms += i % 7 <= 1;
+  assert_int_equal(count_of(t, "le=\"0.001\"} "), OBSERVERS * within_1ms);
+  sp_buf_free(&text);
+  sp_latency_free(l);
+}
+
 /* ---- the endpoint over HTTP ------------------------------------------------------- */
 
 /* GET `path` from 127.0.0.1:port (HTTP/1.0, read to EOF).  Returns the status code
@@ -308,6 +357,7 @@ int main(void) {
       cmocka_unit_test(test_missed_schedule),
       cmocka_unit_test(test_disabled_source_is_never_missed),
       cmocka_unit_test(test_latency_histogram),
+      cmocka_unit_test(test_latency_concurrent_observers),
       cmocka_unit_test(test_endpoint_dead_runner),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -110,14 +110,14 @@ static void test_filter_nulls(void **state) {
   uint8_t sel[6];
   assert_int_equal(sp_where_parse(moves(), "close!=2", &p, &err), 0);
   memset(sel, 1, sizeof sel);
-  sp_pred_filter(&p, &v, sel);
+  assert_int_equal(sp_pred_filter(&p, &v, sel), 0);
   uint8_t want_ne[] = {1, 0, 0, 1, 1, 0}; /* nulls never match, != included */
   assert_memory_equal(sel, want_ne, 6);
   sp_pred_free(&p);
   assert_int_equal(sp_where_parse(moves(), "close<=4", &p, &err), 0);
   memset(sel, 1, sizeof sel);
   sel[0] = 0; /* already filtered out stays out */
-  sp_pred_filter(&p, &v, sel);
+  assert_int_equal(sp_pred_filter(&p, &v, sel), 0);
   uint8_t want_le[] = {0, 1, 0, 1, 0, 0};
   assert_memory_equal(sel, want_le, 6);
   sp_pred_free(&p);
@@ -130,7 +130,7 @@ static void test_filter_nulls(void **state) {
   uint8_t valid[] = {1, 1, 1, 1, 0};
   sp_parquet_column_vector s = {.type = SP_STRING, .nrows = 5, .valid = valid, .str_offsets = offs, .str_bytes = bytes};
   memset(sel, 1, sizeof sel);
-  sp_pred_filter(&p, &s, sel);
+  assert_int_equal(sp_pred_filter(&p, &s, sel), 0);
   uint8_t want_in[] = {1, 1, 0, 0, 0};
   assert_memory_equal(sel, want_in, 5);
   sp_pred_free(&p);

@@ -2,7 +2,8 @@
  * test_sink_file.c — the file sink: path templates, partitioning by the row's own
  * date, deterministic file names from sequence ranges, replay after a crash
  * publishing nothing twice (same and different batch boundaries), stale temporary
- * files, rolling by rows and bytes, permanent errors for corrupt events.
+ * files, rolling by rows and bytes, permanent errors for corrupt events, deferred
+ * commits whose folder syncs wait for a flush.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -163,6 +164,45 @@ static void test_replay_publishes_nothing_twice(void **state) {
   remove_tree(dir);
 }
 
+/* Deferred commits publish the same files as commit; flush syncs each folder they
+ * renamed into, and a folder it could not sync stays pending. */
+static void test_deferred_commit_and_flush(void **state) {
+  (void)state;
+  char dir[128], path[256], names[512];
+  make_temp_dir(dir, sizeof dir);
+  sp_sink *s = open_sink(dir, "jsonl", 0, 0);
+  assert_non_null(s->ops->commit_deferred);
+  events e = {0};
+  for (int i = 0; i < 6; i++) {
+    char iso[32];
+    snprintf(iso, sizeof iso, "2026-11-%02dT10:00:00Z", 20 + i / 3);
+    add_event(&e, 500 + (uint64_t)i, "MSFT", iso, i);
+  }
+  sp_error err = {0};
+  for (size_t first = 0; first < 6; first += 2) {
+    assert_int_equal(s->ops->begin(s, &err), 0);
+    assert_int_equal(s->ops->write(s, e.ev + first, 2, &err), 0);
+    assert_int_equal(s->ops->commit_deferred(s, &err), 0);
+  }
+  assert_int_equal(count_lines_in_tree(dir), 6);
+  snprintf(path, sizeof path, "%s/raw/financial_data/2026-11-21", dir);
+  list_dir(path, names, sizeof names);
+  assert_string_equal(names, "mag7_503-503.jsonl mag7_504-505.jsonl");
+  /* a folder that cannot be synced (gone) keeps the flush failing, and pending */
+  char moved[300];
+  snprintf(moved, sizeof moved, "%s.away", path);
+  assert_int_equal(rename(path, moved), 0);
+  assert_int_not_equal(s->ops->flush(s, &err), 0);
+  assert_non_null(strstr(err.msg, "2026-11-21"));
+  assert_int_not_equal(s->ops->flush(s, &err), 0);
+  assert_int_equal(rename(moved, path), 0);
+  assert_int_equal(s->ops->flush(s, &err), 0);
+  assert_int_equal(s->ops->flush(s, &err), 0); /* nothing pending */
+  free_events(&e);
+  sp_sink_close(s);
+  remove_tree(dir);
+}
+
 static void touch(const char *dir, const char *name) {
   char path[512];
   snprintf(path, sizeof path, "%s/%s", dir, name);
@@ -255,6 +295,7 @@ int main(void) {
       cmocka_unit_test(test_path_template),
       cmocka_unit_test(test_partition_by_row_date),
       cmocka_unit_test(test_replay_publishes_nothing_twice),
+      cmocka_unit_test(test_deferred_commit_and_flush),
       cmocka_unit_test(test_stale_tmp_and_roll),
       cmocka_unit_test(test_default_parquet),
       cmocka_unit_test(test_corrupt_event_is_permanent),

@@ -15,6 +15,7 @@
 #include "core/market_calendar.h"
 #include "core/timeutil.h"
 #include "fake_transport.h"
+#include "shape_test.h"
 #include "sources/alphavantage.h"
 
 #include <string.h>
@@ -270,8 +271,39 @@ static void test_round_news_and_macro(void **state) {
   assert_int_equal(report.providers[0].requests, 0);
 }
 
+/* ---- response shape changes (sources/shape.h) ------------------------------------------ */
+
+static void test_shape_changes(void **state) {
+  (void)state;
+  shape_assert_unchanged("real/alphavantage/overview-IBM.json", &sp_alphavantage_overview_shape);
+  shape_assert_unchanged("alphavantage/news_sentiment.json", &sp_alphavantage_news_shape);
+  shape_assert_unchanged("alphavantage/treasury_yield.json", &sp_alphavantage_treasury_shape);
+  sp_shape_report r;
+  /* OVERVIEW (real capture): a figure renamed, another now a JSON number; both fill
+   * nullable columns, so the row is still stored */
+  const shape_edit overview[] = {{"PERatio", SHAPE_RENAME, "PE"}, {"MarketCapitalization", SHAPE_SET, "123"}};
+  shape_check_reshaped("real/alphavantage/overview-IBM.json", overview, 2, &sp_alphavantage_overview_shape, &r);
+  assert_string_equal(r.text, "\"MarketCapitalization\" is number, expected string; missing field \"PERatio\"");
+  assert_false(r.required_changed);
+  sp_shape_check_body("{}", 2, &sp_alphavantage_overview_shape, &r); /* unknown symbol */
+  assert_int_equal(r.nchanges, 0);
+  /* NEWS_SENTIMENT: url renamed in every item, the time now a number */
+  const shape_edit news[] = {{"feed[*].url", SHAPE_RENAME, "link"}, {"feed[*].time_published", SHAPE_SET, "20241125"}};
+  shape_check_reshaped("alphavantage/news_sentiment.json", news, 2, &sp_alphavantage_news_shape, &r);
+  shape_assert_reports(&r, "missing field \"feed[*].url\"");
+  shape_assert_reports(&r, "\"feed[*].time_published\" is number, expected string");
+  assert_int_equal(r.nchanges, 2);
+  assert_true(r.required_changed);
+  /* TREASURY_YIELD: the values gone */
+  const shape_edit yield[] = {{"data[*].value", SHAPE_REMOVE, NULL}};
+  shape_check_reshaped("alphavantage/treasury_yield.json", yield, 1, &sp_alphavantage_treasury_shape, &r);
+  assert_string_equal(r.text, "missing field \"data[*].value\"");
+  assert_true(r.required_changed);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_shape_changes),
       cmocka_unit_test_teardown(test_overview_real, teardown_rows),
       cmocka_unit_test_teardown(test_error_bodies, teardown_rows),
       cmocka_unit_test_teardown(test_news_and_treasury, teardown_rows),

@@ -14,6 +14,7 @@
 #include "core/market_calendar.h"
 #include "core/timeutil.h"
 #include "fake_transport.h"
+#include "shape_test.h"
 #include "sources/fedreserve.h"
 
 #include <stdlib.h>
@@ -217,8 +218,49 @@ static void test_round(void **state) {
   assert_non_null(strstr(report.providers[0].first_error.msg, "/nonexistent/fomc_calendar.csv"));
 }
 
+/* ---- response shape changes (sources/shape.h) ------------------------------------------ */
+
+/* The feed fixture with every `from` replaced by `to`. */
+static void check_feed_replaced(const char *from, const char *to, sp_shape_report *r) {
+  sp_buf body = SP_BUF_INIT, out = SP_BUF_INIT;
+  read_fixture("fedreserve/press_all.xml", &body);
+  const char *p = (const char *)body.data, *hit;
+  while ((hit = strstr(p, from))) {
+    sp_buf_append(&out, p, (size_t)(hit - p));
+    sp_buf_append_str(&out, to);
+    p = hit + strlen(from);
+  }
+  sp_buf_append_str(&out, p);
+  sp_fedreserve_check_rss((const char *)out.data, out.len, r);
+  sp_buf_free(&body);
+  sp_buf_free(&out);
+}
+
+static void test_shape_changes(void **state) {
+  (void)state;
+  /* no permissively licensed capture exists: the documented RSS 2.0 shape */
+  sp_shape_report r;
+  check_feed_replaced("\x01", "", &r);
+  assert_int_equal(r.nchanges, 0);
+  check_feed_replaced("pubDate>", "published>", &r);
+  assert_string_equal(r.text, "missing field \"rss.channel.item.pubDate\"");
+  assert_true(r.required_changed);
+  check_feed_replaced("description>", "summary>", &r);
+  assert_string_equal(r.text, "missing field \"rss.channel.item.description\"");
+  assert_false(r.required_changed);
+  check_feed_replaced("channel>", "feed>", &r);
+  assert_string_equal(r.text, "missing field \"rss.channel\"");
+  /* an HTML page is no feed: the parser says so, not the shape check */
+  sp_buf page = SP_BUF_INIT;
+  read_fixture("fedreserve/fomccalendars.htm", &page);
+  sp_fedreserve_check_rss((const char *)page.data, page.len, &r);
+  assert_int_equal(r.nchanges, 0);
+  sp_buf_free(&page);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_shape_changes),
       cmocka_unit_test(test_rfc822),
       cmocka_unit_test_teardown(test_rss, teardown_rows),
       cmocka_unit_test_teardown(test_rss_hostile_and_broken, teardown_rows),

@@ -13,6 +13,7 @@
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "fake_transport.h"
+#include "shape_test.h"
 #include "sources/finnhub.h"
 
 #include <string.h>
@@ -153,8 +154,31 @@ static void test_round_news(void **state) {
   assert_true(row_is_null(&rows.rows[0], "provider_sentiment"));
 }
 
+/* ---- response shape changes (sources/shape.h) ------------------------------------------ */
+
+static void test_shape_changes(void **state) {
+  (void)state;
+  /* no real capture exists (see real/PROVENANCE.md): the documented shapes */
+  shape_assert_unchanged("finnhub/company-news.json", &sp_finnhub_news_shape);
+  shape_assert_unchanged("finnhub/metric.json", &sp_finnhub_metric_shape);
+  shape_assert_unchanged("finnhub/metric-empty.json", &sp_finnhub_metric_shape);
+  sp_shape_report r;
+  const shape_edit news[] = {{"[*].headline", SHAPE_RENAME, "title"}, {"[*].datetime", SHAPE_SET, "\"2024-11-25\""}};
+  shape_check_reshaped("finnhub/company-news.json", news, 2, &sp_finnhub_news_shape, &r);
+  assert_string_equal(r.text, "missing field \"[*].headline\"; \"[*].datetime\" is string, expected number");
+  assert_true(r.required_changed);
+  const char *wrapped = "{\"data\":[]}"; /* the list moved into an object */
+  sp_shape_check_body(wrapped, strlen(wrapped), &sp_finnhub_news_shape, &r);
+  assert_string_equal(r.text, "\"(body)\" is object, expected array");
+  const shape_edit metric[] = {{"metric.52WeekHigh", SHAPE_REMOVE, NULL}, {"metric.marketCapitalization", SHAPE_SET, "\"3.4T\""}};
+  shape_check_reshaped("finnhub/metric.json", metric, 2, &sp_finnhub_metric_shape, &r);
+  assert_string_equal(r.text, "\"metric.marketCapitalization\" is string, expected number; missing field \"metric.52WeekHigh\"");
+  assert_false(r.required_changed); /* fundamentals stay null */
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_shape_changes),
       cmocka_unit_test_teardown(test_parsers, teardown_rows),
       cmocka_unit_test_teardown(test_round_news, teardown_rows),
   };

@@ -13,6 +13,7 @@
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "fake_transport.h"
+#include "shape_test.h"
 #include "sources/fred.h"
 
 #include <math.h>
@@ -299,8 +300,29 @@ static void test_round_paging_and_policy(void **state) {
   assert_int_equal(decisions, 1);
 }
 
+/* ---- response shape changes (sources/shape.h) ------------------------------------------ */
+
+static void test_shape_changes(void **state) {
+  (void)state;
+  const char *real = "real/fred/series_observations-GNPCA-limit20.json";
+  shape_assert_unchanged(real, &sp_fred_observations_shape);
+  shape_assert_unchanged("real/fred/series_observations-GNPCA-start2050-empty.json", &sp_fred_observations_shape);
+  shape_assert_unchanged("fred/series_observations-DFEDTARU.json", &sp_fred_observations_shape);
+  shape_assert_unchanged("fred/releases_dates.json", &sp_fred_release_dates_shape);
+  sp_shape_report r;
+  /* values sent as JSON numbers, the paging count gone */
+  const shape_edit edits[] = {{"observations[*].value", SHAPE_SET, "1120.076"}, {"count", SHAPE_REMOVE, NULL}};
+  shape_check_reshaped(real, edits, 2, &sp_fred_observations_shape, &r);
+  assert_string_equal(r.text, "missing field \"count\"; \"observations[*].value\" is number, expected string");
+  assert_true(r.required_changed);
+  const shape_edit releases[] = {{"release_dates[*].release_name", SHAPE_RENAME, "name"}};
+  shape_check_reshaped("fred/releases_dates.json", releases, 1, &sp_fred_release_dates_shape, &r);
+  assert_string_equal(r.text, "missing field \"release_dates[*].release_name\"");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_shape_changes),
       cmocka_unit_test(test_mapping),
       cmocka_unit_test_teardown(test_real_captures, teardown_rows),
       cmocka_unit_test_teardown(test_missing_values_and_pc1, teardown_rows),

@@ -14,6 +14,7 @@
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "fake_transport.h"
+#include "shape_test.h"
 #include "sources/newsapi.h"
 
 #include <string.h>
@@ -228,8 +229,27 @@ static void test_identity_across_rounds(void **state) {
   collected_rows_free(&stored);
 }
 
+/* ---- response shape changes (sources/shape.h) ------------------------------------------ */
+
+static void test_shape_changes(void **state) {
+  (void)state;
+  const char *real = "real/newsapi/everything-2020-08-09.json";
+  shape_assert_unchanged(real, &sp_newsapi_everything_shape);
+  sp_shape_report r;
+  const shape_edit edits[] = {{"articles[*].publishedAt", SHAPE_RENAME, "published"},
+                              {"totalResults", SHAPE_SET, "\"7724\""},
+                              {"articles[*].source", SHAPE_SET, "\"Cdr.cz\""}};
+  shape_check_reshaped(real, edits, 3, &sp_newsapi_everything_shape, &r);
+  assert_string_equal(r.text, "\"totalResults\" is string, expected number; missing field \"articles[*].publishedAt\"; "
+                              "\"articles[*].source\" is string, expected object");
+  assert_true(r.required_changed);
+  shape_check_reshaped(real, edits + 2, 1, &sp_newsapi_everything_shape, &r);
+  assert_false(r.required_changed); /* publisher stored null */
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_shape_changes),
       cmocka_unit_test(test_parser),
       cmocka_unit_test_teardown(test_round, teardown_rows),
       cmocka_unit_test_teardown(test_round_three_providers_one_story, teardown_rows),

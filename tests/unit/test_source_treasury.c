@@ -12,6 +12,7 @@
 #include "core/sha256.h"
 #include "core/timeutil.h"
 #include "fake_transport.h"
+#include "shape_test.h"
 #include "sources/treasury.h"
 
 #include <string.h>
@@ -98,8 +99,26 @@ static void test_round(void **state) {
   assert_int_equal(report.providers[0].requests, 0);
 }
 
+/* ---- response shape changes (sources/shape.h) ------------------------------------------ */
+
+static void test_shape_changes(void **state) {
+  (void)state;
+  /* no real capture exists: the documented shape */
+  shape_assert_unchanged("treasury/debt_to_penny.json", &sp_treasury_debt_shape);
+  sp_shape_report r;
+  const shape_edit edits[] = {{"data[*].record_date", SHAPE_RENAME, "date"}, {"meta.total-pages", SHAPE_SET, "\"1\""}};
+  shape_check_reshaped("treasury/debt_to_penny.json", edits, 2, &sp_treasury_debt_shape, &r);
+  assert_string_equal(r.text, "\"meta.total-pages\" is string, expected number; missing field \"data[*].record_date\"");
+  assert_true(r.required_changed);
+  const shape_edit optional[] = {{"data[*].intragov_hold_amt", SHAPE_REMOVE, NULL}};
+  shape_check_reshaped("treasury/debt_to_penny.json", optional, 1, &sp_treasury_debt_shape, &r);
+  assert_string_equal(r.text, "missing field \"data[*].intragov_hold_amt\"");
+  assert_false(r.required_changed);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_shape_changes),
       cmocka_unit_test_teardown(test_parse, teardown_rows),
       cmocka_unit_test_teardown(test_round, teardown_rows),
   };

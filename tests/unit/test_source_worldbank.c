@@ -12,6 +12,7 @@
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "fake_transport.h"
+#include "shape_test.h"
 #include "sources/worldbank.h"
 
 #include <string.h>
@@ -130,8 +131,32 @@ static void test_round(void **state) {
   assert_non_null(strstr(report.providers[0].first_error.msg, "/v2/country/US/indicator/NY.GDP.MKTP.KD.ZG"));
 }
 
+/* ---- response shape changes (sources/shape.h) ------------------------------------------ */
+
+static void test_shape_changes(void **state) {
+  (void)state;
+  const char *real = "real/worldbank/indicator-NY.GNP.PCAP.CD-US-1990-1997.json";
+  static const char *const unchanged[] = {"real/worldbank/indicator-NY.GNP.PCAP.CD-US-1990-1997.json",
+                                          "real/worldbank/trase-world_bank_gdp_indicators.json",
+                                          "real/worldbank/trase-world_bank_land_area_indicators.json",
+                                          "worldbank/indicator-NY.GDP.MKTP.KD.ZG-US.json",
+                                          "worldbank/indicator-paged-page1.json"};
+  for (size_t i = 0; i < sizeof unchanged / sizeof unchanged[0]; i++)
+    shape_assert_unchanged(unchanged[i], &sp_worldbank_indicator_shape);
+  sp_shape_report r;
+  /* values as strings, the page count gone */
+  const shape_edit edits[] = {{"[1][*].value", SHAPE_SET, "\"31270\""}, {"[0].pages", SHAPE_REMOVE, NULL}};
+  shape_check_reshaped(real, edits, 2, &sp_worldbank_indicator_shape, &r);
+  assert_string_equal(r.text, "missing field \"[0].pages\"; \"[1][*].value\" is string, expected number");
+  assert_true(r.required_changed);
+  const shape_edit renamed[] = {{"[1][*].date", SHAPE_RENAME, "year"}};
+  shape_check_reshaped(real, renamed, 1, &sp_worldbank_indicator_shape, &r);
+  assert_string_equal(r.text, "missing field \"[1][*].date\"");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_shape_changes),
       cmocka_unit_test_teardown(test_real_captures, teardown_rows),
       cmocka_unit_test_teardown(test_mapping_nulls_and_errors, teardown_rows),
       cmocka_unit_test_teardown(test_round, teardown_rows),

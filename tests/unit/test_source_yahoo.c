@@ -12,11 +12,14 @@
 
 #include "core/log.h"
 #include "core/timeutil.h"
+#include "core/metrics.h"
 #include "fake_transport.h"
+#include "shape_test.h"
 #include "sources/yahoo.h"
 
 #include <math.h>
 #include <string.h>
+#include <unistd.h>
 
 #define S(x) ((int64_t)(x) * SP_US_PER_SEC)
 #define FAR_FUTURE S(2000000000)
@@ -41,6 +44,16 @@ static int parse_quote_file(const char *file, const char *ticker, sp_error *err)
                                 err);
   sp_buf_free(&body);
   return rc;
+}
+
+/* How many collected rows the parser marked with `flag` (NULL: rows not marked). */
+static int marked(const char *flag) {
+  int n = 0;
+  for (int i = 0; i < rows.count; i++) {
+    const char *q = row_text(&rows.rows[i], "quality_flags");
+    n += flag ? (q && strcmp(q, flag) == 0) : q == NULL;
+  }
+  return n;
 }
 
 static int teardown_rows(void **state) {
@@ -133,27 +146,42 @@ static void test_bars_split_dividend_window(void **state) {
   assert_int_equal(row_int64(&rows.rows[0], "bar_time"), S(1598880600));
   assert_true(row_double(&rows.rows[0], "adj_close") == 125.82673645019531);
   assert_int_equal(row_int64(&rows.rows[48], "bar_time"), S(1604673000));
-  /* the window start clips */
+  assert_int_equal(marked(NULL), 49);
+  /* a bar before the window start is marked for the quarantine, not dropped */
   collected_rows_free(&rows);
   assert_int_equal(parse_bars_file(Y "chart-AAPL-1d-split-dividend-2020-08-31-to-2020-11-06.json",
                                    "AAPL", "1d", S(1598967000), 0, FAR_FUTURE, &err), 0);
-  assert_int_equal(rows.count, 48);
+  assert_int_equal(rows.count, 49);
+  assert_int_equal(marked(NULL), 48);
+  assert_int_equal(marked("bar_outside_window"), 1);
+  assert_int_equal(row_int64(&rows.rows[0], "bar_time"), S(1598880600));
+  assert_string_equal(row_text(&rows.rows[0], "quality_flags"), "bar_outside_window");
 }
 
 static void test_bars_intraday_nulls_and_snapshot(void **state) {
   (void)state;
   sp_error err;
-  /* 391 bars: bar 105 is all null, the last lies outside the window */
+  /* 391 bars: bar 105 is all null, the last lies outside the window: all 391 are
+   * emitted, those two marked for the quarantine (never a silent drop) */
   assert_int_equal(parse_bars_file(Y "chart-AAPL-1m-intraday-2024-10-02.json", "AAPL", "1m",
                                    S(1727827200), S(1727913600), FAR_FUTURE, &err), 0);
-  assert_int_equal(rows.count, 389);
-  for (int i = 0; i < rows.count; i++) assert_int_not_equal(row_int64(&rows.rows[i], "bar_time"), S(1727882100));
+  assert_int_equal(rows.count, 391);
+  assert_int_equal(marked(NULL), 389);
+  const sp_row *null_bar = &rows.rows[105], *outside = &rows.rows[390];
+  assert_int_equal(row_int64(null_bar, "bar_time"), S(1727882100));
+  assert_string_equal(row_text(null_bar, "quality_flags"), "bar_null");
+  assert_true(row_is_null(null_bar, "open") && row_is_null(null_bar, "close") && row_is_null(null_bar, "volume"));
+  assert_int_equal(row_int64(outside, "bar_time"), S(1727985600));
+  assert_string_equal(row_text(outside, "quality_flags"), "bar_outside_window");
+  assert_true(row_double(outside, "close") == 225.6699981689453);
   assert_true(row_is_null(&rows.rows[0], "adj_close")); /* intraday: no adj_close */
-  /* without a window end, the trailing snapshot pseudo-bar is recognised */
+  /* without a window end, the trailing bar is Yahoo's snapshot pseudo-bar: not a bar */
   collected_rows_free(&rows);
   assert_int_equal(parse_bars_file(Y "chart-AAPL-1m-intraday-2024-10-02.json", "AAPL", "1m",
                                    S(1727827200), 0, FAR_FUTURE, &err), 0);
-  assert_int_equal(rows.count, 389);
+  assert_int_equal(rows.count, 390);
+  assert_int_equal(marked(NULL), 389);
+  assert_int_equal(marked("bar_null"), 1);
 }
 
 static void test_bars_empty_windows(void **state) {
@@ -169,10 +197,13 @@ static void test_bars_empty_windows(void **state) {
 static void test_bars_other_markets(void **state) {
   (void)state;
   sp_error err;
-  /* crypto: bar at period2 itself; the window end is exclusive, so 2 of 3 */
+  /* crypto: bar at period2 itself; the window end is exclusive, so 2 of 3 (the third
+   * marked for the quarantine) */
   assert_int_equal(parse_bars_file(Y "chart-BTC-USD-1d-crypto-utc.json", "BTC-USD", "1d",
                                    S(1577836800), S(1578009600), FAR_FUTURE, &err), 0);
-  assert_int_equal(rows.count, 2);
+  assert_int_equal(rows.count, 3);
+  assert_int_equal(marked(NULL), 2);
+  assert_string_equal(row_text(&rows.rows[2], "quality_flags"), "bar_outside_window");
   collected_rows_free(&rows);
   assert_int_equal(parse_bars_file(Y "chart-BTC-USD-1d-crypto-utc.json", "BTC-USD", "1d", 0, 0,
                                    FAR_FUTURE, &err), 0);
@@ -394,6 +425,112 @@ static void test_round_bars_from_watermark(void **state) {
   assert_non_null(strstr(report.providers[0].first_error.msg, "bar_interval"));
 }
 
+/* ---- response shape changes (sources/shape.h) ------------------------------------------ */
+
+#define QUOTE0 "chart.result[0].indicators.quote[0]"
+
+static void test_shape_changes(void **state) {
+  (void)state;
+  static const char *const charts[] = {
+      Y "chart-AAPL-1d-2020-01-02.json", Y "chart-AAPL-1d-split-dividend-2020-08-31-to-2020-11-06.json",
+      Y "chart-AAPL-1m-weekend-empty-2025-02-01.json", Y "chart-AAPL-1m-intraday-2024-10-02.json",
+      Y "chart-TSLA-30m-prepost-2021-11-22.json", Y "chart-OCDO.L-1d-london-gbp-pence.json",
+      Y "chart-WSU.DE-1d-berlin-2023-08-04-to-2023-08-08.json", Y "chart-BTC-USD-1d-crypto-utc.json",
+      Y "chart-VXAPL-1d-empty-index.json"};
+  for (size_t i = 0; i < sizeof charts / sizeof charts[0]; i++) { /* every real capture passes */
+    shape_assert_unchanged(charts[i], &sp_yahoo_chart_shape);
+    shape_assert_unchanged(charts[i], &sp_yahoo_quote_shape);
+  }
+  /* bars: volume renamed, close values turned into strings */
+  const shape_edit bars[] = {{QUOTE0 ".volume", SHAPE_RENAME, "vol"}, {QUOTE0 ".close", SHAPE_SET, "[\"1.5\", null]"}};
+  sp_shape_report r;
+  shape_check_reshaped(charts[1], bars, 2, &sp_yahoo_chart_shape, &r);
+  assert_int_equal(r.nchanges, 2);
+  assert_true(r.required_changed);
+  shape_assert_reports(&r, "missing field \"" QUOTE0 ".volume\"");
+  shape_assert_reports(&r, "\"" QUOTE0 ".close[*]\" is string, expected number");
+  /* the whole indicators object renamed: one change, its parent */
+  const shape_edit moved[] = {{"chart.result[0].indicators", SHAPE_RENAME, "series"}};
+  shape_check_reshaped(charts[1], moved, 1, &sp_yahoo_chart_shape, &r);
+  assert_string_equal(r.text, "missing field \"chart.result[0].indicators\"");
+  /* quotes: the price became a string (required), the currency is gone (optional) */
+  const shape_edit quote[] = {{"chart.result[0].meta.regularMarketPrice", SHAPE_SET, "\"244.87\""},
+                              {"chart.result[0].meta.currency", SHAPE_REMOVE, NULL}};
+  shape_check_reshaped(charts[0], quote, 2, &sp_yahoo_quote_shape, &r);
+  assert_string_equal(r.text, "\"chart.result[0].meta.regularMarketPrice\" is string, expected number; "
+                              "missing field \"chart.result[0].meta.currency\"");
+  assert_true(r.required_changed);
+  shape_check_reshaped(charts[0], quote + 1, 1, &sp_yahoo_quote_shape, &r);
+  assert_int_equal(r.nchanges, 1);
+  assert_false(r.required_changed); /* parsed, currency stored null */
+}
+
+/* A reshaped response served for several tickers over two rounds: the requests fail
+ * and are counted, the metric counts every response, the warning is logged once. */
+static void test_round_shape_change_warned_once(void **state) {
+  (void)state;
+  static fake_transport fake;
+  const shape_edit edits[] = {{"chart.result[0].meta.regularMarketTime", SHAPE_RENAME, "marketTime"}};
+  sp_buf body = SP_BUF_INIT;
+  shape_reshaped_body(Y "chart-AAPL-1d-2020-01-02.json", edits, 1, &body);
+  char log_path[] = "/tmp/sp_shape_log.XXXXXX";
+  int fd = mkstemp(log_path);
+  assert_true(fd >= 0);
+  close(fd);
+  char errbuf[128];
+  sp_log_set_level(SP_LOG_INFO);
+  assert_int_equal(sp_log_set_file(log_path, false, errbuf, sizeof errbuf), 0);
+  uint64_t before = sp_metrics_shape_changes("yahoo", "quote");
+  const char *providers[] = {"yahoo"};
+  const char *tickers[] = {"AAPL", "MSFT", "NVDA"};
+  for (int round_no = 0; round_no < 2; round_no++) {
+    memset(&fake, 0, sizeof fake);
+    fake_route_add(&fake, "/v8/finance/chart/", 200, NULL, (const char *)body.data);
+    sp_source_transport t = fake_transport_of(&fake);
+    round_state st = {.out = &rows};
+    sp_source_round round = {.ds = sp_dataset_get(SP_DS_FINANCIAL_DATA), .providers = providers,
+                             .nproviders = 1, .tickers = tickers, .ntickers = 3, .now_us = S(1740000000),
+                             .get_watermark = get_watermark, .emit = round_emit, .arg = &st};
+    sp_source_report report;
+    sp_error err;
+    assert_int_equal(sp_source_collect(&t, &round, &report, &err), SP_ERR_PARSE);
+    assert_int_equal(report.providers[0].status, SP_SOURCE_FAILED);
+    assert_int_equal(report.providers[0].failures, 3);
+    assert_int_equal(report.providers[0].shape_changes, 3);
+    assert_int_equal(report.providers[0].rows, 0);
+    assert_non_null(strstr(report.providers[0].first_error.msg,
+                           "yahoo quote: response shape changed: missing field "
+                           "\"chart.result[0].meta.regularMarketTime\""));
+  }
+  assert_int_equal(sp_metrics_shape_changes("yahoo", "quote") - before, 6);
+  sp_buf prom = SP_BUF_INIT;
+  assert_int_equal(sp_metrics_render_prometheus(&prom), 0);
+  assert_non_null(strstr((const char *)prom.data, "# TYPE stockpipe_source_shape_changes_total counter\n"));
+  char want[128];
+  snprintf(want, sizeof want, "stockpipe_source_shape_changes_total{provider=\"yahoo\",endpoint=\"quote\"} %llu\n",
+           (unsigned long long)sp_metrics_shape_changes("yahoo", "quote"));
+  assert_non_null(strstr((const char *)prom.data, want));
+  sp_buf_free(&prom);
+  sp_log_set_file(NULL, true, errbuf, sizeof errbuf);
+  sp_log_set_level(SP_LOG_OFF);
+  sp_buf log = SP_BUF_INIT;
+  FILE *fp = fopen(log_path, "rb");
+  assert_non_null(fp);
+  char chunk[4096];
+  size_t n;
+  while ((n = fread(chunk, 1, sizeof chunk, fp)) > 0) sp_buf_append(&log, chunk, n);
+  fclose(fp);
+  sp_buf_reserve(&log, 0);
+  int warnings = 0;
+  for (const char *p = (const char *)log.data; (p = strstr(p, "response shape changed")); p++) warnings++;
+  assert_int_equal(warnings, 1);
+  assert_non_null(strstr((const char *)log.data, "WARN"));
+  assert_non_null(strstr((const char *)log.data, "first seen in http://fake/v8/finance/chart/"));
+  unlink(log_path);
+  sp_buf_free(&log);
+  sp_buf_free(&body);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_teardown(test_quote_from_meta, teardown_rows),
@@ -409,6 +546,8 @@ int main(void) {
       cmocka_unit_test(test_bars_window),
       cmocka_unit_test_teardown(test_round_quotes_one_ticker_failing, teardown_rows),
       cmocka_unit_test_teardown(test_round_bars_from_watermark, teardown_rows),
+      cmocka_unit_test(test_shape_changes),
+      cmocka_unit_test_teardown(test_round_shape_change_warned_once, teardown_rows),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -93,6 +93,9 @@ static const rule_case cases[] = {
     {SP_DS_STOCK_MOVEMENTS, "interval_invalid", "interval", "5m", NULL, NULL},
     {SP_DS_STOCK_MOVEMENTS, "price_not_positive", "low", "0", NULL, NULL},
     {SP_DS_STOCK_MOVEMENTS, "ohlc_order", "low", "101.5", NULL, NULL},
+    /* rules the parser marks in quality_flags; they win over the others */
+    {SP_DS_STOCK_MOVEMENTS, "bar_outside_window", "quality_flags", "bar_outside_window", "low", "101.5"},
+    {SP_DS_STOCK_MOVEMENTS, "bar_null", "quality_flags", "zero_volume_in_session,bar_null", NULL, NULL},
     {SP_DS_STOCK_MOVEMENTS, "ohlc_order", "high", "100.5", NULL, NULL},
     {SP_DS_STOCK_MOVEMENTS, "volume_negative", "volume", "-1", NULL, NULL},
     {SP_DS_STOCK_MOVEMENTS, "bar_incomplete", "bar_time", "2026-11-25T19:30:00Z", NULL, NULL},
@@ -156,6 +159,27 @@ static void test_reject_rules(void **state) {
 static const char *flags_of(sp_row *r) {
   const sp_value *v = &r->values[sp_row_col(r, "quality_flags")];
   return v->is_null ? NULL : v->u.str.ptr;
+}
+
+/* Only reject rules a parser may mark (SP_RULE_MARKED) reject through quality_flags;
+ * a flag name or a provider's own note there does not. */
+static void test_marked_rules(void **state) {
+  (void)state;
+  sp_row row;
+  valid_row(&row, SP_DS_STOCK_MOVEMENTS);
+  set(&row, "quality_flags", "price_jump_100x,ohlc_order,provider_note");
+  char detail[256];
+  assert_null(sp_validate_reject(&row, &ctx, detail, sizeof detail));
+  sp_row_clear(&row);
+  const sp_rule_info *outside = sp_validate_rule("bar_outside_window", SP_DS_STOCK_MOVEMENTS);
+  assert_non_null(outside);
+  assert_true(outside->traits & SP_RULE_MARKED);
+  assert_true(outside->traits & SP_RULE_NOT_REQUESTED); /* its watermark does not advance */
+  const sp_rule_info *null_bar = sp_validate_rule("bar_null", SP_DS_STOCK_MOVEMENTS);
+  assert_non_null(null_bar);
+  assert_int_equal(null_bar->traits, SP_RULE_MARKED);
+  assert_null(sp_validate_rule("bar_null", SP_DS_NEWS));
+  assert_non_null(sp_validate_rule("missing_required", SP_DS_NEWS)); /* every dataset */
 }
 
 static void test_flag_rules(void **state) {
@@ -232,6 +256,7 @@ static void test_quarantine_file(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_reject_rules),
+      cmocka_unit_test(test_marked_rules),
       cmocka_unit_test(test_flag_rules),
       cmocka_unit_test(test_quarantine_file),
   };

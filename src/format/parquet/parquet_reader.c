@@ -749,6 +749,8 @@ void sp_parquet_column_vector_free(sp_parquet_column_vector *v) {
   free(v->f64);
   free(v->str_offsets);
   free(v->str_bytes);
+  free(v->codes);
+  free(v->entry_offsets);
   memset(v, 0, sizeof *v);
 }
 
@@ -774,8 +776,9 @@ static void *out_values(sp_parquet_column_vector *v) {
   return NULL;
 }
 
-/* Size `v` for `nrows` rows of `type`, keeping allocations across calls. */
-static int vector_prepare(sp_parquet_column_vector *v, sp_type type, size_t nrows) {
+/* Size `v` for `nrows` rows of `type` (strings `coded` or not), keeping allocations
+ * across calls. */
+static int vector_prepare(sp_parquet_column_vector *v, sp_type type, bool coded, size_t nrows) {
   if (v->type != type) {
     /* a different type: drop the typed arrays so the right one is allocated */
     free(v->bools);
@@ -811,6 +814,14 @@ static int vector_prepare(sp_parquet_column_vector *v, sp_type type, size_t nrow
     v->cap_rows = cap;
   }
   if (type == SP_STRING) v->str_offsets[0] = 0;
+  v->coded = coded && type == SP_STRING;
+  v->nentries = 0;
+  if (v->coded) {
+    if (grow((void **)&v->codes, &v->cap_codes, nrows + 1, sizeof *v->codes) ||
+        grow((void **)&v->entry_offsets, &v->cap_entries, 1, sizeof *v->entry_offsets))
+      return SP_ERR_NOMEM;
+    v->entry_offsets[0] = 0;
+  }
   return SP_OK;
 }
 
@@ -1013,13 +1024,47 @@ static int append_bytes(const page_ctx *pc, const uint8_t *s, size_t len, size_t
   return SP_OK;
 }
 
-/* Strings: append the page's values and set offsets for its rows. */
+/* Coded strings, a dictionary-encoded page: each row's code is its dictionary index
+ * (the dictionary is entries 0 .. dict_n of the vector, see copy_dictionary). */
+static int decode_dictionary_codes(const page_ctx *pc, const uint8_t *p, size_t len) {
+  int rc = decode_indices(pc, p, len);
+  if (rc) return rc;
+  const uint32_t *idx = pc->r->u32;
+  uint32_t *codes = pc->out->codes + pc->row0;
+  const uint8_t *valid = pc->out->valid + pc->row0;
+  if (pc->nvals == pc->nrows) {
+    memcpy(codes, idx, pc->nrows * sizeof *codes);
+    return SP_OK;
+  }
+  for (size_t i = 0, j = 0; i < pc->nrows; i++) codes[i] = valid[i] ? idx[j++] : 0;
+  return SP_OK;
+}
+
+/* Coded strings, any other page: its n values (bytes already appended to str_bytes,
+ * lengths in lens) become new entries, one per non-null row. */
+static int add_page_entries(const page_ctx *pc, const uint32_t *lens) {
+  sp_parquet_column_vector *v = pc->out;
+  size_t n = pc->nvals, first = v->nentries;
+  if (first + n >= UINT32_MAX) return page_corrupt(pc, "more than 2^32 distinct strings in a column chunk");
+  if (grow((void **)&v->entry_offsets, &v->cap_entries, first + n + 1, sizeof *v->entry_offsets))
+    return decode_error(pc, SP_ERR_NOMEM);
+  for (size_t k = 0; k < n; k++) v->entry_offsets[first + k + 1] = v->entry_offsets[first + k] + lens[k];
+  uint32_t *codes = v->codes + pc->row0;
+  const uint8_t *valid = v->valid + pc->row0;
+  for (size_t i = 0, j = first; i < pc->nrows; i++) codes[i] = valid[i] ? (uint32_t)j++ : 0;
+  v->nentries = first + n;
+  return SP_OK;
+}
+
+/* Strings: append the page's values and set offsets (codes when coded) for its rows. */
 static int decode_strings(const page_ctx *pc, int encoding, const uint8_t *p, size_t len) {
   sp_parquet_reader *r = pc->r;
   const sp_parquet_column_info *c = pc->col;
   sp_parquet_column_vector *v = pc->out;
   size_t n = pc->nvals;
-  size_t used = v->str_offsets[pc->row0];
+  if (v->coded && (encoding == PQ_ENC_PLAIN_DICTIONARY || encoding == PQ_ENC_RLE_DICTIONARY))
+    return decode_dictionary_codes(pc, p, len);
+  size_t used = v->coded ? v->entry_offsets[v->nentries] : v->str_offsets[pc->row0];
   /* value lengths in `lens` (the dictionary path reuses r->u32 for indices) */
   uint32_t *lens = malloc((n ? n : 1) * sizeof *lens);
   if (!lens) return decode_error(pc, SP_ERR_NOMEM);
@@ -1081,7 +1126,9 @@ static int decode_strings(const page_ctx *pc, int encoding, const uint8_t *p, si
   default:
     rc = sp_error_set(pc->err, SP_ERR_UNSUPPORTED, "%s: column %s: encoding %d for strings is not supported", r->name, c->name, encoding);
   }
-  if (rc == SP_OK) {
+  if (rc == SP_OK && v->coded) {
+    rc = add_page_entries(pc, lens);
+  } else if (rc == SP_OK) {
     size_t j = 0;
     uint32_t *off = v->str_offsets + pc->row0;
     const uint8_t *valid = v->valid + pc->row0;
@@ -1341,14 +1388,32 @@ static int next_page(page_ctx *pc, size_t *pos, size_t end, page_header *h, cons
   return SP_OK;
 }
 
-int sp_parquet_reader_read_column(sp_parquet_reader *r, int row_group, int column,
-                                  sp_parquet_column_vector *out, sp_error *err) {
+/* Coded strings: the chunk's dictionary (just loaded, before any data page) becomes
+ * the vector's first entries. */
+static int copy_dictionary(const page_ctx *pc) {
+  sp_parquet_reader *r = pc->r;
+  sp_parquet_column_vector *v = pc->out;
+  size_t bytes = r->dict_offsets[r->dict_n];
+  if (bytes > r->opt.max_column_bytes)
+    return sp_error_set(pc->err, SP_ERR_UNSUPPORTED, "%s: column %s of row group %d exceeds %zu bytes", r->name,
+                        pc->col->name, pc->row_group, r->opt.max_column_bytes);
+  if (grow((void **)&v->str_bytes, &v->cap_bytes, bytes + 1, 1) ||
+      grow((void **)&v->entry_offsets, &v->cap_entries, r->dict_n + 1, sizeof *v->entry_offsets))
+    return decode_error(pc, SP_ERR_NOMEM);
+  memcpy(v->str_bytes, r->dict_page, bytes);
+  memcpy(v->entry_offsets, r->dict_offsets, (r->dict_n + 1) * sizeof *v->entry_offsets);
+  v->nentries = r->dict_n;
+  return SP_OK;
+}
+
+static int read_column(sp_parquet_reader *r, int row_group, int column, bool coded, sp_parquet_column_vector *out,
+                       sp_error *err) {
   if (row_group < 0 || row_group >= r->nrg || column < 0 || column >= r->ncols)
     return sp_error_set(err, SP_ERR_INVALID, "%s: no row group %d / column %d", r->name, row_group, column);
   const sp_parquet_column_info *c = &r->cols[column];
   const sp_parquet_chunk_info *ci = sp_parquet_reader_chunk(r, row_group, column);
   size_t nrows = (size_t)r->rg_rows[row_group];
-  if (vector_prepare(out, c->type, nrows)) return sp_error_set(err, SP_ERR_NOMEM, "%s: out of memory", r->name);
+  if (vector_prepare(out, c->type, coded, nrows)) return sp_error_set(err, SP_ERR_NOMEM, "%s: out of memory", r->name);
   size_t pos = 0, end = 0;
   int rc = chunk_range(r, ci, c->name, &pos, &end, err);
   if (rc) return rc;
@@ -1366,6 +1431,7 @@ int sp_parquet_reader_read_column(sp_parquet_reader *r, int row_group, int colum
     if (h.type == PQ_PAGE_DICTIONARY) {
       if (!h.have_dict || row > 0) return page_corrupt(&pc, "misplaced or malformed dictionary page");
       rc = load_dictionary(&pc, ci->codec, &h, body, (size_t)h.csize);
+      if (rc == SP_OK && out->coded) rc = copy_dictionary(&pc);
     } else if (h.type == PQ_PAGE_DATA || h.type == PQ_PAGE_DATA_V2) {
       if (h.type == PQ_PAGE_DATA ? !h.have_data : !h.have_v2) return page_corrupt(&pc, "data page without its header");
       rc = decode_data_page(&pc, ci->codec, &h, body, (size_t)h.csize, nrows - row);
@@ -1378,6 +1444,16 @@ int sp_parquet_reader_read_column(sp_parquet_reader *r, int row_group, int colum
   }
   out->nrows = nrows;
   return SP_OK;
+}
+
+int sp_parquet_reader_read_column(sp_parquet_reader *r, int row_group, int column,
+                                  sp_parquet_column_vector *out, sp_error *err) {
+  return read_column(r, row_group, column, false, out, err);
+}
+
+int sp_parquet_reader_read_column_coded(sp_parquet_reader *r, int row_group, int column,
+                                        sp_parquet_column_vector *out, sp_error *err) {
+  return read_column(r, row_group, column, true, out, err);
 }
 
 /* ---- pruning ------------------------------------------------------------------------- */

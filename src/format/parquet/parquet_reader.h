@@ -153,8 +153,18 @@ typedef struct sp_parquet_column_vector {
   double *f64;
   uint32_t *str_offsets;
   char *str_bytes;
+  /* Coded strings (sp_parquet_reader_read_column_coded only; str_offsets unused): row
+   * i (when valid) is entry codes[i], entry k being str_bytes[entry_offsets[k] ..
+   * entry_offsets[k+1]) for k < nentries.  The column chunk's dictionary comes first
+   * (entry k = dictionary index k, whether rows use it or not), then one entry per
+   * value of each page that is not dictionary-encoded (a writer falls back to PLAIN
+   * when its dictionary grows too big).  codes[i] of a null row is 0. */
+  bool coded;
+  uint32_t *codes;
+  uint32_t *entry_offsets;
+  size_t nentries;
   /* capacities (private) */
-  size_t cap_rows, cap_bytes;
+  size_t cap_rows, cap_bytes, cap_codes, cap_entries;
 } sp_parquet_column_vector;
 
 void sp_parquet_column_vector_free(sp_parquet_column_vector *v);
@@ -165,6 +175,14 @@ void sp_parquet_column_vector_free(sp_parquet_column_vector *v);
  * codec this build does not read), SP_ERR_NOMEM; on error `out` stays valid (to free). */
 int sp_parquet_reader_read_column(sp_parquet_reader *r, int row_group, int column,
                                   sp_parquet_column_vector *out, sp_error *err);
+
+/* The same, except that a string column comes back coded (see the vector's `coded`
+ * members): dictionary-encoded pages give each row its dictionary index and no string
+ * is copied per row, so a filter can be evaluated once per entry and a consumer can
+ * copy each distinct entry once.  Other types decode as with read_column.  Errors as
+ * read_column. */
+int sp_parquet_reader_read_column_coded(sp_parquet_reader *r, int row_group, int column,
+                                        sp_parquet_column_vector *out, sp_error *err);
 
 /* ---- row-group pruning ---------------------------------------------------------- */
 
