@@ -133,7 +133,16 @@ static int open_channel(sp_pipeline *p, const sp_config_channel *cc, sp_channel 
     return rc;
   }
   case SP_CHANNEL_KAFKA: {
-    sp_channel_kafka_config kc = {.base = base, .brokers = cc->brokers, .topic = cc->topic};
+    /* A writer agent's channel (no source puts into it) reads the topic's rows of
+     * `dataset`; dead letters of malformed messages go to the quarantine. */
+    char qdir[4096];
+    snprintf(qdir, sizeof qdir, "%s/quarantine/channels/%s", p->cfg->pipeline.data_dir, cc->name);
+    sp_channel_kafka_config kc = {.base = base,
+                                  .brokers = cc->brokers,
+                                  .topic = cc->topic,
+                                  .dataset = cc->dataset,
+                                  .quarantine_dir = qdir,
+                                  .stop = p->stop};
     return sp_channel_kafka_open(&kc, out, err);
   }
   }
@@ -266,26 +275,6 @@ static int setup_sources(sp_pipeline *p, sp_error *err) {
   return SP_OK;
 }
 
-/* A channel no source puts into is a writer agent's Kafka channel (config.c allows
- * it).  Refused here for now: what the collectors put into Kafka is the Kafka sink's
- * JSON rows, not the channel's event encoding, and a `--once` drain does not wait
- * for the consumer to catch up with the topic (docs/SCALING.md). */
-static int refuse_writer_channels(const sp_config *config, sp_error *err) {
-  for (size_t i = 0; i < config->nchannels; i++) {
-    const char *name = config->channels[i].name;
-    bool fed = false;
-    for (size_t s = 0; !fed && s < config->nsources; s++)
-      for (size_t k = 0; !fed && k < config->sources[s].channels.count; k++)
-        fed = strcmp(config->sources[s].channels.items[k], name) == 0;
-    if (!fed)
-      return sp_error_set(err, SP_ERR_CONFIG,
-                          "channel %s: no source puts into it; running a writer agent that only takes from Kafka "
-                          "is not supported yet (docs/SCALING.md, \"Writer agents\")",
-                          name);
-  }
-  return SP_OK;
-}
-
 int sp_pipeline_open(const sp_config *config, const sp_credentials *credentials, const volatile bool *stop,
                      sp_pipeline **out, sp_error *err) {
   *out = NULL;
@@ -298,11 +287,11 @@ int sp_pipeline_open(const sp_config *config, const sp_credentials *credentials,
   p->opened_us = sp_now_us();
   pthread_mutex_init(&p->marks_mutex, NULL);
   sp_membudget_init(&p->budget, PIPELINE_MEMORY_BUDGET);
-  int rc = refuse_writer_channels(config, err);
-  if (!rc && sp_latency_new("stockpipe_sink_batch_duration_seconds",
-                            "Duration of one sink batch: sink write and commit, retries included, and the take "
-                            "commit.",
-                            "sink", &p->batch_latency))
+  int rc = SP_OK;
+  if (sp_latency_new("stockpipe_sink_batch_duration_seconds",
+                     "Duration of one sink batch: sink write and commit, retries included, and the take "
+                     "commit.",
+                     "sink", &p->batch_latency))
     rc = sp_error_set(err, SP_ERR_NOMEM, "out of memory");
   if (!rc) rc = sp_mkdirs(config->pipeline.data_dir, err);
   if (!rc) rc = lock_data_dir(p, config->pipeline.data_dir, err);
@@ -747,6 +736,17 @@ int sp_pipeline_record_run(sp_pipeline *p, const sp_config_source *source, int64
 }
 
 size_t sp_pipeline_sink_count(const sp_pipeline *p) { return p->cfg->nsinks; }
+
+size_t sp_pipeline_writer_channel_count(const sp_pipeline *p) {
+  size_t count = 0;
+  for (size_t i = 0; i < p->cfg->nchannels; i++) {
+    bool fed = false;
+    for (size_t s = 0; !fed && s < p->cfg->nsources; s++)
+      for (size_t k = 0; !fed && k < p->sources[s].nchannels; k++) fed = p->sources[s].channel_index[k] == i;
+    count += !fed;
+  }
+  return count;
+}
 
 sp_latency *sp_pipeline_batch_latency(sp_pipeline *p) { return p->batch_latency; }
 

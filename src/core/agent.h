@@ -20,9 +20,14 @@
  * calling thread (collect, run --once); sp_pipeline_start / sp_pipeline_stop run one
  * sink-runner thread per sink for the daemon.
  *
- * Channels: `memory` (sp_channel_memory_open) and `file` (sp_channel_file_open with
+ * Channels: `memory` (sp_channel_memory_open), `file` (sp_channel_file_open with
  * the config's resolved checkpoint_path/data_path and min_free_disk_mb, its prepared
- * transactions resolved by the state store); other types are refused at open.
+ * transactions resolved by the state store) and `kafka` (sp_channel_kafka_open with
+ * the channel's dataset, the pipeline's stop flag and dead letters under
+ * <data_dir>/quarantine/channels/<channel>/).  A Kafka channel no source puts into
+ * is a writer agent's: its sink drains the topic that collectors elsewhere fill
+ * (docs/SCALING.md); sp_pipeline_drain then consumes until the topic's end offsets
+ * as seen when the drain started (core/channel_kafka.h).
  *
  * Watching (the daemon and its /health): sp_pipeline_last_run / sp_pipeline_record_run
  * keep each source's last round in the state store; sp_pipeline_sink_health_get
@@ -52,8 +57,7 @@
 typedef struct sp_pipeline sp_pipeline;
 
 /* Build the pipeline.  Errors: SP_ERR_CONFIG (a channel or sink the build cannot
- * make, a channel no source puts into — a Kafka writer agent, not runnable yet —,
- * the universe file unreadable — the message names the component),
+ * make, the universe file unreadable — the message names the component),
  * SP_ERR_IO (data directory, state store, channel logs), SP_ERR_NOMEM. */
 int sp_pipeline_open(const sp_config *config, const sp_credentials *credentials,
                      const volatile bool *stop, sp_pipeline **out, sp_error *err);
@@ -110,6 +114,10 @@ typedef struct sp_pipeline_sink_health {
   int64_t oldest_event_us;
   int64_t batch_timeout_us;          /* the longest the runner waits to fill a batch */
 } sp_pipeline_sink_health;
+
+/* Channels no source of the pipeline puts into: a writer agent's Kafka channels,
+ * which the sinks drain from a topic other processes fill. */
+size_t sp_pipeline_writer_channel_count(const sp_pipeline *p);
 
 /* Number of sinks (= config sinks, in config order). */
 size_t sp_pipeline_sink_count(const sp_pipeline *p);
