@@ -7,6 +7,7 @@
 
 #include "analytics/indicators.h"
 #include "analytics/sentiment.h"
+#include "core/backfill.h"
 #include "core/channel.h"
 #include "core/channel_kafka.h"
 #include "core/channel_file.h"
@@ -354,6 +355,7 @@ int sp_pipeline_open(const sp_config *config, const sp_credentials *credentials,
 typedef struct series_state {
   char key[SP_SOURCE_KEY_MAX]; /* the watermark key, also the state-store blob key */
   sp_ind_state *ind;
+  bool borrowed;               /* ind is a backfill's own state (it stages and frees it) */
   bool dirty;                  /* pushed since the last commit */
 } series_state;
 
@@ -371,6 +373,7 @@ typedef struct round_ctx {
   long flagged_rows;      /* stored with quality_flags */
   bool failed;            /* a put or commit failed: refuse further rows this round */
   sp_error failure;
+  sp_backfill *backfill;  /* a backfill chunk's cursors (core/backfill.h); NULL when live */
 } round_ctx;
 
 static const char *round_credential(void *arg, const char *name) {
@@ -419,6 +422,12 @@ static series_state *find_series(round_ctx *rc, const char *key, sp_error *err) 
   series_state *s = &rc->series[rc->nseries];
   memset(s, 0, sizeof *s);
   snprintf(s->key, sizeof s->key, "%s", key);
+  s->ind = rc->backfill ? sp_backfill_indicators(rc->backfill, key) : NULL;
+  if (s->ind) { /* a backfill before the series' first row: its own state, in its cursor */
+    s->borrowed = true;
+    rc->nseries++;
+    return s;
+  }
   sp_buf blob = SP_BUF_INIT;
   bool found = false;
   int r = sp_state_get_blob(rc->p->state, rc->ps->cfg->name, key, &blob, &found, err);
@@ -479,9 +488,11 @@ static int begin_txn(round_ctx *rc, sp_error *err) {
 static int commit_txn(round_ctx *rc, sp_error *err) {
   int r = SP_OK;
   size_t n = rc->txn ? sp_put_txn_count(rc->txn) : 0;
-  for (size_t i = 0; i < rc->nseries && n; i++) {
+  if (rc->backfill && rc->batch && sp_backfill_stage(rc->backfill, rc->batch))
+    r = sp_error_set(err, SP_ERR_NOMEM, "out of memory saving backfill cursors");
+  for (size_t i = 0; i < rc->nseries && n && !r; i++) {
     series_state *s = &rc->series[i];
-    if (!s->dirty) continue;
+    if (!s->dirty || s->borrowed) continue;
     sp_buf blob = SP_BUF_INIT;
     r = sp_ind_state_serialize(s->ind, &blob);
     if (!r) r = sp_state_batch_put_blob(rc->batch, rc->ps->cfg->name, s->key, blob.data, blob.len);
@@ -559,6 +570,11 @@ static int round_emit(void *arg, const sp_row *row_in, const char *request, sp_e
   int64_t mark;
   int r = sp_source_row_watermark(row_in, key, &mark);
   if (r) return sp_error_set(err, r, "row without its key columns");
+  if (rc->backfill) { /* only rows the backfill has not stored yet, nor the live collection */
+    bool want = false;
+    r = sp_backfill_want(rc->backfill, key, mark, &want, err);
+    if (r || !want) return r;
+  }
   sp_row row;
   r = sp_row_copy(&row, row_in);
   if (r) return sp_error_set(err, r, "out of memory");
@@ -566,6 +582,8 @@ static int round_emit(void *arg, const sp_row *row_in, const char *request, sp_e
   bool advance = true;
   if (!r) r = accept_row(rc, &row, key, request, &advance, err);
   if (!r && advance) r = sp_state_batch_advance_watermark(rc->batch, rc->ps->cfg->name, key, mark);
+  if (!r && advance) r = sp_backfill_stage_first(rc->batch, rc->ps->cfg->name, key, mark);
+  if (!r && advance && rc->backfill) sp_backfill_row_done(rc->backfill, key, mark);
   char identity[SP_SOURCE_KEY_MAX];
   if (!r && sp_source_row_identity(row_in, identity) == SP_OK) /* news: stored once across providers and rounds */
     r = sp_state_batch_advance_watermark(rc->batch, rc->ps->cfg->name, identity, mark);
@@ -585,12 +603,19 @@ static int round_emit(void *arg, const sp_row *row_in, const char *request, sp_e
   return r;
 }
 
-int sp_pipeline_collect_source(sp_pipeline *p, const sp_config_source *source, int64_t now_us,
-                               const sp_strlist *tickers_override, sp_source_report *report, sp_error *err) {
-  pipeline_source *ps = NULL;
+static pipeline_source *find_source(sp_pipeline *p, const sp_config_source *source, sp_error *err) {
   for (size_t i = 0; i < p->cfg->nsources; i++)
-    if (p->sources[i].cfg == source) ps = &p->sources[i];
-  if (!ps) return sp_error_set(err, SP_ERR_INVALID, "source %s is not part of this pipeline", source->name);
+    if (p->sources[i].cfg == source) return &p->sources[i];
+  sp_error_set(err, SP_ERR_INVALID, "source %s is not part of this pipeline", source->name);
+  return NULL;
+}
+
+/* One round of `source`: live (window and backfill NULL) or one backfill chunk. */
+static int run_round(sp_pipeline *p, const sp_config_source *source, int64_t now_us,
+                     const sp_strlist *tickers_override, const sp_source_window *window, sp_backfill *backfill,
+                     sp_source_report *report, sp_error *err) {
+  pipeline_source *ps = find_source(p, source, err);
+  if (!ps) return err->code;
 
   const char *const *tickers = NULL;
   size_t ntickers = 0;
@@ -618,7 +643,7 @@ int sp_pipeline_collect_source(sp_pipeline *p, const sp_config_source *source, i
     nseries = source->event_types.count;
   }
 
-  round_ctx rc = {.p = p, .ps = ps, .event = SP_BUF_INIT, .now_us = now_us};
+  round_ctx rc = {.p = p, .ps = ps, .event = SP_BUF_INIT, .now_us = now_us, .backfill = backfill};
   sp_source_round round = {.ds = sp_dataset_get(source->dataset),
                            .providers = (const char *const *)source->providers.items,
                            .nproviders = source->providers.count,
@@ -638,7 +663,8 @@ int sp_pipeline_collect_source(sp_pipeline *p, const sp_config_source *source, i
                            .arg = &rc,
                            .cache = p->cache,
                            .config_dir = p->cfg->file ? p->cfg->base_dir : NULL,
-                           .stop = p->stop};
+                           .stop = p->stop,
+                           .window = window};
   int r = sp_source_collect(&p->transport, &round, report, err);
   sp_error commit_err;
   int cr = rc.failed ? SP_OK : commit_txn(&rc, &commit_err);
@@ -650,13 +676,32 @@ int sp_pipeline_collect_source(sp_pipeline *p, const sp_config_source *source, i
     r = rc.failure.code;
     *err = rc.failure;
   }
-  for (size_t i = 0; i < rc.nseries; i++) sp_ind_state_free(rc.series[i].ind);
+  for (size_t i = 0; i < rc.nseries; i++)
+    if (!rc.series[i].borrowed) sp_ind_state_free(rc.series[i].ind);
   free(rc.series);
   sp_buf_free(&rc.event);
   free(universe_symbols);
   SP_INFO("agent", "source %s: %ld rows into %zu channel(s), %ld flagged, %ld quarantined%s", source->name,
           rc.put_rows, ps->nchannels, rc.flagged_rows, rc.quarantined_rows, r ? " (with failures)" : "");
   return r;
+}
+
+int sp_pipeline_collect_source(sp_pipeline *p, const sp_config_source *source, int64_t now_us,
+                               const sp_strlist *tickers_override, sp_source_report *report, sp_error *err) {
+  return run_round(p, source, now_us, tickers_override, NULL, NULL, report, err);
+}
+
+int sp_pipeline_backfill_open(sp_pipeline *p, const sp_config_source *source, const char *run_id, int64_t start_us,
+                              int64_t end_us, sp_backfill **out, sp_error *err) {
+  pipeline_source *ps = find_source(p, source, err);
+  if (!ps) return err->code;
+  return sp_backfill_open(p->state, source->name, run_id, start_us, end_us, ps->indicator_mask, out, err);
+}
+
+int sp_pipeline_backfill_chunk(sp_pipeline *p, const sp_config_source *source, int64_t now_us,
+                               const sp_source_window *window, sp_backfill *backfill, const sp_strlist *tickers,
+                               sp_source_report *report, sp_error *err) {
+  return run_round(p, source, now_us, tickers, window, backfill, report, err);
 }
 
 /* ---- delivering ------------------------------------------------------------------ */

@@ -16,6 +16,11 @@
  * rows, in one state-store transaction (see core/state.h), so a watermark advances
  * only when its rows are in the channels.
  *
+ * Backfilling (sp_pipeline_backfill_open / sp_pipeline_backfill_chunk) runs the same
+ * round for an explicit time window, with core/backfill.h deciding which rows are new
+ * and committing its cursors with them.  Every stored row also lowers its series'
+ * first time (sp_backfill_stage_first), the floor backfills dedup against.
+ *
  * Delivering: sp_pipeline_drain moves everything buffered into the sinks on the
  * calling thread (collect, run --once); sp_pipeline_start / sp_pipeline_stop run one
  * sink-runner thread per sink for the daemon.
@@ -45,6 +50,7 @@
 #ifndef STOCKPIPE_CORE_AGENT_H
 #define STOCKPIPE_CORE_AGENT_H
 
+#include "core/backfill.h"
 #include "core/config.h"
 #include "core/credentials.h"
 #include "core/sink_runner.h"
@@ -70,6 +76,23 @@ int sp_pipeline_open(const sp_config *config, const sp_credentials *credentials,
 int sp_pipeline_collect_source(sp_pipeline *p, const sp_config_source *source, int64_t now_us,
                                const sp_strlist *tickers_override, sp_source_report *report,
                                sp_error *err);
+
+/* A backfill of `source` over [start_us, end_us) named `run_id` (core/backfill.h),
+ * over this pipeline's state store and the source's indicator settings.  The caller
+ * frees *out with sp_backfill_free before closing the pipeline.  Errors: SP_ERR_INVALID
+ * (source not in the pipeline), SP_ERR_NOMEM. */
+int sp_pipeline_backfill_open(sp_pipeline *p, const sp_config_source *source, const char *run_id, int64_t start_us,
+                              int64_t end_us, sp_backfill **out, sp_error *err);
+
+/* One backfill chunk: a round of `source` whose providers ask for exactly `window`
+ * (sources/source.h) for `tickers` (NULL = the source's list); rows go through the
+ * same validation, indicators, channels and sinks as a live round, filtered and
+ * cursored by `backfill` (committed with the rows).  Returns as
+ * sp_pipeline_collect_source; on success call sp_backfill_chunk_done, on failure
+ * sp_backfill_chunk_failed. */
+int sp_pipeline_backfill_chunk(sp_pipeline *p, const sp_config_source *source, int64_t now_us,
+                               const sp_source_window *window, sp_backfill *backfill, const sp_strlist *tickers,
+                               sp_source_report *report, sp_error *err);
 
 /* Deliver every buffered event of every channel to its sink on this thread, giving
  * up on a sink that keeps failing transiently at `deadline_us` (monotonic clock).

@@ -393,17 +393,23 @@ static int yahoo_collect(sp_source_ctx *ctx, sp_error *err) {
     if (quotes) {
       rc = sp_buf_append_str(&path, "?interval=1d&range=1d&includePrePost=false");
     } else {
-      char key[SP_SOURCE_KEY_MAX];
-      int64_t mark = 0;
-      snprintf(key, sizeof key, "stock_movements/%s/%s", r.ticker, interval);
-      bool have = sp_source_watermark(ctx, key, &mark);
-      sp_yahoo_bars_window(interval, have, mark, round->initial_history_days, round->now_us,
-                           &r.window_start_us);
       r.window_end_us = round->now_us;
+      if (round->window) { /* backfill: exactly the window asked for (limits: yahoo_history) */
+        r.window_start_us = round->window->start_us;
+        if (round->window->end_us < r.window_end_us) r.window_end_us = round->window->end_us;
+      } else {
+        char key[SP_SOURCE_KEY_MAX];
+        int64_t mark = 0;
+        snprintf(key, sizeof key, "stock_movements/%s/%s", r.ticker, interval);
+        bool have = sp_source_watermark(ctx, key, &mark);
+        sp_yahoo_bars_window(interval, have, mark, round->initial_history_days, round->now_us,
+                             &r.window_start_us);
+      }
+      /* period2 rounded up: a window ending at a fraction of a second keeps its last bar */
       rc = sp_buf_printf(&path,
                          "?period1=%lld&period2=%lld&interval=%s&includePrePost=false&events=div%%7Csplit",
                          (long long)(r.window_start_us / SP_US_PER_SEC),
-                         (long long)(round->now_us / SP_US_PER_SEC), interval);
+                         (long long)((r.window_end_us + SP_US_PER_SEC - 1) / SP_US_PER_SEC), interval);
     }
     if (rc != SP_OK) break;
     /* a submission failure is recorded by sp_source_submit; carry on with the others */
@@ -413,6 +419,35 @@ static int yahoo_collect(sp_source_ctx *ctx, sp_error *err) {
   sp_buf_free(&path);
   return rc == SP_ERR_NOMEM ? sp_error_set(err, rc, "yahoo: out of memory building requests")
                             : SP_OK;
+}
+
+/* What the chart endpoint serves per request and how far back (Yahoo's documented
+ * and observed limits): 1m bars 7 days per request within the last 30 days; other
+ * minute bars up to 90m within the last 60 days; 1h (60m) bars within the last 730
+ * days; daily and longer bars without limit.  Quotes are a snapshot: no history. */
+static bool yahoo_history(const sp_dataset_def *ds, const char *interval, sp_source_history *out, char *why,
+                          size_t whylen) {
+  if (ds->id != SP_DS_STOCK_MOVEMENTS) {
+    snprintf(why, whylen, "%s is a quote snapshot: the chart endpoint gives only the current quote, "
+                          "not past ones (backfill stock_movements for past prices)", ds->name);
+    return false;
+  }
+  if (!interval) interval = "1h";
+  int64_t step = interval_seconds(interval);
+  if (step == 0) {
+    snprintf(why, whylen, "unknown bar interval \"%s\"", interval);
+    return false;
+  }
+  memset(out, 0, sizeof *out);
+  if (step == 60) {
+    out->max_span_us = 7 * SP_US_PER_DAY;
+    out->max_age_us = 30 * SP_US_PER_DAY;
+  } else if (step < 3600 || step == 5400) {
+    out->max_span_us = out->max_age_us = 60 * SP_US_PER_DAY;
+  } else if (step < 86400) {
+    out->max_span_us = out->max_age_us = (int64_t)YAHOO_INTRADAY_LIMIT_DAYS * SP_US_PER_DAY;
+  }
+  return true;
 }
 
 const sp_source_provider sp_source_yahoo = {
@@ -428,4 +463,5 @@ const sp_source_provider sp_source_yahoo = {
              .timeout_ms = 30000},
     .collect = yahoo_collect,
     .explain_error = sp_yahoo_explain_error,
+    .history = yahoo_history,
 };
