@@ -176,6 +176,7 @@ for p in glob.glob(os.path.join(data, "quarantine/stock_movements/*/*.jsonl")):
 assert rules == {"OUTW": "bar_outside_window", "NULB": "bar_null"}, rules
 db = sqlite3.connect(os.path.join(data, ".state/stockpipe.db"))
 marks = dict(db.execute("SELECT key, value FROM watermark WHERE key LIKE 'stock_movements/%'"))
-assert marks == {"stock_movements/NULB/1d": 1749475800 * 10**6}, marks
+assert not any(k.startswith("stock_movements/OUTW/") for k in marks), marks    # no mark at all (nor @first)
+assert marks["stock_movements/NULB/1d"] == 1749475800 * 10**6, marks
 print("watermarks:", marks)
 PY
