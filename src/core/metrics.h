@@ -41,7 +41,7 @@ typedef struct sp_channel_counters {
   uint64_t EventTakeSuccessCount; /* committed takes */
   uint64_t ChannelSize;           /* events owned by the channel, in-flight takes included */
   uint64_t ChannelCapacity;
-  uint64_t ChannelQuarantinedCount; /* corrupt stored records set aside at replay */
+  uint64_t ChannelQuarantinedCount; /* corrupt records set aside (file: at replay/take; kafka: malformed messages) */
 } sp_channel_counters;
 
 typedef struct sp_sink_counters {

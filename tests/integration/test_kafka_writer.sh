@@ -16,14 +16,19 @@
 #     restarted (`run --once`) still leaves each key exactly once (offsets are
 #     committed only after the Parquet files are published; a replay is absorbed by
 #     the sequence-named files);
-#  4. a second `run --once` finds nothing new.
+#  4. a second `run --once` finds nothing new;
+#  5. another writer agent of the same topic (its own channel name, hence its own
+#     consumer group) stores the same rows in PostgreSQL (a real server started here,
+#     tests/postgres/lib.sh), each key once, and a rerun adds nothing.
 # Prints the writer's rows/s on the mock (run --once from an empty data directory).
 set -euo pipefail
 . "$STOCKPIPE_SOURCE_DIR/tests/fakeapi/lib.sh"
+. "$STOCKPIPE_SOURCE_DIR/tests/postgres/lib.sh"
 work=$(mktemp -d /tmp/sp_kafkawriter.XXXXXX)
-rows=${WRITER_ROWS:-2000}
+rows=${WRITER_ROWS:-1200}
 cleanup() {
   fakeapi_stop
+  pg_stop
   [[ -n ${daemon_pid:-} ]] && kill -9 "$daemon_pid" 2>/dev/null
   exec 3>&- 2>/dev/null || true # closing the mock's stdin stops it
   [[ -n ${mock_pid:-} ]] && wait "$mock_pid" 2>/dev/null
@@ -132,7 +137,7 @@ start=$(date +%s.%N)
   { echo "writer run --once failed:"; cat "$work/w1.err"; exit 1; }
 end=$(date +%s.%N)
 check_store "$work/w1" "$total"
-python3 -c "import sys; t=float(sys.argv[2])-float(sys.argv[1]); print(f'writer run --once: {int(sys.argv[3])} rows in {t:.2f} s = {int(sys.argv[3])/t:.0f} rows/s (process start, catch-up, Parquet, fsync)')" \
+python3 -c "import sys; t=float(sys.argv[2])-float(sys.argv[1]); print(f'writer run --once: {int(sys.argv[3])} rows in {t:.2f} s = {int(sys.argv[3])/t:.0f} rows/s (process start, catch-up, batches of 50 into one Parquet file per date folder, fsync)')" \
   "$start" "$end" "$total"
 
 # 3. the daemon killed mid-stream, then restarted with --once.  Another writer of the
@@ -159,4 +164,16 @@ check_store "$work/w2" "$total"
 "$STOCKPIPE_BIN" run --once --config "$work/writer2.yaml" --data-dir "$work/w2" 2>"$work/w2c.err" ||
   { echo "third writer run failed:"; cat "$work/w2c.err"; exit 1; }
 [[ $(find "$work/w2/raw" -name '*.parquet' | wc -l) == "$after" ]] || { echo "a rerun wrote files"; exit 1; }
+# 5. a PostgreSQL writer of the same topic.
+pg_start
+sed -e 's/financial_in/financial_in_pg/g' -e "s|financial_files: {type: file.*|financial_files: {type: postgresql, connection_string: \"$PG_CONNINFO\", table: quotes, batch_size: 100}|" \
+  "$work/writer.yaml" >"$work/writer_pg.yaml"
+for round in 1 2; do
+  "$STOCKPIPE_BIN" run --once --config "$work/writer_pg.yaml" --data-dir "$work/w3" 2>"$work/w3.err" ||
+    { echo "PostgreSQL writer run $round failed:"; cat "$work/w3.err"; exit 1; }
+  got=$(pg_sql "SELECT count(*) || ' ' || count(DISTINCT (ticker, quote_time)) || ' ' ||
+                count(*) FILTER (WHERE provider = 'yahoo') FROM quotes")
+  [[ $got == "$total $total 7" ]] || { echo "PostgreSQL after run $round: $got (rows, keys, yahoo), want $total $total 7"; exit 1; }
+done
+echo "store PostgreSQL: $total rows, each key once, a second run added nothing"
 echo "kafka writer: all checks passed"
