@@ -16,6 +16,7 @@
 #include "core/log.h"
 #include "core/membudget.h"
 #include "core/metrics.h"
+#include "core/module.h"
 #include "core/sink_runner.h"
 #include "core/state.h"
 #include "core/timeutil.h"
@@ -111,6 +112,15 @@ static int lock_data_dir(sp_pipeline *p, const char *data_dir, sp_error *err) {
   return SP_OK;
 }
 
+/* The open function `symbol` of a channel or sink type built as a shared module
+ * (core/module.h), for the `kind` ("channel", "sink") called `name`. */
+static int module_open_function(const char *kind, const char *name, const char *module, const char *symbol,
+                                void **open, sp_error *err) {
+  int rc = sp_module_symbol(module, symbol, open, err);
+  if (rc) sp_error_prefix(err, "%s %s", kind, name);
+  return rc;
+}
+
 static int open_channel(sp_pipeline *p, const sp_config_channel *cc, sp_channel **out, sp_error *err) {
   sp_channel_config base = {.name = cc->name,
                             .capacity = (size_t)cc->capacity,
@@ -144,7 +154,9 @@ static int open_channel(sp_pipeline *p, const sp_config_channel *cc, sp_channel 
                                   .dataset = cc->dataset,
                                   .quarantine_dir = qdir,
                                   .stop = p->stop};
-    return sp_channel_kafka_open(&kc, out, err);
+    void *open = NULL;
+    int rc = module_open_function("channel", cc->name, "kafka", "sp_channel_kafka_open", &open, err);
+    return rc ? rc : ((__typeof__(sp_channel_kafka_open) *)open)(&kc, out, err);
   }
   }
   return sp_error_set(err, SP_ERR_CONFIG, "channel %s: type %s is not available in this build", cc->name,
@@ -152,6 +164,7 @@ static int open_channel(sp_pipeline *p, const sp_config_channel *cc, sp_channel 
 }
 
 static int open_sink(sp_pipeline *p, const sp_config_sink *sc, sp_sink **out, sp_error *err) {
+  void *open = NULL;
   switch (sc->type) {
   case SP_SINK_FILE: break;
   case SP_SINK_POSTGRESQL: {
@@ -160,7 +173,8 @@ static int open_sink(sp_pipeline *p, const sp_config_sink *sc, sp_sink **out, sp
                                   .table = sc->dataset >= 0 ? sc->table : NULL,
                                   .dataset = sc->dataset,
                                   .budget = &p->budget};
-    return sp_sink_postgres_open(&pc, out, err);
+    int rc = module_open_function("sink", sc->name, "sink-postgres", "sp_sink_postgres_open", &open, err);
+    return rc ? rc : ((__typeof__(sp_sink_postgres_open) *)open)(&pc, out, err);
   }
   case SP_SINK_KAFKA: {
     sp_sink_kafka_config kc = {.name = sc->name,
@@ -168,7 +182,8 @@ static int open_sink(sp_pipeline *p, const sp_config_sink *sc, sp_sink **out, sp
                                .topic = sc->dataset >= 0 ? sc->topic : NULL,
                                .dataset = sc->dataset,
                                .budget = &p->budget};
-    return sp_sink_kafka_open(&kc, out, err);
+    int rc = module_open_function("sink", sc->name, "kafka", "sp_sink_kafka_open", &open, err);
+    return rc ? rc : ((__typeof__(sp_sink_kafka_open) *)open)(&kc, out, err);
   }
   case SP_SINK_MONGODB: {
     sp_sink_mongo_config mc = {.name = sc->name,
@@ -177,7 +192,8 @@ static int open_sink(sp_pipeline *p, const sp_config_sink *sc, sp_sink **out, sp
                                .collection = sc->dataset >= 0 ? sc->collection : NULL,
                                .dataset = sc->dataset,
                                .budget = &p->budget};
-    return sp_sink_mongo_open(&mc, out, err);
+    int rc = module_open_function("sink", sc->name, "sink-mongo", "sp_sink_mongo_open", &open, err);
+    return rc ? rc : ((__typeof__(sp_sink_mongo_open) *)open)(&mc, out, err);
   }
   }
   sp_sink_file_config fc = {.name = sc->name,
