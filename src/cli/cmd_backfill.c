@@ -29,24 +29,26 @@ static const sp_cli_option backfill_options[] = {
     {"from", true, "DATE", "first day of the range (YYYY-MM-DD, UTC)"},
     {"to", true, "DATE", "last day of the range, inclusive (default: up to now)"},
     {"tickers", true, "LIST", "comma-separated symbols replacing the source's ticker list"},
-    {"chunk-days", true, "N", "days per request (default: the provider's limit, at most 90)"},
+    {"chunk-days", true, "N", "days per request (default: 90 within the provider's limit, 365 without one)"},
     {NULL, false, NULL, NULL}};
 
 static const char usage[] =
     "Usage: stockpipe backfill DATASET --from DATE [--to DATE] [--tickers LIST] [OPTIONS]\n\n"
     "Fetch DATASET's history for the days --from ... --to (inclusive, UTC; default up to now) through the\n"
     "same source, channels and sinks as live collection (validation, quarantine and indicators apply),\n"
-    "in chunks each provider serves (Yahoo: 1h bars for the last 730 days, 1d bars without limit).\n"
+    "in chunks each provider serves (Yahoo: 1h bars for the last 730 days, 1d bars without limit; FRED and\n"
+    "the World Bank: macroeconomic observations without limit).\n"
     "Resumable: an interrupted backfill re-run with the same arguments continues where it stopped;\n"
     "re-running a finished one stores nothing.  It never stores a row the live collection stored: a\n"
     "series already collected is filled only before its first stored row (docs/OPERATIONS.md).\n"
-    "Datasets whose providers cannot serve history (financial_data quotes are snapshots) are refused.\n"
+    "Datasets whose providers cannot serve history (financial_data quotes are snapshots, policy events) are\n"
+    "refused, naming the provider and why.\n"
     "A progress bar is drawn on a terminal.  Exit 0; 1 when a chunk failed or the run was interrupted\n"
     "(the other chunks are stored; re-run to retry); 2 for usage or config errors.\n\nOptions:\n"
     "  --from DATE            first day of the range (YYYY-MM-DD), required\n"
     "  --to DATE              last day of the range, inclusive (default: up to now)\n"
     "  --tickers LIST         comma-separated symbols replacing the source's ticker list\n"
-    "  --chunk-days N         days per request (default: the provider's limit, at most 90)\n" SP_CLI_COMMON_OPTIONS_HELP;
+    "  --chunk-days N         days per request (default: 90 within the provider's limit, 365 without one)\n" SP_CLI_COMMON_OPTIONS_HELP;
 
 /* The one-line progress bar (terminal only). */
 typedef struct progress {
@@ -178,6 +180,7 @@ static int backfill_source(sp_pipeline *p, const source_plan *plan, const char *
     }
   }
   int64_t rows_before = pr->rows;
+  bool give_up = false; /* the rest of this source waits for the next run */
   for (size_t i = 0; exit_code == SP_EXIT_OK && i < plan->nchunks && !*stop; i++) {
     sp_source_window w = sp_backfill_chunk(plan->start_us, plan->end_us, plan->chunk_us, i);
     round_tickers.count = round_keys.count = 0;
@@ -192,6 +195,8 @@ static int backfill_source(sp_pipeline *p, const source_plan *plan, const char *
         chunk_failed_message(pr, ds->name, round_tickers.count ? round_tickers.items[0] : src->name, &w, &err);
         (*failed)++;
       }
+      /* series met as rows arrive: a later chunk could pass one that failed here */
+      give_up = keys.count == 0;
       /* Several tickers: find the failing ones, one round each (rows the group round
        * stored are behind their cursors, so nothing is fetched into the sinks twice). */
       for (size_t k = 0; round_tickers.count > 1 && k < round_tickers.count && !*stop; k++) {
@@ -207,6 +212,7 @@ static int backfill_source(sp_pipeline *p, const source_plan *plan, const char *
     pr->rows = rows_before + sp_backfill_rows(b);
     pr->done++;
     progress_draw(pr);
+    if (give_up) break;
   }
   sp_backfill_free(b);
   sp_cli_free_list(&keys);

@@ -2,7 +2,7 @@
 # test_backfill.sh — `stockpipe backfill` (issue 7) end to end against the fake Yahoo API.
 #
 # The fake serves synthetic, valid 1h bars (tests/tools/c/gen_chart) of 4 symbols over
-# the last ~120 days; backfills ask for 7-day chunks (~18 chunks) through a file
+# the last ~90 days; backfills ask for 7-day chunks (~13 chunks) through a file
 # channel whose transactions (50 events) split every chunk, into CSV files.  Checks:
 #  1. killed with SIGKILL at random moments several times and re-run until it
 #     completes, the stored rows equal an uninterrupted backfill's exactly (keys and
@@ -11,12 +11,14 @@
 #  2. the uninterrupted backfill equals a live `collect` of the same history (so the
 #     indicators were computed over the backfilled series in time order);
 #  3. re-running a finished backfill stores nothing;
-#  4. after a live `collect` of the last 40 days, a backfill from the start adds only
+#  4. after a live `collect` of the last 30 days, a backfill from the start adds only
 #     the rows before the live ones (no duplicate key), equal to the uninterrupted
 #     backfill's, and the next live `collect` stores nothing (watermarks not moved back);
 #  5. a failing ticker: exit 1, the others stored completely; the re-run completes it exactly;
 #  6. refusals and usage errors exit 2 (financial_data names yahoo and why);
-#  7. a progress bar on a terminal (script(1)), none when stderr is not one.
+#  7. a progress bar on a terminal (script(1)), none when stderr is not one;
+#  8. macroeconomic from FRED and the World Bank: the range as live collection stores it,
+#     re-run stores nothing, live collection afterwards adds only what follows.
 set -euo pipefail
 . "$STOCKPIPE_SOURCE_DIR/tests/fakeapi/lib.sh"
 work=$(mktemp -d /tmp/sp_backfill.XXXXXX)
@@ -25,7 +27,7 @@ bin=$STOCKPIPE_BIN
 if [[ ${STOCKPIPE_SANITIZED:-0} == 1 ]]; then max_kills=${BACKFILL_KILLS:-4}; else max_kills=${BACKFILL_KILLS:-8}; fi
 
 symbols="BFA BFB BFC BF-D"
-from=$(date -u -d '-120 days' +%F)
+from=$(date -u -d '-90 days' +%F)
 to=$(date -u -d '-1 day' +%F)
 mkdir -p "$work/charts"
 # shellcheck disable=SC2086
@@ -37,8 +39,9 @@ d = sys.argv[1]
 print(json.dumps({"routes": [{"name": "bf-" + f, "path": "/v8/finance/chart/" + f[6:-5],
                               "body": open(os.path.join(d, f)).read()} for f in sorted(os.listdir(d))]}))
 PY
-fakeapi_start --routes "$work/routes.json"
-export STOCKPIPE_YAHOO_BASE_URL=$FAKEAPI_URL
+fakeapi_start --routes "$work/routes.json" --routes "$STOCKPIPE_SOURCE_DIR/tests/fakeapi/routes.json"
+export STOCKPIPE_YAHOO_BASE_URL=$FAKEAPI_URL STOCKPIPE_FRED_BASE_URL=$FAKEAPI_URL STOCKPIPE_WORLDBANK_BASE_URL=$FAKEAPI_URL
+export STOCKPIPE_FRED_KEY=test-fred-key
 
 write_config() { # $1 = file, $2 = extra source keys
   cat >"$1" <<YAML
@@ -61,8 +64,8 @@ providers:
 YAML
 }
 write_config "$work/cfg.yaml" ""
-write_config "$work/live.yaml" ", initial_history: 130d"
-write_config "$work/live40.yaml" ", initial_history: 40d"
+write_config "$work/live.yaml" ", initial_history: 100d"
+write_config "$work/live30.yaml" ", initial_history: 30d"
 
 backfill() { # $1 = data dir, more args follow
   local dir=$1
@@ -154,13 +157,13 @@ grep -q " 0 rows stored" "$work/again.err" || { echo "re-run stored rows:"; cat 
 [[ $(find "$work/full/raw" -type f | sort | md5sum) == "$files_before" ]] || { echo "re-run wrote files"; exit 1; }
 
 # --- 4. live first, then a backfill over the same days: no duplicate -------------------
-"$bin" collect stock_movements --config "$work/live40.yaml" --data-dir "$work/both" --log-level WARN 2>/dev/null
-dump "$work/both" "$work/live40.csv"
+"$bin" collect stock_movements --config "$work/live30.yaml" --data-dir "$work/both" --log-level WARN 2>/dev/null
+dump "$work/both" "$work/live30.csv"
 backfill "$work/both" 2>"$work/both.err" || { cat "$work/both.err"; exit 1; }
 dump "$work/both" "$work/both.csv"
 check_keys "$work/both.csv"
-compare "$work/both.csv" "$work/full.csv" "before:$work/live40.csv"      # backfilled part: as a full backfill
-python3 - "$work/both.csv" "$work/live40.csv" <<'PY'
+compare "$work/both.csv" "$work/full.csv" "before:$work/live30.csv"      # backfilled part: as a full backfill
+python3 - "$work/both.csv" "$work/live30.csv" <<'PY'
 import csv, sys
 live = list(csv.DictReader(open(sys.argv[2])))
 first = {}
@@ -169,7 +172,7 @@ after = [r for r in csv.DictReader(open(sys.argv[1])) if r["bar_time"] >= first[
 assert after == live, "the live rows changed"
 print(f"{len(live)} live rows untouched")
 PY
-"$bin" collect stock_movements --config "$work/live40.yaml" --data-dir "$work/both" 2>"$work/both2.err"
+"$bin" collect stock_movements --config "$work/live30.yaml" --data-dir "$work/both" 2>"$work/both2.err"
 grep -q "ok, 4 request(s), 0 failed, 0 row(s)" "$work/both2.err" || { echo "live collect after backfill stored rows:"; cat "$work/both2.err"; exit 1; }
 
 # --- 5. one ticker failing: exit 1, the others stored, the re-run completes it ---------
@@ -218,9 +221,37 @@ if script -qec true /dev/null >/dev/null 2>&1; then
   grep -q "$(grep -c '^BFA,' "$work/produced.keys") rows stored" "$work/tty.out" ||
     { echo "terminal run: wrong summary"; cat -v "$work/tty.out" | tail -3; exit 1; }
 fi
+# --- 8. macroeconomic (FRED, World Bank: observations by date range) ---------------------
+cat >"$work/macro.yaml" <<'YAML'
+agents:
+  context_data_agent: {sources: [macro_source], channels: [macro_channel], sinks: [macro_sink]}
+sources:
+  macro_source: {dataset: macroeconomic, providers: [fred, worldbank], schedule: 1d}
+channels:
+  macro_channel: {type: file, capacity: 10000, transactionCapacity: 100}
+sinks:
+  macro_sink: {type: file, path: context/macroeconomic/%Y-%m-%d, format: csv, batch_size: 100}
+bindings: {macro_source: [macro_channel], macro_channel: macro_sink}
+providers: {fred: {rate_limit: 0}, worldbank: {rate_limit: 0}}
+YAML
+macro() { "$bin" "$1" macroeconomic "${@:3}" --config "$work/macro.yaml" --data-dir "$work/$2" --log-level WARN; }
+macro backfill macro --from 2015-01-01 --to 2024-06-30 2>"$work/macro.err" || { cat "$work/macro.err"; exit 1; }
+macro backfill macro --from 2015-01-01 --to 2024-06-30 2>"$work/macro2.err"
+grep -q " 0 rows stored" "$work/macro2.err" || { echo "macro re-run stored rows"; cat "$work/macro2.err"; exit 1; }
+macro collect macro-live 2>/dev/null                     # every observation the fixtures hold
+"$bin" query macroeconomic --data-dir "$work/macro" --format csv >"$work/macro.csv"
+"$bin" query macroeconomic --data-dir "$work/macro-live" --format csv --from 2015-01-01 --to 2024-06-30 \
+  >"$work/macro-live.csv"
+compare "$work/macro.csv" "$work/macro-live.csv" all      # the range, as live collection stores it
+macro collect macro 2>/dev/null                          # live after the backfill: only what follows
+"$bin" query macroeconomic --data-dir "$work/macro" --format csv >"$work/macro.csv"
+"$bin" query macroeconomic --data-dir "$work/macro-live" --format csv >"$work/macro-live.csv"
+compare "$work/macro.csv" "$work/macro-live.csv" all
+expect2 "provider fedreserve (source policy_source) cannot serve history" policy --from 2020-01-01
+
 # valid bars only: the backfills quarantined nothing (the fake answers every chunk with the
 # whole history: bars outside a chunk belong to its neighbours, not to the quarantine). The
 # live collects do quarantine the bars before their initial history (bar_outside_window).
-quarantined=$(find "$work"/{full,killed,fail,tty} -path '*/quarantine/*' -type f 2>/dev/null | wc -l)
+quarantined=$(find "$work"/{full,killed,fail,tty,macro} -path '*/quarantine/*' -type f 2>/dev/null | wc -l)
 [[ $quarantined == 0 ]] || { echo "quarantine files: $quarantined"; exit 1; }
 echo "backfill: all checks passed"

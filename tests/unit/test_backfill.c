@@ -17,6 +17,8 @@
 #include "core/timeutil.h"
 #include "core_test_util.h"
 #include "sources/fred.h"
+#include "sources/treasury.h"
+#include "sources/worldbank.h"
 #include "sources/yahoo.h"
 
 #define DAY SP_US_PER_DAY
@@ -109,8 +111,15 @@ static void test_provider_history(void **state) {
                                         sizeof why));
   assert_non_null(strstr(why, "snapshot"));
   assert_false(sp_source_serves_history(&sp_source_yahoo, bars, "7x", &h, why, sizeof why));
+  /* FRED and the World Bank: macro observations by date range, without limits */
+  const sp_dataset_def *macro = sp_dataset_get(SP_DS_MACROECONOMIC);
+  assert_true(sp_source_serves_history(&sp_source_fred, macro, NULL, &h, why, sizeof why));
+  assert_int_equal(h.max_span_us, 0);
+  assert_true(sp_source_serves_history(&sp_source_worldbank, macro, NULL, &h, why, sizeof why));
+  assert_false(sp_source_serves_history(&sp_source_fred, sp_dataset_get(SP_DS_POLICY), NULL, &h, why, sizeof why));
+  assert_non_null(strstr(why, "date window"));
   /* a provider without a way to ask for a past window, and one of another dataset */
-  assert_false(sp_source_serves_history(&sp_source_fred, sp_dataset_get(SP_DS_MACROECONOMIC), NULL, &h, why,
+  assert_false(sp_source_serves_history(&sp_source_treasury, sp_dataset_get(SP_DS_POLICY), NULL, &h, why,
                                         sizeof why));
   assert_non_null(strstr(why, "past date window"));
   assert_false(sp_source_serves_history(&sp_source_fred, bars, "1h", &h, why, sizeof why));
