@@ -8,7 +8,12 @@
  * cache.  fdatasync runs outside it, under `sync_mutex`, on a dup of the log
  * descriptor, so appends continue while a sync is in flight and one sync covers
  * every record written before it started (group commit).  Lock order: sync_mutex,
- * then sync.mutex.
+ * then sync.mutex.  The taker reads events outside the lock through its read
+ * window (one pread per 128 KiB of log; only bytes written before the read).
+ *
+ * Queue layout: queue.v[head ..) in sequence order; the first `retired` entries
+ * were taken by deferred take commits whose TAKE record waits for a flush (still
+ * listed by checkpoints), the next `inflight` ones are held by the open take.
  */
 #include "core/channel_file.h"
 
