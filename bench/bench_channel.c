@@ -4,7 +4,10 @@
  *      producer commits put transactions of 1000 events with fdatasync; a sink
  *      runner thread takes batches of 1000 and publishes them with fsync + rename),
  *      next to a reference in the same run: the same bytes appended to one file with
- *      one fdatasync per 1000 events (the disk's own durable-append speed);
+ *      one fdatasync per 1000 events (the disk's own durable-append speed); then
+ *      the same with every put transaction decided by the state store, as the
+ *      pipeline commits (the channel's synced PREPARE, then the SQLite commit
+ *      recording the transaction and a watermark);
  *   2. restart time with 1M events buffered: after a clean close (checkpoint covers
  *      everything) and after a crash (a child killed with SIGKILL after its puts:
  *      the log tail since the last checkpoint is replayed).
@@ -13,6 +16,7 @@
 #include "core/channel_file.h"
 #include "core/log.h"
 #include "core/sink_runner.h"
+#include "core/state.h"
 #include "core/timeutil.h"
 #include "sinks/sink.h"
 
@@ -69,7 +73,9 @@ static sp_channel *open_channel(const char *dir, size_t capacity, sp_error *err)
   return ch;
 }
 
-static void put_events(sp_channel *ch, int n) {
+/* Put n events in transactions of TXN_EVENTS; with a state store, each commit is
+ * decided by it (advancing a watermark), as the pipeline's puts are. */
+static void put_events(sp_channel *ch, int n, sp_state *state) {
   sp_buf ev = SP_BUF_INIT;
   sp_error err = {0};
   for (int i = 0; i < n; i += TXN_EVENTS) {
@@ -79,7 +85,11 @@ static void put_events(sp_channel *ch, int n) {
       make_event(&ev, k);
       if (sp_put_txn_put(t, ev.data, ev.len, 60 * SP_US_PER_SEC, &err)) die("put", &err);
     }
-    if (sp_put_txn_commit(t, NULL, NULL, &err)) die("commit", &err);
+    sp_state_batch *b = state ? sp_state_batch_new() : NULL;
+    if (state && (!b || sp_state_batch_advance_watermark(b, "bench_source", "AAPL", i))) die("state batch", NULL);
+    sp_state_decision d = {state, b};
+    if (sp_put_txn_commit(t, state ? sp_state_decide : NULL, &d, &err)) die("commit", &err);
+    sp_state_batch_free(b);
     sp_put_txn_close(t);
   }
   sp_buf_free(&ev);
@@ -109,7 +119,9 @@ static double reference_events_per_sec(const char *dir, int n) {
   return n / secs;
 }
 
-static void bench_throughput(const char *dir, int n, const char *format) {
+/* Events/s from the producer's first put until the sink published the last event. */
+static double channel_to_sink_events_per_sec(const char *dir, int n, const char *format, sp_state *state,
+                                             double *puts_secs) {
   sp_error err = {0};
   sp_channel *ch = open_channel(dir, 100000, &err);
   if (!ch) die("open channel", &err);
@@ -123,7 +135,7 @@ static void bench_throughput(const char *dir, int n, const char *format) {
   if (sp_sink_runner_create(&rc, &runner, &err)) die("runner", &err);
   int64_t t0 = sp_monotonic_us();
   if (sp_sink_runner_start(runner, &err)) die("start", &err);
-  put_events(ch, n);
+  put_events(ch, n, state);
   int64_t put_done = sp_monotonic_us();
   sp_sink_counters c;
   do {
@@ -134,13 +146,29 @@ static void bench_throughput(const char *dir, int n, const char *format) {
   sp_sink_runner_free(runner);
   sp_sink_close(sink);
   sp_channel_free(ch);
-  double eps = n / ((double)(t1 - t0) / 1e6);
+  *puts_secs = (double)(put_done - t0) / 1e6;
+  return n / ((double)(t1 - t0) / 1e6);
+}
+
+static void bench_throughput(const char *dir, int n, const char *format) {
+  double puts_secs;
+  double eps = channel_to_sink_events_per_sec(dir, n, format, NULL, &puts_secs);
   double ref = reference_events_per_sec(dir, n);
   printf("file channel -> file sink (%s, durable): %d events in %.2f s (puts done at %.2f s): %.0f events/s\n", format,
-         n, (double)(t1 - t0) / 1e6, (double)(put_done - t0) / 1e6, eps);
+         n, n / eps, puts_secs, eps);
   printf("  reference (same bytes, one file, fdatasync per %d events): %.0f events/s; ratio %.2f\n", TXN_EVENTS, ref,
          eps / ref);
   printf("  target >= 200000 events/s: %s (%.2fx)\n", eps >= 200000 ? "met" : "NOT met", eps / 200000);
+  /* the pipeline's way: every put decided by the state store (a second SQLite sync) */
+  char sub[512];
+  snprintf(sub, sizeof sub, "%s/decided", dir);
+  sp_state *state;
+  sp_error err = {0};
+  if (sp_state_open(sub, &state, &err)) die("state store", &err);
+  double decided = channel_to_sink_events_per_sec(sub, n, format, state, &puts_secs);
+  sp_state_close(state);
+  printf("  with every put decided by the state store: %.0f events/s (puts done at %.2f s); ratio %.2f\n", decided,
+         puts_secs, decided / ref);
 }
 
 static void bench_restart(const char *dir, int n) {
@@ -148,7 +176,7 @@ static void bench_restart(const char *dir, int n) {
   /* clean close: the final checkpoint covers everything */
   sp_channel *ch = open_channel(dir, (size_t)n + TXN_EVENTS, &err);
   if (!ch) die("open channel", &err);
-  put_events(ch, n);
+  put_events(ch, n, NULL);
   sp_channel_free(ch);
   int64_t t0 = sp_monotonic_us();
   ch = open_channel(dir, (size_t)n + TXN_EVENTS, &err);
@@ -166,7 +194,7 @@ static void bench_restart(const char *dir, int n) {
   if (pid == 0) {
     sp_channel *c = open_channel(dir, (size_t)n + TXN_EVENTS, &err);
     if (!c) _exit(1);
-    put_events(c, n);
+    put_events(c, n, NULL);
     kill(getpid(), SIGKILL);
   }
   int status;

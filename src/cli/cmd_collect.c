@@ -7,8 +7,6 @@
 #include "cli/collect_round.h"
 #include "cli/options.h"
 
-#include <stdlib.h>
-#include <string.h>
 
 static const sp_cli_option collect_options[] = {
     {"tickers", true, "LIST", "comma-separated symbols replacing the sources' ticker lists"},
@@ -25,35 +23,6 @@ static const char usage[] =
     "  --data-dir DIR         data directory (overrides $STOCKPIPE_DATA_DIR and pipeline.data_dir)\n"
     "  --log-level LEVEL      DEBUG, INFO, WARN, ERROR or OFF\n"
     "  --credentials FILE     API keys file (overrides $STOCKPIPE_CREDENTIALS and pipeline.credentials)\n";
-
-/* Split "A,B,C" into a list (owned by the caller; free items and array). */
-static int split_list(const char *text, sp_strlist *out) {
-  out->items = NULL;
-  out->count = 0;
-  char *copy = strdup(text);
-  if (!copy) return -1;
-  size_t cap = 0;
-  for (char *save = NULL, *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-    while (*tok == ' ') tok++;
-    if (!*tok) continue;
-    if (out->count == cap) {
-      cap = cap ? cap * 2 : 8;
-      char **items = realloc(out->items, cap * sizeof *items);
-      if (!items) break;
-      out->items = items;
-    }
-    out->items[out->count] = strdup(tok);
-    if (!out->items[out->count]) break;
-    out->count++;
-  }
-  free(copy);
-  return 0;
-}
-
-static void free_list(sp_strlist *l) {
-  for (size_t i = 0; i < l->count; i++) free(l->items[i]);
-  free(l->items);
-}
 
 static int collect_run(int argc, char **argv) {
   sp_cli_context ctx;
@@ -80,14 +49,16 @@ static int collect_run(int argc, char **argv) {
   sp_strlist tickers = {NULL, 0};
   const char *tickers_text = sp_cli_get(&ctx, "tickers");
   if (rc == SP_EXIT_OK && tickers_text) {
-    split_list(tickers_text, &tickers);
-    if (tickers.count == 0) {
+    if (sp_cli_split_list(tickers_text, &tickers) != 0) {
+      sp_cli_error("collect: out of memory");
+      rc = SP_EXIT_FAILURE;
+    } else if (tickers.count == 0) {
       sp_cli_error("collect: --tickers needs at least one symbol");
       rc = SP_EXIT_USAGE;
     }
   }
   if (rc == SP_EXIT_OK) rc = sp_cli_collect_round(&ctx, datasets, tickers_text ? &tickers : NULL);
-  free_list(&tickers);
+  sp_cli_free_list(&tickers);
   sp_cli_context_free(&ctx);
   return rc;
 }

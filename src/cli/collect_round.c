@@ -77,8 +77,9 @@ int sp_cli_collect_round(sp_cli_context *ctx, unsigned datasets, const sp_strlis
     sp_cli_error("%s", err.msg);
     exit_code = SP_EXIT_FAILURE;
   }
+  size_t writer_channels = sp_pipeline_writer_channel_count(p);
   sp_pipeline_close(p);
-  if (ran == 0) {
+  if (ran == 0 && writer_channels == 0) {
     sp_cli_error("no enabled source collects the requested dataset(s) in %s",
                  ctx->config_path ? ctx->config_path : "the built-in configuration");
     return SP_EXIT_USAGE;

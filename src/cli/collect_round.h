@@ -15,7 +15,10 @@
  * (1u << sp_dataset_id), with `tickers` (may be NULL) replacing the ticker lists.
  * SIGINT/SIGTERM stop it early (what was put is still drained).  Returns an exit code:
  * SP_EXIT_OK when every enabled source succeeded, SP_EXIT_FAILURE when any failed
- * (the others' rows are stored), SP_EXIT_USAGE when nothing matched. */
+ * (the others' rows are stored) or a channel could not be drained, SP_EXIT_USAGE
+ * when nothing matched.  A writer agent's Kafka channels (no source puts into them)
+ * are drained up to the topic's end offsets seen when the drain starts, so a
+ * writer-only config runs with no source at all. */
 int sp_cli_collect_round(sp_cli_context *ctx, unsigned datasets, const sp_strlist *tickers);
 
 /* Install SIGINT/SIGTERM handlers that raise the returned flag. */

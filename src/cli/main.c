@@ -12,6 +12,7 @@
 
 extern const sp_cli_command sp_cmd_config;
 extern const sp_cli_command sp_cmd_collect;
+extern const sp_cli_command sp_cmd_backfill;
 extern const sp_cli_command sp_cmd_run;
 extern const sp_cli_command sp_cmd_health;
 extern const sp_cli_command sp_cmd_query;
@@ -22,6 +23,7 @@ extern const sp_cli_command sp_cmd_compact;
 
 static const sp_cli_command *const commands[] = {
     &sp_cmd_collect,
+    &sp_cmd_backfill,
     &sp_cmd_config,
     &sp_cmd_run,
     &sp_cmd_health,

@@ -160,3 +160,35 @@ void sp_cli_context_free(sp_cli_context *ctx) {
   ctx->nvalues = 0;
   ctx->nargs = 0;
 }
+
+int sp_cli_split_list(const char *text, sp_strlist *out) {
+  out->items = NULL;
+  out->count = 0;
+  char *copy = strdup(text);
+  if (!copy) return -1;
+  size_t cap = 0;
+  int rc = 0;
+  for (char *save = NULL, *tok = strtok_r(copy, ",", &save); tok && !rc; tok = strtok_r(NULL, ",", &save)) {
+    while (*tok == ' ') tok++;
+    if (!*tok) continue;
+    if (out->count == cap) {
+      cap = cap ? cap * 2 : 8;
+      char **items = realloc(out->items, cap * sizeof *items);
+      if (!items) {
+        rc = -1;
+        break;
+      }
+      out->items = items;
+    }
+    out->items[out->count] = strdup(tok);
+    if (!out->items[out->count]) rc = -1;
+    else out->count++;
+  }
+  free(copy);
+  return rc;
+}
+
+void sp_cli_free_list(sp_strlist *l) {
+  for (size_t i = 0; i < l->count; i++) free(l->items[i]);
+  free(l->items);
+}

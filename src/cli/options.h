@@ -111,6 +111,12 @@ const char *sp_cli_get(const sp_cli_context *ctx, const char *name);
 /* Was option `name` given at least once? */
 bool sp_cli_has(const sp_cli_context *ctx, const char *name);
 
+/* Split "A,B,C" (spaces after commas and empty items skipped) into `out`, owned by
+ * the caller (release with sp_cli_free_list).  Returns 0, or -1 when out of memory
+ * (out then holds the items split so far). */
+int sp_cli_split_list(const char *text, sp_strlist *out);
+void sp_cli_free_list(sp_strlist *list);
+
 /* Free what the context owns (config, credentials, arrays); argv is untouched. */
 void sp_cli_context_free(sp_cli_context *ctx);
 

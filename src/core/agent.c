@@ -7,6 +7,7 @@
 
 #include "analytics/indicators.h"
 #include "analytics/sentiment.h"
+#include "core/backfill.h"
 #include "core/channel.h"
 #include "core/channel_kafka.h"
 #include "core/channel_file.h"
@@ -15,6 +16,7 @@
 #include "core/log.h"
 #include "core/membudget.h"
 #include "core/metrics.h"
+#include "core/module.h"
 #include "core/sink_runner.h"
 #include "core/state.h"
 #include "core/timeutil.h"
@@ -110,6 +112,15 @@ static int lock_data_dir(sp_pipeline *p, const char *data_dir, sp_error *err) {
   return SP_OK;
 }
 
+/* The open function `symbol` of a channel or sink type built as a shared module
+ * (core/module.h), for the `kind` ("channel", "sink") called `name`. */
+static int module_open_function(const char *kind, const char *name, const char *module, const char *symbol,
+                                void **open, sp_error *err) {
+  int rc = sp_module_symbol(module, symbol, open, err);
+  if (rc) sp_error_prefix(err, "%s %s", kind, name);
+  return rc;
+}
+
 static int open_channel(sp_pipeline *p, const sp_config_channel *cc, sp_channel **out, sp_error *err) {
   sp_channel_config base = {.name = cc->name,
                             .capacity = (size_t)cc->capacity,
@@ -133,8 +144,19 @@ static int open_channel(sp_pipeline *p, const sp_config_channel *cc, sp_channel 
     return rc;
   }
   case SP_CHANNEL_KAFKA: {
-    sp_channel_kafka_config kc = {.base = base, .brokers = cc->brokers, .topic = cc->topic};
-    return sp_channel_kafka_open(&kc, out, err);
+    /* A writer agent's channel (no source puts into it) reads the topic's rows of
+     * `dataset`; dead letters of malformed messages go to the quarantine. */
+    char qdir[4096];
+    snprintf(qdir, sizeof qdir, "%s/quarantine/channels/%s", p->cfg->pipeline.data_dir, cc->name);
+    sp_channel_kafka_config kc = {.base = base,
+                                  .brokers = cc->brokers,
+                                  .topic = cc->topic,
+                                  .dataset = cc->dataset,
+                                  .quarantine_dir = qdir,
+                                  .stop = p->stop};
+    void *open = NULL;
+    int rc = module_open_function("channel", cc->name, "kafka", "sp_channel_kafka_open", &open, err);
+    return rc ? rc : ((__typeof__(sp_channel_kafka_open) *)open)(&kc, out, err);
   }
   }
   return sp_error_set(err, SP_ERR_CONFIG, "channel %s: type %s is not available in this build", cc->name,
@@ -142,6 +164,7 @@ static int open_channel(sp_pipeline *p, const sp_config_channel *cc, sp_channel 
 }
 
 static int open_sink(sp_pipeline *p, const sp_config_sink *sc, sp_sink **out, sp_error *err) {
+  void *open = NULL;
   switch (sc->type) {
   case SP_SINK_FILE: break;
   case SP_SINK_POSTGRESQL: {
@@ -150,7 +173,8 @@ static int open_sink(sp_pipeline *p, const sp_config_sink *sc, sp_sink **out, sp
                                   .table = sc->dataset >= 0 ? sc->table : NULL,
                                   .dataset = sc->dataset,
                                   .budget = &p->budget};
-    return sp_sink_postgres_open(&pc, out, err);
+    int rc = module_open_function("sink", sc->name, "sink-postgres", "sp_sink_postgres_open", &open, err);
+    return rc ? rc : ((__typeof__(sp_sink_postgres_open) *)open)(&pc, out, err);
   }
   case SP_SINK_KAFKA: {
     sp_sink_kafka_config kc = {.name = sc->name,
@@ -158,7 +182,8 @@ static int open_sink(sp_pipeline *p, const sp_config_sink *sc, sp_sink **out, sp
                                .topic = sc->dataset >= 0 ? sc->topic : NULL,
                                .dataset = sc->dataset,
                                .budget = &p->budget};
-    return sp_sink_kafka_open(&kc, out, err);
+    int rc = module_open_function("sink", sc->name, "kafka", "sp_sink_kafka_open", &open, err);
+    return rc ? rc : ((__typeof__(sp_sink_kafka_open) *)open)(&kc, out, err);
   }
   case SP_SINK_MONGODB: {
     sp_sink_mongo_config mc = {.name = sc->name,
@@ -167,7 +192,8 @@ static int open_sink(sp_pipeline *p, const sp_config_sink *sc, sp_sink **out, sp
                                .collection = sc->dataset >= 0 ? sc->collection : NULL,
                                .dataset = sc->dataset,
                                .budget = &p->budget};
-    return sp_sink_mongo_open(&mc, out, err);
+    int rc = module_open_function("sink", sc->name, "sink-mongo", "sp_sink_mongo_open", &open, err);
+    return rc ? rc : ((__typeof__(sp_sink_mongo_open) *)open)(&mc, out, err);
   }
   }
   sp_sink_file_config fc = {.name = sc->name,
@@ -266,26 +292,6 @@ static int setup_sources(sp_pipeline *p, sp_error *err) {
   return SP_OK;
 }
 
-/* A channel no source puts into is a writer agent's Kafka channel (config.c allows
- * it).  Refused here for now: what the collectors put into Kafka is the Kafka sink's
- * JSON rows, not the channel's event encoding, and a `--once` drain does not wait
- * for the consumer to catch up with the topic (docs/SCALING.md). */
-static int refuse_writer_channels(const sp_config *config, sp_error *err) {
-  for (size_t i = 0; i < config->nchannels; i++) {
-    const char *name = config->channels[i].name;
-    bool fed = false;
-    for (size_t s = 0; !fed && s < config->nsources; s++)
-      for (size_t k = 0; !fed && k < config->sources[s].channels.count; k++)
-        fed = strcmp(config->sources[s].channels.items[k], name) == 0;
-    if (!fed)
-      return sp_error_set(err, SP_ERR_CONFIG,
-                          "channel %s: no source puts into it; running a writer agent that only takes from Kafka "
-                          "is not supported yet (docs/SCALING.md, \"Writer agents\")",
-                          name);
-  }
-  return SP_OK;
-}
-
 int sp_pipeline_open(const sp_config *config, const sp_credentials *credentials, const volatile bool *stop,
                      sp_pipeline **out, sp_error *err) {
   *out = NULL;
@@ -298,11 +304,11 @@ int sp_pipeline_open(const sp_config *config, const sp_credentials *credentials,
   p->opened_us = sp_now_us();
   pthread_mutex_init(&p->marks_mutex, NULL);
   sp_membudget_init(&p->budget, PIPELINE_MEMORY_BUDGET);
-  int rc = refuse_writer_channels(config, err);
-  if (!rc && sp_latency_new("stockpipe_sink_batch_duration_seconds",
-                            "Duration of one sink batch: sink write and commit, retries included, and the take "
-                            "commit.",
-                            "sink", &p->batch_latency))
+  int rc = SP_OK;
+  if (sp_latency_new("stockpipe_sink_batch_duration_seconds",
+                     "Duration of one sink batch: sink write and commit, retries included, and the take "
+                     "commit.",
+                     "sink", &p->batch_latency))
     rc = sp_error_set(err, SP_ERR_NOMEM, "out of memory");
   if (!rc) rc = sp_mkdirs(config->pipeline.data_dir, err);
   if (!rc) rc = lock_data_dir(p, config->pipeline.data_dir, err);
@@ -365,6 +371,7 @@ int sp_pipeline_open(const sp_config *config, const sp_credentials *credentials,
 typedef struct series_state {
   char key[SP_SOURCE_KEY_MAX]; /* the watermark key, also the state-store blob key */
   sp_ind_state *ind;
+  bool borrowed;               /* ind is a backfill's own state (it stages and frees it) */
   bool dirty;                  /* pushed since the last commit */
 } series_state;
 
@@ -382,6 +389,7 @@ typedef struct round_ctx {
   long flagged_rows;      /* stored with quality_flags */
   bool failed;            /* a put or commit failed: refuse further rows this round */
   sp_error failure;
+  sp_backfill *backfill;  /* a backfill chunk's cursors (core/backfill.h); NULL when live */
 } round_ctx;
 
 static const char *round_credential(void *arg, const char *name) {
@@ -430,6 +438,12 @@ static series_state *find_series(round_ctx *rc, const char *key, sp_error *err) 
   series_state *s = &rc->series[rc->nseries];
   memset(s, 0, sizeof *s);
   snprintf(s->key, sizeof s->key, "%s", key);
+  s->ind = rc->backfill ? sp_backfill_indicators(rc->backfill, key) : NULL;
+  if (s->ind) { /* a backfill before the series' first row: its own state, in its cursor */
+    s->borrowed = true;
+    rc->nseries++;
+    return s;
+  }
   sp_buf blob = SP_BUF_INIT;
   bool found = false;
   int r = sp_state_get_blob(rc->p->state, rc->ps->cfg->name, key, &blob, &found, err);
@@ -490,9 +504,11 @@ static int begin_txn(round_ctx *rc, sp_error *err) {
 static int commit_txn(round_ctx *rc, sp_error *err) {
   int r = SP_OK;
   size_t n = rc->txn ? sp_put_txn_count(rc->txn) : 0;
-  for (size_t i = 0; i < rc->nseries && n; i++) {
+  if (rc->backfill && rc->batch && sp_backfill_stage(rc->backfill, rc->batch))
+    r = sp_error_set(err, SP_ERR_NOMEM, "out of memory saving backfill cursors");
+  for (size_t i = 0; i < rc->nseries && n && !r; i++) {
     series_state *s = &rc->series[i];
-    if (!s->dirty) continue;
+    if (!s->dirty || s->borrowed) continue;
     sp_buf blob = SP_BUF_INIT;
     r = sp_ind_state_serialize(s->ind, &blob);
     if (!r) r = sp_state_batch_put_blob(rc->batch, rc->ps->cfg->name, s->key, blob.data, blob.len);
@@ -570,6 +586,11 @@ static int round_emit(void *arg, const sp_row *row_in, const char *request, sp_e
   int64_t mark;
   int r = sp_source_row_watermark(row_in, key, &mark);
   if (r) return sp_error_set(err, r, "row without its key columns");
+  if (rc->backfill) { /* only rows the backfill has not stored yet, nor the live collection */
+    bool want = false;
+    r = sp_backfill_want(rc->backfill, key, mark, &want, err);
+    if (r || !want) return r;
+  }
   sp_row row;
   r = sp_row_copy(&row, row_in);
   if (r) return sp_error_set(err, r, "out of memory");
@@ -577,6 +598,8 @@ static int round_emit(void *arg, const sp_row *row_in, const char *request, sp_e
   bool advance = true;
   if (!r) r = accept_row(rc, &row, key, request, &advance, err);
   if (!r && advance) r = sp_state_batch_advance_watermark(rc->batch, rc->ps->cfg->name, key, mark);
+  if (!r && advance) r = sp_backfill_stage_first(rc->batch, rc->ps->cfg->name, key, mark);
+  if (!r && advance && rc->backfill) sp_backfill_row_done(rc->backfill, key, mark);
   char identity[SP_SOURCE_KEY_MAX];
   if (!r && sp_source_row_identity(row_in, identity) == SP_OK) /* news: stored once across providers and rounds */
     r = sp_state_batch_advance_watermark(rc->batch, rc->ps->cfg->name, identity, mark);
@@ -596,12 +619,19 @@ static int round_emit(void *arg, const sp_row *row_in, const char *request, sp_e
   return r;
 }
 
-int sp_pipeline_collect_source(sp_pipeline *p, const sp_config_source *source, int64_t now_us,
-                               const sp_strlist *tickers_override, sp_source_report *report, sp_error *err) {
-  pipeline_source *ps = NULL;
+static pipeline_source *find_source(sp_pipeline *p, const sp_config_source *source, sp_error *err) {
   for (size_t i = 0; i < p->cfg->nsources; i++)
-    if (p->sources[i].cfg == source) ps = &p->sources[i];
-  if (!ps) return sp_error_set(err, SP_ERR_INVALID, "source %s is not part of this pipeline", source->name);
+    if (p->sources[i].cfg == source) return &p->sources[i];
+  sp_error_set(err, SP_ERR_INVALID, "source %s is not part of this pipeline", source->name);
+  return NULL;
+}
+
+/* One round of `source`: live (window and backfill NULL) or one backfill chunk. */
+static int run_round(sp_pipeline *p, const sp_config_source *source, int64_t now_us,
+                     const sp_strlist *tickers_override, const sp_source_window *window, sp_backfill *backfill,
+                     sp_source_report *report, sp_error *err) {
+  pipeline_source *ps = find_source(p, source, err);
+  if (!ps) return err->code;
 
   const char *const *tickers = NULL;
   size_t ntickers = 0;
@@ -629,7 +659,7 @@ int sp_pipeline_collect_source(sp_pipeline *p, const sp_config_source *source, i
     nseries = source->event_types.count;
   }
 
-  round_ctx rc = {.p = p, .ps = ps, .event = SP_BUF_INIT, .now_us = now_us};
+  round_ctx rc = {.p = p, .ps = ps, .event = SP_BUF_INIT, .now_us = now_us, .backfill = backfill};
   sp_source_round round = {.ds = sp_dataset_get(source->dataset),
                            .providers = (const char *const *)source->providers.items,
                            .nproviders = source->providers.count,
@@ -649,7 +679,8 @@ int sp_pipeline_collect_source(sp_pipeline *p, const sp_config_source *source, i
                            .arg = &rc,
                            .cache = p->cache,
                            .config_dir = p->cfg->file ? p->cfg->base_dir : NULL,
-                           .stop = p->stop};
+                           .stop = p->stop,
+                           .window = window};
   int r = sp_source_collect(&p->transport, &round, report, err);
   sp_error commit_err;
   int cr = rc.failed ? SP_OK : commit_txn(&rc, &commit_err);
@@ -661,13 +692,32 @@ int sp_pipeline_collect_source(sp_pipeline *p, const sp_config_source *source, i
     r = rc.failure.code;
     *err = rc.failure;
   }
-  for (size_t i = 0; i < rc.nseries; i++) sp_ind_state_free(rc.series[i].ind);
+  for (size_t i = 0; i < rc.nseries; i++)
+    if (!rc.series[i].borrowed) sp_ind_state_free(rc.series[i].ind);
   free(rc.series);
   sp_buf_free(&rc.event);
   free(universe_symbols);
   SP_INFO("agent", "source %s: %ld rows into %zu channel(s), %ld flagged, %ld quarantined%s", source->name,
           rc.put_rows, ps->nchannels, rc.flagged_rows, rc.quarantined_rows, r ? " (with failures)" : "");
   return r;
+}
+
+int sp_pipeline_collect_source(sp_pipeline *p, const sp_config_source *source, int64_t now_us,
+                               const sp_strlist *tickers_override, sp_source_report *report, sp_error *err) {
+  return run_round(p, source, now_us, tickers_override, NULL, NULL, report, err);
+}
+
+int sp_pipeline_backfill_open(sp_pipeline *p, const sp_config_source *source, const char *run_id, int64_t start_us,
+                              int64_t end_us, sp_backfill **out, sp_error *err) {
+  pipeline_source *ps = find_source(p, source, err);
+  if (!ps) return err->code;
+  return sp_backfill_open(p->state, source->name, run_id, start_us, end_us, ps->indicator_mask, out, err);
+}
+
+int sp_pipeline_backfill_chunk(sp_pipeline *p, const sp_config_source *source, int64_t now_us,
+                               const sp_source_window *window, sp_backfill *backfill, const sp_strlist *tickers,
+                               sp_source_report *report, sp_error *err) {
+  return run_round(p, source, now_us, tickers, window, backfill, report, err);
 }
 
 /* ---- delivering ------------------------------------------------------------------ */
@@ -747,6 +797,17 @@ int sp_pipeline_record_run(sp_pipeline *p, const sp_config_source *source, int64
 }
 
 size_t sp_pipeline_sink_count(const sp_pipeline *p) { return p->cfg->nsinks; }
+
+size_t sp_pipeline_writer_channel_count(const sp_pipeline *p) {
+  size_t count = 0;
+  for (size_t i = 0; i < p->cfg->nchannels; i++) {
+    bool fed = false;
+    for (size_t s = 0; !fed && s < p->cfg->nsources; s++)
+      for (size_t k = 0; !fed && k < p->sources[s].nchannels; k++) fed = p->sources[s].channel_index[k] == i;
+    count += !fed;
+  }
+  return count;
+}
 
 sp_latency *sp_pipeline_batch_latency(sp_pipeline *p) { return p->batch_latency; }
 

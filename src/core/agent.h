@@ -16,13 +16,23 @@
  * rows, in one state-store transaction (see core/state.h), so a watermark advances
  * only when its rows are in the channels.
  *
+ * Backfilling (sp_pipeline_backfill_open / sp_pipeline_backfill_chunk) runs the same
+ * round for an explicit time window, with core/backfill.h deciding which rows are new
+ * and committing its cursors with them.  Every stored row also lowers its series'
+ * first time (sp_backfill_stage_first), the floor backfills dedup against.
+ *
  * Delivering: sp_pipeline_drain moves everything buffered into the sinks on the
  * calling thread (collect, run --once); sp_pipeline_start / sp_pipeline_stop run one
  * sink-runner thread per sink for the daemon.
  *
- * Channels: `memory` (sp_channel_memory_open) and `file` (sp_channel_file_open with
+ * Channels: `memory` (sp_channel_memory_open), `file` (sp_channel_file_open with
  * the config's resolved checkpoint_path/data_path and min_free_disk_mb, its prepared
- * transactions resolved by the state store); other types are refused at open.
+ * transactions resolved by the state store) and `kafka` (sp_channel_kafka_open with
+ * the channel's dataset, the pipeline's stop flag and dead letters under
+ * <data_dir>/quarantine/channels/<channel>/).  A Kafka channel no source puts into
+ * is a writer agent's: its sink drains the topic that collectors elsewhere fill
+ * (docs/SCALING.md); sp_pipeline_drain then consumes until the topic's end offsets
+ * as seen when the drain started (core/channel_kafka.h).
  *
  * Watching (the daemon and its /health): sp_pipeline_last_run / sp_pipeline_record_run
  * keep each source's last round in the state store; sp_pipeline_sink_health_get
@@ -40,6 +50,7 @@
 #ifndef STOCKPIPE_CORE_AGENT_H
 #define STOCKPIPE_CORE_AGENT_H
 
+#include "core/backfill.h"
 #include "core/config.h"
 #include "core/credentials.h"
 #include "core/sink_runner.h"
@@ -52,8 +63,7 @@
 typedef struct sp_pipeline sp_pipeline;
 
 /* Build the pipeline.  Errors: SP_ERR_CONFIG (a channel or sink the build cannot
- * make, a channel no source puts into — a Kafka writer agent, not runnable yet —,
- * the universe file unreadable — the message names the component),
+ * make, the universe file unreadable — the message names the component),
  * SP_ERR_IO (data directory, state store, channel logs), SP_ERR_NOMEM. */
 int sp_pipeline_open(const sp_config *config, const sp_credentials *credentials,
                      const volatile bool *stop, sp_pipeline **out, sp_error *err);
@@ -66,6 +76,23 @@ int sp_pipeline_open(const sp_config *config, const sp_credentials *credentials,
 int sp_pipeline_collect_source(sp_pipeline *p, const sp_config_source *source, int64_t now_us,
                                const sp_strlist *tickers_override, sp_source_report *report,
                                sp_error *err);
+
+/* A backfill of `source` over [start_us, end_us) named `run_id` (core/backfill.h),
+ * over this pipeline's state store and the source's indicator settings.  The caller
+ * frees *out with sp_backfill_free before closing the pipeline.  Errors: SP_ERR_INVALID
+ * (source not in the pipeline), SP_ERR_NOMEM. */
+int sp_pipeline_backfill_open(sp_pipeline *p, const sp_config_source *source, const char *run_id, int64_t start_us,
+                              int64_t end_us, sp_backfill **out, sp_error *err);
+
+/* One backfill chunk: a round of `source` whose providers ask for exactly `window`
+ * (sources/source.h) for `tickers` (NULL = the source's list); rows go through the
+ * same validation, indicators, channels and sinks as a live round, filtered and
+ * cursored by `backfill` (committed with the rows).  Returns as
+ * sp_pipeline_collect_source; on success call sp_backfill_chunk_done, on failure
+ * sp_backfill_chunk_failed. */
+int sp_pipeline_backfill_chunk(sp_pipeline *p, const sp_config_source *source, int64_t now_us,
+                               const sp_source_window *window, sp_backfill *backfill, const sp_strlist *tickers,
+                               sp_source_report *report, sp_error *err);
 
 /* Deliver every buffered event of every channel to its sink on this thread, giving
  * up on a sink that keeps failing transiently at `deadline_us` (monotonic clock).
@@ -110,6 +137,10 @@ typedef struct sp_pipeline_sink_health {
   int64_t oldest_event_us;
   int64_t batch_timeout_us;          /* the longest the runner waits to fill a batch */
 } sp_pipeline_sink_health;
+
+/* Channels no source of the pipeline puts into: a writer agent's Kafka channels,
+ * which the sinks drain from a topic other processes fill. */
+size_t sp_pipeline_writer_channel_count(const sp_pipeline *p);
 
 /* Number of sinks (= config sinks, in config order). */
 size_t sp_pipeline_sink_count(const sp_pipeline *p);

@@ -81,7 +81,7 @@ static void check_sink(checker *c, const sp_pipeline_sink_health *h, const sp_he
     add_reason(c, "channel_full", channel, "channel %s is %.1f %% full (%llu of %llu events)", channel, fill,
                (unsigned long long)k->ChannelSize, (unsigned long long)k->ChannelCapacity);
   if (k->ChannelQuarantinedCount > 0)
-    add_reason(c, "corruption", channel, "channel %s set %llu corrupt stored record(s) aside at recovery", channel,
+    add_reason(c, "corruption", channel, "channel %s set %llu corrupt record(s) aside (see its quarantine)", channel,
                (unsigned long long)k->ChannelQuarantinedCount);
   if (h->channel->type == SP_CHANNEL_FILE)
     check_disk(c, channel, h->channel->data_path, h->channel->min_free_disk_mb);

@@ -11,7 +11,8 @@
  *                    `min_free_disk_mb` (where its puts start failing);
  *   missed_schedule  an enabled source, not running now, is overdue by more than its
  *                    schedule's interval: even its next slot after the due one passed;
- *   corruption       a channel set corrupt stored records aside at recovery
+ *   corruption       a channel set corrupt records aside (a file channel at recovery or
+ *                    take, a Kafka channel malformed messages it dead-lettered)
  *                    (ChannelQuarantinedCount > 0);
  *   no_pipeline      the pipeline is not open (being reloaded, or failed to reopen).
  *

@@ -124,6 +124,8 @@ void sp_metrics_record_channel_quarantine(sp_channel_counters *ch, uint64_t n) {
   LOCKED(ch->ChannelQuarantinedCount += n; ch->ChannelSize -= n);
 }
 
+void sp_metrics_record_put_forwarded(sp_channel_counters *ch, uint64_t n) { LOCKED(ch->EventPutSuccessCount += n); }
+
 void sp_metrics_record_replayed(sp_channel_counters *ch, uint64_t n) {
   LOCKED(ch->EventPutSuccessCount += n; ch->ChannelSize += n);
 }

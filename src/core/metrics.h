@@ -41,7 +41,7 @@ typedef struct sp_channel_counters {
   uint64_t EventTakeSuccessCount; /* committed takes */
   uint64_t ChannelSize;           /* events owned by the channel, in-flight takes included */
   uint64_t ChannelCapacity;
-  uint64_t ChannelQuarantinedCount; /* corrupt stored records set aside at replay */
+  uint64_t ChannelQuarantinedCount; /* corrupt records set aside (file: at replay/take; kafka: malformed messages) */
 } sp_channel_counters;
 
 typedef struct sp_sink_counters {
@@ -76,7 +76,11 @@ void sp_metrics_record_take_commit(sp_channel_counters *ch, sp_sink_counters *si
                                    uint64_t quarantined);
 /* n stored events were found corrupt and set aside by the channel itself. */
 void sp_metrics_record_channel_quarantine(sp_channel_counters *ch, uint64_t n);
-/* Events found in a durable channel at open: counted as put and buffered. */
+/* n events committed into a channel that keeps no copy of them (a Kafka channel's
+ * put side: the topic holds them): counted as put, not buffered. */
+void sp_metrics_record_put_forwarded(sp_channel_counters *ch, uint64_t n);
+/* Events a channel found in durable storage (a file channel's log at open, a Kafka
+ * channel's topic as it fetches): counted as put and buffered. */
 void sp_metrics_record_replayed(sp_channel_counters *ch, uint64_t n);
 void sp_metrics_set_capacity(sp_channel_counters *ch, uint64_t capacity);
 /* Sink bookkeeping that does not move events. */

@@ -16,7 +16,7 @@ struct sp_state {
   sqlite3 *db;
 };
 
-typedef enum change_kind { CHANGE_WATERMARK, CHANGE_SEEN, CHANGE_BLOB } change_kind;
+typedef enum change_kind { CHANGE_WATERMARK, CHANGE_WATERMARK_LOWER, CHANGE_SEEN, CHANGE_BLOB } change_kind;
 
 typedef struct change {
   change_kind kind;
@@ -218,6 +218,13 @@ int sp_state_batch_advance_watermark(sp_state_batch *b, const char *source, cons
   return SP_OK;
 }
 
+int sp_state_batch_lower_watermark(sp_state_batch *b, const char *source, const char *key, int64_t value) {
+  change *c = stage(b, CHANGE_WATERMARK_LOWER, source, key);
+  if (!c) return SP_ERR_NOMEM;
+  c->value = value;
+  return SP_OK;
+}
+
 int sp_state_batch_add_seen(sp_state_batch *b, const char *source, const char *key) {
   return stage(b, CHANGE_SEEN, source, key) ? SP_OK : SP_ERR_NOMEM;
 }
@@ -243,6 +250,9 @@ static int apply_change(sp_state *st, const change *c, int64_t now, sp_error *er
       [CHANGE_WATERMARK] = "INSERT INTO watermark(source,key,value,updated_at) VALUES(?1,?2,?3,?4) "
                            "ON CONFLICT(source,key) DO UPDATE SET value=max(value,excluded.value),"
                            " updated_at=excluded.updated_at",
+      [CHANGE_WATERMARK_LOWER] = "INSERT INTO watermark(source,key,value,updated_at) VALUES(?1,?2,?3,?4) "
+                                 "ON CONFLICT(source,key) DO UPDATE SET value=min(value,excluded.value),"
+                                 " updated_at=excluded.updated_at",
       [CHANGE_SEEN] = "INSERT INTO seen(source,key,seen_at) VALUES(?1,?2,?4) ON CONFLICT(source,key) DO NOTHING",
       [CHANGE_BLOB] = "INSERT INTO blob(source,key,data,updated_at) VALUES(?1,?2,?3,?4) "
                       "ON CONFLICT(source,key) DO UPDATE SET data=excluded.data, updated_at=excluded.updated_at",
@@ -250,7 +260,7 @@ static int apply_change(sp_state *st, const change *c, int64_t now, sp_error *er
   sqlite3_stmt *s;
   int rc = prepare(st, sql[c->kind], c->source, c->key, &s, err);
   if (rc) return rc;
-  if (c->kind == CHANGE_WATERMARK) sqlite3_bind_int64(s, 3, c->value);
+  if (c->kind == CHANGE_WATERMARK || c->kind == CHANGE_WATERMARK_LOWER) sqlite3_bind_int64(s, 3, c->value);
   if (c->kind == CHANGE_BLOB) sqlite3_bind_blob(s, 3, c->blob, (int)c->blob_len, SQLITE_STATIC);
   sqlite3_bind_int64(s, 4, now);
   return exec_stmt(st, s, "writing state", err);

@@ -78,6 +78,9 @@ void sp_state_batch_free(sp_state_batch *b);
 /* Stage "watermark(source,key) = max(current, value)".  Strings are copied.
  * Each returns 0 or SP_ERR_NOMEM. */
 int sp_state_batch_advance_watermark(sp_state_batch *b, const char *source, const char *key, int64_t value);
+/* Stage "watermark(source,key) = min(current, value)": a floor (the oldest thing stored,
+ * e.g. a series' first bar time, read back with sp_state_get_watermark). */
+int sp_state_batch_lower_watermark(sp_state_batch *b, const char *source, const char *key, int64_t value);
 int sp_state_batch_add_seen(sp_state_batch *b, const char *source, const char *key);
 int sp_state_batch_put_blob(sp_state_batch *b, const char *source, const char *key, const void *data, size_t len);
 /* Number of staged changes. */

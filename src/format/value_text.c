@@ -137,3 +137,133 @@ int sp_json_append_row(sp_buf *out, const sp_row *row, const int *cols, int ncol
   if (!rc) rc = sp_buf_append_byte(out, '}');
   return rc;
 }
+
+/* ---- reading back ---- */
+
+static void skip_json_space(const char **p, const char *end) {
+  while (*p < end && (**p == ' ' || **p == '\t' || **p == '\r')) (*p)++;
+}
+
+static int hex4(const char *s, unsigned *out) {
+  unsigned v = 0;
+  for (int i = 0; i < 4; i++) {
+    char c = s[i];
+    v <<= 4;
+    if (c >= '0' && c <= '9') v |= (unsigned)(c - '0');
+    else if (c >= 'a' && c <= 'f') v |= (unsigned)(c - 'a' + 10);
+    else if (c >= 'A' && c <= 'F') v |= (unsigned)(c - 'A' + 10);
+    else return -1;
+  }
+  *out = v;
+  return 0;
+}
+
+static int append_utf8(sp_buf *b, unsigned cp) {
+  uint8_t u[4];
+  size_t n;
+  if (cp < 0x80) u[0] = (uint8_t)cp, n = 1;
+  else if (cp < 0x800) u[0] = (uint8_t)(0xC0 | cp >> 6), u[1] = (uint8_t)(0x80 | (cp & 63)), n = 2;
+  else if (cp < 0x10000)
+    u[0] = (uint8_t)(0xE0 | cp >> 12), u[1] = (uint8_t)(0x80 | ((cp >> 6) & 63)), u[2] = (uint8_t)(0x80 | (cp & 63)), n = 3;
+  else
+    u[0] = (uint8_t)(0xF0 | cp >> 18), u[1] = (uint8_t)(0x80 | ((cp >> 12) & 63)),
+    u[2] = (uint8_t)(0x80 | ((cp >> 6) & 63)), u[3] = (uint8_t)(0x80 | (cp & 63)), n = 4;
+  return sp_buf_append(b, u, n);
+}
+
+/* The JSON string at *p (which is '"') unescaped into b; *p moves past it. */
+static int parse_json_string(const char **p, const char *end, sp_buf *b, sp_error *err) {
+  const char *s = *p + 1;
+  sp_buf_reset(b);
+  while (s < end && *s != '"') {
+    if (*s != '\\') {
+      const char *f = s;
+      while (s < end && *s != '"' && *s != '\\' && *s != '\n') s++;
+      if (sp_buf_append(b, f, (size_t)(s - f))) return sp_error_set(err, SP_ERR_NOMEM, "out of memory");
+      if (s < end && *s == '\n') break;
+      continue;
+    }
+    if (s + 1 >= end) break;
+    char c = s[1];
+    s += 2;
+    char out;
+    switch (c) {
+    case '"': out = '"'; break;
+    case '\\': out = '\\'; break;
+    case '/': out = '/'; break;
+    case 'b': out = '\b'; break;
+    case 'f': out = '\f'; break;
+    case 'n': out = '\n'; break;
+    case 'r': out = '\r'; break;
+    case 't': out = '\t'; break;
+    case 'u': {
+      unsigned cp, lo;
+      if (end - s < 4 || hex4(s, &cp)) goto bad;
+      s += 4;
+      if (cp >= 0xD800 && cp < 0xDC00 && end - s >= 6 && s[0] == '\\' && s[1] == 'u' && !hex4(s + 2, &lo) &&
+          lo >= 0xDC00 && lo < 0xE000) {
+        cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+        s += 6;
+      }
+      if (append_utf8(b, cp)) return sp_error_set(err, SP_ERR_NOMEM, "out of memory");
+      continue;
+    }
+    default: goto bad;
+    }
+    if (sp_buf_append_byte(b, (uint8_t)out)) return sp_error_set(err, SP_ERR_NOMEM, "out of memory");
+  }
+  if (s >= end || *s != '"') goto bad;
+  *p = s + 1;
+  return SP_OK;
+bad:
+  return sp_error_set(err, SP_ERR_CORRUPT, "bad JSON string");
+}
+
+int sp_json_parse_flat_object(const char *text, size_t len, sp_json_scratch *scratch, sp_json_member_fn fn,
+                              void *ctx, sp_error *err) {
+  const char *p = text, *end = text + len;
+  skip_json_space(&p, end);
+  if (p >= end || *p != '{') return sp_error_set(err, SP_ERR_CORRUPT, "expected a JSON object");
+  p++;
+  for (bool first = true;; first = false) {
+    skip_json_space(&p, end);
+    if (p < end && *p == '}' && first) {
+      p++;
+      break;
+    }
+    if (p >= end || *p != '"') return sp_error_set(err, SP_ERR_CORRUPT, "expected a key");
+    int rc = parse_json_string(&p, end, &scratch->key, err);
+    if (rc) return rc;
+    skip_json_space(&p, end);
+    if (p >= end || *p != ':') return sp_error_set(err, SP_ERR_CORRUPT, "expected ':'");
+    p++;
+    skip_json_space(&p, end);
+    const char *key = scratch->key.data ? (const char *)scratch->key.data : "";
+    if (p < end && *p == '"') {
+      rc = parse_json_string(&p, end, &scratch->value, err);
+      if (!rc)
+        rc = fn(ctx, key, scratch->key.len, scratch->value.data ? (const char *)scratch->value.data : "",
+                scratch->value.len, true, err);
+    } else {
+      const char *v = p;
+      while (p < end && *p != ',' && *p != '}' && *p != ' ' && *p != '\t' && *p != '\r' && *p != '\n') p++;
+      if (p == v) return sp_error_set(err, SP_ERR_CORRUPT, "missing value");
+      rc = fn(ctx, key, scratch->key.len, v, (size_t)(p - v), false, err);
+    }
+    if (rc) return rc;
+    skip_json_space(&p, end);
+    if (p < end && *p == ',') {
+      p++;
+      continue;
+    }
+    if (p < end && *p == '}') {
+      p++;
+      break;
+    }
+    return sp_error_set(err, SP_ERR_CORRUPT, "expected ',' or '}'");
+  }
+  skip_json_space(&p, end);
+  if (p < end && *p == '\n') p++; /* a line's own end */
+  if (p != end) return sp_error_set(err, SP_ERR_CORRUPT, "text after the object");
+  return SP_OK;
+}

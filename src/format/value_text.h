@@ -52,4 +52,28 @@ int sp_csv_append_row(sp_buf *out, const sp_row *row, const int *cols, int ncols
 /* One JSON object {"col":value,...} without a line end. */
 int sp_json_append_row(sp_buf *out, const sp_row *row, const int *cols, int ncols);
 
+/* ---- reading back ---- */
+
+/* One member of a flat JSON object: its key (unescaped) and its value, either the
+ * unescaped bytes of a string (`is_string`) or the raw text of any other scalar
+ * ("12.5", "true", "null"...).  Both are valid only during the call.  Returns 0 to
+ * go on, or an error code (with `err` set) that stops the parse. */
+typedef int (*sp_json_member_fn)(void *ctx, const char *key, size_t key_len, const char *value, size_t value_len,
+                                 bool is_string, sp_error *err);
+
+/* Reusable buffers for sp_json_parse_flat_object (start them SP_BUF_INIT; free them
+ * with sp_buf_free). */
+typedef struct sp_json_scratch {
+  sp_buf key, value;
+} sp_json_scratch;
+
+/* Parse text[0..len) as one JSON object of scalar values (what sp_json_append_row
+ * writes; JSON Lines rows, Kafka message values), calling `fn` for each member in
+ * order.  Whitespace (space, tab, CR) may surround tokens; nothing else may follow
+ * the object.  Strings take every JSON escape (\uXXXX with surrogate pairs as
+ * UTF-8); a raw line break inside one is an error.  Returns 0, SP_ERR_CORRUPT with
+ * the reason ("expected a key", "bad JSON string"...), SP_ERR_NOMEM, or fn's error. */
+int sp_json_parse_flat_object(const char *text, size_t len, sp_json_scratch *scratch, sp_json_member_fn fn,
+                              void *ctx, sp_error *err);
+
 #endif

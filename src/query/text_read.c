@@ -8,6 +8,8 @@
  */
 #include "query/query.h"
 
+#include "format/value_text.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -255,83 +257,14 @@ static int read_csv(reader *r, const char *data, size_t len, sp_error *err) {
 
 /* ---- JSON Lines ---- */
 
-static void skip_ws(const char **p, const char *end) {
-  while (*p < end && (**p == ' ' || **p == '\t' || **p == '\r')) (*p)++;
-}
-
-static int hex4(const char *s, unsigned *out) {
-  unsigned v = 0;
-  for (int i = 0; i < 4; i++) {
-    char c = s[i];
-    v <<= 4;
-    if (c >= '0' && c <= '9') v |= (unsigned)(c - '0');
-    else if (c >= 'a' && c <= 'f') v |= (unsigned)(c - 'a' + 10);
-    else if (c >= 'A' && c <= 'F') v |= (unsigned)(c - 'A' + 10);
-    else return -1;
-  }
-  *out = v;
-  return 0;
-}
-
-static int append_utf8(sp_buf *b, unsigned cp) {
-  uint8_t u[4];
-  size_t n;
-  if (cp < 0x80) u[0] = (uint8_t)cp, n = 1;
-  else if (cp < 0x800) u[0] = (uint8_t)(0xC0 | cp >> 6), u[1] = (uint8_t)(0x80 | (cp & 63)), n = 2;
-  else if (cp < 0x10000)
-    u[0] = (uint8_t)(0xE0 | cp >> 12), u[1] = (uint8_t)(0x80 | ((cp >> 6) & 63)), u[2] = (uint8_t)(0x80 | (cp & 63)), n = 3;
-  else
-    u[0] = (uint8_t)(0xF0 | cp >> 18), u[1] = (uint8_t)(0x80 | ((cp >> 12) & 63)),
-    u[2] = (uint8_t)(0x80 | ((cp >> 6) & 63)), u[3] = (uint8_t)(0x80 | (cp & 63)), n = 4;
-  return sp_buf_append(b, u, n);
-}
-
-/* A JSON string at *p (which is '"') into b. */
-static int json_string(reader *r, const char **p, const char *end, sp_buf *b, sp_error *err) {
-  const char *s = *p + 1;
-  sp_buf_reset(b);
-  while (s < end && *s != '"') {
-    if (*s != '\\') {
-      const char *f = s;
-      while (s < end && *s != '"' && *s != '\\' && *s != '\n') s++;
-      if (sp_buf_append(b, f, (size_t)(s - f))) return sp_error_set(err, SP_ERR_NOMEM, "out of memory");
-      if (s < end && *s == '\n') break;
-      continue;
-    }
-    if (s + 1 >= end) break;
-    char c = s[1];
-    s += 2;
-    char out;
-    switch (c) {
-    case '"': out = '"'; break;
-    case '\\': out = '\\'; break;
-    case '/': out = '/'; break;
-    case 'b': out = '\b'; break;
-    case 'f': out = '\f'; break;
-    case 'n': out = '\n'; break;
-    case 'r': out = '\r'; break;
-    case 't': out = '\t'; break;
-    case 'u': {
-      unsigned cp, lo;
-      if (end - s < 4 || hex4(s, &cp)) goto bad;
-      s += 4;
-      if (cp >= 0xD800 && cp < 0xDC00 && end - s >= 6 && s[0] == '\\' && s[1] == 'u' && !hex4(s + 2, &lo) &&
-          lo >= 0xDC00 && lo < 0xE000) {
-        cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-        s += 6;
-      }
-      if (append_utf8(b, cp)) return sp_error_set(err, SP_ERR_NOMEM, "out of memory");
-      continue;
-    }
-    default: goto bad;
-    }
-    if (sp_buf_append_byte(b, (uint8_t)out)) return sp_error_set(err, SP_ERR_NOMEM, "out of memory");
-  }
-  if (s >= end || *s != '"') goto bad;
-  *p = s + 1;
-  return SP_OK;
-bad:
-  return sp_error_set(err, SP_ERR_CORRUPT, "%s:%zu: bad JSON string", r->path, r->line);
+/* One member of a line's object into the current row. */
+static int jsonl_member(void *ctx, const char *key, size_t key_len, const char *value, size_t value_len,
+                        bool is_string, sp_error *err) {
+  (void)key_len;
+  reader *r = ctx;
+  int c = sp_dataset_column_index(r->ds, key);
+  bool is_null = !is_string && value_len == 4 && memcmp(value, "null", 4) == 0;
+  return set_field(r, c, value, is_null ? 0 : value_len, is_null, err);
 }
 
 static int read_jsonl(reader *r, const char *data, size_t len, sp_error *err) {
@@ -339,78 +272,24 @@ static int read_jsonl(reader *r, const char *data, size_t len, sp_error *err) {
   size_t lines = 0;
   for (const char *x = p; x < end; x++) lines += *x == '\n';
   int rc = reader_alloc(r, lines + 1, err);
-  sp_buf key = SP_BUF_INIT;
+  sp_json_scratch scratch = {SP_BUF_INIT, SP_BUF_INIT};
   r->line = 0;
   while (!rc && p < end) {
     r->line++;
     const char *eol = memchr(p, '\n', (size_t)(end - p));
     if (!eol) eol = end;
-    skip_ws(&p, eol);
-    if (p == eol) {
-      p = eol + 1;
-      continue;
+    const char *q = p;
+    while (q < eol && (*q == ' ' || *q == '\t' || *q == '\r')) q++;
+    if (q < eol) {
+      rc = sp_json_parse_flat_object(p, (size_t)(eol - p), &scratch, jsonl_member, r, err);
+      if (rc == SP_ERR_CORRUPT && strncmp(err->msg, r->path, strlen(r->path)) != 0)
+        sp_error_prefix(err, "%s:%zu", r->path, r->line);
+      if (!rc) end_row(r);
     }
-    if (*p != '{') {
-      rc = sp_error_set(err, SP_ERR_CORRUPT, "%s:%zu: expected a JSON object", r->path, r->line);
-      break;
-    }
-    p++;
-    skip_ws(&p, eol);
-    bool first = true;
-    while (!rc) {
-      skip_ws(&p, eol);
-      if (p < eol && *p == '}' && first) {
-        p++;
-        break;
-      }
-      if (p >= eol || *p != '"') {
-        rc = sp_error_set(err, SP_ERR_CORRUPT, "%s:%zu: expected a key", r->path, r->line);
-        break;
-      }
-      rc = json_string(r, &p, eol, &key, err);
-      if (rc) break;
-      skip_ws(&p, eol);
-      if (p >= eol || *p != ':') {
-        rc = sp_error_set(err, SP_ERR_CORRUPT, "%s:%zu: expected ':'", r->path, r->line);
-        break;
-      }
-      p++;
-      skip_ws(&p, eol);
-      int c = sp_dataset_column_index(r->ds, key.data ? (const char *)key.data : "");
-      if (p < eol && *p == '"') {
-        rc = json_string(r, &p, eol, &r->scratch, err);
-        if (!rc) rc = set_field(r, c, r->scratch.data ? (const char *)r->scratch.data : "", r->scratch.len, false, err);
-      } else {
-        const char *v = p;
-        while (p < eol && *p != ',' && *p != '}' && *p != ' ' && *p != '\t' && *p != '\r') p++;
-        size_t vlen = (size_t)(p - v);
-        if (vlen == 0) rc = sp_error_set(err, SP_ERR_CORRUPT, "%s:%zu: missing value", r->path, r->line);
-        else if (vlen == 4 && memcmp(v, "null", 4) == 0) rc = set_field(r, c, v, 0, true, err);
-        else rc = set_field(r, c, v, vlen, false, err);
-      }
-      if (rc) break;
-      first = false;
-      skip_ws(&p, eol);
-      if (p < eol && *p == ',') {
-        p++;
-        continue;
-      }
-      if (p < eol && *p == '}') {
-        p++;
-        break;
-      }
-      rc = sp_error_set(err, SP_ERR_CORRUPT, "%s:%zu: expected ',' or '}'", r->path, r->line);
-    }
-    if (rc) break;
-    skip_ws(&p, eol);
-    if (p != eol) {
-      rc = sp_error_set(err, SP_ERR_CORRUPT, "%s:%zu: text after the object", r->path, r->line);
-      break;
-    }
-    end_row(r);
     p = eol + 1;
   }
-  sp_buf_free(&key);
+  sp_buf_free(&scratch.key);
+  sp_buf_free(&scratch.value);
   return rc;
 }
 

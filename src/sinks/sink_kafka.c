@@ -12,7 +12,7 @@
 
 #include "core/log.h"
 #include "core/timeutil.h"
-#include "format/value_text.h"
+#include "sinks/kafka_format.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
@@ -153,18 +153,6 @@ static int kafka_begin(sp_sink *s, sp_error *err) {
   return SP_OK;
 }
 
-/* The key columns of `row` as a JSON array. */
-static int append_key_json(sp_buf *out, const sp_row *row) {
-  int rc = sp_buf_append_byte(out, '[');
-  for (int k = 0; k < row->ds->nkey && !rc; k++) {
-    int c = row->ds->key_columns[k];
-    if (k) rc = sp_buf_append_byte(out, ',');
-    if (!rc) rc = sp_value_append_json(out, row->ds->columns[c].type, &row->values[c]);
-  }
-  if (!rc) rc = sp_buf_append_byte(out, ']');
-  return rc;
-}
-
 static int kafka_write(sp_sink *s, const sp_event *events, size_t n, sp_error *err) {
   kafka_sink *ks = (kafka_sink *)s;
   for (size_t i = 0; i < n; i++) {
@@ -182,10 +170,8 @@ static int kafka_write(sp_sink *s, const sp_event *events, size_t n, sp_error *e
     m->seq = events[i].seq;
     m->ds = row.ds;
     m->key_off = ks->arena.len;
-    rc = append_key_json(&ks->arena, &row);
-    m->value_off = ks->arena.len;
-    m->key_len = m->value_off - m->key_off;
-    if (!rc) rc = sp_json_append_row(&ks->arena, &row, NULL, 0);
+    rc = sp_kafka_render_message(&row, &ks->arena, &m->key_len);
+    m->value_off = m->key_off + m->key_len;
     m->value_len = ks->arena.len - m->value_off;
     sp_row_clear(&row);
     if (rc) return sp_error_set(err, SP_ERR_NOMEM, "sink %s: out of memory", s->name);
@@ -213,7 +199,7 @@ static int produce_message(kafka_sink *ks, const kafka_message *m, int64_t deadl
         ks->rk, RD_KAFKA_V_TOPIC(ks->topics[m->ds->id]), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
         RD_KAFKA_V_KEY(ks->arena.data + m->key_off, m->key_len),
         RD_KAFKA_V_VALUE(ks->arena.data + m->value_off, m->value_len),
-        RD_KAFKA_V_HEADER("stockpipe.dataset", dataset, (ssize_t)strlen(dataset)),
+        RD_KAFKA_V_HEADER(SP_KAFKA_DATASET_HEADER, dataset, (ssize_t)strlen(dataset)),
         RD_KAFKA_V_OPAQUE((void *)(uintptr_t)m->seq), RD_KAFKA_V_END);
     if (e == RD_KAFKA_RESP_ERR_NO_ERROR) {
       ks->in_flight++;

@@ -4,7 +4,8 @@
  * reads Kafka (and by a stockpipe writer agent through a Kafka channel, see
  * docs/SCALING.md).
  *
- * Messages:
+ * Messages (the one topic format, sinks/kafka_format.h, also written by the Kafka
+ * channel and read back by writer agents):
  *   topic   `topic` for rows of `dataset`, the dataset name for any other dataset
  *   key     the SPEC §1 key as a JSON array of the key columns' values, e.g.
  *           ["AAPL","2026-11-25T14:30:00Z"] (so one key always lands in one partition,

@@ -346,7 +346,15 @@ static int collect_macro(sp_source_ctx *ctx, sp_error *err) {
                      "/fred/series/observations?series_id=%s&api_key=%s&file_type=json&limit=%d",
                      s->series_id, ctx->api_key, FRED_PAGE_LIMIT);
     if (s->units) n += snprintf(r.query + n, sizeof r.query - (size_t)n, "&units=%s", s->units);
-    if (have) snprintf(r.query + n, sizeof r.query - (size_t)n, "&observation_start=%s", date);
+    const sp_source_window *w = ctx->round->window;
+    if (w) { /* backfill: the window's days (observation_end is inclusive) */
+      char end[SP_DATE_TEXT_MAX];
+      sp_format_date(sp_timestamp_to_days(w->start_us), date);
+      sp_format_date(sp_timestamp_to_days(w->end_us - 1), end);
+      snprintf(r.query + n, sizeof r.query - (size_t)n, "&observation_start=%s&observation_end=%s", date, end);
+    } else if (have) {
+      snprintf(r.query + n, sizeof r.query - (size_t)n, "&observation_start=%s", date);
+    }
     int rc = submit_page(ctx, r.query, 0, on_observations, &r, sizeof r, err);
     if (rc == SP_ERR_NOMEM) return rc;
   }
@@ -390,6 +398,21 @@ static int fred_collect(sp_source_ctx *ctx, sp_error *err) {
                                                    : collect_policy(ctx, err);
 }
 
+/* Backfill: observations by date range (observation_start/end), without limits; the
+ * policy events are derived from whole histories and calendars, not date windows. */
+static bool fred_history(const sp_dataset_def *ds, const char *interval, sp_source_history *out, char *why,
+                         size_t whylen) {
+  (void)interval;
+  if (ds->id != SP_DS_MACROECONOMIC) {
+    snprintf(why, whylen, "its %s events (rate decisions from the target-range series, the release calendar) "
+                          "are not fetched by date window",
+             ds->name);
+    return false;
+  }
+  memset(out, 0, sizeof *out);
+  return true;
+}
+
 const sp_source_provider sp_source_fred = {
     .name = "fred",
     .datasets = SP_SOURCE_DATASET_BIT(SP_DS_MACROECONOMIC) | SP_SOURCE_DATASET_BIT(SP_DS_POLICY),
@@ -402,4 +425,5 @@ const sp_source_provider sp_source_fred = {
              .timeout_ms = 30000},
     .collect = fred_collect,
     .explain_error = sp_fred_explain_error,
+    .history = fred_history,
 };

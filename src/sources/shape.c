@@ -180,12 +180,16 @@ void sp_shape_check_body(const char *body, size_t len, const sp_shape_spec *spec
 
 /* ---- reporting during a round ------------------------------------------------------ */
 
-/* Changes already warned about, as "provider\nendpoint\ntext" (kept for the process). */
+/* Changes already warned about, as "provider\nendpoint\ntext" (kept for the process;
+ * at most WARNED_MAX, so a provider answering in ever new shapes cannot grow memory
+ * without bound: past that, new changes are only counted, as one warning says). */
+#define WARNED_MAX 256
 typedef struct warned_change {
   struct warned_change *next;
   char key[];
 } warned_change;
 static warned_change *warned;
+static size_t nwarned;
 static pthread_mutex_t warned_mutex = PTHREAD_MUTEX_INITIALIZER;
 
 /* True the first time this (provider, endpoint, changes) is seen in the process (also
@@ -195,16 +199,23 @@ static bool first_time(const sp_shape_report *report) {
   warned_change *w = malloc(sizeof *w + len);
   if (!w) return true;
   snprintf(w->key, len, "%s\n%s\n%s", report->provider, report->endpoint, report->text);
+  static bool said_full;
   pthread_mutex_lock(&warned_mutex);
   bool seen = false;
   for (const warned_change *c = warned; c && !seen; c = c->next) seen = strcmp(c->key, w->key) == 0;
-  if (!seen) {
+  bool full = !seen && nwarned >= WARNED_MAX;
+  if (!seen && !full) {
     w->next = warned;
     warned = w;
+    nwarned++;
+  }
+  if (full && !said_full) {
+    said_full = true;
+    SP_WARN("source", "%d distinct response shape changes warned: further ones are only counted", WARNED_MAX);
   }
   pthread_mutex_unlock(&warned_mutex);
-  if (seen) free(w);
-  return !seen;
+  if (seen || full) free(w);
+  return !seen && !full;
 }
 
 int sp_source_report_shape(sp_source_ctx *ctx, const sp_shape_report *report, const char *url, sp_error *err) {

@@ -56,6 +56,22 @@ const sp_source_provider *sp_source_find(const char *name) {
   return NULL;
 }
 
+bool sp_source_serves_history(const sp_source_provider *provider, const sp_dataset_def *ds, const char *interval,
+                              sp_source_history *out, char *why, size_t whylen) {
+  sp_source_history ignored;
+  if (!out) out = &ignored;
+  memset(out, 0, sizeof *out);
+  if (!(provider->datasets & SP_SOURCE_DATASET_BIT(ds->id))) {
+    snprintf(why, whylen, "it does not serve %s", ds->name);
+    return false;
+  }
+  if (!provider->history) {
+    snprintf(why, whylen, "it has no way to ask for a past date window (only the latest data)");
+    return false;
+  }
+  return provider->history(ds, interval, out, why, whylen);
+}
+
 /* ---- JSON helpers ------------------------------------------------------------------ */
 
 int sp_json_parse(const char *body, size_t len, const char *what, cJSON **out, sp_error *err) {
@@ -489,7 +505,9 @@ int sp_source_emit(sp_source_ctx *ctx, sp_row *row, const char *request, sp_erro
   int64_t value, mark;
   if (sp_source_row_watermark(row, key, &value) != SP_OK)
     return sp_error_set(err, SP_ERR_INVALID, "%s row without its key columns", row->ds->name);
-  if (sp_source_watermark(ctx, key, &mark) && value <= mark) return SP_OK;
+  if (r->window ? value < r->window->start_us || value >= r->window->end_us
+                : sp_source_watermark(ctx, key, &mark) && value <= mark)
+    return SP_OK;
   if (sp_source_row_identity(row, key) == SP_OK && sp_source_watermark(ctx, key, &mark))
     return SP_OK; /* this article and ticker were stored already (maybe by another provider) */
   if (ctx->news_seen) { /* news (article, ticker) and policy events: once per round */
@@ -582,10 +600,16 @@ int sp_source_collect(const sp_source_transport *transport, const sp_source_roun
     ctxs[i] = (sp_source_ctx){.round = round, .provider = p, .transport = transport,
                               .report = rep, .news_seen = seen,
                               .merge = merge.cache ? &merge : NULL};
-    if (!p || !(p->datasets & SP_SOURCE_DATASET_BIT(round->ds->id))) {
+    char why[160];
+    if (!p || !(p->datasets & SP_SOURCE_DATASET_BIT(round->ds->id)) ||
+        (round->window && !sp_source_serves_history(p, round->ds, round->bar_interval, NULL, why, sizeof why))) {
       rep->status = SP_SOURCE_UNKNOWN;
-      sp_error_set(&rep->first_error, SP_ERR_CONFIG, "%s: not a provider of %s",
-                   round->providers[i], round->ds->name);
+      if (p && round->window && (p->datasets & SP_SOURCE_DATASET_BIT(round->ds->id)))
+        sp_error_set(&rep->first_error, SP_ERR_CONFIG, "%s: no history of %s: %s", round->providers[i],
+                     round->ds->name, why);
+      else
+        sp_error_set(&rep->first_error, SP_ERR_CONFIG, "%s: not a provider of %s", round->providers[i],
+                     round->ds->name);
       SP_ERROR("source", "%s", rep->first_error.msg);
       continue;
     }

@@ -57,6 +57,19 @@
 
 typedef struct sp_source_ctx sp_source_ctx;
 
+/* An explicit time window [start_us, end_us) (UTC µs) a backfill round asks for,
+ * instead of "since the watermark". */
+typedef struct sp_source_window {
+  int64_t start_us;
+  int64_t end_us;
+} sp_source_window;
+
+/* How a provider serves history of one dataset (see sp_source_provider.history). */
+typedef struct sp_source_history {
+  int64_t max_span_us; /* the longest window one request may cover; 0 = unlimited */
+  int64_t max_age_us;  /* how far back from now it serves; 0 = unlimited */
+} sp_source_history;
+
 /* One provider (a static const table in its own file). */
 typedef struct sp_source_provider {
   const char *name;                 /* "yahoo", "alphavantage", ... (SPEC names) */
@@ -70,6 +83,12 @@ typedef struct sp_source_provider {
    * FRED's error_message, ...) written into out[outlen]; false when none found.  Used
    * to make failure messages say what the provider said. */
   bool (*explain_error)(const char *body, size_t len, char *out, size_t outlen);
+  /* Optional (backfill): whether this provider's `collect` honours round->window for
+   * `ds` (bar datasets at `interval`, else NULL), filling *out with its limits and
+   * returning true; or false with the reason in why[whylen] ("financial_data is a
+   * quote snapshot").  NULL: the provider serves no history at all. */
+  bool (*history)(const sp_dataset_def *ds, const char *interval, sp_source_history *out, char *why,
+                  size_t whylen);
 } sp_source_provider;
 
 /* How requests are performed.  sp_source_transport_http() wraps the HTTP client;
@@ -133,6 +152,12 @@ typedef struct sp_source_round {
                                    the config file's folder; NULL = ./config, then the
                                    source tree's config/ */
   const volatile bool *stop;    /* set to interrupt the round, may be NULL */
+  /* Backfill: NULL for a live round.  When set, each provider requests exactly this
+   * window (providers whose `history` refuses the dataset are reported UNKNOWN),
+   * rows outside it are dropped (not quarantined: the neighbouring chunks store them)
+   * and stored watermarks do not filter rows (the caller decides what is new, see
+   * core/backfill.h). */
+  const sp_source_window *window;
 } sp_source_round;
 
 typedef enum sp_source_status {
@@ -165,6 +190,12 @@ typedef struct sp_source_report {
  * providers); SP_ERR_STOPPED when interrupted. */
 int sp_source_collect(const sp_source_transport *transport, const sp_source_round *round,
                       sp_source_report *report, sp_error *err);
+
+/* Whether `provider` can serve history of `ds` (at `interval` for bars; NULL = the
+ * dataset's default): true with its limits in *out (may be NULL), or false with the
+ * reason in why[whylen] (not a provider of ds, no `history` entry, or its refusal). */
+bool sp_source_serves_history(const sp_source_provider *provider, const sp_dataset_def *ds, const char *interval,
+                              sp_source_history *out, char *why, size_t whylen);
 
 /* The provider named `name`, or NULL. */
 const sp_source_provider *sp_source_find(const char *name);
@@ -233,7 +264,7 @@ int sp_source_submit_with_fallback(sp_source_ctx *ctx, const char *path,
                                    size_t size, sp_error *err);
 
 /* Emit one row: sets provider and collected_at, drops it when not newer than its
- * watermark or already emitted this round (news: (article_id, ticker); policy:
+ * watermark (in a window round: when outside the window) or already emitted this round (news: (article_id, ticker); policy:
  * event_id), then hands it to the round's emit.  Returns 0 or the emit callback's error. */
 int sp_source_emit(sp_source_ctx *ctx, sp_row *row, const char *request, sp_error *err);
 

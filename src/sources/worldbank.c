@@ -154,12 +154,14 @@ static int worldbank_collect(sp_source_ctx *ctx, sp_error *err) {
     snprintf(key, sizeof key, "macroeconomic/worldbank/%s", wb_indicators[i].id);
     int n = snprintf(r.query, sizeof r.query, "/v2/country/%s/indicator/%s?format=json&per_page=%d",
                      WB_COUNTRY, wb_indicators[i].id, WB_PER_PAGE);
-    if (sp_source_watermark(ctx, key, &mark)) {
-      int year, now_year;
+    const sp_source_window *w = ctx->round->window;
+    bool have = !w && sp_source_watermark(ctx, key, &mark);
+    if (w || have) { /* the years of the backfill window, or from the watermark's year on */
+      int year, end_year;
       unsigned month, day;
-      sp_civil_from_days(sp_timestamp_to_days(mark), &year, &month, &day);
-      sp_civil_from_days(sp_timestamp_to_days(ctx->round->now_us), &now_year, &month, &day);
-      snprintf(r.query + n, sizeof r.query - (size_t)n, "&date=%d:%d", year, now_year);
+      sp_civil_from_days(sp_timestamp_to_days(w ? w->start_us : mark), &year, &month, &day);
+      sp_civil_from_days(sp_timestamp_to_days(w ? w->end_us - 1 : ctx->round->now_us), &end_year, &month, &day);
+      snprintf(r.query + n, sizeof r.query - (size_t)n, "&date=%d:%d", year, end_year);
     }
     if (submit_page(ctx, &r, 1, err) == SP_ERR_NOMEM) return SP_ERR_NOMEM;
   }
@@ -175,6 +177,14 @@ static bool worldbank_explain_error(const char *body, size_t len, char *out, siz
   return found;
 }
 
+/* Backfill: annual observations by year range (`date=Y1:Y2`), without limits. */
+static bool worldbank_history(const sp_dataset_def *ds, const char *interval, sp_source_history *out, char *why,
+                              size_t whylen) {
+  (void)ds, (void)interval, (void)why, (void)whylen; /* serves only macroeconomic: checked by the caller */
+  memset(out, 0, sizeof *out);
+  return true;
+}
+
 const sp_source_provider sp_source_worldbank = {
     .name = "worldbank",
     .datasets = SP_SOURCE_DATASET_BIT(SP_DS_MACROECONOMIC),
@@ -187,4 +197,5 @@ const sp_source_provider sp_source_worldbank = {
              .timeout_ms = 60000},
     .collect = worldbank_collect,
     .explain_error = worldbank_explain_error,
+    .history = worldbank_history,
 };

@@ -138,7 +138,7 @@ done
 grep -qF 'host=127.0.0.1 password=REDACTED dbname=x' db_show.txt || fail "config show lost the rest of the connection string"
 grep -qF 'mongodb://stock:REDACTED@127.0.0.1:27017/?authSource=admin' db_show.txt || fail "config show lost the rest of the uri"
 
-# ---- a writer agent's Kafka channel: valid config, refused at run with a clear message ------
+# ---- a writer agent's Kafka channel: a valid config (it runs: test_kafka_writer.sh) ---------
 checks=$((checks + 1))
 cat >writer.yaml <<'YAML'
 pipeline:
@@ -153,11 +153,6 @@ bindings:
   financial_in: financial_files
 YAML
 "$BIN" config check writer.yaml >writer_check.txt 2>&1 || { fail "config check writer.yaml: exit $?"; cat writer_check.txt; }
-"$BIN" run --once --config writer.yaml >writer_run.txt 2>&1
-rc=$?
-[ "$rc" = 2 ] || fail "run --once of a writer agent: exit $rc, expected 2"
-grep -qF 'channel financial_in: no source puts into it; running a writer agent that only takes from Kafka is not supported yet' \
-  writer_run.txt || { fail "run --once of a writer agent: no clear refusal"; cat writer_run.txt; }
 
 # ---- config show prints a config that loads back to itself -------------------------------
 checks=$((checks + 1))

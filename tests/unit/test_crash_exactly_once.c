@@ -33,7 +33,12 @@
 
 #define TOTAL 4000
 #define PER_TXN 50
-#define KILL_PLAN_TXNS 8 /* transactions a child with a kill plan puts at most */
+/* Transactions a child with a kill plan puts at most: enough to reach any step the
+ * 4th time (each transaction ends in a flush), few enough that 4 rounds of kills
+ * (at most 3 + 4 + 3 * 4 = 19 of the 80 transactions each) leave work for the last
+ * run. */
+#define KILL_PLAN_TXNS 4
+#define KILL_ROUNDS_MAX 4
 
 /* Where the child kills itself (the `at`-th time it gets there). */
 typedef enum kill_point {
@@ -292,21 +297,23 @@ static void test_kill_restart_fanout_flaky_sink(void **state) {
 }
 
 /* Each step of the commit protocol in turn (the 1st to 4th time the child gets
- * there), with the fan-out of the second test; then a run to completion. */
+ * there), with the fan-out of the second test; then a run to completion.  Rounds:
+ * STOCKPIPE_CRASH_KILLS / 8, from 2 to KILL_ROUNDS_MAX. */
 static void test_kill_at_commit_steps(void **state) {
   (void)state;
   char dir[128];
   make_temp_dir(dir, sizeof dir);
   const char *env = getenv("STOCKPIPE_CRASH_KILLS");
-  int rounds = env && atoi(env) > 0 ? atoi(env) : 2;
+  int rounds = env && atoi(env) / 8 > 2 ? atoi(env) / 8 : 2;
+  if (rounds > KILL_ROUNDS_MAX) rounds = KILL_ROUNDS_MAX;
   unsigned seed = (unsigned)sp_now_us();
   int died_there[KILL_POINTS] = {0}, kills_while_producing = 0;
   for (int r = 0; r < rounds; r++)
     for (int point = KILL_BEFORE_DECIDE; point < KILL_POINTS; point++) {
       kill_plan plan = {(kill_point)point, 1 + (int)(rand_r(&seed) % 4)};
-      /* the child dies by SIGKILL at the step; the parent's SIGTERM after 2 s (also
-       * a crash: no handler) would mean it never got there */
-      int status = run_child(dir, false, true, plan, 2 * SP_US_PER_SEC, SIGTERM);
+      /* the child dies by SIGKILL at the step; the parent's SIGTERM after 10 s
+       * (also a crash: no handler) would mean it never got there */
+      int status = run_child(dir, false, true, plan, 10 * SP_US_PER_SEC, SIGTERM);
       if (WIFEXITED(status)) fail_msg("child exited with %d before its kill", WEXITSTATUS(status));
       died_there[point] += WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
       kills_while_producing += produced_so_far(dir) < TOTAL;

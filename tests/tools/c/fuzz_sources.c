@@ -1,7 +1,7 @@
 /*
  * fuzz_sources.c — fuzz target for every provider parser (and the canonical-URL and
- * RFC 822 date helpers they rely on).  The first input byte picks the parser, the rest
- * is the response body.  Parsers must never crash, leak or read out of bounds, and a
+ * RFC 822 date helpers they rely on), each followed by the shape check of its endpoint
+ * (sources/shape.h).  The first input byte picks the parser, the rest is the response body.  Parsers must never crash, leak or read out of bounds, and a
  * row they emit must carry its dataset's key columns.
  *
  * Two ways to run it:
@@ -58,6 +58,27 @@ static int check_article(void *arg, const sp_news_article *a, sp_error *err) {
 
 enum { TARGETS = 19 };
 
+/* The field table checked after each parser (NULL: none). */
+static const sp_shape_spec *target_shape(int target) {
+  switch (target) {
+  case 0: return &sp_yahoo_quote_shape;
+  case 1:
+  case 2: return &sp_yahoo_chart_shape;
+  case 3:
+  case 4: return &sp_fred_observations_shape;
+  case 5: return &sp_fred_release_dates_shape;
+  case 6: return &sp_worldbank_indicator_shape;
+  case 7: return &sp_treasury_debt_shape;
+  case 10: return &sp_alphavantage_overview_shape;
+  case 12: return &sp_alphavantage_news_shape;
+  case 13: return &sp_alphavantage_treasury_shape;
+  case 14: return &sp_finnhub_news_shape;
+  case 15: return &sp_finnhub_metric_shape;
+  case 16: return &sp_newsapi_everything_shape;
+  default: return NULL;
+  }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (size < 1) return 0;
@@ -74,7 +95,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   int64_t t;
   char text[256];
   sp_buf canon = SP_BUF_INIT;
-  switch (data[0] % TARGETS) {
+  sp_shape_report shape;
+  int target = data[0] % TARGETS;
+  if (target_shape(target)) sp_shape_check_body(body, len, target_shape(target), &shape);
+  if (target == 8) sp_fedreserve_check_rss(body, len, &shape);
+  switch (target) {
   case 0: sp_yahoo_parse_quote(body, len, "AAPL", check_row, NULL, &err); break;
   case 1: sp_yahoo_parse_bars(body, len, "AAPL", "1h", 0, 0, INT64_MAX / 2, check_row, NULL, &err); break;
   case 2: sp_yahoo_parse_bars(body, len, "AAPL", "1d", 0, 0, INT64_MAX / 2, check_row, NULL, &err); break;

@@ -1,8 +1,10 @@
 /*
  * sink_driver.c — drives the database sinks for tests/integration/test_sink_postgres.sh
  * (a real PostgreSQL server) and test_sink_mongo.sh (tests/fakemongo or a real
- * MongoDB), and prints what it did.  KIND is "postgresql" (TARGET = a libpq
- * connection string) or "mongodb" (TARGET = a MongoDB URI; database "stockpipe_test").
+ * MongoDB), and the Kafka sink for test_kafka_writer.sh (rows a writer agent must
+ * store), and prints what it did.  KIND is "postgresql" (TARGET = a libpq connection
+ * string), "mongodb" (TARGET = a MongoDB URI; database "stockpipe_test") or "kafka"
+ * (TARGET = bootstrap servers; `load` only; topic = the dataset name).
  *
  *   sink_driver schema DATASET
  *       the dataset's columns as JSON: {"columns": [{"name", "type", "nullable"}], "key": [...]}
@@ -27,6 +29,7 @@
 #include "core/sink_runner.h"
 #include "format/value_text.h"
 #include "sink_test_rows.h"
+#include "sinks/sink_kafka.h"
 #include "sinks/sink_mongo.h"
 #include "sinks/sink_postgres.h"
 
@@ -85,6 +88,10 @@ static sp_sink *open_sink(const char *kind, const char *target, sp_error *err) {
   if (strcmp(kind, "mongodb") == 0) {
     sp_sink_mongo_config cfg = {.name = "mongo_test", .uri = target, .database = "stockpipe_test", .dataset = -1};
     return sp_sink_mongo_open(&cfg, &s, err) ? NULL : s;
+  }
+  if (strcmp(kind, "kafka") == 0) { /* one topic per dataset, named after it */
+    sp_sink_kafka_config cfg = {.name = "kafka_test", .brokers = target, .dataset = -1};
+    return sp_sink_kafka_open(&cfg, &s, err) ? NULL : s;
   }
   sp_error_set(err, SP_ERR_INVALID, "unknown sink kind %s", kind);
   return NULL;

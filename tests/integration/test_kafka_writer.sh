@@ -1,0 +1,179 @@
+#!/usr/bin/env bash
+# test_kafka_writer.sh — docs/SCALING.md end to end: collectors on two "machines"
+# (two data directories, different tickers, the fake API) put their quotes into one
+# Kafka topic through the Kafka sink; a writer agent (a Kafka channel, no source)
+# takes them into Parquet files.  Kafka is librdkafka's mock cluster
+# (tests/tools/c/kafka_mock.c, 3 brokers, alive until its stdin closes).
+#
+# Checks:
+#  1. `stockpipe config check` and `stockpipe run --once` accept the writer-only
+#     config; --once consumes up to the end offsets seen at start and exits 0;
+#  2. every row arrives exactly once by key (ticker, quote_time) — the 7 collected
+#     quotes and WRITER_ROWS generated rows (tests/tools/c/sink_driver: strings with
+#     tabs/newlines/quotes, INT64 extremes, microsecond timestamps), read back with
+#     DuckDB, values equal to what was produced;
+#  3. the writer daemon (`stockpipe run`) killed with SIGKILL mid-stream and
+#     restarted (`run --once`) still leaves each key exactly once (offsets are
+#     committed only after the Parquet files are published; a replay is absorbed by
+#     the sequence-named files);
+#  4. a second `run --once` finds nothing new;
+#  5. another writer agent of the same topic (its own channel name, hence its own
+#     consumer group) stores the same rows in PostgreSQL (a real server started here,
+#     tests/postgres/lib.sh), each key once, and a rerun adds nothing.
+# Prints the writer's rows/s on the mock (run --once from an empty data directory).
+set -euo pipefail
+. "$STOCKPIPE_SOURCE_DIR/tests/fakeapi/lib.sh"
+. "$STOCKPIPE_SOURCE_DIR/tests/postgres/lib.sh"
+work=$(mktemp -d /tmp/sp_kafkawriter.XXXXXX)
+rows=${WRITER_ROWS:-1200}
+cleanup() {
+  fakeapi_stop
+  pg_stop
+  [[ -n ${daemon_pid:-} ]] && kill -9 "$daemon_pid" 2>/dev/null
+  exec 3>&- 2>/dev/null || true # closing the mock's stdin stops it
+  [[ -n ${mock_pid:-} ]] && wait "$mock_pid" 2>/dev/null
+  rm -rf "$work"
+}
+trap cleanup EXIT
+[ -d "$STOCKPIPE_TEST_TOOLS/node_modules/@duckdb/node-api" ] || {
+  echo "missing @duckdb/node-api in $STOCKPIPE_TEST_TOOLS" >&2; exit 1; }
+fakeapi_start
+trap cleanup EXIT # fakeapi_start installed its own EXIT trap: ours calls fakeapi_stop too
+export STOCKPIPE_YAHOO_BASE_URL=$FAKEAPI_URL
+tools=$STOCKPIPE_BUILD_DIR/tests
+
+mkfifo "$work/mock.in"
+"$tools/kafka_mock" 3 financial_data:3 <"$work/mock.in" >"$work/mock.out" 2>"$work/mock.err" &
+mock_pid=$!
+exec 3>"$work/mock.in"
+for ((i = 0; i < 500; i++)); do [[ -s $work/mock.out ]] && break; sleep 0.01; done
+brokers=$(head -1 "$work/mock.out")
+[[ -n $brokers ]] || { echo "kafka_mock did not start"; cat "$work/mock.err"; exit 1; }
+
+# ---- the collectors: two machines, two ticker lists, one topic ----
+collector_config() { # $1 = tickers
+  cat <<YAML
+agents:
+  collector:
+    sources: [financial_source]
+    channels: [financial_channel]
+    sinks: [financial_kafka]
+sources:
+  financial_source: {dataset: financial_data, providers: [yahoo], tickers: $1, schedule: 1h}
+channels:
+  financial_channel: {type: file, capacity: 10000, transactionCapacity: 100}
+sinks:
+  financial_kafka: {type: kafka, brokers: "$brokers", topic: financial_data, batch_size: 100}
+bindings:
+  financial_source: [financial_channel]
+  financial_channel: financial_kafka
+YAML
+}
+collector_config "[AAPL, MSFT, GOOGL, AMZN]" >"$work/collector_a.yaml"
+collector_config "[NVDA, META, TSLA]" >"$work/collector_b.yaml"
+for machine in a b; do
+  "$STOCKPIPE_BIN" collect financial_data --config "$work/collector_$machine.yaml" --data-dir "$work/$machine" \
+    2>"$work/$machine.err" || { echo "collector $machine failed:"; cat "$work/$machine.err"; exit 1; }
+done
+# More rows, as many collectors would send over time (the Kafka sink, same format).
+"$tools/sink_driver" load kafka "$brokers" financial_data 0 "$rows" 500 >/dev/null
+total=$((rows + 7))
+
+# ---- the writer agent ----
+cat >"$work/writer.yaml" <<YAML
+pipeline:
+  http: {listen: ""}
+agents:
+  writer:
+    channels: [financial_in]
+    sinks: [financial_files]
+channels:
+  financial_in: {type: kafka, brokers: "$brokers", topic: financial_data, dataset: financial_data, transactionCapacity: 100}
+sinks:
+  financial_files: {type: file, path: raw/financial_data/%Y-%m-%d, file_prefix: mag7_financial_, format: parquet, batch_size: 50}
+bindings:
+  financial_in: financial_files
+YAML
+"$STOCKPIPE_BIN" config check "$work/writer.yaml" >/dev/null
+
+# Check the Parquet files of data dir $1: $2 rows, each key once, values as produced.
+check_store() {
+  "$tools/sink_driver" expected financial_data 0 "$rows" >"$work/expected.jsonl"
+  node --input-type=module - "$STOCKPIPE_TEST_TOOLS" "$1" "$2" "$work/expected.jsonl" <<'JS'
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+const [tools, dataDir, want, expectedFile] = process.argv.slice(2);
+const { DuckDBInstance } = await import(join(tools, 'node_modules/@duckdb/node-api/lib/index.js'));
+const inst = await DuckDBInstance.create(':memory:', { threads: '1' });
+const con = await inst.connect();
+const q = async (sql) => (await con.runAndReadAll(sql)).getRowObjectsJson();
+const glob = `${dataDir}/raw/financial_data/*/*.parquet`;
+const [c] = await q(`SELECT count(*) AS n, count(DISTINCT (ticker, quote_time)) AS k,
+  count(*) FILTER (WHERE provider = 'yahoo') AS yahoo FROM read_parquet('${glob}')`);
+if (Number(c.n) !== Number(want) || Number(c.k) !== Number(want) || Number(c.yahoo) !== 7)
+  throw new Error(`${c.n} rows, ${c.k} distinct keys, ${c.yahoo} from yahoo; want ${want}, ${want}, 7`);
+// The generated rows, value by value (timestamps as ISO text, doubles as numbers).
+const got = new Map();
+for (const r of await q(`SELECT ticker, strftime(quote_time, '%Y-%m-%dT%H:%M:%S.%fZ') AS qt, price, volume,
+    market_cap, currency FROM read_parquet('${glob}') WHERE provider <> 'yahoo'`)) got.set(r.ticker, r);
+const iso = (s) => s.replace(/\.000000Z$/, 'Z').replace(/(\.\d*?)0+Z$/, '$1Z');
+let checked = 0;
+for (const line of readFileSync(expectedFile, 'utf8').split('\n').filter(Boolean)) {
+  const e = JSON.parse(line), g = got.get(e.ticker);
+  if (!g) throw new Error(`row ${e.ticker} missing`);
+  const same = iso(g.qt) === e.quote_time && Number(g.price) === e.price && g.currency === e.currency &&
+    (e.volume === null ? g.volume === null : BigInt(g.volume) === BigInt(line.match(/"volume":(-?\d+)/)[1])) &&
+    (e.market_cap === null ? g.market_cap === null : BigInt(g.market_cap) === BigInt(line.match(/"market_cap":(-?\d+)/)[1]));
+  if (!same) throw new Error(`row ${JSON.stringify(e.ticker)} differs: ${JSON.stringify(g)} vs ${line}`);
+  checked++;
+}
+console.log(`store ${dataDir.split('/').pop()}: ${c.n} rows, each key once, ${checked} generated rows equal`);
+JS
+}
+
+# 1-2. run --once on a writer-only config: catches up and exits 0.
+start=$(date +%s.%N)
+"$STOCKPIPE_BIN" run --once --config "$work/writer.yaml" --data-dir "$work/w1" 2>"$work/w1.err" ||
+  { echo "writer run --once failed:"; cat "$work/w1.err"; exit 1; }
+end=$(date +%s.%N)
+check_store "$work/w1" "$total"
+python3 -c "import sys; t=float(sys.argv[2])-float(sys.argv[1]); print(f'writer run --once: {int(sys.argv[3])} rows in {t:.2f} s = {int(sys.argv[3])/t:.0f} rows/s (process start, catch-up, batches of 50 into one Parquet file per date folder, fsync)')" \
+  "$start" "$end" "$total"
+
+# 3. the daemon killed mid-stream, then restarted with --once.  Another writer of the
+# same topic: its channel has another name, hence its own consumer group.
+sed 's/financial_in/financial_in2/g' "$work/writer.yaml" >"$work/writer2.yaml"
+"$STOCKPIPE_BIN" run --config "$work/writer2.yaml" --data-dir "$work/w2" 2>"$work/w2.err" &
+daemon_pid=$!
+for ((i = 0; i < 1000; i++)); do
+  compgen -G "$work/w2/raw/financial_data/*/*.parquet" >/dev/null && break
+  kill -0 "$daemon_pid" 2>/dev/null || { echo "writer daemon died:"; cat "$work/w2.err"; exit 1; }
+  sleep 0.01
+done
+kill -9 "$daemon_pid"
+wait "$daemon_pid" 2>/dev/null || true
+daemon_pid=
+before=$(find "$work/w2/raw" -name '*.parquet' | wc -l)
+"$STOCKPIPE_BIN" run --once --config "$work/writer2.yaml" --data-dir "$work/w2" 2>"$work/w2b.err" ||
+  { echo "restarted writer failed:"; cat "$work/w2b.err"; exit 1; }
+after=$(find "$work/w2/raw" -name '*.parquet' | wc -l)
+echo "writer killed after $before Parquet file(s); the restart added $((after - before))"
+check_store "$work/w2" "$total"
+
+# 4. nothing new: a second --once adds no file.
+"$STOCKPIPE_BIN" run --once --config "$work/writer2.yaml" --data-dir "$work/w2" 2>"$work/w2c.err" ||
+  { echo "third writer run failed:"; cat "$work/w2c.err"; exit 1; }
+[[ $(find "$work/w2/raw" -name '*.parquet' | wc -l) == "$after" ]] || { echo "a rerun wrote files"; exit 1; }
+# 5. a PostgreSQL writer of the same topic.
+pg_start
+sed -e 's/financial_in/financial_in_pg/g' -e "s|financial_files: {type: file.*|financial_files: {type: postgresql, connection_string: \"$PG_CONNINFO\", table: quotes, batch_size: 100}|" \
+  "$work/writer.yaml" >"$work/writer_pg.yaml"
+for round in 1 2; do
+  "$STOCKPIPE_BIN" run --once --config "$work/writer_pg.yaml" --data-dir "$work/w3" 2>"$work/w3.err" ||
+    { echo "PostgreSQL writer run $round failed:"; cat "$work/w3.err"; exit 1; }
+  got=$(pg_sql "SELECT count(*) || ' ' || count(DISTINCT (ticker, quote_time)) || ' ' ||
+                count(*) FILTER (WHERE provider = 'yahoo') FROM quotes")
+  [[ $got == "$total $total 7" ]] || { echo "PostgreSQL after run $round: $got (rows, keys, yahoo), want $total $total 7"; exit 1; }
+done
+echo "store PostgreSQL: $total rows, each key once, a second run added nothing"
+echo "kafka writer: all checks passed"
