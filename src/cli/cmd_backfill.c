@@ -37,7 +37,8 @@ static const char usage[] =
     "Fetch DATASET's history for the days --from ... --to (inclusive, UTC; default up to now) through the\n"
     "same source, channels and sinks as live collection (validation, quarantine and indicators apply),\n"
     "in chunks each provider serves (Yahoo: 1h bars for the last 730 days, 1d bars without limit; FRED and\n"
-    "the World Bank: macroeconomic observations without limit).\n"
+    "the World Bank: macroeconomic observations without limit; Finnhub: news of the last year, NewsAPI: of\n"
+    "the last month).  Providers that cannot serve history are named and left out.\n"
     "Resumable: an interrupted backfill re-run with the same arguments continues where it stopped;\n"
     "re-running a finished one stores nothing.  It never stores a row the live collection stored: a\n"
     "series already collected is filled only before its first stored row (docs/OPERATIONS.md).\n"
@@ -109,7 +110,7 @@ static int check_providers(const sp_config_source *src, const sp_dataset_def *ds
     char why[256] = "not a known provider";
     sp_source_history h;
     if (p && sp_source_serves_history(p, ds, interval, &h, why, sizeof why)) {
-      sp_backfill_limits_merge(limits, &h);
+      sp_backfill_limits_merge(limits, &h, serving == 0);
       serving++;
     } else {
       sp_cli_error("backfill %s: provider %s (source %s) cannot serve history: %s", ds->name, name, src->name, why);

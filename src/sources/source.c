@@ -608,9 +608,14 @@ int sp_source_collect(const sp_source_transport *transport, const sp_source_roun
       continue;
     }
     char why[256];
-    if (round->window && !sp_source_serves_history(p, round->ds, round->bar_interval, NULL, why, sizeof why)) {
+    sp_source_history history;
+    if (round->window && !sp_source_serves_history(p, round->ds, round->bar_interval, &history, why, sizeof why)) {
       rep->status = SP_SOURCE_DISABLED; /* the caller said so once (cmd_backfill) */
       SP_DEBUG("source", "%s: no history of %s: %s", p->name, round->ds->name, why);
+      continue;
+    }
+    if (round->window && history.max_age_us > 0 && round->window->start_us < round->now_us - history.max_age_us) {
+      rep->status = SP_SOURCE_DISABLED; /* older than it keeps: the other providers serve this window */
       continue;
     }
     if (p->credential) {
