@@ -6,18 +6,24 @@
  *   bench_sinks [--rows N] [--batch B] [--pg CONNINFO] [--kafka]
  *
  * PostgreSQL: N stock_movements rows (30 columns, the widest dataset) committed in
- * batches of B by the sink (decode, COPY text, COPY into the TEMP stage, INSERT ...
- * ON CONFLICT DO NOTHING, COMMIT), then the same events again (a full replay: every
- * row conflicts).  Reference: the server's bare COPY of the same rows, read back with
- * COPY TO and loaded into a table without key or constraints.
+ * batches of B by the sink (decode, binary COPY encoding, SAVEPOINT + COPY straight
+ * into the keyed table, COMMIT), then the same events again (a full replay: every row
+ * conflicts, so the first batch's COPY fails and every batch goes through the stage
+ * table and INSERT ... ON CONFLICT DO NOTHING).  Reference: the server alone, loading
+ * the same rows (read back with binary COPY TO) with one binary COPY into a table with
+ * the same columns and primary key — the floor of what the sink asks of the server.
  * Kafka: N rows through the sink (JSON rendering, idempotent producer, acks=all,
  * delivery reports) to a 3-broker mock.  Reference: librdkafka alone producing the
  * same number of pre-rendered messages of the same size with the same settings.
+ * Then a writer agent's Kafka channel takes those rows back (JSON parse, event
+ * encoding, an offset commit per take).  Reference: librdkafka alone consuming the
+ * same topic (another group) and committing every `batch` messages.
  * bench/run.sh starts a throw-away server (tests/postgres/lib.sh) and runs this.
  */
 #include "../tests/tools/c/sink_test_rows.h"
 #include "core/timeutil.h"
 #include "format/value_text.h"
+#include "core/channel_kafka.h"
 #include "sinks/sink_kafka.h"
 #include "sinks/sink_postgres.h"
 
@@ -52,16 +58,16 @@ static int exec_ok(PGconn *c, const char *sql) {
   return ok ? 0 : -1;
 }
 
-/* The server's bare COPY speed for the same rows: COPY TO, then COPY FROM into a plain table. */
+/* The server's bare binary COPY speed for the same rows into a table with the same key. */
 static double reference_copy_rows_per_s(const char *conninfo, size_t rows) {
   PGconn *c = PQconnectdb(conninfo);
   double rate = -1;
   sp_buf text = SP_BUF_INIT;
   if (PQstatus(c) != CONNECTION_OK) goto done;
   if (exec_ok(c, "DROP TABLE IF EXISTS bench_copy_reference") ||
-      exec_ok(c, "CREATE TABLE bench_copy_reference AS SELECT * FROM stock_movements WITH NO DATA"))
+      exec_ok(c, "CREATE TABLE bench_copy_reference (LIKE stock_movements INCLUDING ALL)"))
     goto done;
-  PGresult *r = PQexec(c, "COPY stock_movements TO STDOUT");
+  PGresult *r = PQexec(c, "COPY stock_movements TO STDOUT (FORMAT binary)");
   if (PQresultStatus(r) != PGRES_COPY_OUT) goto done;
   PQclear(r);
   char *line;
@@ -73,7 +79,7 @@ static double reference_copy_rows_per_s(const char *conninfo, size_t rows) {
   while ((r = PQgetResult(c)) != NULL) PQclear(r);
   int64_t start = sp_monotonic_us();
   if (exec_ok(c, "BEGIN")) goto done;
-  r = PQexec(c, "COPY bench_copy_reference FROM STDIN");
+  r = PQexec(c, "COPY bench_copy_reference FROM STDIN (FORMAT binary)");
   int copy_in = PQresultStatus(r) == PGRES_COPY_IN;
   PQclear(r);
   if (!copy_in || PQputCopyData(c, (const char *)text.data, (int)text.len) != 1 || PQputCopyEnd(c, NULL) != 1)
@@ -121,12 +127,14 @@ static int bench_postgres(const char *conninfo, long rows, size_t batch) {
   }
   double reference = reference_copy_rows_per_s(conninfo, (size_t)rows);
   printf("postgresql  sink, new rows      %9.0f rows/s  (%ld rows of %s, batches of %zu; target >= 100000;"
-         " %.0f%% of the time in write(): decoding + binary COPY encoding)\n",
+         " %.0f%% of the time in write(): decoding + binary COPY encoding; COPY straight into the table)\n",
          fresh, rows, ds->name, batch, 100 * write_s / fresh_s);
-  printf("postgresql  sink, replayed rows %9.0f rows/s  (every row already stored: ON CONFLICT DO NOTHING)\n",
+  printf("postgresql  sink, replayed rows %9.0f rows/s  (every row already stored: stage table + ON CONFLICT DO NOTHING)\n",
          replay);
   if (reference > 0)
-    printf("postgresql  bare COPY reference %9.0f rows/s  -> sink / bare COPY = %.2f\n", reference, fresh / reference);
+    printf("postgresql  bare COPY reference %9.0f rows/s  (the server alone: one binary COPY into a table with the same"
+           " key) -> sink / bare COPY = %.2f\n",
+           reference, fresh / reference);
   return 0;
 }
 
@@ -155,6 +163,68 @@ static double reference_kafka_rows_per_s(const char *bootstraps, long rows, size
   double rate = (double)rows / seconds_since(start);
   free(value);
   rd_kafka_destroy(rk);
+  return rate;
+}
+
+/* librdkafka alone consuming `rows` messages of `topic` (every partition, from the
+ * start), committing the offsets every `batch` messages, as a writer would. */
+static double reference_consume_rows_per_s(const char *bootstraps, const char *topic, int partitions, long rows,
+                                           size_t batch) {
+  char why[256];
+  rd_kafka_conf_t *conf = rd_kafka_conf_new();
+  const char *const settings[] = {"group.id=bench_reference", "enable.auto.commit=false", NULL};
+  rd_kafka_conf_set(conf, "bootstrap.servers", bootstraps, why, sizeof why);
+  sp_kafka_conf_set_logging(conf);
+  if (sp_kafka_conf_apply(conf, settings, "bench", NULL)) return -1;
+  rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, why, sizeof why);
+  if (!rk) return -1;
+  rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(partitions);
+  for (int p = 0; p < partitions; p++) rd_kafka_topic_partition_list_add(parts, topic, p)->offset = RD_KAFKA_OFFSET_BEGINNING;
+  rd_kafka_assign(rk, parts);
+  rd_kafka_topic_partition_list_destroy(parts);
+  int64_t start = sp_monotonic_us();
+  long got = 0;
+  while (got < rows && seconds_since(start) < 120) {
+    rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
+    if (!m) continue;
+    got += m->err == RD_KAFKA_RESP_ERR_NO_ERROR;
+    rd_kafka_message_destroy(m);
+    if (got % (long)batch == 0) rd_kafka_commit(rk, NULL, 0);
+  }
+  double rate = got == rows ? (double)rows / seconds_since(start) : -1;
+  rd_kafka_consumer_close(rk);
+  rd_kafka_destroy(rk);
+  return rate;
+}
+
+/* A writer agent's Kafka channel taking `rows` rows of `topic` (what the sink wrote)
+ * in transactions of `batch`, each committed: fetch, JSON parse, event encoding,
+ * offset commit.  No sink, so only the channel is measured. */
+static double channel_take_rows_per_s(const char *bootstraps, const char *topic, int dataset, long rows, size_t batch,
+                                      long *transactions, sp_error *err) {
+  sp_channel_kafka_config cfg = {.base = {.name = "bench_writer", .transaction_capacity = batch},
+                                 .brokers = bootstraps, .topic = topic, .dataset = dataset, .group = "bench_writer"};
+  sp_channel *ch;
+  if (sp_channel_kafka_open(&cfg, &ch, err)) return -1;
+  int64_t start = sp_monotonic_us();
+  long taken = 0;
+  int rc = SP_OK;
+  while (taken < rows && !rc) {
+    void *txn;
+    rc = sp_channel_take_begin(ch, &txn, err);
+    if (rc) break;
+    size_t n = 0;
+    sp_event ev;
+    while (n < batch && (rc = sp_channel_take(ch, txn, &ev, sp_monotonic_us() + SP_US_PER_SEC, err)) == SP_OK)
+      n++;
+    if (rc == SP_ERR_TIMEOUT || rc == SP_ERR_FULL) rc = n ? SP_OK : rc;
+    if (!rc) rc = sp_channel_take_commit(ch, txn, NULL, 0, err);
+    if (rc) sp_channel_take_rollback(ch, txn);
+    taken += rc ? 0 : (long)n;
+    *transactions += !rc;
+  }
+  double rate = rc ? -1 : (double)rows / seconds_since(start);
+  sp_channel_free(ch);
   return rate;
 }
 
@@ -196,6 +266,10 @@ static int bench_kafka(long rows, size_t batch) {
   size_t value_len = json.len / 1000;
   sp_buf_free(&json);
   double reference = rc ? -1 : reference_kafka_rows_per_s(bootstraps, rows, value_len);
+  long transactions = 0;
+  double taking = rc ? -1 : channel_take_rows_per_s(bootstraps, ds->name, ds->id, rows, batch, &transactions, &err);
+  if (!rc && taking < 0) fprintf(stderr, "bench: kafka channel: %s\n", err.msg);
+  double consuming = rc ? -1 : reference_consume_rows_per_s(bootstraps, ds->name, 6, rows, batch);
   rd_kafka_mock_cluster_destroy(cluster);
   rd_kafka_destroy(owner);
   if (rc) return 1;
@@ -205,7 +279,14 @@ static int bench_kafka(long rows, size_t batch) {
   if (reference > 0)
     printf("kafka mock  librdkafka alone    %9.0f rows/s  (%zu-byte values) -> sink / librdkafka = %.2f\n", reference,
            value_len, rate / reference);
-  return 0;
+  if (taking > 0)
+    printf("kafka mock  writer channel take %9.0f rows/s  (every partition, JSON -> row -> event, offsets committed"
+           " per take of <= %zu, %.0f rows per take on average; no sink)\n", taking, batch,
+           (double)rows / (double)(transactions ? transactions : 1));
+  if (taking > 0 && consuming > 0)
+    printf("kafka mock  librdkafka consume  %9.0f rows/s  (same count, same commits) -> channel / librdkafka = %.2f\n",
+           consuming, taking / consuming);
+  return taking > 0 ? 0 : 1;
 }
 
 int main(int argc, char **argv) {

@@ -287,8 +287,8 @@ static void close_pipeline(daemon_state *d) {
   sp_pipeline_stop(d->pipeline, d->drain_timeout_us);
   uint64_t left = sp_pipeline_buffered(d->pipeline);
   if (left)
-    SP_WARN("daemon", "%llu event(s) still buffered after draining for %.1f s (file channels keep them; memory "
-            "channels lose them)", (unsigned long long)left, (double)(sp_monotonic_us() - started) / 1e6);
+    SP_WARN("daemon", "%llu event(s) still buffered after draining for %.1f s (file channels keep "
+            "them, Kafka channels read them again at the next start; memory channels lose them)", (unsigned long long)left, (double)(sp_monotonic_us() - started) / 1e6);
   else
     SP_INFO("daemon", "channels drained in %.3f s", (double)(sp_monotonic_us() - started) / 1e6);
   sp_pipeline_close(d->pipeline);

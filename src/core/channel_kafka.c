@@ -278,8 +278,8 @@ static int read_positions(kafka_channel *kc, sp_error *err) {
     kc->parts[p].next_offset = committed >= low ? committed : low;
     kc->parts[p].end_target = high;
   }
-  if (!e) {
-    for (int p = 0; p < kc->nparts; p++) list->elems[p].offset = RD_KAFKA_OFFSET_STORED;
+  if (!e) { /* start exactly there: no second offset lookup (auto.offset.reset if it is gone by now) */
+    for (int p = 0; p < kc->nparts; p++) list->elems[p].offset = kc->parts[p].next_offset;
     e = rd_kafka_assign(kc->consumer, list);
   }
   rd_kafka_topic_partition_list_destroy(list);
@@ -472,7 +472,10 @@ static int kafka_take(sp_channel *ch, void *txn, sp_event *out, int64_t deadline
       t->handed++;
       return SP_OK;
     }
-    /* The batch's partition has nothing more here: fetch, unless enough is held. */
+    /* The batch's partition has nothing more here: fetch, unless enough is held.
+     * While other partitions' messages wait, only what librdkafka already has is
+     * fetched: the batch ends rather than wait for this partition's next fetch. */
+    bool others_wait = ps && t->handed > 0 && kc->held_total > ps->count;
     if (ps && kc->held_total >= hold_limit)
       return sp_error_set(err, SP_ERR_TIMEOUT, "channel %s: batch cut (messages of other partitions waiting)",
                           ch->name);
@@ -481,10 +484,13 @@ static int kafka_take(sp_channel *ch, void *txn, sp_event *out, int64_t deadline
     if (behind && now - kc->last_fetch_us > (int64_t)kc->timeout_ms * 1000)
       return sp_error_set(err, SP_ERR_IO, "channel %s: no message from Kafka topic %s for %d ms while catching up "
                           "with the end offsets seen at start", ch->name, kc->topic, kc->timeout_ms);
-    int64_t left_ms = behind ? POLL_SLICE_MS : (deadline_us - now) / 1000;
+    int64_t left_ms = others_wait ? 0 : behind ? POLL_SLICE_MS : (deadline_us - now) / 1000;
     bool fetched;
     int rc = fetch(kc, left_ms > POLL_SLICE_MS ? POLL_SLICE_MS : left_ms > 0 ? (int)left_ms : 0, &fetched, err);
     if (rc) return rc;
+    if (!fetched && others_wait)
+      return sp_error_set(err, SP_ERR_TIMEOUT, "channel %s: batch cut (messages of other partitions waiting)",
+                          ch->name);
     if (!fetched && !behind && sp_monotonic_us() >= deadline_us)
       return sp_error_set(err, SP_ERR_TIMEOUT, "channel %s is empty", ch->name);
   }

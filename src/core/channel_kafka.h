@@ -24,10 +24,12 @@
  * gives them when the first take starts; partitions added later need a restart),
  * each starting at the group's committed offset (the earliest offset the first
  * time).  Fetched messages wait in the channel (counted as put and buffered:
- * EventPutSuccessCount, ChannelSize, until their take commits); when a batch's
- * partition has nothing more and 2 x transactionCapacity messages of other
- * partitions are held, the batch is cut short (the next one takes the fullest
- * partition), so ChannelCapacity, 4 x transactionCapacity, is never half used.  One take transaction holds
+ * EventPutSuccessCount, ChannelSize, until their take commits).  When a take's
+ * partition has nothing more fetched while messages of other partitions wait, the
+ * take ends (SP_ERR_TIMEOUT: the batch is cut) instead of waiting for that
+ * partition's next fetch, and the next take starts with the partition holding the
+ * most; at most 2 x transactionCapacity messages are held, so ChannelCapacity,
+ * 4 x transactionCapacity, is never half used.  One take transaction holds
  * events of ONE partition, in offset order; an event's sequence number is
  *     (partition << 40) | (offset + 1)
  * strictly increasing within a partition and never reused, so a file sink's

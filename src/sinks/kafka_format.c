@@ -29,13 +29,23 @@ int sp_kafka_render_message(const sp_row *row, sp_buf *out, size_t *key_len) {
   return rc ? SP_ERR_NOMEM : SP_OK;
 }
 
+/* The row being parsed, and the column the next member most likely names (writers
+ * put them in schema order, so the lookup is usually one comparison). */
+typedef struct row_parse {
+  sp_row *row;
+  int next_column;
+} row_parse;
+
 /* One member of a message value into the row (see sp_kafka_parse_row). */
 static int set_member(void *ctx, const char *key, size_t key_len, const char *value, size_t value_len,
                       bool is_string, sp_error *err) {
   (void)key_len;
-  sp_row *row = ctx;
-  int c = sp_dataset_column_index(row->ds, key);
+  row_parse *rp = ctx;
+  sp_row *row = rp->row;
+  int c = rp->next_column;
+  if (c >= row->ds->ncolumns || strcmp(row->ds->columns[c].name, key) != 0) c = sp_dataset_column_index(row->ds, key);
   if (c < 0) return SP_OK; /* a column this version does not know */
+  rp->next_column = c + 1;
   const sp_column_def *col = &row->ds->columns[c];
   char text[64];
   bool fits = !is_string && value_len < sizeof text;
@@ -108,7 +118,8 @@ int sp_kafka_parse_row(const char *value, size_t len, const char *header, size_t
   if (!ds) return sp_error_set(err, SP_ERR_CORRUPT, "no %s header and no dataset configured", SP_KAFKA_DATASET_HEADER);
   if (sp_row_init(row, ds)) return sp_error_set(err, SP_ERR_NOMEM, "out of memory");
   sp_json_scratch scratch = {SP_BUF_INIT, SP_BUF_INIT};
-  int rc = sp_json_parse_flat_object(value ? value : "", value ? len : 0, &scratch, set_member, row, err);
+  row_parse rp = {row, 0};
+  int rc = sp_json_parse_flat_object(value ? value : "", value ? len : 0, &scratch, set_member, &rp, err);
   sp_buf_free(&scratch.key);
   sp_buf_free(&scratch.value);
   for (int c = 0; c < ds->ncolumns && !rc; c++)

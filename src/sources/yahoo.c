@@ -23,6 +23,7 @@
 #include <cJSON.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define YAHOO_INTRADAY_LIMIT_DAYS 729 /* Yahoo serves 1h bars for the last 730 days */
@@ -125,12 +126,6 @@ bool sp_yahoo_explain_error(const char *body, size_t len, char *out, size_t outl
   return found;
 }
 
-/* The value at index i of a quote array, NAN when null or absent. */
-static double array_value(const cJSON *array, int i) {
-  const cJSON *v = cJSON_GetArrayItem(array, i);
-  return cJSON_IsNumber(v) && isfinite(v->valuedouble) ? v->valuedouble : NAN;
-}
-
 static int64_t interval_seconds(const char *interval) {
   if (strcmp(interval, "1d") == 0) return 86400;
   if (strcmp(interval, "1h") == 0 || strcmp(interval, "60m") == 0) return 3600;
@@ -144,24 +139,52 @@ static int64_t interval_seconds(const char *interval) {
   return 0;
 }
 
+/* A chart result's bar arrays as doubles, all indexed like `timestamp` (NAN for null,
+ * non-numbers and missing entries).  Each array is read in one pass: indexing a cJSON
+ * array walks its list, which made long windows quadratic. */
 typedef struct quote_arrays {
-  const cJSON *timestamps, *open, *high, *low, *close, *volume, *adjclose;
+  double *timestamps, *open, *high, *low, *close, *volume, *adjclose; /* one allocation */
   int count;
 } quote_arrays;
 
-static void get_arrays(const cJSON *result, quote_arrays *q) {
+static void fill_values(const cJSON *array, double *out, int count) {
+  int i = 0;
+  const cJSON *item;
+  if (cJSON_IsArray(array))
+    cJSON_ArrayForEach(item, array) {
+      if (i == count) break;
+      out[i++] = cJSON_IsNumber(item) && isfinite(item->valuedouble) ? item->valuedouble : NAN;
+    }
+  while (i < count) out[i++] = NAN;
+}
+
+/* Fill *q from `result`; SP_ERR_NOMEM.  Free with free_arrays (also after a failure). */
+static int get_arrays(const cJSON *result, quote_arrays *q) {
   const cJSON *ind = cJSON_GetObjectItemCaseSensitive(result, "indicators");
   const cJSON *quote = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(ind, "quote"), 0);
   const cJSON *adj = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(ind, "adjclose"), 0);
-  q->timestamps = cJSON_GetObjectItemCaseSensitive(result, "timestamp");
-  q->open = cJSON_GetObjectItemCaseSensitive(quote, "open");
-  q->high = cJSON_GetObjectItemCaseSensitive(quote, "high");
-  q->low = cJSON_GetObjectItemCaseSensitive(quote, "low");
-  q->close = cJSON_GetObjectItemCaseSensitive(quote, "close");
-  q->volume = cJSON_GetObjectItemCaseSensitive(quote, "volume");
-  q->adjclose = cJSON_GetObjectItemCaseSensitive(adj, "adjclose");
-  q->count = cJSON_IsArray(q->timestamps) ? cJSON_GetArraySize(q->timestamps) : 0;
+  const cJSON *timestamps = cJSON_GetObjectItemCaseSensitive(result, "timestamp");
+  const cJSON *sources[] = {timestamps,
+                            cJSON_GetObjectItemCaseSensitive(quote, "open"),
+                            cJSON_GetObjectItemCaseSensitive(quote, "high"),
+                            cJSON_GetObjectItemCaseSensitive(quote, "low"),
+                            cJSON_GetObjectItemCaseSensitive(quote, "close"),
+                            cJSON_GetObjectItemCaseSensitive(quote, "volume"),
+                            cJSON_GetObjectItemCaseSensitive(adj, "adjclose")};
+  double **targets[] = {&q->timestamps, &q->open, &q->high, &q->low, &q->close, &q->volume, &q->adjclose};
+  enum { NARRAYS = sizeof sources / sizeof sources[0] };
+  memset(q, 0, sizeof *q);
+  q->count = cJSON_IsArray(timestamps) ? cJSON_GetArraySize(timestamps) : 0;
+  double *values = malloc(((size_t)q->count * NARRAYS + 1) * sizeof *values);
+  if (!values) return SP_ERR_NOMEM;
+  for (size_t k = 0; k < NARRAYS; k++) {
+    *targets[k] = values + k * (size_t)q->count;
+    fill_values(sources[k], *targets[k], q->count);
+  }
+  return SP_OK;
 }
+
+static void free_arrays(quote_arrays *q) { free(q->timestamps); }
 
 int sp_yahoo_parse_quote(const char *body, size_t len, const char *ticker, sp_source_row_fn emit,
                          void *arg, sp_error *err) {
@@ -170,6 +193,7 @@ int sp_yahoo_parse_quote(const char *body, size_t len, const char *ticker, sp_so
   int rc = open_chart(body, len, ticker, &root, &result, err);
   if (rc != SP_OK) return rc;
   sp_row row = {0};
+  quote_arrays q = {0};
   const cJSON *meta = cJSON_GetObjectItemCaseSensitive(result, "meta");
   double price, market_time;
   int64_t quote_time;
@@ -188,24 +212,23 @@ int sp_yahoo_parse_quote(const char *body, size_t len, const char *ticker, sp_so
 
   /* The current session's bar: the last bar starting at most a day before the
    * quote time (gives the open, and high/low/volume when meta lacks them). */
-  quote_arrays q;
-  get_arrays(result, &q);
+  if (get_arrays(result, &q) != SP_OK) goto nomem;
   int session = -1;
   for (int i = q.count - 1; i >= 0; i--) {
-    double t = array_value(q.timestamps, i);
+    double t = q.timestamps[i];
     if (isnan(t) || t > market_time) continue;
-    if (market_time - t < 86400 && !isnan(array_value(q.open, i))) session = i;
+    if (market_time - t < 86400 && !isnan(q.open[i])) session = i;
     break;
   }
-  if (session >= 0) rc |= sp_row_set_double(&row, sp_row_col(&row, "open"), array_value(q.open, session));
+  if (session >= 0) rc |= sp_row_set_double(&row, sp_row_col(&row, "open"), q.open[session]);
   if (sp_json_number(meta, "regularMarketDayHigh", &v) ||
-      (session >= 0 && !isnan(v = array_value(q.high, session))))
+      (session >= 0 && !isnan(v = q.high[session])))
     rc |= sp_row_set_double(&row, sp_row_col(&row, "high"), v);
   if (sp_json_number(meta, "regularMarketDayLow", &v) ||
-      (session >= 0 && !isnan(v = array_value(q.low, session))))
+      (session >= 0 && !isnan(v = q.low[session])))
     rc |= sp_row_set_double(&row, sp_row_col(&row, "low"), v);
   if (sp_json_number(meta, "regularMarketVolume", &v) ||
-      (session >= 0 && !isnan(v = array_value(q.volume, session))))
+      (session >= 0 && !isnan(v = q.volume[session])))
     rc |= sp_row_set_i64(&row, sp_row_col(&row, "volume"), (int64_t)llround(v));
   if (sp_json_number(meta, "previousClose", &v) || sp_json_number(meta, "chartPreviousClose", &v))
     rc |= sp_row_set_double(&row, sp_row_col(&row, "previous_close"), v);
@@ -221,6 +244,7 @@ int sp_yahoo_parse_quote(const char *body, size_t len, const char *ticker, sp_so
 nomem:
   rc = sp_error_set(err, SP_ERR_NOMEM, "out of memory building a quote row for %s", ticker);
 done:
+  free_arrays(&q);
   sp_row_clear(&row);
   cJSON_Delete(root);
   return rc;
@@ -229,11 +253,9 @@ done:
 /* Yahoo appends, after the close, a pseudo-bar stamped with the last trade time:
  * O=H=L=C (= regularMarketPrice) and volume 0.  True for such a last bar. */
 static bool is_snapshot_bar(const cJSON *meta, const quote_arrays *q, int i) {
-  double market_time, t = array_value(q->timestamps, i);
+  double market_time, t = q->timestamps[i];
   if (i != q->count - 1 || !sp_json_number(meta, "regularMarketTime", &market_time)) return false;
-  double o = array_value(q->open, i), c = array_value(q->close, i);
-  double h = array_value(q->high, i), l = array_value(q->low, i);
-  double vol = array_value(q->volume, i);
+  double o = q->open[i], c = q->close[i], h = q->high[i], l = q->low[i], vol = q->volume[i];
   return fabs(market_time - t) <= 60 && o == c && h == c && l == c && (isnan(vol) || vol == 0);
 }
 
@@ -249,7 +271,7 @@ int sp_yahoo_parse_bars(const char *body, size_t len, const char *ticker, const 
   sp_row row = {0};
   const cJSON *meta = cJSON_GetObjectItemCaseSensitive(result, "meta");
   quote_arrays q;
-  get_arrays(result, &q);
+  if (get_arrays(result, &q) != SP_OK) goto nomem;
   if (q.count == 0) goto done; /* empty window: no bars, not an error */
   rc = sp_row_init(&row, sp_dataset_get(SP_DS_STOCK_MOVEMENTS));
   if (rc != SP_OK) goto nomem;
@@ -267,9 +289,7 @@ int sp_yahoo_parse_bars(const char *body, size_t len, const char *ticker, const 
   bool daily = strcmp(interval, "1d") == 0;
 
   for (int i = 0; i < q.count && rc == SP_OK; i++) {
-    double t = array_value(q.timestamps, i);
-    double o = array_value(q.open, i), h = array_value(q.high, i);
-    double l = array_value(q.low, i), c = array_value(q.close, i);
+    double t = q.timestamps[i], o = q.open[i], h = q.high[i], l = q.low[i], c = q.close[i];
     int64_t start_us;
     if (isnan(t)) continue; /* no time: no key to store or quarantine it under */
     if (!sp_source_unix_seconds(t, &start_us)) {
@@ -287,7 +307,7 @@ int sp_yahoo_parse_bars(const char *body, size_t len, const char *ticker, const 
     if (!outside && is_snapshot_bar(meta, &q, i)) continue;
     bool all_null = isnan(o) && isnan(h) && isnan(l) && isnan(c);
     const char *reject = outside ? "bar_outside_window" : all_null ? "bar_null" : NULL;
-    double vol = array_value(q.volume, i);
+    double vol = q.volume[i];
     if (isnan(vol) && !all_null) vol = 0;
     sp_row_reset(&row);
     rc = sp_row_set_cstr(&row, sp_row_col(&row, "ticker"), ticker);
@@ -298,7 +318,7 @@ int sp_yahoo_parse_bars(const char *body, size_t len, const char *ticker, const 
     rc |= sp_row_set_double(&row, sp_row_col(&row, "low"), l);
     rc |= sp_row_set_double(&row, sp_row_col(&row, "close"), c);
     if (!isnan(vol)) rc |= sp_row_set_i64(&row, sp_row_col(&row, "volume"), (int64_t)llround(vol));
-    if (daily) rc |= sp_row_set_double(&row, sp_row_col(&row, "adj_close"), array_value(q.adjclose, i));
+    if (daily) rc |= sp_row_set_double(&row, sp_row_col(&row, "adj_close"), q.adjclose[i]);
     rc |= sp_row_set_cstr(&row, sp_row_col(&row, "quality_flags"), reject);
     if (rc != SP_OK) goto nomem;
     rc = emit(arg, &row, err);
@@ -307,6 +327,7 @@ int sp_yahoo_parse_bars(const char *body, size_t len, const char *ticker, const 
 nomem:
   rc = sp_error_set(err, SP_ERR_NOMEM, "out of memory building bars for %s", ticker);
 done:
+  free_arrays(&q);
   sp_row_clear(&row);
   cJSON_Delete(root);
   return rc;

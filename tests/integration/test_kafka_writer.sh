@@ -17,7 +17,11 @@
 #     committed only after the Parquet files are published; a replay is absorbed by
 #     the sequence-named files);
 #  4. a second `run --once` finds nothing new;
-#  5. another writer agent of the same topic (its own channel name, hence its own
+#  5. one topic format: a collector whose channel is itself a Kafka channel (Flume's
+#     KafkaChannel, drained by its own file sink) puts messages identical in shape to
+#     the Kafka sink's (key = [ticker, quote_time], typed JSON row, dataset header)
+#     and its sink stores them;
+#  6. another writer agent of the same topic (its own channel name, hence its own
 #     consumer group) stores the same rows in PostgreSQL (a real server started here,
 #     tests/postgres/lib.sh), each key once, and a rerun adds nothing.
 # Prints the writer's rows/s on the mock (run --once from an empty data directory).
@@ -25,7 +29,7 @@ set -euo pipefail
 . "$STOCKPIPE_SOURCE_DIR/tests/fakeapi/lib.sh"
 . "$STOCKPIPE_SOURCE_DIR/tests/postgres/lib.sh"
 work=$(mktemp -d /tmp/sp_kafkawriter.XXXXXX)
-rows=${WRITER_ROWS:-1200}
+rows=${WRITER_ROWS:-800}
 cleanup() {
   fakeapi_stop
   pg_stop
@@ -43,7 +47,7 @@ export STOCKPIPE_YAHOO_BASE_URL=$FAKEAPI_URL
 tools=$STOCKPIPE_BUILD_DIR/tests
 
 mkfifo "$work/mock.in"
-"$tools/kafka_mock" 3 financial_data:3 <"$work/mock.in" >"$work/mock.out" 2>"$work/mock.err" &
+"$tools/kafka_mock" 3 financial_data:3 quotes_via_channel:2 <"$work/mock.in" >"$work/mock.out" 2>"$work/mock.err" &
 mock_pid=$!
 exec 3>"$work/mock.in"
 for ((i = 0; i < 500; i++)); do [[ -s $work/mock.out ]] && break; sleep 0.01; done
@@ -78,6 +82,39 @@ done
 # More rows, as many collectors would send over time (the Kafka sink, same format).
 "$tools/sink_driver" load kafka "$brokers" financial_data 0 "$rows" 500 >/dev/null
 total=$((rows + 7))
+
+# A collector whose channel is a Kafka channel: the same format in its own topic.
+cat >"$work/collector_c.yaml" <<YAML
+agents:
+  collector:
+    sources: [financial_source]
+    channels: [financial_kafka_channel]
+    sinks: [financial_files]
+sources:
+  financial_source: {dataset: financial_data, providers: [yahoo], tickers: [AAPL, NVDA], schedule: 1h}
+channels:
+  financial_kafka_channel: {type: kafka, brokers: "$brokers", topic: quotes_via_channel, transactionCapacity: 100}
+sinks:
+  financial_files: {type: file, format: jsonl, batch_size: 100}
+bindings:
+  financial_source: [financial_kafka_channel]
+  financial_kafka_channel: financial_files
+YAML
+"$STOCKPIPE_BIN" collect financial_data --config "$work/collector_c.yaml" --data-dir "$work/c" 2>"$work/c.err" ||
+  { echo "collector c (Kafka channel) failed:"; cat "$work/c.err"; exit 1; }
+"$tools/kafka_mock" --consume "$brokers" quotes_via_channel 2 >"$work/channel_messages.tsv"
+python3 - "$work/channel_messages.tsv" "$work/c" <<'PY'
+import glob, json, sys
+rows = [line.rstrip("\n").split("\t") for line in open(sys.argv[1])]
+assert len(rows) == 2, f"{len(rows)} messages, want 2"
+for key, value, dataset in rows:
+    k, v = json.loads(key), json.loads(value)
+    assert dataset == "financial_data" and k == [v["ticker"], v["quote_time"]] and isinstance(v["price"], float), rows
+stored = [json.loads(l) for f in glob.glob(f"{sys.argv[2]}/raw/financial_data/*/*.jsonl") for l in open(f)]
+assert sorted(r["ticker"] for r in stored) == ["AAPL", "NVDA"], stored
+assert sorted(json.dumps(r, sort_keys=True) for r in stored) == sorted(json.dumps(json.loads(v), sort_keys=True) for _, v, _ in rows)
+print("Kafka channel put side: 2 messages in the Kafka sink's format, stored by the collector's own sink")
+PY
 
 # ---- the writer agent ----
 cat >"$work/writer.yaml" <<YAML
@@ -164,7 +201,7 @@ check_store "$work/w2" "$total"
 "$STOCKPIPE_BIN" run --once --config "$work/writer2.yaml" --data-dir "$work/w2" 2>"$work/w2c.err" ||
   { echo "third writer run failed:"; cat "$work/w2c.err"; exit 1; }
 [[ $(find "$work/w2/raw" -name '*.parquet' | wc -l) == "$after" ]] || { echo "a rerun wrote files"; exit 1; }
-# 5. a PostgreSQL writer of the same topic.
+# 6. a PostgreSQL writer of the same topic.
 pg_start
 sed -e 's/financial_in/financial_in_pg/g' -e "s|financial_files: {type: file.*|financial_files: {type: postgresql, connection_string: \"$PG_CONNINFO\", table: quotes, batch_size: 100}|" \
   "$work/writer.yaml" >"$work/writer_pg.yaml"

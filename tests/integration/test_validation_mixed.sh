@@ -5,7 +5,8 @@
 # bar from before the requested window); `stockpipe collect stock_movements` must
 # store every served bar exactly once, either in the dataset or in the quarantine
 # with the rule it broke, and flag the suspicious ones.
-# Counts: served 12 = stored 6 + quarantined 6; flagged 3.
+# Counts: served 12 = stored 6 + quarantined 6; flagged 3.  Then the watermarks of
+# quarantined bars: bar_null advances its series', bar_outside_window does not.
 set -euo pipefail
 . "$STOCKPIPE_SOURCE_DIR/tests/fakeapi/lib.sh"
 fakeapi_start
@@ -17,7 +18,7 @@ trap 'fakeapi_stop; rm -rf "$work"' EXIT
 python3 - "$work/chart.json" "$work/expected.json" <<'PY'
 import calendar, datetime, json, sys
 bars = [  # date, open, high, low, close, volume, expected outcome
-    ("2024-06-03", 90, 92, 89, 91, 900, "bar_outside_window"),       # before the first poll's 730 days
+    ("2024-06-03", 90, 92, 89, 91, 900, "bar_outside_window"),       # before the first poll's window
     ("2025-06-02", 100, 102, 99, 101, 1000, "stored"),
     ("2025-06-03", 101, 103, 100, 102, 1100, "stored"),
     ("2025-06-04", 102, 101, 103, 102, 1200, "ohlc_order"),          # low > high
@@ -47,14 +48,17 @@ json.dump([{"bar_time": datetime.datetime.utcfromtimestamp(t).strftime("%Y-%m-%d
 PY
 fakeapi_route "$(python3 -c 'import json,sys; print(json.dumps({"name": "mixed", "path": "/v8/finance/chart/MIXD", "body": open(sys.argv[1]).read()}))' "$work/chart.json")"
 
-cat >"$work/cfg.yaml" <<'YAML'
+# the first poll's window starts 2025-05-26, whatever today is
+history=$(python3 -c 'import datetime; print((datetime.date.today() - datetime.date(2025, 5, 26)).days)')
+cat >"$work/cfg.yaml" <<YAML
 agents:
   raw_data_agent:
     sources: [movement_source]
     channels: [movement_channel]
     sinks: [movement_sink]
 sources:
-  movement_source: {dataset: stock_movements, providers: [yahoo], tickers: [MIXD], bar_interval: 1d, schedule: 1d}
+  movement_source: {dataset: stock_movements, providers: [yahoo], tickers: [MIXD], bar_interval: 1d, schedule: 1d,
+                    initial_history: ${history}d}
 channels:
   movement_channel: {type: memory, capacity: 1000, transactionCapacity: 100}
 sinks:
@@ -137,3 +141,42 @@ PY
 rc=0
 "$STOCKPIPE_BIN" query quarantine --dataset nosuch --data-dir "$work/data" 2>/dev/null || rc=$?
 [ "$rc" = 2 ] || { echo "unknown dataset: exit $rc, want 2"; exit 1; }
+
+# Watermarks: a quarantined bar_null bar advances its series' watermark (it is that
+# bar, for good), a bar_outside_window one does not (a later request for its window
+# brings it again).  Fresh data dir: OUTW serves only a bar before the window, NULB
+# only an all-null bar.
+python3 - "$work" <<'PY'
+import json, os, sys
+w = sys.argv[1]
+def chart(symbol, t, values):
+    o, h, l, c, v = ([x] for x in values)
+    return {"chart": {"result": [{"meta": {"currency": "USD", "symbol": symbol, "exchangeName": "NMS",
+            "regularMarketTime": t + 23400, "regularMarketPrice": 100},
+            "timestamp": [t], "indicators": {"quote": [{"open": o, "high": h, "low": l, "close": c, "volume": v}]}}],
+            "error": None}}
+for symbol, t, values in (("OUTW", 1717421400, (90, 92, 89, 91, 900)),           # 2024-06-03 13:30Z
+                          ("NULB", 1749475800, (None, None, None, None, None))):  # 2025-06-09 13:30Z
+    json.dump({"name": symbol, "path": "/v8/finance/chart/" + symbol, "body": json.dumps(chart(symbol, t, values))},
+              open(os.path.join(w, symbol + ".route"), "w"))
+PY
+fakeapi_route "$(cat "$work/OUTW.route")"
+fakeapi_route "$(cat "$work/NULB.route")"
+sed 's/tickers: \[MIXD\]/tickers: [OUTW, NULB]/' "$work/cfg.yaml" >"$work/cfg2.yaml"
+"$STOCKPIPE_BIN" collect stock_movements --config "$work/cfg2.yaml" --data-dir "$work/data2" 2>"$work/err2" || {
+  cat "$work/err2"; exit 1; }
+python3 - "$work/data2" <<'PY'
+import glob, json, os, sqlite3, sys
+data = sys.argv[1]
+rules = {}
+for p in glob.glob(os.path.join(data, "quarantine/stock_movements/*/*.jsonl")):
+    for line in open(p):
+        q = json.loads(line)
+        rules[q["ticker"]] = q["rule"]
+assert rules == {"OUTW": "bar_outside_window", "NULB": "bar_null"}, rules
+db = sqlite3.connect(os.path.join(data, ".state/stockpipe.db"))
+marks = dict(db.execute("SELECT key, value FROM watermark WHERE key LIKE 'stock_movements/%'"))
+assert not any(k.startswith("stock_movements/OUTW/") for k in marks), marks    # no mark at all (nor @first)
+assert marks["stock_movements/NULB/1d"] == 1749475800 * 10**6, marks
+print("watermarks:", marks)
+PY
