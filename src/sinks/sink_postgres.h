@@ -3,10 +3,15 @@
  * dataset go into one table with the dataset's columns, typed, and a primary key on
  * the dataset key (SPEC §1).
  *
- * A batch is loaded with binary COPY into a session-local TEMP table, then moved with
+ * A batch is one transaction loaded with binary COPY: straight into the table under a
+ * savepoint while no row's key is already stored; when one is (a replay after a
+ * crash, cut into any batches), the COPY fails on the key, is rolled back to the
+ * savepoint, and the batch goes into a session-local TEMP table and on with
  *     INSERT INTO <table> (...) SELECT ... FROM <stage> ON CONFLICT (<key>) DO NOTHING
- * in the same transaction, so committing the same events again (a replay after a
- * crash, cut into any batches) adds nothing.  The table is created when missing:
+ * in the same transaction, so committing the same events again adds nothing.  A table
+ * whose column types differ from those below (made beforehand by someone else)
+ * always takes the second path (binary COPY cannot convert types).  The table is
+ * created when missing:
  *
  *     STRING → TEXT, DOUBLE → DOUBLE PRECISION, INT64 → BIGINT, INT32 → INTEGER,
  *     BOOL → BOOLEAN, DATE → DATE, TIMESTAMP → TIMESTAMPTZ (microseconds, UTC);

@@ -12,9 +12,10 @@
 #  - with --postgres into a table of a throw-away PostgreSQL server (tests/postgres/lib.sh)
 #    whose sink connections are terminated (pg_terminate_backend) part of the time, so
 #    that sink keeps reconnecting and retrying batches whose COMMIT it never saw answered.
-#    The server is made slow, as a busy one is: triggers sleep 30 ms at the end of each
-#    batch's COPY, its INSERT and its COMMIT, so draining the table takes many runs and
-#    most kills land inside a transaction or between its COMMIT and the channel's.
+#    The server is made slow, as a busy one is: triggers sleep 50 ms at the end of each
+#    batch's COPY (and INSERT, on the stage-table path) and at its COMMIT, so draining
+#    the table takes many runs and most kills land inside a transaction or between its
+#    COMMIT and the channel's.
 # `stockpipe collect stock_movements` is started KILLS times and killed with SIGKILL at a
 # random moment (fetching, putting, writing, renaming, COPYing, committing...), then run
 # once more to completion.  Both outputs must hold exactly the produced keys, none twice,
@@ -43,17 +44,16 @@ trap cleanup EXIT
 if [[ $postgres == yes ]]; then
   pg_start || { echo "crash test (postgresql): cannot start a PostgreSQL server (see above)"; exit 1; }
   # The slow server: when the sink creates its table or its stage table, an event
-  # trigger gives it a statement trigger sleeping 30 ms (end of COPY into the stage, end
-  # of INSERT into the table) and the table a deferred trigger sleeping 30 ms once per
-  # transaction at COMMIT.
+  # trigger gives it a statement trigger sleeping 50 ms (end of each COPY or INSERT into
+  # it) and the table a deferred trigger sleeping 50 ms once per transaction, at COMMIT.
   pg_sql "
     CREATE FUNCTION crash_sleep() RETURNS trigger LANGUAGE plpgsql AS \$\$
     BEGIN
       IF TG_LEVEL = 'STATEMENT' THEN
-        PERFORM pg_sleep(0.03);
+        PERFORM pg_sleep(0.05);
       ELSIF current_setting('crash.slept', true) IS DISTINCT FROM 'yes' THEN
         PERFORM set_config('crash.slept', 'yes', true); -- until the end of the transaction
-        PERFORM pg_sleep(0.03);
+        PERFORM pg_sleep(0.05);
       END IF;
       RETURN NULL;
     END \$\$;
@@ -102,7 +102,7 @@ csv_sink="movement_sink: {type: file, path: raw/stock_movements/%Y-%m-%d, format
 if [[ $postgres == yes ]]; then
   # `collect` drains its sinks one after the other in this order: PostgreSQL first, and
   # the fetch (30 requests) unthrottled, so kills reach that drain early in every run.
-  sinks="mirror_sink: {type: postgresql, connection_string: \"$PG_CONNINFO\", table: crash_movements, batch_size: 100}
+  sinks="mirror_sink: {type: postgresql, connection_string: \"$PG_CONNINFO\", table: crash_movements, batch_size: 80}
   $csv_sink"
   providers="providers: {yahoo: {rate_limit: 0}}"
 else

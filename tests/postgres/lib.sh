@@ -5,7 +5,8 @@
 #   . "$STOCKPIPE_SOURCE_DIR/tests/postgres/lib.sh"
 #   pg_start            # sets PG_BIN PG_DIR PG_PORT PG_PASSWORD PG_CONNINFO
 #   trap 'pg_stop' EXIT # (add your own cleanup to the same trap)
-#   pg_sql "SELECT 1"   # psql -XAtq as postgres over TCP with the password
+#   pg_sql "SELECT 1" [DBNAME]  # psql -XAtq as postgres over TCP with the password
+#                                 # (database postgres unless DBNAME is given)
 #
 # Connections over TCP need the password (scram-sha-256), so tests can check what a
 # wrong password does; the Unix socket in $PG_DIR is trusted (used to set it).
@@ -51,7 +52,7 @@ pg_start() {
 
 pg_sql() {
   PGPASSWORD=$PG_PASSWORD "$PG_BIN/psql" -XAtq -v ON_ERROR_STOP=1 \
-    "host=127.0.0.1 port=$PG_PORT user=postgres dbname=postgres" -c "$1"
+    "host=127.0.0.1 port=$PG_PORT user=postgres dbname=${2:-postgres}" -c "$1"
 }
 
 pg_stop() {
