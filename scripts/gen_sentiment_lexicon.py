@@ -146,12 +146,16 @@ def main():
         if w not in entries:
             entries[w] = ["valence", 0.0, 0.0, "phrase-start", 0]
 
-    rows = []
+    # Terms go into one string pool and entries hold offsets into it: a table of
+    # pointers would need a relocation per entry at every start (issue 7).
+    rows, pool, offset = [], [], 0
     for t in sorted(entries):
         role, valence, boost, _, flags = entries[t]
         flag_text = "|".join(FLAG_NAMES[f] for f in sorted(FLAG_NAMES) if flags & f) or "0"
-        rows.append('  {"%s", %d, %d, %d, %s, %s, %.3ff, %.3ff},' % (
-            t, len(t), t.count(" ") + 1, phrase_max.get(t, 1), ROLES[role], flag_text, valence, boost))
+        rows.append('  {%d, %d, %d, %d, %s, %s, %.3ff, %.3ff}, /* %s */' % (
+            offset, len(t), t.count(" ") + 1, phrase_max.get(t, 1), ROLES[role], flag_text, valence, boost, t))
+        pool.append('  "%s\\0"' % t)
+        offset += len(t.encode("utf-8")) + 1
 
     out = [
         "/*",
@@ -160,6 +164,10 @@ def main():
         " * Do not edit: change the data files and re-run the script.",
         " */",
         '#include "analytics/sentiment_lexicon.h"',
+        "",
+        "const char sp_sentiment_lexicon_terms[] =",
+        *pool,
+        "  ;",
         "",
         "const sp_sentiment_lexicon_entry sp_sentiment_lexicon[] = {",
         *rows,

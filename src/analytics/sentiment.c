@@ -105,7 +105,7 @@ static void default_model_build(void) {
   if (count > INDEX_SLOTS / 2) count = INDEX_SLOTS / 2;
   for (size_t i = 0; i < count; i++) {
     const sp_sentiment_lexicon_entry *e = &sp_sentiment_lexicon[i];
-    uint32_t slot = fnv1a_extend(FNV1A_SEED, e->term, e->len) & (INDEX_SLOTS - 1);
+    uint32_t slot = fnv1a_extend(FNV1A_SEED, sp_sentiment_term(e), e->len) & (INDEX_SLOTS - 1);
     while (default_slots[slot] != 0) slot = (slot + 1) & (INDEX_SLOTS - 1);
     default_slots[slot] = (uint32_t)i + 1;
   }
@@ -126,7 +126,7 @@ static const sp_sentiment_lexicon_entry *model_find(const sp_sentiment_model *m,
     uint32_t index = m->slots[slot];
     if (index == 0) return NULL;
     const sp_sentiment_lexicon_entry *e = &m->entries[index - 1];
-    if (e->len == len && memcmp(e->term, term, len) == 0) return e;
+    if (e->len == len && memcmp(sp_sentiment_term(e), term, len) == 0) return e;
   }
 }
 

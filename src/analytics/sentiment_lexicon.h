@@ -35,7 +35,10 @@ enum sp_lexicon_flag {
 };
 
 typedef struct sp_sentiment_lexicon_entry {
-  const char *term;   /* lower case; words of a phrase separated by one space */
+  uint32_t term;      /* offset of the term in sp_sentiment_lexicon_terms (see sp_sentiment_term):
+                         lower case, words of a phrase separated by one space.  An offset, not
+                         a pointer, so the table needs no relocation and stays in read-only,
+                         shared pages (issue 7) */
   uint8_t len;        /* strlen(term) */
   uint8_t words;      /* 1 for a word, 2..SP_SENTIMENT_PHRASE_MAX for a phrase */
   uint8_t phrase_max; /* longest phrase (in words) starting with this word; 1 if none */
@@ -47,5 +50,12 @@ typedef struct sp_sentiment_lexicon_entry {
 
 extern const sp_sentiment_lexicon_entry sp_sentiment_lexicon[];
 extern const size_t sp_sentiment_lexicon_count;
+/* Every term, each followed by a NUL. */
+extern const char sp_sentiment_lexicon_terms[];
+
+/* The NUL-terminated term of `e` (static storage). */
+static inline const char *sp_sentiment_term(const sp_sentiment_lexicon_entry *e) {
+  return sp_sentiment_lexicon_terms + e->term;
+}
 
 #endif

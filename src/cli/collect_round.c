@@ -63,8 +63,11 @@ int sp_cli_collect_round(sp_cli_context *ctx, unsigned datasets, const sp_strlis
     rc = sp_pipeline_collect_source(p, src, now, tickers, &report, &err);
     for (int k = 0; k < report.nproviders; k++) {
       const sp_source_provider_report *pr = &report.providers[k];
-      fprintf(stderr, "%s/%s: %s, %d request(s), %d failed, %ld row(s)%s%s\n", src->name, pr->provider,
-              status_word(pr->status), pr->requests, pr->failures, pr->rows,
+      char reshaped[64] = "";
+      if (pr->shape_changes)
+        snprintf(reshaped, sizeof reshaped, ", %d response(s) of a changed shape", pr->shape_changes);
+      fprintf(stderr, "%s/%s: %s, %d request(s), %d failed, %ld row(s)%s%s%s\n", src->name, pr->provider,
+              status_word(pr->status), pr->requests, pr->failures, pr->rows, reshaped,
               pr->status == SP_SOURCE_FAILED ? ": " : "", pr->status == SP_SOURCE_FAILED ? pr->first_error.msg : "");
     }
     if (rc) {

@@ -5,7 +5,8 @@
  *   GET /feeds/press_monetary.xml             monetary policy releases → monetary_policy
  *   GET /monetarypolicy/fomccalendars.htm     the FOMC calendar (HTML) → fomc_meeting
  *
- * XML and HTML are parsed with libxml2 from memory with XML_PARSE_NONET (nothing is
+ * XML and HTML are parsed with libxml2 (loaded only while a parser runs:
+ * sources/xml_lib.h) from memory with XML_PARSE_NONET (nothing is
  * fetched) and without XML_PARSE_NOENT/DTDLOAD (no entity substitution from DTDs); a
  * feed declaring DTD entities is refused outright.
  * When the calendar page cannot be fetched or yields no meeting, the shipped
@@ -15,11 +16,9 @@
 
 #include "core/market_calendar.h"
 #include "core/timeutil.h"
+#include "sources/xml_lib.h"
 
 #include <ctype.h>
-#include <libxml/HTMLparser.h>
-#include <libxml/parser.h>
-#include <libxml/tree.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -109,7 +108,7 @@ const sp_shape_spec sp_fedreserve_rss_shape = SP_SHAPE_SPEC("fedreserve", "rss",
 static char *child_text(xmlNode *parent, const char *name) {
   for (xmlNode *c = parent->children; c; c = c->next)
     if (c->type == XML_ELEMENT_NODE && strcmp((const char *)c->name, name) == 0) {
-      xmlChar *content = xmlNodeGetContent(c);
+      xmlChar *content = sp_xml->node_content(c);
       if (!content) return NULL;
       /* trim */
       char *s = (char *)content;
@@ -117,7 +116,7 @@ static char *child_text(xmlNode *parent, const char *name) {
       while (start < end && isspace((unsigned char)s[start])) start++;
       while (end > start && isspace((unsigned char)s[end - 1])) end--;
       char *copy = strndup(s + start, end - start);
-      xmlFree(content);
+      sp_xml->free_string(content);
       return copy;
     }
   return NULL;
@@ -184,15 +183,14 @@ static int emit_rss_item(const rss_item *it, const char *default_type, sp_row *r
  * nothing to free) for a body that is not XML; SP_ERR_NOT_FOUND (*doc set) for XML
  * that is not an RSS document. */
 static int open_feed(const char *body, size_t len, xmlDoc **doc, xmlNode **channel, sp_error *err) {
-  xmlInitParser();
   *doc = NULL;
   if (len > (size_t)INT32_MAX) return sp_error_set(err, SP_ERR_PARSE, "fed feed: too large");
   /* RSS has no use for DTD entities; refusing them rules out expansion attacks */
   if (memmem(body, len, "<!ENTITY", 8))
     return sp_error_set(err, SP_ERR_PARSE, "fed feed: declares DTD entities; refused");
-  *doc = xmlReadMemory(body, (int)len, "feed.xml", NULL, XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+  *doc = sp_xml->read_xml(body, (int)len, "feed.xml", NULL, XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
   if (!*doc) return sp_error_set(err, SP_ERR_PARSE, "fed feed: not well-formed XML");
-  xmlNode *root = xmlDocGetRootElement(*doc);
+  xmlNode *root = sp_xml->root_element(*doc);
   *channel = root ? find_element(root, "channel") : NULL;
   if (!root || strcmp((const char *)root->name, "rss") != 0 || !*channel)
     return sp_error_set(err, SP_ERR_NOT_FOUND, "fed feed: not an RSS document (root <%.40s>)",
@@ -210,12 +208,12 @@ static bool has_child(const xmlNode *parent, const char *name) {
   return false;
 }
 
-void sp_fedreserve_check_rss(const char *body, size_t len, sp_shape_report *report) {
+static void check_rss(const char *body, size_t len, sp_shape_report *report) {
   sp_shape_report_init(report, &sp_fedreserve_rss_shape);
   xmlDoc *doc;
   xmlNode *channel;
   int rc = open_feed(body, len, &doc, &channel, NULL);
-  xmlNode *root = rc == SP_ERR_NOT_FOUND ? xmlDocGetRootElement(doc) : NULL;
+  xmlNode *root = rc == SP_ERR_NOT_FOUND ? sp_xml->root_element(doc) : NULL;
   if (root && strcmp((const char *)root->name, "rss") == 0) /* (an HTML page is no feed at all) */
     sp_shape_report_missing(report, "rss.channel", SP_SHAPE_REQUIRED);
   for (size_t i = 0; rc == SP_OK && i < sp_fedreserve_rss_shape.nfields; i++) {
@@ -230,22 +228,22 @@ void sp_fedreserve_check_rss(const char *body, size_t len, sp_shape_report *repo
       }
     if (items > 0 && without == items) sp_shape_report_missing(report, f->path, f->need);
   }
-  xmlFreeDoc(doc);
+  sp_xml->free_doc(doc);
 }
 
-int sp_fedreserve_parse_rss(const char *body, size_t len, const char *default_type,
-                            sp_source_row_fn emit, void *arg, sp_error *err) {
+static int parse_rss(const char *body, size_t len, const char *default_type, sp_source_row_fn emit, void *arg,
+                     sp_error *err) {
   xmlDoc *doc;
   xmlNode *channel;
   int rc = open_feed(body, len, &doc, &channel, err);
   if (rc != SP_OK) { /* not XML, or XML that is not RSS: both unparseable here */
-    xmlFreeDoc(doc);
+    sp_xml->free_doc(doc);
     if (err) err->code = SP_ERR_PARSE;
     return SP_ERR_PARSE;
   }
   sp_row row;
   if (sp_row_init(&row, sp_dataset_get(SP_DS_POLICY)) != SP_OK) {
-    xmlFreeDoc(doc);
+    sp_xml->free_doc(doc);
     return sp_error_set(err, SP_ERR_NOMEM, "out of memory");
   }
   for (xmlNode *n = channel->children; n && rc == SP_OK; n = n->next) {
@@ -256,7 +254,7 @@ int sp_fedreserve_parse_rss(const char *body, size_t len, const char *default_ty
     rss_item_free(&it);
   }
   sp_row_clear(&row);
-  xmlFreeDoc(doc);
+  sp_xml->free_doc(doc);
   return rc;
 }
 
@@ -318,9 +316,9 @@ typedef struct page_walk {
 } page_walk;
 
 static bool has_class(xmlNode *node, const char *cls) {
-  xmlChar *value = xmlGetProp(node, (const xmlChar *)"class");
+  xmlChar *value = sp_xml->get_prop(node, (const xmlChar *)"class");
   bool found = value && strstr((const char *)value, cls) != NULL;
-  xmlFree(value);
+  sp_xml->free_string(value);
   return found;
 }
 
@@ -328,55 +326,84 @@ static void walk_page(xmlNode *node, page_walk *w) {
   for (; node && w->rc == SP_OK; node = node->next) {
     if (node->type != XML_ELEMENT_NODE) continue;
     if (has_class(node, "fomc-meeting__month")) {
-      xmlChar *t = xmlNodeGetContent(node);
+      xmlChar *t = sp_xml->node_content(node);
       snprintf(w->month, sizeof w->month, "%s", t ? (const char *)t : "");
-      xmlFree(t);
+      sp_xml->free_string(t);
       continue;
     }
     if (has_class(node, "fomc-meeting__date")) {
-      xmlChar *t = xmlNodeGetContent(node);
+      xmlChar *t = sp_xml->node_content(node);
       fomc_meeting m;
       if (t && w->year && w->month[0] && meeting_from_text(w->year, w->month, (const char *)t, &m)) {
         w->meetings++;
         w->rc = emit_meeting(&m, &w->row, w->emit, w->arg, w->err);
       }
-      xmlFree(t);
+      sp_xml->free_string(t);
       w->month[0] = '\0';
       continue;
     }
     const char *name = (const char *)node->name;
     if (name[0] == 'h' && isdigit((unsigned char)name[1]) && name[2] == '\0') {
-      xmlChar *t = xmlNodeGetContent(node);
+      xmlChar *t = sp_xml->node_content(node);
       int year;
       char rest[32];
       if (t && sscanf((const char *)t, " %d %31[^\n]", &year, rest) == 2 &&
           strncmp(rest, "FOMC Meetings", 13) == 0 && year > 1900 && year < 3000)
         w->year = year;
-      xmlFree(t);
+      sp_xml->free_string(t);
     }
     walk_page(node->children, w);
   }
 }
 
-int sp_fedreserve_parse_fomc_page(const char *body, size_t len, sp_source_row_fn emit, void *arg,
-                                  int *meetings, sp_error *err) {
-  xmlInitParser();
+static int parse_fomc_page(const char *body, size_t len, sp_source_row_fn emit, void *arg, int *meetings,
+                           sp_error *err) {
   *meetings = 0;
   if (len > (size_t)INT32_MAX) return sp_error_set(err, SP_ERR_PARSE, "fomc page: too large");
-  htmlDocPtr doc = htmlReadMemory(body, (int)len, "fomccalendars.htm", "UTF-8",
+  htmlDocPtr doc = sp_xml->read_html(body, (int)len, "fomccalendars.htm", "UTF-8",
                                   HTML_PARSE_NONET | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING |
                                       HTML_PARSE_RECOVER);
   if (!doc) return sp_error_set(err, SP_ERR_PARSE, "fomc page: not parseable as HTML");
   page_walk w = {.emit = emit, .arg = arg, .err = err, .rc = SP_OK};
   if (sp_row_init(&w.row, sp_dataset_get(SP_DS_POLICY)) != SP_OK) {
-    xmlFreeDoc(doc);
+    sp_xml->free_doc(doc);
     return sp_error_set(err, SP_ERR_NOMEM, "out of memory");
   }
-  walk_page(xmlDocGetRootElement(doc), &w);
+  walk_page(sp_xml->root_element(doc), &w);
   sp_row_clear(&w.row);
-  xmlFreeDoc(doc);
+  sp_xml->free_doc(doc);
   *meetings = w.meetings;
   return w.rc;
+}
+
+/* ---- the parsers, each holding libxml2 while it runs ---------------------------------- */
+
+void sp_fedreserve_check_rss(const char *body, size_t len, sp_shape_report *report) {
+  if (sp_xml_lib_open(NULL) != SP_OK) { /* nothing can be checked: the parse will say why */
+    sp_shape_report_init(report, &sp_fedreserve_rss_shape);
+    return;
+  }
+  check_rss(body, len, report);
+  sp_xml_lib_close();
+}
+
+int sp_fedreserve_parse_rss(const char *body, size_t len, const char *default_type,
+                            sp_source_row_fn emit, void *arg, sp_error *err) {
+  int rc = sp_xml_lib_open(err);
+  if (rc) return rc;
+  rc = parse_rss(body, len, default_type, emit, arg, err);
+  sp_xml_lib_close();
+  return rc;
+}
+
+int sp_fedreserve_parse_fomc_page(const char *body, size_t len, sp_source_row_fn emit, void *arg,
+                                  int *meetings, sp_error *err) {
+  *meetings = 0;
+  int rc = sp_xml_lib_open(err);
+  if (rc) return rc;
+  rc = parse_fomc_page(body, len, emit, arg, meetings, err);
+  sp_xml_lib_close();
+  return rc;
 }
 
 int sp_fedreserve_parse_fomc_file(const char *path, sp_source_row_fn emit, void *arg,

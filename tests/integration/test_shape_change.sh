@@ -71,7 +71,7 @@ rc=0
 [[ $(warnings "$work/c1.err") == 1 ]] || fail "want exactly one shape warning, got $(warnings "$work/c1.err")"
 grep -q 'WARN .*yahoo quote: response shape changed: missing field "chart.result\[0\].meta.regularMarketTime" (such responses are not parsed and count as failed requests' "$work/c1.err" ||
   fail "the warning does not name the field"
-grep -q "financial_source/yahoo: FAILED, 3 request(s), 3 failed, 0 row(s)" "$work/c1.out" "$work/c1.err" ||
+grep -q "financial_source/yahoo: FAILED, 3 request(s), 3 failed, 0 row(s), 3 response(s) of a changed shape: " "$work/c1.err" ||
   fail "the three responses are not counted as failed requests"
 [[ $(stored_rows "$work/d1") == 0 ]] || fail "rows stored from a reshaped response"
 echo "ok: required field renamed: exit 1, 3 failed requests, 1 warning, 0 rows"
@@ -113,6 +113,8 @@ serve "$work/no_currency.json"
 [[ $(warnings "$work/c3.err") == 1 ]] || fail "optional change: want one warning"
 grep -q 'missing field "chart.result\[0\].meta.currency" (the affected columns are stored as null' "$work/c3.err" ||
   fail "optional change: the warning does not say what happens"
+grep -q "financial_source/yahoo: ok, 3 request(s), 0 failed, 3 row(s), 3 response(s) of a changed shape$" "$work/c3.err" ||
+  fail "optional change: the round summary does not count the reshaped responses"
 python3 - "$work/d3" <<'PY'
 import glob, json, os, sys
 rows = [json.loads(l) for p in glob.glob(os.path.join(sys.argv[1], "raw/financial_data/*/*.jsonl")) for l in open(p)]

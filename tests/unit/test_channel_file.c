@@ -5,8 +5,8 @@
  * disk setting, a torn tail, a corrupt record in the middle (quarantined and
  * counted), a corrupt checkpoint (fallback to the other), segment rolling and
  * deletion, fan-out transactions decided by the state store with a crash at the
- * commit point, and deferred take commits (re-delivered after a crash before their
- * flush, gone after it).
+ * commit point, deferred take commits (re-delivered after a crash before their
+ * flush, gone after it), and takes reading the log while puts append to it.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -20,6 +20,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sys/wait.h>
 
 typedef struct fixture {
@@ -215,6 +216,37 @@ static void test_deferred_takes(void **state) {
   sp_channel_free(ch);
   ch = open_fc(f);
   assert_int_equal(take_nums(ch, nums, NULL, 16, false), 0);
+  sp_channel_free(ch);
+}
+
+static void *put_400_transactions(void *ch) {
+  for (int i = 0; i < 4000; i += 10)
+    if (put_range(ch, i, 10)) return "put failed";
+  return NULL;
+}
+
+/* The taker reads the log segment the putter is appending to (through its read
+ * window): every event arrives intact and in order, none is called corrupt. */
+static void test_take_while_putting(void **state) {
+  fixture *f = *state;
+  sp_channel *ch = open_fc_opts(f, "busy", 5000, 0, 0);
+  pthread_t putter;
+  assert_int_equal(pthread_create(&putter, NULL, put_400_transactions, ch), 0);
+  int next = 0, nums[100];
+  int64_t deadline = sp_monotonic_us() + 60 * SP_US_PER_SEC;
+  while (next < 4000 && sp_monotonic_us() < deadline) {
+    int n = take_nums(ch, nums, NULL, 100, true);
+    for (int i = 0; i < n; i++) assert_int_equal(nums[i], next++);
+    if (n == 0) usleep(200);
+  }
+  void *failure;
+  pthread_join(putter, &failure);
+  assert_null(failure);
+  assert_int_equal(next, 4000);
+  sp_channel_counters c;
+  sp_channel_counters_snapshot(ch, &c);
+  assert_int_equal(c.ChannelQuarantinedCount, 0);
+  assert_invariant(ch);
   sp_channel_free(ch);
 }
 
@@ -528,6 +560,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_replay_after_crash, setup, teardown),
       cmocka_unit_test_setup_teardown(test_take_rollback_and_capacity, setup, teardown),
       cmocka_unit_test_setup_teardown(test_deferred_takes, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_take_while_putting, setup, teardown),
       cmocka_unit_test_setup_teardown(test_min_free_disk, setup, teardown),
       cmocka_unit_test_setup_teardown(test_checkpoint_with_prepared_transaction, setup, teardown),
       cmocka_unit_test_setup_teardown(test_torn_tail, setup, teardown),
