@@ -37,7 +37,8 @@ static const char usage[] =
     "Fetch DATASET's history for the days --from ... --to (inclusive, UTC; default up to now) through the\n"
     "same source, channels and sinks as live collection (validation, quarantine and indicators apply),\n"
     "in chunks each provider serves (Yahoo: 1h bars for the last 730 days, 1d bars without limit; FRED and\n"
-    "the World Bank: macroeconomic observations without limit).\n"
+    "the World Bank: macroeconomic observations without limit; Finnhub: news of the last year, NewsAPI: of\n"
+    "the last month).  Providers that cannot serve history are named and left out.\n"
     "Resumable: an interrupted backfill re-run with the same arguments continues where it stopped;\n"
     "re-running a finished one stores nothing.  It never stores a row the live collection stored: a\n"
     "series already collected is filled only before its first stored row (docs/OPERATIONS.md).\n"
@@ -48,7 +49,8 @@ static const char usage[] =
     "  --from DATE            first day of the range (YYYY-MM-DD), required\n"
     "  --to DATE              last day of the range, inclusive (default: up to now)\n"
     "  --tickers LIST         comma-separated symbols replacing the source's ticker list\n"
-    "  --chunk-days N         days per request (default: 90 within the provider's limit, 365 without one)\n" SP_CLI_COMMON_OPTIONS_HELP;
+    "  --chunk-days N         days per request (default: 90 within the provider's limit, 365 without one)\n"
+    SP_CLI_COMMON_OPTIONS_HELP;
 
 /* The one-line progress bar (terminal only). */
 typedef struct progress {
@@ -72,7 +74,8 @@ static void progress_draw(const progress *pr) {
   double rate = elapsed > 0 ? (double)pr->rows / elapsed : 0;
   char eta[32] = "--:--";
   if (pr->done >= pr->total) snprintf(eta, sizeof eta, "0:00");
-  else if (pr->done_here > 0) format_duration(elapsed / (double)pr->done_here * (double)(pr->total - pr->done), eta, sizeof eta);
+  else if (pr->done_here > 0)
+    format_duration(elapsed / (double)pr->done_here * (double)(pr->total - pr->done), eta, sizeof eta);
   char bar[BAR_WIDTH + 1];
   size_t filled = pr->total ? pr->done * BAR_WIDTH / pr->total : BAR_WIDTH;
   for (size_t i = 0; i < BAR_WIDTH; i++) bar[i] = i < filled ? '#' : '-';
@@ -94,21 +97,31 @@ typedef struct source_plan {
   size_t nchunks;
 } source_plan;
 
-/* Refuse a source whose providers cannot serve history (exit 2), else merge their limits. */
+/* Merge the history limits of the source's providers that serve it; those that
+ * cannot are named with the reason and left out of the backfill (disabled in its
+ * rounds).  A source none of whose providers can is refused: exit 2. */
 static int check_providers(const sp_config_source *src, const sp_dataset_def *ds, sp_source_history *limits) {
   memset(limits, 0, sizeof *limits);
   const char *interval = ds->id == SP_DS_STOCK_MOVEMENTS ? sp_bar_interval_name(src->bar_interval) : NULL;
+  size_t serving = 0;
   for (size_t i = 0; i < src->providers.count; i++) {
     const char *name = src->providers.items[i];
     const sp_source_provider *p = sp_source_find(name);
     char why[256] = "not a known provider";
     sp_source_history h;
-    if (!p || !sp_source_serves_history(p, ds, interval, &h, why, sizeof why)) {
+    if (p && sp_source_serves_history(p, ds, interval, &h, why, sizeof why)) {
+      sp_backfill_limits_merge(limits, &h, serving == 0);
+      serving++;
+    } else {
       sp_cli_error("backfill %s: provider %s (source %s) cannot serve history: %s", ds->name, name, src->name, why);
-      return SP_EXIT_USAGE;
     }
-    sp_backfill_limits_merge(limits, &h);
   }
+  if (serving == 0) {
+    sp_cli_error("backfill %s: no provider of source %s can serve history", ds->name, src->name);
+    return SP_EXIT_USAGE;
+  }
+  if (serving < src->providers.count)
+    sp_cli_error("backfill %s: backfilling with the other provider(s) of source %s", ds->name, src->name);
   return SP_EXIT_OK;
 }
 

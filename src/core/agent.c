@@ -390,7 +390,17 @@ typedef struct round_ctx {
   bool failed;            /* a put or commit failed: refuse further rows this round */
   sp_error failure;
   sp_backfill *backfill;  /* a backfill chunk's cursors (core/backfill.h); NULL when live */
+  struct held_row *held;  /* backfill: the chunk's rows, put in time order after the round */
+  size_t nheld, held_cap;
 } round_ctx;
+
+/* A backfill row kept until its round ends (providers send news newest first). */
+typedef struct held_row {
+  sp_row row;
+  char *request;
+  char key[SP_SOURCE_KEY_MAX];
+  int64_t time;
+} held_row;
 
 static const char *round_credential(void *arg, const char *name) {
   round_ctx *rc = arg;
@@ -579,8 +589,9 @@ static int accept_row(round_ctx *rc, sp_row *row, const char *key, const char *r
   return r;
 }
 
-static int round_emit(void *arg, const sp_row *row_in, const char *request, sp_error *err) {
-  round_ctx *rc = arg;
+/* Validate, complete and put one row of the round, staging its watermark (and, in a
+ * backfill, its cursor) for the transaction's commit. */
+static int process_row(round_ctx *rc, const sp_row *row_in, const char *request, sp_error *err) {
   if (rc->failed) return sp_error_set(err, rc->failure.code, "%s", rc->failure.msg);
   char key[SP_SOURCE_KEY_MAX];
   int64_t mark;
@@ -617,6 +628,57 @@ static int round_emit(void *arg, const sp_row *row_in, const char *request, sp_e
     rc->batch = NULL;
   }
   return r;
+}
+
+/* A backfill's cursor of a series may only move past rows committed in time order, so
+ * a chunk's rows are held and put after the round, sorted by series and time. */
+static int hold_row(round_ctx *rc, const sp_row *row_in, const char *request, sp_error *err) {
+  if (rc->nheld == rc->held_cap) {
+    size_t cap = rc->held_cap ? rc->held_cap * 2 : 256;
+    held_row *grown = realloc(rc->held, cap * sizeof *grown);
+    if (!grown) return sp_error_set(err, SP_ERR_NOMEM, "out of memory");
+    rc->held = grown;
+    rc->held_cap = cap;
+  }
+  held_row *h = &rc->held[rc->nheld];
+  if (sp_source_row_watermark(row_in, h->key, &h->time))
+    return sp_error_set(err, SP_ERR_INVALID, "row without its key columns");
+  h->request = strdup(request ? request : "");
+  if (!h->request) return sp_error_set(err, SP_ERR_NOMEM, "out of memory");
+  if (sp_row_copy(&h->row, row_in)) {
+    free(h->request);
+    return sp_error_set(err, SP_ERR_NOMEM, "out of memory");
+  }
+  rc->nheld++;
+  return SP_OK;
+}
+
+static int held_row_order(const void *a, const void *b) {
+  const held_row *x = a, *y = b;
+  int c = strcmp(x->key, y->key);
+  if (c) return c;
+  return (x->time > y->time) - (x->time < y->time);
+}
+
+/* Put the held rows in (series, time) order; the first failure stops the rest (they
+ * are fetched again by the next run: the cursors stop before them). */
+static int put_held_rows(round_ctx *rc, sp_error *err) {
+  if (rc->nheld) qsort(rc->held, rc->nheld, sizeof *rc->held, held_row_order);
+  int r = SP_OK;
+  for (size_t i = 0; i < rc->nheld; i++) {
+    if (!r) r = process_row(rc, &rc->held[i].row, rc->held[i].request, err);
+    sp_row_clear(&rc->held[i].row);
+    free(rc->held[i].request);
+  }
+  free(rc->held);
+  rc->held = NULL;
+  rc->nheld = rc->held_cap = 0;
+  return r;
+}
+
+static int round_emit(void *arg, const sp_row *row_in, const char *request, sp_error *err) {
+  round_ctx *rc = arg;
+  return rc->backfill ? hold_row(rc, row_in, request, err) : process_row(rc, row_in, request, err);
 }
 
 static pipeline_source *find_source(sp_pipeline *p, const sp_config_source *source, sp_error *err) {
@@ -682,6 +744,12 @@ static int run_round(sp_pipeline *p, const sp_config_source *source, int64_t now
                            .stop = p->stop,
                            .window = window};
   int r = sp_source_collect(&p->transport, &round, report, err);
+  sp_error held_err;
+  int hr = put_held_rows(&rc, &held_err); /* backfill: the rows of the requests that succeeded */
+  if (hr && !r) {
+    r = hr;
+    *err = held_err;
+  }
   sp_error commit_err;
   int cr = rc.failed ? SP_OK : commit_txn(&rc, &commit_err);
   if (cr && !r) {

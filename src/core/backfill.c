@@ -27,8 +27,8 @@ int sp_backfill_range(const sp_source_history *limits, int64_t from_us, int64_t 
   if (from_us >= to_us) return sp_error_set(err, SP_ERR_INVALID, "the range is empty (--from must be before --to)");
   int64_t start = from_us, end = to_us < now_us ? to_us : now_us;
   if (start >= end) return sp_error_set(err, SP_ERR_INVALID, "the range starts in the future");
-  if (limits && limits->max_age_us > 0 && start < now_us - limits->max_age_us) {
-    start = now_us - limits->max_age_us;
+  if (limits && limits->max_age_us > 0 && start < now_us - limits->max_age_us + SP_BACKFILL_AGE_MARGIN_US) {
+    start = now_us - limits->max_age_us + SP_BACKFILL_AGE_MARGIN_US;
     *clamped_start = true;
     if (start >= end) {
       char oldest[SP_TIMESTAMP_TEXT_MAX];
@@ -42,15 +42,17 @@ int sp_backfill_range(const sp_source_history *limits, int64_t from_us, int64_t 
   return SP_OK;
 }
 
-static int64_t shorter_limit(int64_t a, int64_t b) {
-  if (a <= 0) return b;
-  if (b <= 0) return a;
-  return a < b ? a : b;
-}
-
-void sp_backfill_limits_merge(sp_source_history *into, const sp_source_history *other) {
-  into->max_span_us = shorter_limit(into->max_span_us, other->max_span_us);
-  into->max_age_us = shorter_limit(into->max_age_us, other->max_age_us);
+void sp_backfill_limits_merge(sp_source_history *into, const sp_source_history *other, bool first) {
+  if (first) {
+    *into = *other;
+    return;
+  }
+  /* spans: the shortest (every request must fit every provider); ages: the longest,
+   * 0 (unlimited) above all (a provider takes part in the chunks it serves) */
+  if (into->max_span_us <= 0 || (other->max_span_us > 0 && other->max_span_us < into->max_span_us))
+    into->max_span_us = other->max_span_us;
+  if (into->max_age_us > 0 && (other->max_age_us <= 0 || other->max_age_us > into->max_age_us))
+    into->max_age_us = other->max_age_us;
 }
 
 int64_t sp_backfill_chunk_length(const sp_source_history *limits, int64_t requested_us) {

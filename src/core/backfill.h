@@ -46,6 +46,7 @@
 
 #include "analytics/indicators.h"
 #include "core/state.h"
+#include "core/timeutil.h"
 #include "sources/source.h"
 #include "stockpipe/error.h"
 
@@ -58,17 +59,25 @@
 #define SP_BACKFILL_DEFAULT_CHUNK_DAYS 90
 #define SP_BACKFILL_UNLIMITED_CHUNK_DAYS 365
 
+/* A range clamped to a provider's max age starts this much later than the oldest it
+ * keeps, so that its first chunk is still within reach when its turn comes (a provider
+ * skips windows starting before now - max age). */
+#define SP_BACKFILL_AGE_MARGIN_US SP_US_PER_DAY
+
 /* ---- window arithmetic (pure) ---- */
 
 /* The part of [from_us, to_us) a provider with `limits` serves at `now_us`: the end is
- * clamped to now, the start to now - max_age (when limited).  *clamped_start is set
+ * clamped to now, the start to now - max_age + SP_BACKFILL_AGE_MARGIN_US (when limited).  *clamped_start is set
  * when the start moved.  Errors: SP_ERR_INVALID when from >= to, or nothing of the
  * range is left (the message says why: in the future, older than the provider keeps). */
 int sp_backfill_range(const sp_source_history *limits, int64_t from_us, int64_t to_us, int64_t now_us,
                       int64_t *start_us, int64_t *end_us, bool *clamped_start, sp_error *err);
 
-/* The limits of several providers together: the shortest span and age (0 = none). */
-void sp_backfill_limits_merge(sp_source_history *into, const sp_source_history *other);
+/* The limits of several providers together (`first`: other is the first one, copied):
+ * the shortest span (0 = none), so a chunk fits every provider's requests, and the
+ * longest age (0 = unlimited), so the range is what the most patient one keeps; a
+ * provider takes part only in the chunks it serves entirely (sources/source.h). */
+void sp_backfill_limits_merge(sp_source_history *into, const sp_source_history *other, bool first);
 
 /* The chunk length (µs) for `limits`: `requested_us` when > 0, else the default
  * (SP_BACKFILL_DEFAULT_CHUNK_DAYS, or SP_BACKFILL_UNLIMITED_CHUNK_DAYS when the

@@ -366,6 +366,22 @@ static int alphavantage_collect(sp_source_ctx *ctx, sp_error *err) {
   return rc == SP_ERR_NOMEM ? rc : SP_OK;
 }
 
+/* Backfill: nothing.  NEWS_SENTIMENT returns at most 1000 articles of the whole market
+ * per request without paging (a past window would be cut short, silently);
+ * OVERVIEW is today's fundamentals; TREASURY_YIELD returns the whole series at
+ * every call, so live collection already stores its history. */
+static bool alphavantage_history(const sp_dataset_def *ds, const char *interval, sp_source_history *out,
+                                 char *why, size_t whylen) {
+  (void)interval, (void)out;
+  snprintf(why, whylen, "%s",
+           ds->id == SP_DS_NEWS ? "NEWS_SENTIMENT gives at most 1000 articles of the whole market per request and "
+                                  "cannot page, so a past window would be cut short"
+           : ds->id == SP_DS_MACROECONOMIC ? "TREASURY_YIELD returns the whole series at every call: `collect` "
+                                             "already stores its history"
+                                           : "its fundamentals are the current values, not past ones");
+  return false;
+}
+
 const sp_source_provider sp_source_alphavantage = {
     .name = "alphavantage",
     .datasets = SP_SOURCE_DATASET_BIT(SP_DS_FINANCIAL_DATA) | SP_SOURCE_DATASET_BIT(SP_DS_NEWS) |
@@ -384,4 +400,5 @@ const sp_source_provider sp_source_alphavantage = {
              .backoff_max_ms = 60000},
     .collect = alphavantage_collect,
     .explain_error = sp_alphavantage_explain_error,
+    .history = alphavantage_history,
 };

@@ -229,8 +229,12 @@ static int finnhub_collect(sp_source_ctx *ctx, sp_error *err) {
       char key[SP_SOURCE_KEY_MAX];
       int64_t mark;
       snprintf(key, sizeof key, "news/finnhub/%s", r.ticker);
-      sp_format_date(sp_source_watermark(ctx, key, &mark) ? sp_timestamp_to_days(mark) : today - days,
-                     from);
+      if (round->window) { /* backfill: the window's days (`to` is inclusive) */
+        sp_format_date(sp_timestamp_to_days(round->window->start_us), from);
+        sp_format_date(sp_timestamp_to_days(round->window->end_us - 1), to);
+      } else {
+        sp_format_date(sp_source_watermark(ctx, key, &mark) ? sp_timestamp_to_days(mark) : today - days, from);
+      }
       snprintf(path, sizeof path, "/api/v1/company-news?symbol=%s&from=%s&to=%s&token=%s", symbol,
                from, to, ctx->api_key);
       rc = sp_source_submit(ctx, path, NULL, on_news, &r, sizeof r, err);
@@ -242,6 +246,20 @@ static int finnhub_collect(sp_source_ctx *ctx, sp_error *err) {
     }
   }
   return rc == SP_ERR_NOMEM ? rc : SP_OK;
+}
+
+/* Backfill: company news by date range (from/to days); the free plan keeps a year of
+ * it.  Fundamentals (metrics) are the current values only. */
+static bool finnhub_history(const sp_dataset_def *ds, const char *interval, sp_source_history *out, char *why,
+                            size_t whylen) {
+  (void)interval;
+  if (ds->id != SP_DS_NEWS) {
+    snprintf(why, whylen, "its %s fundamentals are the current values, not past ones", ds->name);
+    return false;
+  }
+  out->max_span_us = 30 * SP_US_PER_DAY;
+  out->max_age_us = 365 * SP_US_PER_DAY;
+  return true;
 }
 
 const sp_source_provider sp_source_finnhub = {
@@ -256,4 +274,5 @@ const sp_source_provider sp_source_finnhub = {
              .timeout_ms = 30000},
     .collect = finnhub_collect,
     .explain_error = finnhub_explain_error,
+    .history = finnhub_history,
 };

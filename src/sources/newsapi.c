@@ -176,19 +176,26 @@ static int submit_query(sp_source_ctx *ctx, newsapi_request r, sp_error *err) {
            name_len >= 2 ? name : ticker);
   int64_t mark;
   snprintf(key, sizeof key, "news/newsapi/%s", ticker);
-  int64_t since = sp_source_watermark(ctx, key, &mark)
-                      ? mark + SP_US_PER_SEC
-                      : round->now_us - (int64_t)NEWSAPI_DAYS * SP_US_PER_DAY;
+  int64_t since = round->window                        ? round->window->start_us
+                  : sp_source_watermark(ctx, key, &mark) ? mark + SP_US_PER_SEC
+                                                         : round->now_us - (int64_t)NEWSAPI_DAYS * SP_US_PER_DAY;
   sp_format_timestamp(since - since % SP_US_PER_SEC, from);
   from[19] = '\0'; /* YYYY-MM-DDTHH:MM:SS, UTC as NewsAPI expects */
+  char to[SP_TIMESTAMP_TEXT_MAX + 4] = "";
+  if (round->window) { /* backfill: `to` is inclusive, to the second */
+    int64_t until = round->window->end_us - 1;
+    sp_format_timestamp(until - until % SP_US_PER_SEC, to + 4);
+    memcpy(to, "&to=", 4);
+    to[4 + 19] = '\0';
+  }
   sp_buf path = SP_BUF_INIT;
   int rc = sp_buf_append_str(&path, "/v2/everything?q=");
   if (rc == SP_OK) rc = sp_http_url_encode(&path, term);
   if (rc == SP_OK)
     rc = sp_buf_printf(&path,
-                       "&searchIn=title,description&language=en&sortBy=publishedAt&from=%s"
+                       "&searchIn=title,description&language=en&sortBy=publishedAt&from=%s%s"
                        "&pageSize=%d&page=%d&apiKey=%s",
-                       from, NEWSAPI_PAGE_SIZE, r.page, ctx->api_key);
+                       from, to, NEWSAPI_PAGE_SIZE, r.page, ctx->api_key);
   if (rc == SP_OK)
     rc = sp_source_submit_with_fallback(ctx, (const char *)path.data, NULL, on_page, on_failure,
                                         &r, sizeof r, err);
@@ -206,6 +213,15 @@ static int newsapi_collect(sp_source_ctx *ctx, sp_error *err) {
   return SP_OK;
 }
 
+/* Backfill: articles by time range (from/to); the developer plan serves the last month. */
+static bool newsapi_history(const sp_dataset_def *ds, const char *interval, sp_source_history *out, char *why,
+                            size_t whylen) {
+  (void)ds, (void)interval, (void)why, (void)whylen; /* serves only news: checked by the caller */
+  out->max_span_us = 30 * SP_US_PER_DAY;
+  out->max_age_us = 30 * SP_US_PER_DAY;
+  return true;
+}
+
 const sp_source_provider sp_source_newsapi = {
     .name = "newsapi",
     .datasets = SP_SOURCE_DATASET_BIT(SP_DS_NEWS),
@@ -218,4 +234,5 @@ const sp_source_provider sp_source_newsapi = {
              .timeout_ms = 30000},
     .collect = newsapi_collect,
     .explain_error = newsapi_explain_error,
+    .history = newsapi_history,
 };

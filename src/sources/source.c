@@ -600,17 +600,22 @@ int sp_source_collect(const sp_source_transport *transport, const sp_source_roun
     ctxs[i] = (sp_source_ctx){.round = round, .provider = p, .transport = transport,
                               .report = rep, .news_seen = seen,
                               .merge = merge.cache ? &merge : NULL};
-    char why[160];
-    if (!p || !(p->datasets & SP_SOURCE_DATASET_BIT(round->ds->id)) ||
-        (round->window && !sp_source_serves_history(p, round->ds, round->bar_interval, NULL, why, sizeof why))) {
+    if (!p || !(p->datasets & SP_SOURCE_DATASET_BIT(round->ds->id))) {
       rep->status = SP_SOURCE_UNKNOWN;
-      if (p && round->window && (p->datasets & SP_SOURCE_DATASET_BIT(round->ds->id)))
-        sp_error_set(&rep->first_error, SP_ERR_CONFIG, "%s: no history of %s: %s", round->providers[i],
-                     round->ds->name, why);
-      else
-        sp_error_set(&rep->first_error, SP_ERR_CONFIG, "%s: not a provider of %s", round->providers[i],
-                     round->ds->name);
+      sp_error_set(&rep->first_error, SP_ERR_CONFIG, "%s: not a provider of %s",
+                   round->providers[i], round->ds->name);
       SP_ERROR("source", "%s", rep->first_error.msg);
+      continue;
+    }
+    char why[256];
+    sp_source_history history;
+    if (round->window && !sp_source_serves_history(p, round->ds, round->bar_interval, &history, why, sizeof why)) {
+      rep->status = SP_SOURCE_DISABLED; /* the caller said so once (cmd_backfill) */
+      SP_DEBUG("source", "%s: no history of %s: %s", p->name, round->ds->name, why);
+      continue;
+    }
+    if (round->window && history.max_age_us > 0 && round->window->start_us < round->now_us - history.max_age_us) {
+      rep->status = SP_SOURCE_DISABLED; /* older than it keeps: the other providers serve this window */
       continue;
     }
     if (p->credential) {

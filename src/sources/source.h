@@ -153,7 +153,8 @@ typedef struct sp_source_round {
                                    source tree's config/ */
   const volatile bool *stop;    /* set to interrupt the round, may be NULL */
   /* Backfill: NULL for a live round.  When set, each provider requests exactly this
-   * window (providers whose `history` refuses the dataset are reported UNKNOWN),
+   * window (providers whose `history` refuses the dataset, or whose max age does not
+   * reach the window's start, are skipped: DISABLED),
    * rows outside it are dropped (not quarantined: the neighbouring chunks store them)
    * and stored watermarks do not filter rows (the caller decides what is new, see
    * core/backfill.h). */

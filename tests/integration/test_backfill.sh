@@ -18,7 +18,9 @@
 #  6. refusals and usage errors exit 2 (financial_data names yahoo and why);
 #  7. a progress bar on a terminal (script(1)), none when stderr is not one;
 #  8. macroeconomic from FRED and the World Bank: the range as live collection stores it,
-#     re-run stores nothing, live collection afterwards adds only what follows.
+#     re-run stores nothing, live collection afterwards adds only what follows;
+#  9. news from Finnhub (Alpha Vantage, which cannot, named and left out): the articles
+#     of the range, re-run stores nothing, live collection afterwards only newer ones.
 set -euo pipefail
 . "$STOCKPIPE_SOURCE_DIR/tests/fakeapi/lib.sh"
 work=$(mktemp -d /tmp/sp_backfill.XXXXXX)
@@ -205,6 +207,7 @@ expect2() { # $1 = what must be in stderr, rest = arguments
 }
 expect2 "provider yahoo (source financial_source) cannot serve history: financial_data is a quote snapshot" \
   financial_data --from "$from"
+grep -q "no provider of source financial_source can serve history" "$work/usage.err" || { cat "$work/usage.err"; exit 1; }
 expect2 "--from DATE is required" stock_movements
 expect2 "YYYY-MM-DD" stock_movements --from 2026-13-01
 expect2 "is before --from" stock_movements --from "$to" --to "$from"
@@ -248,6 +251,52 @@ macro collect macro 2>/dev/null                          # live after the backfi
 "$bin" query macroeconomic --data-dir "$work/macro-live" --format csv >"$work/macro-live.csv"
 compare "$work/macro.csv" "$work/macro-live.csv" all
 expect2 "provider fedreserve (source policy_source) cannot serve history" policy --from 2020-01-01
+
+# --- 9. news from Finnhub (company-news by date range; Alpha Vantage cannot: left out) ---
+python3 - "$work/articles.json" >"$work/news-routes.json" <<'PY'
+import json, sys, time
+day = 86400
+today = int(time.time()) // day * day
+articles = {t: [{"category": "company", "datetime": today - d * day + 15 * 3600, "headline": f"{t} story {d} days ago",
+                 "id": d, "image": "", "related": t, "source": "Example Wire", "summary": f"{t} did something.",
+                 "url": f"https://news.example.com/{t}/{d}"} for d in range(3, 60, 4)] for t in ("AAPL", "MSFT")}
+json.dump(articles, open(sys.argv[1], "w"))
+print(json.dumps([{"name": "bf-news-" + t, "path": "/api/v1/company-news", "query": {"symbol": t},
+                   "body": json.dumps(a)} for t, a in articles.items()]))
+PY
+fakeapi_route "$(cat "$work/news-routes.json")"
+sed -e 's/macro_source/news_source/g; s/macro_channel/news_channel/g; s/macro_sink/news_sink/g' \
+    -e 's/context_data_agent/raw_data_agent/; s|context/macroeconomic|raw/news|' \
+    -e 's/{dataset: macroeconomic, providers: \[fred, worldbank\], schedule: 1d}/{dataset: news, providers: [finnhub, alphavantage], tickers: [AAPL, MSFT], schedule: 1h}/' \
+    -e 's/{fred: {rate_limit: 0}, worldbank: {rate_limit: 0}}/{finnhub: {rate_limit: 0}}/' "$work/macro.yaml" >"$work/news.yaml"
+printf 'pipeline: {sp500_file: %s}\n' "$STOCKPIPE_SOURCE_DIR/config/sp500.csv" >>"$work/news.yaml"
+news_from=$(date -u -d '-45 days' +%F)
+news_to=$(date -u -d '-10 days' +%F)
+news() { STOCKPIPE_FINNHUB_BASE_URL=$FAKEAPI_URL STOCKPIPE_FINNHUB_KEY=test-finnhub-key \
+  "$bin" "$1" news "${@:2}" --config "$work/news.yaml" --data-dir "$work/news" --log-level WARN; }
+news backfill --from "$news_from" --to "$news_to" --chunk-days 10 2>"$work/news.err" || { cat "$work/news.err"; exit 1; }
+grep -q "provider alphavantage (source news_source) cannot serve history: NEWS_SENTIMENT" "$work/news.err" ||
+  { echo "alphavantage not named:"; cat "$work/news.err"; exit 1; }
+news backfill --from "$news_from" --to "$news_to" --chunk-days 10 2>"$work/news2.err"
+grep -q " 0 rows stored" "$work/news2.err" || { echo "news re-run stored rows"; cat "$work/news2.err"; exit 1; }
+"$bin" query news --data-dir "$work/news" --format csv >"$work/news1.csv"
+news collect 2>"$work/news-live.err" || { cat "$work/news-live.err"; exit 1; }                                 # live after the backfill: only newer articles
+"$bin" query news --data-dir "$work/news" --format csv >"$work/news2.csv"
+python3 - "$work/articles.json" "$work/news1.csv" "$work/news2.csv" "$news_from" "$news_to" <<'PY'
+import collections, csv, datetime, json, sys
+articles, first, second, lo, hi = json.load(open(sys.argv[1])), sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5]
+iso = lambda t: datetime.datetime.fromtimestamp(t, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+def want(keep):
+    return sorted((t, iso(a["datetime"])) for t, lst in articles.items() for a in lst if keep(iso(a["datetime"])[:10]))
+def got(path):
+    rows = list(csv.DictReader(open(path)))
+    ids = collections.Counter((r["article_id"], r["ticker"]) for r in rows)
+    assert max(ids.values()) == 1, "an article stored twice"
+    return sorted((r["ticker"], r["published_at"]) for r in rows)
+assert got(first) == want(lambda d: lo <= d <= hi), (got(first), want(lambda d: lo <= d <= hi))
+assert got(second) == want(lambda d: lo <= d), "live collection after the backfill"
+print(f"news: {len(got(first))} articles backfilled, {len(got(second)) - len(got(first))} more by live collection")
+PY
 
 # valid bars only: the backfills quarantined nothing (the fake answers every chunk with the
 # whole history: bars outside a chunk belong to its neighbours, not to the quarantine). The

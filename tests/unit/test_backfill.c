@@ -42,7 +42,7 @@ static void test_range_clamps(void **state) {
   sp_source_history limits = {.max_span_us = 7 * DAY, .max_age_us = 30 * DAY};
   assert_int_equal(sp_backfill_range(&limits, 900 * DAY, 995 * DAY, now, &start, &end, &clamped, &err), 0);
   assert_true(clamped);
-  assert_int_equal(start, now - 30 * DAY);
+  assert_int_equal(start, now - 30 * DAY + SP_BACKFILL_AGE_MARGIN_US);
   assert_int_equal(end, 995 * DAY);
   /* nothing left: older than the provider keeps, in the future, empty */
   assert_int_equal(sp_backfill_range(&limits, 10 * DAY, 20 * DAY, now, &start, &end, &clamped, &err), SP_ERR_INVALID);
@@ -82,14 +82,24 @@ static void test_chunk_lengths_and_grid(void **state) {
   sp_source_window last = sp_backfill_chunk(start, end, 7 * DAY, n - 1);
   assert_int_equal(last.end_us - last.start_us, 2 * DAY + 17);
 
+  /* merged: the shortest span, the longest age (0 = unlimited wins) */
   sp_source_history merged = {0};
-  sp_backfill_limits_merge(&merged, &long_span);
-  sp_backfill_limits_merge(&merged, &unlimited);
-  assert_int_equal(merged.max_span_us, 729 * DAY);
   sp_source_history aged = {.max_span_us = 60 * DAY, .max_age_us = 60 * DAY};
-  sp_backfill_limits_merge(&merged, &aged);
-  assert_int_equal(merged.max_span_us, 60 * DAY);
+  sp_source_history year = {.max_span_us = 30 * DAY, .max_age_us = 365 * DAY};
+  sp_backfill_limits_merge(&merged, &aged, true);
   assert_int_equal(merged.max_age_us, 60 * DAY);
+  sp_backfill_limits_merge(&merged, &year, false);
+  assert_int_equal(merged.max_span_us, 30 * DAY);
+  assert_int_equal(merged.max_age_us, 365 * DAY);
+  sp_backfill_limits_merge(&merged, &long_span, false);
+  assert_int_equal(merged.max_span_us, 30 * DAY);
+  assert_int_equal(merged.max_age_us, 0);
+  sp_backfill_limits_merge(&merged, &year, false);
+  assert_int_equal(merged.max_age_us, 0);
+  sp_source_history none = {0};
+  sp_backfill_limits_merge(&none, &unlimited, true);
+  sp_backfill_limits_merge(&none, &week, false);
+  assert_int_equal(none.max_span_us, 7 * DAY);
 }
 
 static void test_provider_history(void **state) {
