@@ -15,8 +15,9 @@ seconds.
   idle RSS: after every source's first round is recorded and every channel is empty,
             VmRSS from /proc/PID/status (max of 2 s of samples), split into anonymous
             memory (heap, stacks: the daemon's own) and file-backed pages (mostly the
-            code of the shared libraries it links: OpenSSL, SQLite, libpq, librdkafka,
-            libmongoc, libxml2/ICU...), plus PSS and the peak (VmHWM).
+            code of the shared libraries it maps: libcurl with OpenSSL/GnuTLS/Kerberos,
+            SQLite...; the database sinks' libraries and libxml2 are not loaded by this
+            pipeline), plus PSS and the peak (VmHWM).
 
 Usage: bench/daemon_startup_rss.py [BUILD_DIR] [RUNS]
 """

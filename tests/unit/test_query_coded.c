@@ -183,23 +183,24 @@ static void put_schema_element(sp_thrift_writer *tw, int type, int repetition, c
   sp_thrift_write_struct_end(tw);
 }
 
-/* The whole file, no statistics (nothing is pruned by min/max). */
-static uint8_t *coded_file(size_t *len) {
+/* A file of row groups gs[0..ngroups), no statistics (nothing is pruned by min/max). */
+static uint8_t *coded_file(const group_spec *gs, size_t ngroups, size_t *len) {
   sp_buf f = SP_BUF_INIT, body = SP_BUF_INIT;
   sp_buf_append(&f, PQ_MAGIC, 4);
   int64_t dict_at[NGROUPS], data_at[NGROUPS], times_at[NGROUPS], end_at[NGROUPS];
+  assert_true(ngroups <= NGROUPS);
   size_t row = 0;
-  for (size_t g = 0; g < NGROUPS; g++) {
-    put_ticker_chunk(&f, &groups[g], &dict_at[g], &data_at[g]);
+  for (size_t g = 0; g < ngroups; g++) {
+    put_ticker_chunk(&f, &gs[g], &dict_at[g], &data_at[g]);
     times_at[g] = (int64_t)f.len;
     sp_buf_reset(&body);
-    for (size_t i = 0; i < groups[g].nrows; i++) {
+    for (size_t i = 0; i < gs[g].nrows; i++) {
       int64_t t = bar_time_of(row + i);
       sp_buf_append(&body, &t, 8);
     }
-    put_page(&f, PQ_PAGE_DATA, PQ_ENC_PLAIN, (int32_t)groups[g].nrows, &body);
+    put_page(&f, PQ_PAGE_DATA, PQ_ENC_PLAIN, (int32_t)gs[g].nrows, &body);
     end_at[g] = (int64_t)f.len;
-    row += groups[g].nrows;
+    row += gs[g].nrows;
   }
   size_t footer_at = f.len;
   sp_thrift_writer tw;
@@ -210,15 +211,15 @@ static uint8_t *coded_file(size_t *len) {
   put_schema_element(&tw, PQ_BYTE_ARRAY, PQ_OPTIONAL, "ticker", PQ_CT_UTF8);
   put_schema_element(&tw, PQ_INT64, PQ_REQUIRED, "bar_time", PQ_CT_TIMESTAMP_MICROS);
   sp_thrift_write_i64(&tw, 3, (int64_t)row);
-  sp_thrift_write_list_begin(&tw, 4, SP_THRIFT_STRUCT, NGROUPS);
-  for (size_t g = 0; g < NGROUPS; g++) {
+  sp_thrift_write_list_begin(&tw, 4, SP_THRIFT_STRUCT, ngroups);
+  for (size_t g = 0; g < ngroups; g++) {
     sp_thrift_write_elem_struct_begin(&tw);
     sp_thrift_write_list_begin(&tw, 1, SP_THRIFT_STRUCT, 2);
-    put_chunk_meta(&tw, PQ_BYTE_ARRAY, "ticker", groups[g].dictionary ? PQ_ENC_RLE_DICTIONARY : PQ_ENC_PLAIN,
-                   (int64_t)groups[g].nrows, dict_at[g], data_at[g], times_at[g]);
-    put_chunk_meta(&tw, PQ_INT64, "bar_time", PQ_ENC_PLAIN, (int64_t)groups[g].nrows, -1, times_at[g], end_at[g]);
+    put_chunk_meta(&tw, PQ_BYTE_ARRAY, "ticker", gs[g].dictionary ? PQ_ENC_RLE_DICTIONARY : PQ_ENC_PLAIN,
+                   (int64_t)gs[g].nrows, dict_at[g], data_at[g], times_at[g]);
+    put_chunk_meta(&tw, PQ_INT64, "bar_time", PQ_ENC_PLAIN, (int64_t)gs[g].nrows, -1, times_at[g], end_at[g]);
     sp_thrift_write_i64(&tw, 2, 100);
-    sp_thrift_write_i64(&tw, 3, (int64_t)groups[g].nrows);
+    sp_thrift_write_i64(&tw, 3, (int64_t)gs[g].nrows);
     sp_thrift_write_struct_end(&tw);
   }
   sp_thrift_write_string(&tw, 6, "handmade coded strings");
@@ -273,7 +274,7 @@ static void make_pred(const pred_case *pc, sp_qpred *p) {
 
 static sp_parquet_reader *open_coded(uint8_t **data) {
   size_t len;
-  *data = coded_file(&len);
+  *data = coded_file(groups, NGROUPS, &len);
   sp_parquet_reader *r;
   sp_error err = {0};
   if (sp_parquet_reader_open_memory(&r, *data, len, "coded.parquet", NULL, &err)) fail_msg("%s", err.msg);
@@ -324,6 +325,27 @@ static void test_read_coded(void **state) {
   for (size_t i = 0; i < groups[0].nrows; i++) assert_true(coded.i64[i] == bar_time_of(i));
   sp_parquet_column_vector_free(&coded);
   sp_parquet_column_vector_free(&plain);
+  sp_parquet_reader_close(r);
+  free(data);
+}
+
+/* A dictionary index past the dictionary is refused, coded or not. */
+static void test_index_past_dictionary(void **state) {
+  (void)state;
+  static const char *const dict[] = {"A", "B", "C", "D"}; /* only 3 written: D's index 3 is out */
+  static const char *const rows[] = {"A", "D"};
+  static const group_spec bad = {dict, 3, {{true, 2}}, 1, rows, 2};
+  size_t len;
+  uint8_t *data = coded_file(&bad, 1, &len);
+  sp_parquet_reader *r;
+  sp_error err = {0};
+  if (sp_parquet_reader_open_memory(&r, data, len, "bad.parquet", NULL, &err)) fail_msg("%s", err.msg);
+  sp_parquet_column_vector v = {0};
+  assert_int_equal(sp_parquet_reader_read_column_coded(r, 0, 0, &v, &err), SP_ERR_CORRUPT);
+  assert_non_null(strstr(err.msg, "dictionary index 3 out of 3 entries"));
+  assert_int_equal(sp_parquet_reader_read_column(r, 0, 0, &v, &err), SP_ERR_CORRUPT);
+  assert_non_null(strstr(err.msg, "dictionary index 3 out of 3 entries"));
+  sp_parquet_column_vector_free(&v);
   sp_parquet_reader_close(r);
   free(data);
 }
@@ -382,7 +404,7 @@ static sp_client *client_over_file(void) {
   assert_int_equal(sp_mkdirs(dir, &err), 0);
   snprintf(path, sizeof path, "%s/sm_1-26.parquet", dir);
   size_t len;
-  uint8_t *data = coded_file(&len);
+  uint8_t *data = coded_file(groups, NGROUPS, &len);
   int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
   assert_true(fd >= 0);
   assert_int_equal(write(fd, data, len), (ssize_t)len);
@@ -483,6 +505,7 @@ static int teardown(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_read_coded),
+      cmocka_unit_test(test_index_past_dictionary),
       cmocka_unit_test(test_filter_coded),
       cmocka_unit_test(test_client_coded),
   };
