@@ -29,7 +29,8 @@ enum sp_status {
   SP_ERR_FULL = -10,      /* a channel or the disk is full */
   SP_ERR_NOT_FOUND = -11, /* a named thing does not exist */
   SP_ERR_UNSUPPORTED = -12, /* valid input this build cannot handle */
-  SP_ERR_STOPPED = -13    /* the operation was interrupted by shutdown */
+  SP_ERR_STOPPED = -13,   /* the operation was interrupted by shutdown */
+  SP_ERR_QUOTA = -14      /* a provider's daily request quota is used up (not retried today) */
 };
 
 #define SP_ERROR_MSG_MAX 512

@@ -240,6 +240,7 @@ static int open_pipeline(daemon_state *d, sp_error *err) {
   sp_pipeline *p;
   int rc = sp_pipeline_open(cfg, &d->ctx.credentials, &stop_requested, &p, err);
   if (rc) return rc;
+  sp_pipeline_spread_quotas(p, true); /* scheduled rounds share each day's quota */
   sp_schedule_entry *entries = calloc(cfg->nsources ? cfg->nsources : 1, sizeof *entries);
   const sp_config_source **entry_source = calloc(cfg->nsources ? cfg->nsources : 1, sizeof *entry_source);
   if (!entries || !entry_source) rc = sp_error_set(err, SP_ERR_NOMEM, "out of memory");

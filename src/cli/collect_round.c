@@ -63,11 +63,14 @@ int sp_cli_collect_round(sp_cli_context *ctx, unsigned datasets, const sp_strlis
     rc = sp_pipeline_collect_source(p, src, now, tickers, &report, &err);
     for (int k = 0; k < report.nproviders; k++) {
       const sp_source_provider_report *pr = &report.providers[k];
-      char reshaped[64] = "";
+      char reshaped[64] = "", deferred[96] = "";
       if (pr->shape_changes)
         snprintf(reshaped, sizeof reshaped, ", %d response(s) of a changed shape", pr->shape_changes);
-      fprintf(stderr, "%s/%s: %s, %d request(s), %d failed, %ld row(s)%s%s%s\n", src->name, pr->provider,
-              status_word(pr->status), pr->requests, pr->failures, pr->rows, reshaped,
+      if (pr->deferred || pr->deferred_tickers)
+        snprintf(deferred, sizeof deferred, ", deferred by the daily quota: %d ticker(s), %d request(s)",
+                 pr->deferred_tickers, pr->deferred);
+      fprintf(stderr, "%s/%s: %s, %d request(s), %d failed, %ld row(s)%s%s%s%s\n", src->name, pr->provider,
+              status_word(pr->status), pr->requests, pr->failures, pr->rows, reshaped, deferred,
               pr->status == SP_SOURCE_FAILED ? ": " : "", pr->status == SP_SOURCE_FAILED ? pr->first_error.msg : "");
     }
     if (rc) {

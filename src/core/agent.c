@@ -13,6 +13,7 @@
 #include "core/channel_file.h"
 #include "core/durable.h"
 #include "core/http.h"
+#include "core/quota.h"
 #include "core/log.h"
 #include "core/membudget.h"
 #include "core/metrics.h"
@@ -86,6 +87,7 @@ struct sp_pipeline {
   sp_latency *batch_latency;    /* each sink's committed batches (sp_pipeline_batch_latency) */
   int64_t opened_us;            /* wall clock when the pipeline was opened */
   bool started;
+  bool spread_quotas;           /* rounds spend their share of daily quotas (the daemon) */
 };
 
 /* ---- building ------------------------------------------------------------------- */
@@ -421,6 +423,12 @@ static bool round_watermark(void *arg, const char *key, int64_t *value) {
   return found;
 }
 
+static int64_t round_daily_limit(void *arg, const char *provider) {
+  round_ctx *rc = arg;
+  const sp_config_provider *cp = sp_config_find_provider(rc->p->cfg, provider);
+  return cp ? cp->daily_limit : 0;
+}
+
 static int round_sentiment(void *arg, const char *text, sp_source_sentiment *out) {
   (void)arg;
   sp_sentiment s;
@@ -742,7 +750,11 @@ static int run_round(sp_pipeline *p, const sp_config_source *source, int64_t now
                            .cache = p->cache,
                            .config_dir = p->cfg->file ? p->cfg->base_dir : NULL,
                            .stop = p->stop,
-                           .window = window};
+                           .window = window,
+                           .quota_state = p->state,
+                           .daily_limit = round_daily_limit,
+                           .rounds_left_today =
+                               p->spread_quotas ? sp_quota_rounds_left_today(&source->schedule, now_us) : 0};
   int r = sp_source_collect(&p->transport, &round, report, err);
   sp_error held_err;
   int hr = put_held_rows(&rc, &held_err); /* backfill: the rows of the requests that succeeded */
@@ -769,6 +781,8 @@ static int run_round(sp_pipeline *p, const sp_config_source *source, int64_t now
           rc.put_rows, ps->nchannels, rc.flagged_rows, rc.quarantined_rows, r ? " (with failures)" : "");
   return r;
 }
+
+void sp_pipeline_spread_quotas(sp_pipeline *p, bool on) { p->spread_quotas = on; }
 
 int sp_pipeline_collect_source(sp_pipeline *p, const sp_config_source *source, int64_t now_us,
                                const sp_strlist *tickers_override, sp_source_report *report, sp_error *err) {

@@ -68,6 +68,11 @@ typedef struct sp_pipeline sp_pipeline;
 int sp_pipeline_open(const sp_config *config, const sp_credentials *credentials,
                      const volatile bool *stop, sp_pipeline **out, sp_error *err);
 
+/* Daily quotas (core/quota.h): when on (the daemon), a round spends only its share
+ * of what is left of a provider's daily quota today, by the source's schedule; off
+ * (the default: `collect`, `run --once`), a round may spend all that is left. */
+void sp_pipeline_spread_quotas(sp_pipeline *p, bool on);
+
 /* One round of `source` (an entry of the config's sources) at wall-clock `now_us`.
  * `tickers_override` (may be NULL) replaces the source's ticker list.  Fills
  * `report`.  Returns 0 when every enabled provider succeeded and every row reached

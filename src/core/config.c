@@ -1413,6 +1413,7 @@ static sp_config *config_new(const char *file) {
     p->rate_limit = info->rate_limit;
     p->max_in_flight = info->max_in_flight;
     p->timeout = info->timeout;
+    p->daily_limit = info->daily_limit;
     p->needs_key = info->needs_key;
   }
   if (!ok) {

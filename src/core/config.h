@@ -83,6 +83,7 @@ typedef struct sp_config_provider {
   double rate_limit;     /* requests per second; 0 = unlimited */
   int64_t max_in_flight; /* concurrent requests */
   int64_t timeout;       /* whole-request time-out, seconds */
+  int64_t daily_limit;   /* requests per UTC day, 0 = none (core/quota.h) */
   bool needs_key;        /* finnhub, newsapi, alphavantage, fred */
 } sp_config_provider;
 

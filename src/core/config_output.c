@@ -286,13 +286,13 @@ int sp_config_write_reference(FILE *out) {
            "Optional per-provider settings for `yahoo`, `alphavantage`, `finnhub`, `newsapi`, `fred`, "
            "`worldbank`, `fedreserve`, `treasury`.");
   fputs("\nProviders (a provider listed by a source must serve its dataset) and their defaults:\n\n"
-        "| provider | base_url | rate_limit | max_in_flight | timeout | API key | datasets |\n"
-        "|---|---|---|---|---|---|---|\n",
+        "| provider | base_url | rate_limit | max_in_flight | timeout | daily_limit | API key | datasets |\n"
+        "|---|---|---|---|---|---|---|---|\n",
         out);
   for (int i = 0; i < SP_PROVIDER_COUNT; i++) {
     const sp_provider_info *p = &sp_provider_infos[i];
-    fprintf(out, "| `%s` | %s | %.15g | %" PRId64 " | %" PRId64 " | %s | ", p->name, p->base_url, p->rate_limit,
-            p->max_in_flight, p->timeout, p->needs_key ? "required" : "none");
+    fprintf(out, "| `%s` | %s | %.15g | %" PRId64 " | %" PRId64 " | %" PRId64 " | %s | ", p->name, p->base_url,
+            p->rate_limit, p->max_in_flight, p->timeout, p->daily_limit, p->needs_key ? "required" : "none");
     int n = 0;
     for (int d = 0; d < SP_DS_COUNT; d++)
       if (p->datasets & (1u << d)) fprintf(out, "%s%s", n++ ? ", " : "", sp_dataset_names[d]);

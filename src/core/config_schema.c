@@ -22,16 +22,17 @@ const char *const sp_provider_names[] = {"yahoo", "alphavantage", "finnhub",    
  * overrides these).  The provider modules (src/sources/) declare the same facts;
  * test_config checks both agree, so change them together. */
 const sp_provider_info sp_provider_infos[SP_PROVIDER_COUNT] = {
-    /* name, needs_key, datasets, base_url, rate_limit (req/s), max_in_flight, timeout (s) */
-    {"yahoo", false, DS(FINANCIAL_DATA) | DS(STOCK_MOVEMENTS), "https://query1.finance.yahoo.com", 20, 16, 30},
+    /* name, needs_key, datasets, base_url, rate_limit (req/s), max_in_flight, timeout (s),
+     * daily_limit (requests per UTC day: the documented free tiers, 0 = none) */
+    {"yahoo", false, DS(FINANCIAL_DATA) | DS(STOCK_MOVEMENTS), "https://query1.finance.yahoo.com", 20, 16, 30, 0},
     {"alphavantage", true, DS(FINANCIAL_DATA) | DS(NEWS) | DS(MACROECONOMIC), "https://www.alphavantage.co", 1, 1,
-     30},
-    {"finnhub", true, DS(FINANCIAL_DATA) | DS(NEWS), "https://finnhub.io", 1, 2, 30},
-    {"newsapi", true, DS(NEWS), "https://newsapi.org", 1, 1, 30},
-    {"fred", true, DS(MACROECONOMIC) | DS(POLICY), "https://api.stlouisfed.org", 2, 4, 30},
-    {"worldbank", false, DS(MACROECONOMIC), "https://api.worldbank.org", 5, 4, 60},
-    {"fedreserve", false, DS(POLICY), "https://www.federalreserve.gov", 1, 2, 30},
-    {"treasury", false, DS(POLICY), "https://api.fiscaldata.treasury.gov", 2, 2, 60},
+     30, 25},
+    {"finnhub", true, DS(FINANCIAL_DATA) | DS(NEWS), "https://finnhub.io", 1, 2, 30, 0},
+    {"newsapi", true, DS(NEWS), "https://newsapi.org", 1, 1, 30, 100},
+    {"fred", true, DS(MACROECONOMIC) | DS(POLICY), "https://api.stlouisfed.org", 2, 4, 30, 0},
+    {"worldbank", false, DS(MACROECONOMIC), "https://api.worldbank.org", 5, 4, 60, 0},
+    {"fedreserve", false, DS(POLICY), "https://www.federalreserve.gov", 1, 2, 30, 0},
+    {"treasury", false, DS(POLICY), "https://api.fiscaldata.treasury.gov", 2, 2, 60, 0},
 };
 #undef DS
 
@@ -243,6 +244,10 @@ static const sp_option provider_rows[] = {
      "Concurrent requests at most. Default: per provider (table below)."},
     {"timeout", SP_OPT_INT, V(timeout), NULL, NULL, 1, 3600, NULL, SP_OPT_DERIVED, NULL,
      "Seconds a whole request may take. Default: per provider (table below)."},
+    {"daily_limit", SP_OPT_INT, V(daily_limit), NULL, NULL, 0, 100000000, NULL, SP_OPT_DERIVED, NULL,
+     "Requests per UTC day at most (counted in the state store across restarts); requests over it are "
+     "deferred to the next day, a round spends its share of what is left, tickers rotate (docs/OPERATIONS.md "
+     "\"Daily quotas\"); 0 = none. Default: the free tier where documented (table below)."},
 };
 const sp_option_table sp_provider_options = {"provider", NULL, provider_rows, COUNT(provider_rows)};
 #undef V

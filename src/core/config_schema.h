@@ -80,6 +80,7 @@ typedef struct sp_provider_info {
   double rate_limit;
   int64_t max_in_flight;
   int64_t timeout;
+  int64_t daily_limit; /* requests per UTC day of the free tier; 0 = none */
 } sp_provider_info;
 
 extern const sp_provider_info sp_provider_infos[SP_PROVIDER_COUNT];

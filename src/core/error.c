@@ -58,6 +58,7 @@ const char *sp_status_name(int code) {
   case SP_ERR_NOT_FOUND: return "not_found";
   case SP_ERR_UNSUPPORTED: return "unsupported";
   case SP_ERR_STOPPED: return "stopped";
+  case SP_ERR_QUOTA: return "quota";
   default: return "unknown";
   }
 }

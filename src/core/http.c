@@ -65,6 +65,7 @@ typedef struct transfer {
   char *path;
   struct curl_slist *headers;
   int (*classify)(const sp_http_response *resp, void *arg);
+  int (*before_attempt)(void *arg);
   sp_http_done_fn done;
   void *arg;
   CURL *easy;                 /* non-NULL while an attempt is running */
@@ -343,6 +344,7 @@ int sp_http_submit(sp_http_client *c, const sp_http_request *r, sp_error *err) {
   if (!t) return sp_error_set(err, SP_ERR_NOMEM, "http: out of memory");
   t->provider = (int)(p - c->providers);
   t->classify = r->classify;
+  t->before_attempt = r->before_attempt;
   t->done = r->done;
   t->arg = r->arg;
   t->retry_after_ms = -1;
@@ -584,6 +586,11 @@ static void start_ready(sp_http_client *c, int64_t now, int64_t *wait_us) {
     if (p->rate_limit > 0 && p->tokens < 1.0) {
       int64_t until = (int64_t)((1.0 - p->tokens) / p->rate_limit * 1e6) + 1;
       if (until < *wait_us) *wait_us = until;
+      continue;
+    }
+    int veto = t->before_attempt ? t->before_attempt(t->arg) : SP_OK;
+    if (veto != SP_OK) {
+      complete(c, t, veto, "not sent");
       continue;
     }
     if (p->rate_limit > 0) p->tokens -= 1.0;

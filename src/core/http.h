@@ -83,8 +83,12 @@ typedef struct sp_http_request {
   /* Optional: inspect a 2xx response; return SP_ERR_RATE_LIMIT to retry it later
    * (rate-limit notes inside 200 bodies), another SP_ERR_* to fail it, SP_OK to accept. */
   int (*classify)(const sp_http_response *resp, void *arg);
+  /* Optional: called just before each attempt is started (after the provider's rate
+   * limits allow it); a non-zero SP_ERR_* drops the request unsent: done() gets that
+   * code.  Daily quotas (sources/source.c) count requests here, when they are sent. */
+  int (*before_attempt)(void *arg);
   sp_http_done_fn done;
-  void *arg;                     /* passed to classify and done */
+  void *arg;                     /* passed to classify, before_attempt and done */
 } sp_http_request;
 
 /* Create a client.  Returns 0 or SP_ERR_NOMEM / SP_ERR_IO (libcurl init). Free with

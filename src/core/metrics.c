@@ -8,6 +8,7 @@
 #include "stockpipe/error.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,6 +29,16 @@ typedef struct shape_counter {
   uint64_t count;
 } shape_counter;
 static shape_counter *shape_counters, **shape_counters_tail = &shape_counters;
+
+/* Daily-quota metrics per provider (sp_metrics_record_quota), in first-recorded order. */
+#define QUOTA_PROVIDERS_MAX 16
+typedef struct quota_metric {
+  char provider[32];
+  uint64_t deferred;
+  int64_t remaining;
+} quota_metric;
+static quota_metric quota_metrics[QUOTA_PROVIDERS_MAX];
+static size_t nquota_metrics;
 
 typedef struct field {
   const char *name;
@@ -168,6 +179,24 @@ int sp_metrics_record_shape_change(const char *provider, const char *endpoint) {
   return rc;
 }
 
+int sp_metrics_record_quota(const char *provider, uint64_t deferred, int64_t remaining) {
+  int rc = SP_ERR_NOMEM;
+  pthread_mutex_lock(&metrics_mutex);
+  size_t i = 0;
+  while (i < nquota_metrics && strcmp(quota_metrics[i].provider, provider) != 0) i++;
+  if (i == nquota_metrics && i < QUOTA_PROVIDERS_MAX && strlen(provider) < sizeof quota_metrics[i].provider) {
+    snprintf(quota_metrics[i].provider, sizeof quota_metrics[i].provider, "%s", provider);
+    nquota_metrics++;
+  }
+  if (i < nquota_metrics) {
+    quota_metrics[i].deferred += deferred;
+    quota_metrics[i].remaining = remaining;
+    rc = SP_OK;
+  }
+  pthread_mutex_unlock(&metrics_mutex);
+  return rc;
+}
+
 uint64_t sp_metrics_shape_changes(const char *provider, const char *endpoint) {
   uint64_t n = 0;
   LOCKED(const shape_counter *c = shape_counter_find(provider, endpoint); n = c ? c->count : 0);
@@ -226,6 +255,14 @@ int sp_metrics_render_prometheus(sp_buf *out) {
   for (const shape_counter *c = shape_counters; c && !rc; c = c->next)
     rc = sp_buf_printf(out, "stockpipe_source_shape_changes_total{provider=\"%s\",endpoint=\"%s\"} %llu\n",
                        c->provider, c->endpoint, (unsigned long long)c->count);
+  if (!rc) rc = sp_buf_append_str(out, "# TYPE stockpipe_provider_requests_deferred_total counter\n");
+  for (size_t i = 0; i < nquota_metrics && !rc; i++)
+    rc = sp_buf_printf(out, "stockpipe_provider_requests_deferred_total{provider=\"%s\"} %llu\n",
+                       quota_metrics[i].provider, (unsigned long long)quota_metrics[i].deferred);
+  if (!rc) rc = sp_buf_append_str(out, "# TYPE stockpipe_provider_quota_remaining gauge\n");
+  for (size_t i = 0; i < nquota_metrics && !rc; i++)
+    rc = sp_buf_printf(out, "stockpipe_provider_quota_remaining{provider=\"%s\"} %lld\n", quota_metrics[i].provider,
+                       (long long)quota_metrics[i].remaining);
   pthread_mutex_unlock(&metrics_mutex);
   return rc ? SP_ERR_NOMEM : SP_OK;
 }
@@ -272,6 +309,12 @@ int sp_metrics_render_json(sp_buf *out) {
     if (!rc) rc = sp_buf_append_str(out, "}");
   }
   if (!rc) rc = render_shape_changes_json(out);
+  if (!rc) rc = sp_buf_append_str(out, ",\"provider_quota\":{");
+  for (size_t i = 0; i < nquota_metrics && !rc; i++)
+    rc = sp_buf_printf(out, "%s\"%s\":{\"requests_deferred_total\":%llu,\"quota_remaining\":%lld}", i ? "," : "",
+                       quota_metrics[i].provider, (unsigned long long)quota_metrics[i].deferred,
+                       (long long)quota_metrics[i].remaining);
+  if (!rc) rc = sp_buf_append_str(out, "}");
   pthread_mutex_unlock(&metrics_mutex);
   if (!rc) rc = sp_buf_append_str(out, "}");
   return rc ? SP_ERR_NOMEM : SP_OK;

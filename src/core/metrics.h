@@ -96,6 +96,13 @@ int sp_metrics_record_shape_change(const char *provider, const char *endpoint);
 /* The count for (provider, endpoint) so far (0 when none). */
 uint64_t sp_metrics_shape_changes(const char *provider, const char *endpoint);
 
+/* A round of a provider with a daily quota (core/quota.h) ended: `deferred` more
+ * requests were deferred (counter stockpipe_provider_requests_deferred_total{provider})
+ * and `remaining` requests are left today (gauge stockpipe_provider_quota_remaining);
+ * in JSON "provider_quota":{"newsapi":{"requests_deferred_total":4,"quota_remaining":0}}.
+ * Process-wide like the shape changes.  Returns 0 or SP_ERR_NOMEM (then not recorded). */
+int sp_metrics_record_quota(const char *provider, uint64_t deferred, int64_t remaining);
+
 /* --- reading --- */
 void sp_metrics_snapshot_source(const sp_source_counters *src, sp_source_counters *out);
 void sp_metrics_snapshot_channel(const sp_channel_counters *ch, sp_channel_counters *out);
@@ -108,7 +115,8 @@ double sp_metrics_fill_percentage(const sp_channel_counters *snapshot);
  * ChannelFillPercentage are gauges, the rest counters):
  *   # TYPE EventPutSuccessCount counter
  *   EventPutSuccessCount{type="channel",name="movement_channel"} 42
- * followed by the shape-change counters (sp_metrics_record_shape_change).
+ * followed by the shape-change counters (sp_metrics_record_shape_change) and the quota
+ * metrics (sp_metrics_record_quota).
  * Returns 0 or SP_ERR_NOMEM. */
 int sp_metrics_render_prometheus(sp_buf *out);
 /* The same as one JSON object: {"channel":{"movement_channel":{"EventPutSuccessCount":42,...}},...,

@@ -106,6 +106,27 @@ int sp_state_get_watermark(sp_state *st, const char *source, const char *key, in
   return rc;
 }
 
+int sp_state_count_up(sp_state *st, const char *source, const char *key, int64_t limit, int64_t *value,
+                      bool *added, sp_error *err) {
+  sqlite3_stmt *s;
+  int rc = prepare(st,
+                   "INSERT INTO watermark(source, key, value, updated_at) VALUES(?1, ?2, 1, ?3)"
+                   " ON CONFLICT(source, key) DO UPDATE SET value = value + 1, updated_at = ?3"
+                   " WHERE ?4 <= 0 OR value < ?4",
+                   source, key, &s, err);
+  if (rc) return rc;
+  sqlite3_bind_int64(s, 3, sp_now_us());
+  sqlite3_bind_int64(s, 4, limit);
+  /* A first row of 1 over a limit below 1 cannot happen: callers pass limit >= 1 or <= 0. */
+  int step = sqlite3_step(s);
+  *added = step == SQLITE_DONE && sqlite3_changes(st->db) > 0;
+  sqlite3_finalize(s);
+  if (step != SQLITE_DONE) return db_error(st->db, err, "counting up");
+  if (!value) return SP_OK;
+  bool found;
+  return sp_state_get_watermark(st, source, key, value, &found, err);
+}
+
 int sp_state_seen(sp_state *st, const char *source, const char *key, bool *seen, sp_error *err) {
   sqlite3_stmt *s;
   int rc = prepare(st, "SELECT 1 FROM seen WHERE source=?1 AND key=?2", source, key, &s, err);

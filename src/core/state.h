@@ -61,6 +61,12 @@ void sp_state_close(sp_state *st);
 /* The watermark of (source, key): *found false (and *value untouched) when none. */
 int sp_state_get_watermark(sp_state *st, const char *source, const char *key, int64_t *value, bool *found,
                            sp_error *err);
+/* Add 1 to the counter kept as watermark (source, key) (created at 0) unless it has
+ * reached `limit` already (limit <= 0: no cap).  One SQLite statement, durable when
+ * it returns (no batch): *added says whether it counted, *value (may be NULL) gets
+ * the count after the call.  Daily request quotas use it (core/quota.h). */
+int sp_state_count_up(sp_state *st, const char *source, const char *key, int64_t limit, int64_t *value,
+                      bool *added, sp_error *err);
 /* Whether `key` was recorded as seen by `source`. */
 int sp_state_seen(sp_state *st, const char *source, const char *key, bool *seen, sp_error *err);
 /* The blob of (source, key) replaces out's content; *found false when none. */

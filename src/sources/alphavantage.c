@@ -7,8 +7,9 @@
  *   (GLOBAL_QUOTE has a parser; quotes come from Yahoo in a round.)
  *
  * Errors come as HTTP 200 bodies with "Note" / "Information" / "Error Message": the
- * classify hook turns them into rate-limit (retried by the HTTP client) or request
- * errors.  One request in flight; rate-limit notes are retried after 15-60 s;
+ * classify hook turns them into rate-limit (retried by the HTTP client), daily-limit
+ * (SP_ERR_QUOTA: not retried, the day's quota is used up) or request errors.  One
+ * request in flight; per-minute rate-limit notes are retried after 15-60 s;
  * fundamentals are fetched at most daily per ticker (the round's cache).
  */
 #include "sources/alphavantage.h"
@@ -58,22 +59,21 @@ static const sp_shape_field treasury_fields[] = {
 };
 const sp_shape_spec sp_alphavantage_treasury_shape = SP_SHAPE_SPEC("alphavantage", "treasury_yield", treasury_fields);
 
-/* The error text of an error body, and whether it is a rate limit; NULL if none. */
-static const char *error_text(const cJSON *root, bool *rate_limit) {
+/* The error text of an error body and its code in *code: SP_ERR_QUOTA for the daily
+ * limit ("25 requests per day": not retried today, core/quota.h), SP_ERR_RATE_LIMIT for
+ * per-minute notes (retried), SP_ERR_HTTP for the rest; NULL if none. */
+static const char *error_text(const cJSON *root, int *code) {
   const char *note = sp_json_string(root, "Note");
   const char *info = sp_json_string(root, "Information");
   const char *error = sp_json_string(root, "Error Message");
-  if (note) {
-    *rate_limit = true;
-    return note;
-  }
-  if (info) {
-    *rate_limit = strcasestr(info, "rate limit") || strcasestr(info, "requests per day") ||
-                  strcasestr(info, "call frequency") || strcasestr(info, "per minute");
-    return info;
-  }
-  *rate_limit = false;
-  return error;
+  const char *text = note ? note : info;
+  *code = SP_ERR_HTTP;
+  if (text && strcasestr(text, "per day") && !strcasestr(text, "per minute")) /* the old note named both */
+    *code = SP_ERR_QUOTA;
+  else if (note || (info && (strcasestr(info, "rate limit") || strcasestr(info, "call frequency") ||
+                             strcasestr(info, "per minute"))))
+    *code = SP_ERR_RATE_LIMIT;
+  return text ? text : error;
 }
 
 /* Cheap pre-check: error bodies are small objects naming one of the keys early. */
@@ -88,17 +88,16 @@ int sp_alphavantage_classify(const sp_http_response *resp, void *arg) {
   const char *body = (const char *)resp->body.data;
   if (!body || !may_be_error_body(body, resp->body.len)) return SP_OK;
   cJSON *root = cJSON_ParseWithLength(body, resp->body.len);
-  bool rate_limit = false;
-  const char *text = error_text(root, &rate_limit);
-  int rc = !text ? SP_OK : rate_limit ? SP_ERR_RATE_LIMIT : SP_ERR_HTTP;
+  int code;
+  const char *text = error_text(root, &code);
   cJSON_Delete(root);
-  return rc;
+  return text ? code : SP_OK;
 }
 
 bool sp_alphavantage_explain_error(const char *body, size_t len, char *out, size_t outlen) {
   cJSON *root = cJSON_ParseWithLength(body, len);
-  bool rate_limit;
-  const char *text = error_text(root, &rate_limit);
+  int code;
+  const char *text = error_text(root, &code);
   if (text) snprintf(out, outlen, "%s", text);
   cJSON_Delete(root);
   return text != NULL;
@@ -108,10 +107,10 @@ bool sp_alphavantage_explain_error(const char *body, size_t len, char *out, size
 static int parse_body(const char *body, size_t len, const char *what, cJSON **root, sp_error *err) {
   int rc = sp_json_parse(body, len, what, root, err);
   if (rc != SP_OK) return rc;
-  bool rate_limit;
-  const char *text = error_text(*root, &rate_limit);
+  int code;
+  const char *text = error_text(*root, &code);
   if (!text) return SP_OK;
-  rc = sp_error_set(err, rate_limit ? SP_ERR_RATE_LIMIT : SP_ERR_HTTP, "%s: %s", what, text);
+  rc = sp_error_set(err, code, "%s: %s", what, text);
   cJSON_Delete(*root);
   *root = NULL;
   return rc;
@@ -398,6 +397,8 @@ const sp_source_provider sp_source_alphavantage = {
              .timeout_ms = 30000,
              .backoff_base_ms = 15000,
              .backoff_max_ms = 60000},
+    .daily_limit = 25, /* free tier: 25 requests per day */
+    .per_ticker = SP_SOURCE_DATASET_BIT(SP_DS_FINANCIAL_DATA),
     .collect = alphavantage_collect,
     .explain_error = sp_alphavantage_explain_error,
     .history = alphavantage_history,

@@ -272,6 +272,7 @@ const sp_source_provider sp_source_finnhub = {
              .burst = 5,
              .max_in_flight = 2,
              .timeout_ms = 30000},
+    .per_ticker = SP_SOURCE_DATASET_BIT(SP_DS_FINANCIAL_DATA) | SP_SOURCE_DATASET_BIT(SP_DS_NEWS),
     .collect = finnhub_collect,
     .explain_error = finnhub_explain_error,
     .history = finnhub_history,

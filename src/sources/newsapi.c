@@ -9,7 +9,8 @@
  * (the developer plan answers the second page with maximumResultsReached, which ends
  * the query quietly).  Queries run as two sequential
  * chains so a fatal error stops the rest: rateLimited (after the HTTP client's
- * retries) and apiKey* errors stop the provider for this round, maximumResultsReached
+ * retries) and apiKey* errors stop the provider for this round (rateLimited with a
+ * daily quota configured uses the quota up for the UTC day: deferred, not failed), maximumResultsReached
  * ends that query quietly, other errors fail that query only.
  */
 #include "sources/newsapi.h"
@@ -156,6 +157,10 @@ static bool on_failure(sp_source_ctx *ctx, const sp_error *cause, void *data) {
     }
   }
   if (cause->code == SP_ERR_RATE_LIMIT) { /* still limited after the retries */
+    if (sp_source_quota_used_up(ctx, cause)) { /* the developer plan's 100 a day: deferred */
+      ctx->halted = true;
+      return true;
+    }
     if (!ctx->halted) SP_ERROR("newsapi", "stopping this round: rate limited");
     ctx->halted = true;
     return false;
@@ -232,6 +237,8 @@ const sp_source_provider sp_source_newsapi = {
              .burst = 2,
              .max_in_flight = 1,
              .timeout_ms = 30000},
+    .daily_limit = 100, /* developer plan: 100 requests per day */
+    .per_ticker = SP_SOURCE_DATASET_BIT(SP_DS_NEWS),
     .collect = newsapi_collect,
     .explain_error = newsapi_explain_error,
     .history = newsapi_history,

@@ -10,6 +10,8 @@
 #include "sources/source.h"
 
 #include "core/log.h"
+#include "core/metrics.h"
+#include "core/quota.h"
 #include "core/sha256.h"
 #include "core/timeutil.h"
 #include "sources/news.h"
@@ -216,6 +218,7 @@ typedef struct pending_request {
   sp_source_ctx *ctx;
   sp_source_response_fn on_response;
   sp_source_failure_fn on_failure;
+  bool deferred; /* refused by the daily quota before it was sent */
   size_t size;
   max_align_t data[]; /* the caller's data, copied */
 } pending_request;
@@ -226,6 +229,7 @@ static void request_failed(pending_request *p, const char *url, long status, con
                            size_t body_len, const sp_error *cause) {
   sp_source_ctx *ctx = p->ctx;
   if (p->on_failure && p->on_failure(ctx, cause, p->data)) {
+    if (ctx->quota_exhausted) return; /* it called sp_source_quota_used_up, which said so */
     char msg[SP_ERROR_MSG_MAX];
     snprintf(msg, sizeof msg, "%s", cause->msg);
     sp_redact(msg);
@@ -239,7 +243,12 @@ static void request_failed(pending_request *p, const char *url, long status, con
 static void request_done(void *arg, const sp_http_response *resp, const sp_error *err) {
   pending_request *p = arg;
   sp_source_ctx *ctx = p->ctx;
-  if (err && err->code != SP_OK) {
+  if (p->deferred) {
+    ctx->report->requests--; /* never sent after all */
+    ctx->report->deferred++;  /* the daily quota: counted and said at the round's end */
+  } else if (err && err->code == SP_ERR_QUOTA && sp_source_quota_used_up(ctx, err)) {
+    /* the provider's "daily limit reached": deferred, not a failure */
+  } else if (err && err->code != SP_OK) {
     char said[256];
     sp_error e = *err;
     if (resp && resp->body.len && ctx->provider->explain_error &&
@@ -259,6 +268,112 @@ static void request_done(void *arg, const sp_http_response *resp, const sp_error
   }
   ctx->failure_reported = false; /* also when a fallback recovered the failure */
   free(p);
+}
+
+/* ---- daily quotas (core/quota.h) ------------------------------------------------------ */
+
+/* Just before an attempt of a quota-limited provider's request leaves: count it in
+ * the state store, or refuse it (round budget spent, day used up, store unusable). */
+static int quota_before_attempt(void *arg) {
+  pending_request *p = arg;
+  sp_source_ctx *ctx = p->ctx;
+  bool granted = false;
+  if (!ctx->quota_exhausted && ctx->quota_budget > 0) {
+    sp_error e;
+    if (sp_quota_take(ctx->round->quota_state, ctx->provider->name, ctx->round->now_us, ctx->quota_limit,
+                      &granted, &e) != SP_OK)
+      SP_ERROR(ctx->provider->name, "daily quota: %s; request not sent", e.msg);
+    else if (!granted)
+      ctx->quota_exhausted = true; /* another round or process used the rest */
+  }
+  if (!granted) {
+    p->deferred = true;
+    return SP_ERR_QUOTA;
+  }
+  ctx->quota_budget--;
+  return SP_OK;
+}
+
+bool sp_source_quota_used_up(sp_source_ctx *ctx, const sp_error *cause) {
+  if (ctx->quota_limit <= 0) return false;
+  if (!ctx->quota_exhausted) {
+    sp_error e;
+    if (sp_quota_use_up(ctx->round->quota_state, ctx->provider->name, ctx->round->now_us, ctx->quota_limit, &e))
+      SP_ERROR(ctx->provider->name, "daily quota: %s", e.msg);
+    char msg[SP_ERROR_MSG_MAX];
+    snprintf(msg, sizeof msg, "%s", cause->msg);
+    sp_redact(msg);
+    SP_WARN("quota", "%s: daily limit reached, no more requests until 00:00 UTC: %s", ctx->provider->name, msg);
+    ctx->quota_exhausted = true;
+  }
+  ctx->report->deferred++;
+  return true;
+}
+
+/* Start ctx's daily quota for the round: its limit and budget and, for a per_ticker
+ * dataset, a copy of the round in *own with the rotated, trimmed tickers in *list
+ * (the caller frees *list).  The cursor moves past the tickers handed out. */
+static int quota_start(sp_source_ctx *ctx, sp_source_round *own, const char ***list, sp_error *err) {
+  const sp_source_round *r = ctx->round;
+  const char *name = ctx->provider->name;
+  ctx->report->quota_remaining = -1;
+  ctx->quota_limit = r->daily_limit ? r->daily_limit(r->arg, name) : ctx->provider->daily_limit;
+  if (!r->quota_state || r->window || ctx->quota_limit <= 0) {
+    ctx->quota_limit = 0;
+    return SP_OK;
+  }
+  int64_t used;
+  int rc = sp_quota_used(r->quota_state, name, r->now_us, &used, err);
+  if (rc) return rc;
+  int64_t remaining = used < ctx->quota_limit ? ctx->quota_limit - used : 0;
+  ctx->quota_budget = sp_quota_round_budget(remaining, r->rounds_left_today);
+  ctx->quota_exhausted = remaining == 0;
+  if (!(ctx->provider->per_ticker & SP_SOURCE_DATASET_BIT(r->ds->id)) || r->ntickers == 0) return SP_OK;
+  size_t n = r->ntickers, take = ctx->quota_budget < (int64_t)n ? (size_t)ctx->quota_budget : n;
+  sp_buf last = SP_BUF_INIT;
+  bool found;
+  rc = sp_quota_get_cursor(r->quota_state, name, r->ds->name, &last, &found, err);
+  size_t start = sp_quota_rotation_start(r->tickers, n, found ? (const char *)last.data : NULL);
+  sp_buf_free(&last);
+  if (rc) return rc;
+  *list = malloc((take ? take : 1) * sizeof **list);
+  if (!*list) return sp_error_set(err, SP_ERR_NOMEM, "out of memory");
+  for (size_t k = 0; k < take; k++) (*list)[k] = r->tickers[(start + k) % n];
+  *own = *r;
+  own->tickers = *list;
+  own->ntickers = take;
+  ctx->round = own;
+  ctx->report->deferred_tickers = (int)(n - take);
+  return take ? sp_quota_put_cursor(r->quota_state, name, r->ds->name, (*list)[take - 1], err) : SP_OK;
+}
+
+/* After the round: what is left today, the metrics, and one warning when anything
+ * was deferred. */
+static void quota_finish(sp_source_ctx *ctx) {
+  if (ctx->quota_limit <= 0) return;
+  sp_source_provider_report *rep = ctx->report;
+  const char *name = ctx->provider->name;
+  int64_t used = ctx->quota_limit;
+  sp_error e;
+  if (sp_quota_used(ctx->round->quota_state, name, ctx->round->now_us, &used, &e))
+    SP_ERROR(name, "daily quota: %s", e.msg);
+  rep->quota_remaining = used < ctx->quota_limit ? ctx->quota_limit - used : 0;
+  long deferred = (long)rep->deferred + rep->deferred_tickers;
+  sp_metrics_record_quota(name, (uint64_t)deferred, rep->quota_remaining);
+  if (deferred == 0) return;
+  char what[96];
+  if (rep->deferred_tickers && rep->deferred)
+    snprintf(what, sizeof what, "%d ticker(s) and %d request(s)", rep->deferred_tickers, rep->deferred);
+  else if (rep->deferred_tickers)
+    snprintf(what, sizeof what, "%d ticker(s)", rep->deferred_tickers);
+  else
+    snprintf(what, sizeof what, "%d request(s)", rep->deferred);
+  if (rep->quota_remaining == 0 || ctx->quota_exhausted)
+    SP_WARN("quota", "%s: daily quota of %lld requests used; %s deferred to the next UTC day", name,
+            (long long)ctx->quota_limit, what);
+  else
+    SP_WARN("quota", "%s: this round's share of the daily quota used (%lld of %lld left today); %s deferred to later rounds",
+            name, (long long)rep->quota_remaining, (long long)ctx->quota_limit, what);
 }
 
 static const char *const browser_headers[] = {
@@ -281,11 +396,16 @@ int sp_source_submit_with_fallback(sp_source_ctx *ctx, const char *path,
                                    sp_source_response_fn on_response,
                                    sp_source_failure_fn on_failure, const void *data,
                                    size_t size, sp_error *err) {
+  if (ctx->quota_limit > 0 && (ctx->quota_exhausted || ctx->quota_budget <= 0)) {
+    ctx->report->deferred++; /* over the daily quota: not queued (see quota_before_attempt) */
+    return SP_OK;
+  }
   pending_request *p = malloc(sizeof *p + size);
   if (!p) return sp_error_set(err, SP_ERR_NOMEM, "out of memory queueing %s", path);
   p->ctx = ctx;
   p->on_response = on_response;
   p->on_failure = on_failure;
+  p->deferred = false;
   p->size = size;
   if (size) memcpy(p->data, data, size);
   const char *name = ctx->provider->name;
@@ -296,6 +416,7 @@ int sp_source_submit_with_fallback(sp_source_ctx *ctx, const char *path,
                  : strcmp(name, "fedreserve") == 0 ? feed_headers
                                                    : json_headers,
       .classify = classify,
+      .before_attempt = ctx->quota_limit > 0 ? quota_before_attempt : NULL,
       .done = request_done,
       .arg = p,
   };
@@ -592,10 +713,13 @@ int sp_source_collect(const sp_source_transport *transport, const sp_source_roun
   }
 
   sp_source_ctx ctxs[SP_SOURCE_MAX_PROVIDERS];
+  sp_source_round quota_rounds[SP_SOURCE_MAX_PROVIDERS];       /* per_ticker providers' rotated rounds */
+  const char **quota_tickers[SP_SOURCE_MAX_PROVIDERS] = {NULL}; /* their ticker lists */
   report->nproviders = (int)round->nproviders;
   for (size_t i = 0; i < round->nproviders; i++) {
     sp_source_provider_report *rep = &report->providers[i];
     snprintf(rep->provider, sizeof rep->provider, "%s", round->providers[i]);
+    rep->quota_remaining = -1;
     const sp_source_provider *p = sp_source_find(round->providers[i]);
     ctxs[i] = (sp_source_ctx){.round = round, .provider = p, .transport = transport,
                               .report = rep, .news_seen = seen,
@@ -630,6 +754,10 @@ int sp_source_collect(const sp_source_transport *transport, const sp_source_roun
     }
     sp_error e;
     sp_error_clear(&e);
+    if (quota_start(&ctxs[i], &quota_rounds[i], &quota_tickers[i], &e) != SP_OK) {
+      sp_source_fail(&ctxs[i], NULL, 0, NULL, 0, &e);
+      continue;
+    }
     if (p->collect(&ctxs[i], &e) != SP_OK && rep->failures == 0)
       sp_source_fail(&ctxs[i], NULL, 0, NULL, 0, &e);
   }
@@ -638,6 +766,10 @@ int sp_source_collect(const sp_source_transport *transport, const sp_source_roun
   sp_error_clear(&run_err);
   int run_rc = transport->run(transport->impl, round->stop, &run_err);
   if (merge.cache) flush_quotes(round, &merge);
+  for (size_t i = 0; i < round->nproviders; i++) {
+    if (ctxs[i].provider && ctxs[i].quota_limit > 0) quota_finish(&ctxs[i]);
+    free(quota_tickers[i]);
+  }
   sp_news_seen_free(seen);
   sp_source_cache_free(own_cache);
 

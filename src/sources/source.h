@@ -20,6 +20,14 @@
  *   - a failed request is logged once (provider, endpoint with the key redacted, HTTP
  *     status, body excerpt) and counted against its provider; the other requests and
  *     providers carry on, and rows already emitted stay emitted;
+ *   - a provider with a daily request quota (core/quota.h; live rounds with a
+ *     quota_state only) sends at most this round's share of what is left today: a
+ *     request over it is not sent (its callbacks are never called) and is reported as
+ *     deferred, with one warning per provider per round; for its per_ticker datasets it
+ *     is handed the tickers after the last one it served, at most the round's budget
+ *     of them, the rest reported as deferred tickers.  A provider's "daily limit
+ *     reached" answer (SP_ERR_QUOTA, or sp_source_quota_used_up) ends its requests for
+ *     the UTC day.  Deferral is not a failure: the provider stays OK (partial);
  *   - rows are emitted only when newer than the watermark the caller supplies for
  *     their series (sp_source_row_watermark gives the key and value; the caller stores
  *     watermarks after rows are stored, using the same function).
@@ -76,6 +84,11 @@ typedef struct sp_source_provider {
   unsigned datasets;                /* SP_SOURCE_DATASET_BIT(SP_DS_...) | ... */
   const char *credential;           /* credentials.json name ("fred_api_key") or NULL */
   sp_http_provider_settings http;   /* defaults; config `providers.<name>` overrides them */
+  int64_t daily_limit;              /* requests per UTC day of the free tier, 0 = none (config
+                                       `providers.<name>.daily_limit` overrides it; core/quota.h) */
+  unsigned per_ticker;              /* datasets whose `collect` sends one request (or one
+                                       query's pages) per ticker of round->tickers, in order:
+                                       a daily quota rotates and trims that list */
   /* Submit this provider's requests for ctx's dataset.  Returns 0, or an error when
    * nothing could be submitted at all (the provider then counts as failed). */
   int (*collect)(sp_source_ctx *ctx, sp_error *err);
@@ -159,10 +172,19 @@ typedef struct sp_source_round {
    * and stored watermarks do not filter rows (the caller decides what is new, see
    * core/backfill.h). */
   const sp_source_window *window;
+  /* Daily request quotas (core/quota.h): the state store counting requests, or NULL
+   * for no quota accounting (then no quota applies). */
+  struct sp_state *quota_state;
+  /* A provider's daily limit (0 = none); NULL uses sp_source_provider.daily_limit. */
+  int64_t (*daily_limit)(void *arg, const char *provider);
+  /* Rounds of this source left today, this one included (sp_quota_rounds_left_today);
+   * 0 or 1: this round may spend all that is left today (one-off rounds). */
+  int rounds_left_today;
 } sp_source_round;
 
 typedef enum sp_source_status {
-  SP_SOURCE_OK = 0,      /* every request succeeded */
+  SP_SOURCE_OK = 0,      /* every request sent succeeded (some may be deferred: see
+                            deferred and deferred_tickers) */
   SP_SOURCE_DISABLED,    /* missing credential: warned once, not a failure */
   SP_SOURCE_FAILED,      /* at least one request failed (rows of the others kept) */
   SP_SOURCE_UNKNOWN      /* not a provider, or it does not serve the dataset */
@@ -175,6 +197,9 @@ typedef struct sp_source_provider_report {
   int failures;          /* requests that failed */
   long rows;             /* rows emitted */
   int shape_changes;     /* responses whose shape changed (sources/shape.h) */
+  int deferred;          /* requests not sent: over the daily quota or this round's share */
+  int deferred_tickers;  /* per_ticker datasets: tickers left for later rounds */
+  int64_t quota_remaining; /* requests left today after the round; -1 when no quota */
   sp_error first_error;  /* the first failure's message (key redacted) */
 } sp_source_provider_report;
 
@@ -234,7 +259,16 @@ struct sp_source_ctx {
   struct sp_source_news_seen *news_seen; /* news (article_id, ticker) and policy event_id
                                             emitted this round */
   struct sp_source_quote_merge *merge;   /* financial_data: fundamentals to merge */
+  int64_t quota_limit;                  /* daily request limit in force, 0 = none */
+  int64_t quota_budget;                 /* requests this round may still send */
+  bool quota_exhausted;                 /* the day's quota is used up */
 };
+
+/* The provider said its daily limit is reached (e.g. a rate-limit answer that persists
+ * after the retries): when ctx's provider has a daily quota, count the UTC day as used
+ * up (no more requests until 00:00 UTC), log it once, count the request as deferred
+ * and return true; false (nothing done) when it has none. */
+bool sp_source_quota_used_up(sp_source_ctx *ctx, const sp_error *cause);
 
 /* Called with a successful (2xx, accepted by classify) response.  `data` is the
  * request's copy of what was given to sp_source_submit.  Return 0, or an error which

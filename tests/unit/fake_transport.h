@@ -39,6 +39,8 @@ typedef struct fake_transport {
   int nqueued, next;
   char paths[FAKE_MAX_REQUESTS][1024]; /* every path requested, in order */
   int npaths;
+  int nsent;          /* requests answered (before_attempt allowed them) */
+  int nsent_vetoed;   /* requests before_attempt dropped unsent */
 } fake_transport;
 
 static inline void fake_route_add(fake_transport *f, const char *prefix, long status,
@@ -83,6 +85,20 @@ static inline int fake_run(void *impl, const volatile bool *stop, sp_error *err)
   fake_transport *f = impl;
   while (f->next < f->nqueued) {
     fake_queued *q = &f->queue[f->next++];
+    int veto = q->req.before_attempt ? q->req.before_attempt(q->req.arg) : SP_OK;
+    if (veto != SP_OK) { /* not sent, as the HTTP client does */
+      sp_http_response unsent = {.status = 0};
+      snprintf(unsent.url, sizeof unsent.url, "http://fake%.900s", q->path);
+      sp_redact(unsent.url);
+      sp_buf_append_str(&unsent.body, "");
+      sp_error e;
+      sp_error_set(&e, veto, "%s: not sent", unsent.url);
+      q->req.done(q->req.arg, &unsent, &e);
+      sp_buf_free(&unsent.body);
+      f->nsent_vetoed++;
+      continue;
+    }
+    f->nsent++;
     const fake_route *route = NULL;
     for (int i = 0; i < f->nroutes; i++)
       if (strncmp(q->path, f->routes[i].prefix, strlen(f->routes[i].prefix)) == 0) {

@@ -735,6 +735,10 @@ static void test_providers_agree_with_sources(void **state) {
     assert_true(sp->http.rate_limit == sp_provider_infos[id].rate_limit);
     assert_int_equal(sp->http.max_in_flight, sp_provider_infos[id].max_in_flight);
     assert_int_equal(sp->http.timeout_ms, sp_provider_infos[id].timeout * 1000);
+    if (sp->daily_limit != info->daily_limit)
+      fprintf(stderr, "provider '%s': daily_limit %lld in src/sources, %lld in config_schema.c\n", sp->name,
+              (long long)sp->daily_limit, (long long)info->daily_limit);
+    assert_int_equal(sp->daily_limit, info->daily_limit);
     if (sp->credential) {
       bool named = false;
       for (int c = 0; c < SP_CRED_COUNT; c++)

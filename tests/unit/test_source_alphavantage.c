@@ -82,7 +82,7 @@ static void test_error_bodies(void **state) {
     int classify;
     const char *says;
   } cases[] = {{"alphavantage/error-note-rate-limit.json", SP_ERR_RATE_LIMIT, "5 calls per minute"},
-               {"alphavantage/error-information-daily-limit.json", SP_ERR_RATE_LIMIT, "25 requests per day"},
+               {"alphavantage/error-information-daily-limit.json", SP_ERR_QUOTA, "25 requests per day"},
                {"alphavantage/error-information-premium.json", SP_ERR_HTTP, "premium endpoint"},
                {"alphavantage/error-message-invalid-call.json", SP_ERR_HTTP, "Invalid API call"}};
   sp_http_response resp = {.status = 200};

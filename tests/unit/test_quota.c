@@ -1,0 +1,251 @@
+/*
+ * test_quota.c — daily request quotas (core/quota.h and their use in a source round,
+ * sources/source.c): counting per provider per UTC day with a fake clock across the
+ * day boundary, persistence across reopening the state store, the round budget and
+ * rounds left by schedule, ticker rotation (over k rounds every ticker is served),
+ * deferral reported without failing the provider, and a provider's own daily-limit
+ * answer (Alpha Vantage's "requests per day" note) ending the day without retries.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "core/log.h"
+#include "core/metrics.h"
+#include "core/quota.h"
+#include "core_test_util.h"
+#include "fake_transport.h"
+
+#include <string.h>
+
+static const char *credential(void *arg, const char *name) {
+  (void)arg;
+  return strcmp(name, "finnhub_api_key") == 0 ? "fh-key" : strcmp(name, "alpha_vantage_key") == 0 ? "av-key" : NULL;
+}
+
+static int emit(void *arg, const sp_row *row, const char *request, sp_error *err) {
+  (void)arg, (void)row, (void)request, (void)err;
+  return SP_OK;
+}
+
+static int64_t test_limit = 3;
+static int64_t daily_limit(void *arg, const char *provider) {
+  (void)arg, (void)provider;
+  return test_limit;
+}
+
+static void test_count_across_day_boundary_and_reopen(void **state) {
+  (void)state;
+  char dir[256];
+  make_temp_dir(dir, sizeof dir);
+  sp_state *st;
+  sp_error err;
+  assert_int_equal(sp_state_open(dir, &st, &err), 0);
+  int64_t evening = ts_of("2026-11-24T23:59:00Z"), midnight = ts_of("2026-11-25T00:00:00Z");
+  bool granted;
+  int64_t used;
+  for (int i = 0; i < 3; i++) {
+    assert_int_equal(sp_quota_take(st, "newsapi", evening, 3, &granted, &err), 0);
+    assert_true(granted);
+  }
+  assert_int_equal(sp_quota_take(st, "newsapi", evening + 59 * SP_US_PER_SEC, 3, &granted, &err), 0);
+  assert_false(granted); /* 23:59:59: still the same day */
+  assert_int_equal(sp_quota_used(st, "newsapi", evening, &used, &err), 0);
+  assert_int_equal(used, 3);
+  assert_int_equal(sp_quota_used(st, "finnhub", evening, &used, &err), 0);
+  assert_int_equal(used, 0); /* per provider */
+  assert_int_equal(sp_quota_take(st, "newsapi", midnight, 3, &granted, &err), 0);
+  assert_true(granted); /* 00:00 UTC: a new day */
+  assert_int_equal(sp_quota_take(st, "newsapi", midnight, 3, &granted, &err), 0);
+  assert_true(granted);
+  sp_state_close(st);
+
+  /* a restart does not reset the count */
+  assert_int_equal(sp_state_open(dir, &st, &err), 0);
+  assert_int_equal(sp_quota_used(st, "newsapi", midnight + 3600 * SP_US_PER_SEC, &used, &err), 0);
+  assert_int_equal(used, 2);
+  assert_int_equal(sp_quota_used(st, "newsapi", evening, &used, &err), 0);
+  assert_int_equal(used, 3);
+  assert_int_equal(sp_quota_use_up(st, "newsapi", midnight, 3, &err), 0);
+  assert_int_equal(sp_quota_take(st, "newsapi", midnight, 3, &granted, &err), 0);
+  assert_false(granted);
+  sp_buf cursor = SP_BUF_INIT;
+  bool found;
+  assert_int_equal(sp_quota_put_cursor(st, "newsapi", "news", "MSFT", &err), 0);
+  sp_state_close(st);
+  assert_int_equal(sp_state_open(dir, &st, &err), 0);
+  assert_int_equal(sp_quota_used(st, "newsapi", midnight, &used, &err), 0);
+  assert_int_equal(used, 3);
+  assert_int_equal(sp_quota_get_cursor(st, "newsapi", "news", &cursor, &found, &err), 0);
+  assert_true(found);
+  assert_string_equal((const char *)cursor.data, "MSFT");
+  assert_int_equal(sp_quota_get_cursor(st, "newsapi", "financial_data", &cursor, &found, &err), 0);
+  assert_false(found);
+  sp_buf_free(&cursor);
+  sp_state_close(st);
+  remove_tree(dir);
+}
+
+static void test_budget_and_rounds_left(void **state) {
+  (void)state;
+  assert_int_equal(sp_quota_round_budget(100, 24), 4);
+  assert_int_equal(sp_quota_round_budget(100, 1), 100);
+  assert_int_equal(sp_quota_round_budget(100, 0), 100); /* one-off round */
+  assert_int_equal(sp_quota_round_budget(3, 11), 1);    /* at least 1 */
+  assert_int_equal(sp_quota_round_budget(0, 5), 0);
+  sp_schedule hourly, daily;
+  sp_error err;
+  assert_int_equal(sp_schedule_parse("1h", &hourly, &err), 0);
+  assert_int_equal(sp_schedule_parse("1d", &daily, &err), 0);
+  assert_int_equal(sp_quota_rounds_left_today(&hourly, ts_of("2026-11-25T00:00:00Z")), 24);
+  assert_int_equal(sp_quota_rounds_left_today(&hourly, ts_of("2026-11-25T13:30:00Z")), 11);
+  assert_int_equal(sp_quota_rounds_left_today(&hourly, ts_of("2026-11-25T23:00:00Z")), 1);
+  assert_int_equal(sp_quota_rounds_left_today(&daily, ts_of("2026-11-25T00:00:00Z")), 1);
+  const char *const list[] = {"A", "B", "C"};
+  assert_int_equal(sp_quota_rotation_start(list, 3, NULL), 0);
+  assert_int_equal(sp_quota_rotation_start(list, 3, "B"), 2);
+  assert_int_equal(sp_quota_rotation_start(list, 3, "C"), 0);
+  assert_int_equal(sp_quota_rotation_start(list, 3, "GONE"), 0);
+}
+
+#define NTICKERS 7
+static const char *const tickers[NTICKERS] = {"AAPL", "MSFT", "GOOGL", "AMZN", "NVDA", "META", "TSLA"};
+
+/* The ticker of a Finnhub company-news path ("...symbol=AAPL&..."), into out. */
+static void symbol_of(const char *path, char *out, size_t cap) {
+  const char *s = strstr(path, "symbol=");
+  assert_non_null(s);
+  s += 7;
+  size_t n = strcspn(s, "&");
+  snprintf(out, cap, "%.*s", (int)(n < cap ? n : cap - 1), s);
+}
+
+static void test_round_rotation_covers_every_ticker(void **state) {
+  (void)state;
+  char dir[256];
+  make_temp_dir(dir, sizeof dir);
+  sp_state *st;
+  sp_error err;
+  assert_int_equal(sp_state_open(dir, &st, &err), 0);
+  const char *providers[] = {"finnhub"};
+  sp_source_round round = {.ds = sp_dataset_get(SP_DS_NEWS), .providers = providers, .nproviders = 1,
+                           .tickers = tickers, .ntickers = NTICKERS, .now_us = ts_of("2026-11-25T10:00:00Z"),
+                           .credential = credential, .emit = emit, .quota_state = st, .daily_limit = daily_limit};
+  test_limit = 3;
+  int served[NTICKERS] = {0};
+  sp_log_set_level(SP_LOG_OFF);
+  /* three days of one round each: 3 + 3 + 1 (then the rotation wraps) */
+  for (int day = 0; day < 3; day++) {
+    fake_transport fake;
+    memset(&fake, 0, sizeof fake);
+    fake_route_add(&fake, "/api/v1/company-news", 200, NULL, "[]");
+    sp_source_transport t = fake_transport_of(&fake);
+    sp_source_report report;
+    assert_int_equal(sp_source_collect(&t, &round, &report, &err), 0);
+    assert_int_equal(report.providers[0].status, SP_SOURCE_OK);
+    assert_int_equal(fake.nsent, 3);
+    assert_int_equal(report.providers[0].requests, 3);
+    assert_int_equal(report.providers[0].deferred_tickers, NTICKERS - 3);
+    assert_int_equal(report.providers[0].quota_remaining, 0);
+    for (int i = 0; i < fake.npaths; i++) {
+      char sym[16];
+      symbol_of(fake.paths[i], sym, sizeof sym);
+      for (int k = 0; k < NTICKERS; k++)
+        if (strcmp(sym, tickers[k]) == 0) served[k]++;
+    }
+    /* the same day again: nothing left, nothing sent, all deferred, still OK */
+    memset(&fake, 0, sizeof fake);
+    round.now_us += 3600 * SP_US_PER_SEC;
+    assert_int_equal(sp_source_collect(&t, &round, &report, &err), 0);
+    assert_int_equal(fake.npaths, 0);
+    assert_int_equal(report.providers[0].deferred_tickers, NTICKERS);
+    assert_int_equal(report.providers[0].status, SP_SOURCE_OK);
+    round.now_us += 23 * 3600 * SP_US_PER_SEC;
+  }
+  for (int k = 0; k < NTICKERS; k++) assert_true(served[k] >= 1); /* 9 requests over 7 tickers */
+  assert_int_equal(served[0], 2); /* day 3: TSLA, then the rotation wraps to AAPL, MSFT */
+  assert_int_equal(served[1], 2);
+  for (int k = 2; k < NTICKERS; k++) assert_int_equal(served[k], 1);
+  sp_state_close(st);
+  remove_tree(dir);
+}
+
+static void test_round_spreads_the_day(void **state) {
+  (void)state;
+  char dir[256];
+  make_temp_dir(dir, sizeof dir);
+  sp_state *st;
+  sp_error err;
+  assert_int_equal(sp_state_open(dir, &st, &err), 0);
+  const char *providers[] = {"finnhub"};
+  test_limit = 100;
+  sp_source_round round = {.ds = sp_dataset_get(SP_DS_NEWS), .providers = providers, .nproviders = 1,
+                           .tickers = tickers, .ntickers = NTICKERS, .now_us = ts_of("2026-11-25T00:00:00Z"),
+                           .credential = credential, .emit = emit, .quota_state = st, .daily_limit = daily_limit,
+                           .rounds_left_today = 24};
+  fake_transport fake;
+  memset(&fake, 0, sizeof fake);
+  fake_route_add(&fake, "/api/v1/company-news", 200, NULL, "[]");
+  sp_source_transport t = fake_transport_of(&fake);
+  sp_source_report report;
+  assert_int_equal(sp_source_collect(&t, &round, &report, &err), 0);
+  assert_int_equal(fake.nsent, 4); /* 100 / 24 rounds */
+  assert_int_equal(report.providers[0].deferred_tickers, 3);
+  assert_int_equal(report.providers[0].quota_remaining, 96);
+  sp_buf prom = SP_BUF_INIT;
+  assert_int_equal(sp_metrics_render_prometheus(&prom), 0);
+  assert_non_null(strstr((const char *)prom.data, "stockpipe_provider_quota_remaining{provider=\"finnhub\"} 96\n"));
+  assert_non_null(strstr((const char *)prom.data, "# TYPE stockpipe_provider_requests_deferred_total counter\n"));
+  sp_buf_free(&prom);
+  sp_state_close(st);
+  remove_tree(dir);
+}
+
+static void test_alphavantage_daily_note_ends_the_day(void **state) {
+  (void)state;
+  char dir[256];
+  make_temp_dir(dir, sizeof dir);
+  sp_state *st;
+  sp_error err;
+  assert_int_equal(sp_state_open(dir, &st, &err), 0);
+  const char *providers[] = {"alphavantage"};
+  sp_source_round round = {.ds = sp_dataset_get(SP_DS_FINANCIAL_DATA), .providers = providers, .nproviders = 1,
+                           .tickers = tickers, .ntickers = NTICKERS, .now_us = ts_of("2026-11-25T10:00:00Z"),
+                           .credential = credential, .emit = emit, .quota_state = st}; /* default limit: 25 */
+  fake_transport fake;
+  memset(&fake, 0, sizeof fake);
+  fake_route_add(&fake, "/query?", 200, "alphavantage/error-information-daily-limit.json", NULL);
+  sp_source_transport t = fake_transport_of(&fake);
+  sp_source_report report;
+  assert_int_equal(sp_source_collect(&t, &round, &report, &err), 0);
+  assert_int_equal(report.providers[0].status, SP_SOURCE_OK);
+  assert_int_equal(report.providers[0].failures, 0);
+  assert_int_equal(fake.nsent, 1);        /* the note ended the day: the six queued after it stay unsent */
+  assert_int_equal(fake.nsent_vetoed, 6);
+  assert_int_equal(report.providers[0].deferred, 7);
+  assert_int_equal(report.providers[0].quota_remaining, 0);
+  int64_t used;
+  assert_int_equal(sp_quota_used(st, "alphavantage", round.now_us, &used, &err), 0);
+  assert_int_equal(used, 25);
+  /* without a quota store the note is a failure of that request (not retried either) */
+  round.quota_state = NULL;
+  memset(&fake, 0, sizeof fake);
+  fake_route_add(&fake, "/query?", 200, "alphavantage/error-information-daily-limit.json", NULL);
+  assert_int_equal(sp_source_collect(&t, &round, &report, &err), SP_ERR_QUOTA);
+  assert_int_equal(report.providers[0].status, SP_SOURCE_FAILED);
+  sp_state_close(st);
+  remove_tree(dir);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_count_across_day_boundary_and_reopen),
+      cmocka_unit_test(test_budget_and_rounds_left),
+      cmocka_unit_test(test_round_rotation_covers_every_ticker),
+      cmocka_unit_test(test_round_spreads_the_day),
+      cmocka_unit_test(test_alphavantage_daily_note_ends_the_day),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
