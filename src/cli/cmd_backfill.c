@@ -24,6 +24,9 @@
 
 #define DRAIN_TIMEOUT_US (120 * SP_US_PER_SEC) /* the sinks' last batches after the last chunk */
 #define BAR_WIDTH 24
+/* Tickers per round: a backfill round holds its rows until it ends (core/agent.c), so
+ * 50 tickers x 90 days of 1h bars is ~30k rows in memory, not the whole universe's. */
+#define ROUND_TICKERS 50
 
 static const sp_cli_option backfill_options[] = {
     {"from", true, "DATE", "first day of the range (YYYY-MM-DD, UTC)"},
@@ -166,6 +169,32 @@ static void chunk_failed_message(const progress *pr, const char *dataset, const 
                err->msg);
 }
 
+/* One chunk for a batch of tickers (keys: their series; both empty = the source's own
+ * list).  When the round fails with several tickers, each is retried alone to find the
+ * failing ones (rows the group round stored are behind their cursors: none is stored
+ * twice).  Counts failed (ticker) chunks into *failed; returns true when any failed. */
+static bool run_batch(sp_pipeline *p, const sp_config_source *src, sp_backfill *b, const sp_source_window *w,
+                      const sp_strlist *tickers, const sp_strlist *keys, const progress *pr,
+                      const volatile bool *stop, size_t *failed) {
+  const char *dataset = sp_dataset_get(src->dataset)->name;
+  sp_error err;
+  if (run_chunk(p, src, b, w, tickers, keys, &err) == SP_OK || *stop) return false;
+  if (tickers->count <= 1) {
+    chunk_failed_message(pr, dataset, tickers->count ? tickers->items[0] : src->name, w, &err);
+    (*failed)++;
+    return true;
+  }
+  for (size_t k = 0; k < tickers->count && !*stop; k++) {
+    sp_strlist one_ticker = {&tickers->items[k], 1}, one_key = {&keys->items[k], 1};
+    sp_backfill_retry(b, keys->items[k]); /* the group's failure marked it */
+    if (run_chunk(p, src, b, w, &one_ticker, &one_key, &err) != SP_OK && !*stop) {
+      chunk_failed_message(pr, dataset, tickers->items[k], w, &err);
+      (*failed)++;
+    }
+  }
+  return true;
+}
+
 /* Run every chunk of one source, counting failed (ticker) chunks into *failed.
  * Returns SP_EXIT_OK, or SP_EXIT_FAILURE when it could not run at all. */
 static int backfill_source(sp_pipeline *p, const source_plan *plan, const char *run_id, const sp_strlist *tickers,
@@ -203,23 +232,14 @@ static int backfill_source(sp_pipeline *p, const source_plan *plan, const char *
         round_keys.items[round_keys.count++] = keys.items[k];
       }
     bool skip = keys.count > 0 && round_tickers.count == 0; /* stored by an earlier run, or nothing to fill */
-    if (!skip && run_chunk(p, src, b, &w, &round_tickers, &round_keys, &err) != SP_OK && !*stop) {
-      if (round_tickers.count <= 1) {
-        chunk_failed_message(pr, ds->name, round_tickers.count ? round_tickers.items[0] : src->name, &w, &err);
-        (*failed)++;
-      }
+    size_t count = round_tickers.count;
+    for (size_t off = 0; !skip && !give_up && off < (count ? count : 1) && !*stop; off += ROUND_TICKERS) {
+      size_t size = count - off < ROUND_TICKERS ? count - off : ROUND_TICKERS;
+      sp_strlist batch_tickers = {round_tickers.items + off, size}, batch_keys = {round_keys.items + off, size};
       /* series met as rows arrive: a later chunk could pass one that failed here */
-      give_up = keys.count == 0;
-      /* Several tickers: find the failing ones, one round each (rows the group round
-       * stored are behind their cursors, so nothing is fetched into the sinks twice). */
-      for (size_t k = 0; round_tickers.count > 1 && k < round_tickers.count && !*stop; k++) {
-        sp_strlist one_ticker = {&round_tickers.items[k], 1}, one_key = {&round_keys.items[k], 1};
-        sp_backfill_retry(b, round_keys.items[k]); /* the group's failure marked it */
-        if (run_chunk(p, src, b, &w, &one_ticker, &one_key, &err) != SP_OK && !*stop) {
-          chunk_failed_message(pr, ds->name, round_tickers.items[k], &w, &err);
-          (*failed)++;
-        }
-      }
+      if (run_batch(p, src, b, &w, &batch_tickers, &batch_keys, pr, stop, failed) && keys.count == 0) give_up = true;
+      pr->rows = rows_before + sp_backfill_rows(b);
+      progress_draw(pr);
     }
     if (!skip) pr->done_here++;
     pr->rows = rows_before + sp_backfill_rows(b);

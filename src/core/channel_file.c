@@ -8,7 +8,12 @@
  * cache.  fdatasync runs outside it, under `sync_mutex`, on a dup of the log
  * descriptor, so appends continue while a sync is in flight and one sync covers
  * every record written before it started (group commit).  Lock order: sync_mutex,
- * then sync.mutex.
+ * then sync.mutex.  The taker reads events outside the lock through its read
+ * window (one pread per 128 KiB of log; only bytes written before the read).
+ *
+ * Queue layout: queue.v[head ..) in sequence order; the first `retired` entries
+ * were taken by deferred take commits whose TAKE record waits for a flush (still
+ * listed by checkpoints), the next `inflight` ones are held by the open take.
  */
 #include "core/channel_file.h"
 
@@ -35,6 +40,11 @@
 #define CHECKPOINT_MAGIC "SPCKPT01"
 #define REF_SIZE 24 /* seq u64, off u64, seg u32, len u32 */
 #define READ_WINDOW (128 * 1024) /* the taker reads the log in pieces this large */
+/* The log segment being appended to is zero-filled this far ahead of its records,
+ * so that an fdatasync after an append inside the filled part has no file size or
+ * block allocation to write: one data write instead of data plus inode. */
+#define PREFILL_CHUNK (1024 * 1024)
+#define ZEROS_SIZE (64 * 1024)
 
 enum record_type { REC_PUT = 1, REC_PREPARE, REC_COMMIT, REC_ABORT, REC_TAKE };
 /* How a prepared transaction commits (the PREPARE record's mode byte). */
@@ -96,6 +106,7 @@ typedef struct file_channel {
   int log_fd;
   uint32_t log_seg;
   uint64_t log_off;
+  uint64_t log_filled;        /* size of the tail segment: records, then zeros */
   uint64_t lsn_written;       /* bytes appended since open */
   uint64_t lsn_rolled_synced; /* everything before this was synced by a segment roll */
   sp_buf wbuf;
@@ -234,9 +245,11 @@ static int open_segment(file_channel *fc, uint32_t seg, sp_error *err) {
   int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return sp_error_set(err, SP_ERR_IO, "channel %s: creating %s: %s", fc->base.name, path, strerror(errno));
   if (fc->log_fd >= 0) {
-    if (fdatasync(fc->log_fd) != 0) {
+    /* a finished segment ends with its last record (its zero-filled tail is cut) */
+    if ((fc->log_filled > fc->log_off && ftruncate(fc->log_fd, (off_t)fc->log_off) != 0) ||
+        fdatasync(fc->log_fd) != 0) {
       close(fd);
-      return fail_channel(fc, err, "syncing a finished log segment", errno);
+      return fail_channel(fc, err, "finishing a log segment", errno);
     }
     close(fc->log_fd);
     fc->lsn_rolled_synced = fc->lsn_written;
@@ -244,6 +257,7 @@ static int open_segment(file_channel *fc, uint32_t seg, sp_error *err) {
   fc->log_fd = fd;
   fc->log_seg = seg;
   fc->log_off = 0;
+  fc->log_filled = 0;
   fc->stats.segments++;
   return sp_fsync_dir(fc->data_dir, err);
 }
@@ -305,6 +319,22 @@ static int log_add(file_channel *fc, uint8_t type, uint8_t mode, uint64_t txid, 
   return SP_OK;
 }
 
+/* Keep the tail segment zero-filled up to the next PREFILL_CHUNK boundary past its
+ * records (never past max_segment_bytes).  Best effort (mutex held): a failed
+ * write leaves the segment shorter, which only costs the next syncs their speed. */
+static void prefill_segment(file_channel *fc) {
+  static const uint8_t zeros[ZEROS_SIZE];
+  if (fc->log_filled - fc->log_off >= PREFILL_CHUNK / 2) return;
+  uint64_t target = (fc->log_off + PREFILL_CHUNK) / ZEROS_SIZE * ZEROS_SIZE;
+  if (target > fc->max_segment_bytes) target = fc->max_segment_bytes;
+  while (fc->log_filled < target) {
+    size_t n = target - fc->log_filled < ZEROS_SIZE ? (size_t)(target - fc->log_filled) : ZEROS_SIZE;
+    ssize_t w = pwrite(fc->log_fd, zeros, n, (off_t)fc->log_filled);
+    if (w <= 0) return;
+    fc->log_filled += (uint64_t)w;
+  }
+}
+
 static int log_flush(file_channel *fc, sp_error *err) {
   if (fc->wbuf.len == 0) return SP_OK;
   const uint8_t *p = fc->wbuf.data;
@@ -314,8 +344,8 @@ static int log_flush(file_channel *fc, sp_error *err) {
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
       int e = errno;
-      if (ftruncate(fc->log_fd, (off_t)fc->log_off) != 0) { /* keep the tail clean when possible */
-      }
+      if (ftruncate(fc->log_fd, (off_t)fc->log_off) == 0) /* keep the tail clean when possible */
+        fc->log_filled = fc->log_off;
       sp_buf_reset(&fc->wbuf);
       return e == ENOSPC ? sp_error_set(err, SP_ERR_FULL, "channel %s: disk full writing its log", fc->base.name)
                          : fail_channel(fc, err, "writing the log", e);
@@ -326,6 +356,8 @@ static int log_flush(file_channel *fc, sp_error *err) {
   fc->log_off += fc->wbuf.len;
   fc->lsn_written += fc->wbuf.len;
   sp_buf_reset(&fc->wbuf);
+  if (fc->log_off > fc->log_filled) fc->log_filled = fc->log_off;
+  prefill_segment(fc);
   return SP_OK;
 }
 
@@ -1122,6 +1154,12 @@ static int apply_record(file_channel *fc, pending **list, uint32_t seg, uint64_t
   return SP_OK;
 }
 
+static bool all_zero(const uint8_t *p, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (p[i]) return false;
+  return true;
+}
+
 /* Replay segment `seg` from `start`.  `last` tells whether it is the log's tail. */
 static int replay_segment(file_channel *fc, pending **list, uint32_t seg, uint64_t start, bool last, sp_error *err) {
   char path[PATH_MAX];
@@ -1154,11 +1192,17 @@ static int replay_segment(file_channel *fc, pending **list, uint32_t seg, uint64
       off += RECORD_HEADER + get_u32(data + off + 4);
       continue;
     }
+    /* the zero-filled tail of the segment that was being appended to: the end */
+    if (all_zero(data + off, size - off)) {
+      if (last && ftruncate(fd, (off_t)off) != 0)
+        rc = sp_error_set(err, SP_ERR_IO, "channel %s: truncating %s: %s", fc->base.name, path, strerror(errno));
+      break;
+    }
     /* look for the next valid record */
     size_t next = off + 1;
     while (next < size && !valid_record_at(data, size, next)) next++;
     if (next >= size && last) {
-      SP_WARN(fc->base.name, "cutting a torn record at the end of %s (offset %zu, %zu bytes)", path, off, size - off);
+      SP_WARN(fc->base.name, "cutting a torn record at the end of %s (offset %zu)", path, off);
       if (ftruncate(fd, (off_t)off) != 0)
         rc = sp_error_set(err, SP_ERR_IO, "channel %s: truncating %s: %s", fc->base.name, path, strerror(errno));
       break;

@@ -7,7 +7,10 @@
  *   data_dir/log-NNNNNNNNNN.wal   write-ahead log segments of records
  *       [u32 crc32c][u32 length][u8 type][u8 mode][u16 0][u32 0][u64 txid][u64 seq][payload]
  *       (CRC-32C over everything after the crc field), types PUT, PREPARE, COMMIT,
- *       ABORT and TAKE (payload: ranges of sequence numbers taken);
+ *       ABORT and TAKE (payload: ranges of sequence numbers taken); the segment
+ *       being appended to is kept zero-filled up to 1 MiB ahead of its records (so
+ *       its fdatasync writes no size or allocation change), its zero tail is cut
+ *       when it is finished or replayed, and replay reads a zero tail as its end;
  *   checkpoint_dir/checkpoint-0, checkpoint-1   two alternating snapshots of the
  *       queue (pointers into the log), prepared transactions, the next sequence
  *       number and the log position they cover, each with a generation number and a

@@ -438,8 +438,17 @@ static int fetch(kafka_channel *kc, int wait_ms, bool *fetched, sp_error *err) {
     return SP_OK;
   }
   if (m->err) {
-    int rc = sp_error_set(err, SP_ERR_IO, "channel %s: consuming Kafka topic %s: %s", kc->base.name, kc->topic,
-                          rd_kafka_message_errstr(m));
+    /* librdkafka recovers from most consumer errors by itself (a broker down, a
+     * leader moving): those are logged and waited out (the catch-up time-out bounds
+     * the wait); a fatal error or a missing topic fails the take. */
+    bool fatal = m->err == RD_KAFKA_RESP_ERR__FATAL || m->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART ||
+                 m->err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC || m->err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED;
+    int rc = SP_OK;
+    if (fatal)
+      rc = sp_error_set(err, SP_ERR_IO, "channel %s: consuming Kafka topic %s: %s", kc->base.name, kc->topic,
+                        rd_kafka_message_errstr(m));
+    else
+      SP_WARN(kc->base.name, "consuming Kafka topic %s: %s (retrying)", kc->topic, rd_kafka_message_errstr(m));
     rd_kafka_message_destroy(m);
     return rc;
   }

@@ -5,7 +5,10 @@
  *     quote_time per ticker, the last bar_time per "AAPL/1h", a news watermark
  *     (int64 values: timestamps in microseconds, or any ordered number);
  *   - dedup keys per source (article ids already stored), with the time they were seen;
- *   - small blobs per (source, key) (indicator state carried across polls);
+ *     the same table holds floors that only move down (sp_state_batch_lower_watermark),
+ *     e.g. a series' first stored time "<series>@first" (core/backfill.h);
+ *   - small blobs per (source, key) (indicator state carried across polls, backfill
+ *     cursors);
  *   - the ids of decided fan-out put transactions (see channel.h).
  *
  * Advancing a watermark in the commit that publishes its rows

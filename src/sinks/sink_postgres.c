@@ -7,9 +7,10 @@
  * needed, makes sure the dataset's table and this session's TEMP stage table exist,
  * and loads every buffer in one transaction, by one of two paths:
  *
- *  - direct (the usual case): SAVEPOINT, then COPY straight into the table.  When a
+ *  - direct (the usual case): COPY straight into the table — alone, as its own
+ *    transaction, when the batch holds one dataset, else after a SAVEPOINT.  When a
  *    row's key is already stored the COPY fails with unique_violation (23505); the
- *    sink rolls back to the savepoint and takes the stage path for this batch, and
+ *    sink rolls back (to the savepoint) and takes the stage path for this batch, and
  *    for the next ones until a batch meets no stored key (a replay after a crash is
  *    a run of such batches).  Used only when the table's columns have exactly the
  *    schema's types (checked once per connection): binary COPY cannot convert.
@@ -131,6 +132,7 @@ static char *finish_sql(sp_buf *b, int rc) {
 }
 
 #define DIRECT_SAVEPOINT "stockpipe_direct"
+#define DIRECT_PREFIX "SAVEPOINT " DIRECT_SAVEPOINT "; " /* direct_sql + its length: the COPY alone */
 
 /* Build the statements of `d` for dataset `def` stored in `table`.  0 or SP_ERR_NOMEM. */
 static int build_dataset_sql(pg_dataset *d, const sp_dataset_def *def, const char *table) {
@@ -174,7 +176,7 @@ static int build_dataset_sql(pg_dataset *d, const sp_dataset_def *def, const cha
   if (!rc) rc = sp_buf_append_str(&b, ") DO NOTHING");
   d->insert_sql = finish_sql(&b, rc);
 
-  rc = sp_buf_append_str(&b, "SAVEPOINT " DIRECT_SAVEPOINT "; COPY ");
+  rc = sp_buf_append_str(&b, DIRECT_PREFIX "COPY ");
   if (!rc) rc = append_table_name(&b, table);
   if (!rc) rc = sp_buf_append_str(&b, " (");
   if (!rc) rc = append_column_list(&b, def, NULL, def->ncolumns);
@@ -478,19 +480,48 @@ static int load_dataset(pg_sink *ps, pg_dataset *d, long *inserted, sp_error *er
   return rc;
 }
 
+/* The batch in one explicit transaction: BEGIN, every dataset, COMMIT. */
+static int commit_transaction(pg_sink *ps, long *inserted, sp_error *err) {
+  int rc = exec_command(ps, "BEGIN", false, "BEGIN", "the batch", err);
+  for (int i = 0; i < SP_DS_COUNT && !rc; i++)
+    if (ps->ds[i].rows) rc = load_dataset(ps, &ps->ds[i], inserted, err);
+  if (!rc) rc = exec_command(ps, "COMMIT", false, "COMMIT", "the batch", err);
+  return rc;
+}
+
 static int pg_commit(sp_sink *s, sp_error *err) {
   pg_sink *ps = (pg_sink *)s;
   size_t rows = 0;
-  for (int i = 0; i < SP_DS_COUNT; i++) rows += ps->ds[i].rows;
+  pg_dataset *only = NULL; /* the batch's dataset when it has one */
+  int datasets = 0;
+  for (int i = 0; i < SP_DS_COUNT; i++) {
+    rows += ps->ds[i].rows;
+    if (ps->ds[i].rows) {
+      only = &ps->ds[i];
+      datasets++;
+    }
+  }
   if (rows == 0) return SP_OK;
   int rc = pg_connect(ps, err);
   for (int i = 0; i < SP_DS_COUNT && !rc; i++)
     if (ps->ds[i].rows) rc = prepare_dataset(ps, &ps->ds[i], err);
-  if (!rc) rc = exec_command(ps, "BEGIN", false, "BEGIN", "the batch", err);
   long inserted = 0;
-  for (int i = 0; i < SP_DS_COUNT && !rc; i++)
-    if (ps->ds[i].rows) rc = load_dataset(ps, &ps->ds[i], &inserted, err);
-  if (!rc) rc = exec_command(ps, "COMMIT", false, "COMMIT", "the batch", err);
+  bool done = false;
+  if (!rc && datasets == 1 && only->direct && !only->replaying) {
+    /* The usual batch: one dataset, no stored key expected.  Its COPY is a transaction
+     * by itself (two round trips instead of four); a unique violation commits nothing
+     * and the batch goes the explicit way, through the stage table. */
+    bool conflict;
+    rc = copy_buffer(ps, only, only->direct_sql + strlen(DIRECT_PREFIX), &inserted, &conflict, err);
+    done = !rc;
+    if (conflict) {
+      sp_error_clear(err);
+      only->replaying = true;
+      inserted = 0;
+      rc = SP_OK;
+    }
+  }
+  if (!rc && !done) rc = commit_transaction(ps, &inserted, err);
   if (rc) {
     if (ps->conn && PQstatus(ps->conn) == CONNECTION_OK && PQtransactionStatus(ps->conn) != PQTRANS_IDLE)
       PQclear(PQexec(ps->conn, "ROLLBACK"));

@@ -12,10 +12,10 @@
 #  - with --postgres into a table of a throw-away PostgreSQL server (tests/postgres/lib.sh)
 #    whose sink connections are terminated (pg_terminate_backend) part of the time, so
 #    that sink keeps reconnecting and retrying batches whose COMMIT it never saw answered.
-#    The server is made slow, as a busy one is: triggers sleep 50 ms at the end of each
-#    batch's COPY (and INSERT, on the stage-table path) and at its COMMIT, so draining
-#    the table takes many runs and most kills land inside a transaction or between its
-#    COMMIT and the channel's.
+#    The server is made slow, as a busy one is: triggers sleep 50 ms at the start of each
+#    batch's COPY into the table (or INSERT, on the stage-table path), at the end of its
+#    COPY into the stage table, and at its COMMIT, so draining the table takes many runs
+#    and most kills land inside a transaction or between its COMMIT and the channel's.
 # `stockpipe collect stock_movements` is started KILLS times and killed with SIGKILL at a
 # random moment (fetching, putting, writing, renaming, COPYing, committing...), then run
 # once more to completion.  Both outputs must hold exactly the produced keys, none twice,
@@ -44,8 +44,9 @@ trap cleanup EXIT
 if [[ $postgres == yes ]]; then
   pg_start || { echo "crash test (postgresql): cannot start a PostgreSQL server (see above)"; exit 1; }
   # The slow server: when the sink creates its table or its stage table, an event
-  # trigger gives it a statement trigger sleeping 50 ms (end of each COPY or INSERT into
-  # it) and the table a deferred trigger sleeping 50 ms once per transaction, at COMMIT.
+  # trigger gives it a statement trigger sleeping 50 ms (start of each COPY or INSERT into
+  # the table, before the COPY reads its data; end of each COPY into the stage) and the
+  # table a deferred trigger sleeping 50 ms once per transaction, at COMMIT.
   pg_sql "
     CREATE FUNCTION crash_sleep() RETURNS trigger LANGUAGE plpgsql AS \$\$
     BEGIN
@@ -63,7 +64,7 @@ if [[ $postgres == yes ]]; then
       FOR t IN SELECT object_identity FROM pg_event_trigger_ddl_commands()
                WHERE command_tag = 'CREATE TABLE' LOOP
         IF t = 'public.crash_movements' THEN
-          CREATE TRIGGER crash_slow_insert AFTER INSERT ON crash_movements
+          CREATE TRIGGER crash_slow_insert BEFORE INSERT ON crash_movements
             FOR EACH STATEMENT EXECUTE FUNCTION crash_sleep();
           CREATE CONSTRAINT TRIGGER crash_slow_commit AFTER INSERT ON crash_movements
             DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION crash_sleep();

@@ -12,7 +12,10 @@
  *   - crash windows with the sink runner and an idempotent file sink: a writer that
  *     dies before its sink commit, and one that dies between its sink commit and
  *     its offset commit, lose nothing and duplicate no key; a non-blocking drain of a
- *     fresh consumer catches up with the end offsets it saw at start.
+ *     fresh consumer catches up with the end offsets it saw at start;
+ *   - the leader of partition 0 taken down between takes (its connections cut) and
+ *     brought back: the writer keeps taking, reconnects for the rows put after, and
+ *     gets every row exactly once.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -55,9 +58,13 @@ static int setup_cluster(void **state) {
   const struct {
     const char *name;
     int partitions;
-  } topics[] = {{"roundtrip", 3}, {"from_sink", 4}, {"poison", 1}, {"crash", 3}};
+  } topics[] = {{"roundtrip", 3}, {"from_sink", 4}, {"poison", 1}, {"crash", 3}, {"outage", 3}};
   for (size_t i = 0; i < sizeof topics / sizeof *topics; i++)
     assert_int_equal(rd_kafka_mock_topic_create(env->cluster, topics[i].name, topics[i].partitions, 3), 0);
+  /* Fixed leaders for the outage test (broker 1 leads partition 0), the group's
+   * coordinator on a broker that stays up. */
+  for (int p = 0; p < 3; p++) assert_int_equal(rd_kafka_mock_partition_set_leader(env->cluster, "outage", p, p + 1), 0);
+  assert_int_equal(rd_kafka_mock_coordinator_set(env->cluster, "group", "writers", 3), 0);
   *state = env;
   return 0;
 }
@@ -452,6 +459,39 @@ static void test_writer_crash_windows_lose_and_double_nothing(void **state) {
   remove_tree(tmp);
 }
 
+static void test_broker_down_and_back_loses_and_doubles_nothing(void **state) {
+  mock_env *env = *state;
+  test_events te;
+  make_test_events(&te, sp_dataset_get(SP_DS_FINANCIAL_DATA), 0, 60);
+  sp_channel *collector = open_channel(env, "outage", -1, NULL);
+  put_events(collector, &te, 0, 30);
+  sp_channel *writer = open_channel(env, "outage", SP_DS_FINANCIAL_DATA, NULL);
+  int seen[60] = {0};
+  void *txn;
+  sp_error err = {0};
+  size_t n = take_batch(writer, &txn, &te, seen, NULL);
+  assert_true(n > 0);
+  assert_int_equal(sp_channel_take_commit(writer, txn, NULL, 0, &err), 0);
+  /* The leader of partition 0 goes down while rows keep coming to the others. */
+  assert_int_equal(rd_kafka_mock_broker_set_down(env->cluster, 1), 0);
+  for (int round = 0; round < 3; round++) {
+    n = take_batch(writer, &txn, &te, seen, NULL);
+    if (n) assert_int_equal(sp_channel_take_commit(writer, txn, NULL, 0, &err), 0);
+    else sp_channel_take_rollback(writer, txn);
+  }
+  assert_int_equal(rd_kafka_mock_broker_set_up(env->cluster, 1), 0);
+  put_events(collector, &te, 30, 30);
+  size_t total = 0;
+  for (int i = 0; i < 60; i++) total += (size_t)seen[i];
+  for (int64_t until = sp_monotonic_us() + 4 * WAIT_US; total < 60 && sp_monotonic_us() < until;)
+    total += take_all(writer, &te, seen);
+  for (int i = 0; i < 60; i++)
+    if (seen[i] != 1) fail_msg("row %d taken %d times", i, seen[i]);
+  sp_channel_free(writer);
+  sp_channel_free(collector);
+  free_test_events(&te);
+}
+
 static void test_missing_topic_is_a_config_error(void **state) {
   (void)state;
   sp_channel_kafka_config cfg = {.base = {.name = "bad", .capacity = 10, .transaction_capacity = 10},
@@ -468,6 +508,7 @@ int main(void) {
       cmocka_unit_test(test_writer_reads_the_kafka_sink_format),
       cmocka_unit_test(test_malformed_messages_are_dead_lettered_and_skipped),
       cmocka_unit_test(test_writer_crash_windows_lose_and_double_nothing),
+      cmocka_unit_test(test_broker_down_and_back_loses_and_doubles_nothing),
       cmocka_unit_test(test_missing_topic_is_a_config_error),
   };
   return cmocka_run_group_tests(tests, setup_cluster, teardown_cluster);
