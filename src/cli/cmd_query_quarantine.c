@@ -9,6 +9,7 @@
 #include "cli/cmd_query.h"
 
 #include "cli/cli.h"
+#include "core/array.h"
 #include "core/buf.h"
 #include "core/timeutil.h"
 #include "format/value_text.h"
@@ -43,15 +44,9 @@ static char *cell_text(const quarantine_out *o, const char *day, const cJSON *ob
 
 static int add_cell(quarantine_out *o, char *text) {
   if (!text) return SP_ERR_NOMEM;
-  if (o->ncells == o->cap) {
-    size_t cap = o->cap ? o->cap * 2 : 64;
-    char **g = realloc(o->cells, cap * sizeof *g);
-    if (!g) {
-      free(text);
-      return SP_ERR_NOMEM;
-    }
-    o->cells = g;
-    o->cap = cap;
+  if (SP_ARRAY_RESERVE(o->cells, o->cap, o->ncells + 1, 64)) {
+    free(text);
+    return SP_ERR_NOMEM;
   }
   o->cells[o->ncells++] = text;
   return SP_OK;

@@ -6,6 +6,7 @@
 #include "cli/options.h"
 
 #include "cli/cli.h"
+#include "core/array.h"
 #include "core/log.h"
 
 #include <getopt.h>
@@ -171,14 +172,9 @@ int sp_cli_split_list(const char *text, sp_strlist *out) {
   for (char *save = NULL, *tok = strtok_r(copy, ",", &save); tok && !rc; tok = strtok_r(NULL, ",", &save)) {
     while (*tok == ' ') tok++;
     if (!*tok) continue;
-    if (out->count == cap) {
-      cap = cap ? cap * 2 : 8;
-      char **items = realloc(out->items, cap * sizeof *items);
-      if (!items) {
-        rc = -1;
-        break;
-      }
-      out->items = items;
+    if (SP_ARRAY_RESERVE(out->items, cap, out->count + 1, 8)) {
+      rc = -1;
+      break;
     }
     out->items[out->count] = strdup(tok);
     if (!out->items[out->count]) rc = -1;

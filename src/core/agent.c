@@ -7,6 +7,7 @@
 
 #include "analytics/indicators.h"
 #include "analytics/sentiment.h"
+#include "core/array.h"
 #include "core/backfill.h"
 #include "core/channel.h"
 #include "core/channel_kafka.h"
@@ -443,15 +444,9 @@ static int round_sentiment(void *arg, const char *text, sp_source_sentiment *out
 static series_state *find_series(round_ctx *rc, const char *key, sp_error *err) {
   for (size_t i = 0; i < rc->nseries; i++)
     if (strcmp(rc->series[i].key, key) == 0) return &rc->series[i];
-  if (rc->nseries == rc->series_cap) {
-    size_t ncap = rc->series_cap ? rc->series_cap * 2 : 64;
-    series_state *s = realloc(rc->series, ncap * sizeof *s);
-    if (!s) {
-      sp_error_set(err, SP_ERR_NOMEM, "out of memory");
-      return NULL;
-    }
-    rc->series = s;
-    rc->series_cap = ncap;
+  if (SP_ARRAY_RESERVE(rc->series, rc->series_cap, rc->nseries + 1, 64)) {
+    sp_error_set(err, SP_ERR_NOMEM, "out of memory");
+    return NULL;
   }
   series_state *s = &rc->series[rc->nseries];
   memset(s, 0, sizeof *s);
@@ -641,13 +636,8 @@ static int process_row(round_ctx *rc, const sp_row *row_in, const char *request,
 /* A backfill's cursor of a series may only move past rows committed in time order, so
  * a chunk's rows are held and put after the round, sorted by series and time. */
 static int hold_row(round_ctx *rc, const sp_row *row_in, const char *request, sp_error *err) {
-  if (rc->nheld == rc->held_cap) {
-    size_t cap = rc->held_cap ? rc->held_cap * 2 : 256;
-    held_row *grown = realloc(rc->held, cap * sizeof *grown);
-    if (!grown) return sp_error_set(err, SP_ERR_NOMEM, "out of memory");
-    rc->held = grown;
-    rc->held_cap = cap;
-  }
+  if (SP_ARRAY_RESERVE(rc->held, rc->held_cap, rc->nheld + 1, 256))
+    return sp_error_set(err, SP_ERR_NOMEM, "out of memory");
   held_row *h = &rc->held[rc->nheld];
   if (sp_source_row_watermark(row_in, h->key, &h->time))
     return sp_error_set(err, SP_ERR_INVALID, "row without its key columns");

@@ -7,6 +7,7 @@
  */
 #include "core/backfill.h"
 
+#include "core/array.h"
 #include "core/log.h"
 #include "core/timeutil.h"
 
@@ -219,13 +220,7 @@ static series *find(sp_backfill *b, const char *key) {
 static int load(sp_backfill *b, const char *key, series **out, sp_error *err) {
   *out = find(b, key);
   if (*out) return SP_OK;
-  if (b->count == b->cap) {
-    size_t cap = b->cap ? b->cap * 2 : 32;
-    series *grown = realloc(b->items, cap * sizeof *grown);
-    if (!grown) return sp_error_set(err, SP_ERR_NOMEM, "out of memory");
-    b->items = grown;
-    b->cap = cap;
-  }
+  if (SP_ARRAY_RESERVE(b->items, b->cap, b->count + 1, 32)) return sp_error_set(err, SP_ERR_NOMEM, "out of memory");
   series *s = &b->items[b->count];
   memset(s, 0, sizeof *s);
   snprintf(s->key, sizeof s->key, "%s", key);

@@ -17,6 +17,7 @@
  */
 #include "core/channel_file.h"
 
+#include "core/array.h"
 #include "core/crc32c.h"
 #include "core/durable.h"
 #include "core/log.h"
@@ -273,16 +274,10 @@ static int reader_fd(file_channel *fc, uint32_t seg, sp_error *err) {
     sp_error_set(err, SP_ERR_IO, "channel %s: opening %s: %s", fc->base.name, path, strerror(errno));
     return -1;
   }
-  if (fc->nreaders == fc->readers_cap) {
-    size_t cap = fc->readers_cap ? fc->readers_cap * 2 : 8;
-    reader *grown = realloc(fc->readers, cap * sizeof *grown);
-    if (!grown) {
-      close(fd);
-      sp_error_set(err, SP_ERR_NOMEM, "out of memory");
-      return -1;
-    }
-    fc->readers = grown;
-    fc->readers_cap = cap;
+  if (SP_ARRAY_RESERVE(fc->readers, fc->readers_cap, fc->nreaders + 1, 8)) {
+    close(fd);
+    sp_error_set(err, SP_ERR_NOMEM, "out of memory");
+    return -1;
   }
   fc->readers[fc->nreaders++] = (reader){seg, fd};
   return fd;
@@ -434,13 +429,7 @@ static int file_put(sp_channel *ch, void *txn, const uint8_t *data, size_t len, 
   if (t->n >= ch->transaction_capacity)
     return sp_error_set(err, SP_ERR_FULL, "put list of a transaction on channel %s is full (%zu events)", ch->name,
                         ch->transaction_capacity);
-  if (t->n == t->cap) {
-    size_t cap = t->cap ? t->cap * 2 : 16;
-    size_t *grown = realloc(t->lens, cap * sizeof *grown);
-    if (!grown) return sp_error_set(err, SP_ERR_NOMEM, "out of memory");
-    t->lens = grown;
-    t->cap = cap;
-  }
+  if (SP_ARRAY_RESERVE(t->lens, t->cap, t->n + 1, 16)) return sp_error_set(err, SP_ERR_NOMEM, "out of memory");
   pthread_mutex_lock(&fc->sync.mutex);
   int rc = sp_channel_sync_reserve(ch, &fc->sync, len, deadline_us, err);
   pthread_mutex_unlock(&fc->sync.mutex);
@@ -650,13 +639,7 @@ static int file_take(sp_channel *ch, void *txn, sp_event *out, int64_t deadline_
   if (t->n >= ch->transaction_capacity)
     return sp_error_set(err, SP_ERR_FULL, "take list of a transaction on channel %s is full (%zu events)", ch->name,
                         ch->transaction_capacity);
-  if (t->n == t->cap) {
-    size_t cap = t->cap ? t->cap * 2 : 64;
-    uint8_t **grown = realloc(t->bufs, cap * sizeof *grown);
-    if (!grown) return sp_error_set(err, SP_ERR_NOMEM, "out of memory");
-    t->bufs = grown;
-    t->cap = cap;
-  }
+  if (SP_ARRAY_RESERVE(t->bufs, t->cap, t->n + 1, 64)) return sp_error_set(err, SP_ERR_NOMEM, "out of memory");
   sp_metrics_record_take_attempt(&ch->counters, 1);
   pthread_mutex_lock(&fc->sync.mutex);
   for (;;) {
@@ -941,13 +924,7 @@ static void drop_pending(pending **list, pending *victim) {
 }
 
 static int pending_add(pending *p, const ev_ref *r) {
-  if (p->n == p->cap) {
-    size_t cap = p->cap ? p->cap * 2 : 16;
-    ev_ref *grown = realloc(p->refs, cap * sizeof *grown);
-    if (!grown) return SP_ERR_NOMEM;
-    p->refs = grown;
-    p->cap = cap;
-  }
+  if (SP_ARRAY_RESERVE(p->refs, p->cap, p->n + 1, 16)) return SP_ERR_NOMEM;
   p->refs[p->n++] = *r;
   return SP_OK;
 }
@@ -1090,14 +1067,9 @@ static int list_segments(file_channel *fc, uint32_t **out, size_t *n, sp_error *
     char tail;
     if (sscanf(de->d_name, "log-%10" SCNu32 ".wa%c", &seg, &tail) != 2 || tail != 'l' || strlen(de->d_name) != 18)
       continue;
-    if (*n == cap) {
-      cap = cap ? cap * 2 : 16;
-      uint32_t *grown = realloc(*out, cap * sizeof *grown);
-      if (!grown) {
-        rc = sp_error_set(err, SP_ERR_NOMEM, "out of memory");
-        break;
-      }
-      *out = grown;
+    if (SP_ARRAY_RESERVE(*out, cap, *n + 1, 16)) {
+      rc = sp_error_set(err, SP_ERR_NOMEM, "out of memory");
+      break;
     }
     (*out)[(*n)++] = seg;
   }

@@ -13,6 +13,7 @@
  */
 #include "core/channel_kafka.h"
 
+#include "core/array.h"
 #include "core/durable.h"
 #include "core/log.h"
 #include "core/row.h"
@@ -142,13 +143,7 @@ static int kafka_put(sp_channel *ch, void *txn, const uint8_t *data, size_t len,
   if (t->n >= ch->transaction_capacity)
     return sp_error_set(err, SP_ERR_FULL, "put list of a transaction on channel %s is full (%zu events)", ch->name,
                         ch->transaction_capacity);
-  if (t->n == t->cap) {
-    size_t cap = t->cap ? t->cap * 2 : 64;
-    put_message *grown = realloc(t->msgs, cap * sizeof *grown);
-    if (!grown) return sp_error_set(err, SP_ERR_NOMEM, "out of memory");
-    t->msgs = grown;
-    t->cap = cap;
-  }
+  if (SP_ARRAY_RESERVE(t->msgs, t->cap, t->n + 1, 64)) return sp_error_set(err, SP_ERR_NOMEM, "out of memory");
   sp_row row;
   int rc = sp_row_decode(data, len, &row, err);
   if (rc) {
@@ -329,15 +324,9 @@ static int hold_message(kafka_channel *kc, rd_kafka_message_t *m, sp_error *err)
     return SP_OK;
   }
   partition_state *ps = &kc->parts[m->partition];
-  if (ps->count == ps->cap) {
-    size_t cap = ps->cap ? ps->cap * 2 : 64;
-    held_message *grown = realloc(ps->held, cap * sizeof *grown);
-    if (!grown) {
-      rd_kafka_message_destroy(m);
-      return sp_error_set(err, SP_ERR_NOMEM, "out of memory");
-    }
-    ps->held = grown;
-    ps->cap = cap;
+  if (SP_ARRAY_RESERVE(ps->held, ps->cap, ps->count + 1, 64)) {
+    rd_kafka_message_destroy(m);
+    return sp_error_set(err, SP_ERR_NOMEM, "out of memory");
   }
   ps->held[ps->count++] = (held_message){m, SP_BUF_INIT, false};
   ps->next_offset = m->offset + 1;

@@ -9,6 +9,7 @@
  */
 #include "core/config.h"
 
+#include "core/array.h"
 #include "core/config_schema.h"
 #include "core/log.h"
 
@@ -1527,14 +1528,9 @@ int sp_config_load(const char *path, sp_config **out, sp_config_diag *diag) {
   size_t len = 0, cap = 0;
   int rc = SP_OK;
   for (;;) {
-    if (len + 4096 > cap) {
-      cap = cap ? cap * 2 : 8192;
-      char *grown = realloc(text, cap);
-      if (!grown) {
-        rc = SP_ERR_NOMEM;
-        break;
-      }
-      text = grown;
+    if (SP_ARRAY_RESERVE(text, cap, len + 4096, 8192)) {
+      rc = SP_ERR_NOMEM;
+      break;
     }
     size_t n = fread(text + len, 1, cap - len - 1, f);
     len += n;

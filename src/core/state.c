@@ -3,6 +3,7 @@
  */
 #include "core/state.h"
 
+#include "core/array.h"
 #include "core/durable.h"
 #include "core/timeutil.h"
 
@@ -211,13 +212,7 @@ void sp_state_batch_free(sp_state_batch *b) {
 }
 
 static change *stage(sp_state_batch *b, change_kind kind, const char *source, const char *key) {
-  if (b->n == b->cap) {
-    size_t cap = b->cap ? b->cap * 2 : 16;
-    change *grown = realloc(b->changes, cap * sizeof *grown);
-    if (!grown) return NULL;
-    b->changes = grown;
-    b->cap = cap;
-  }
+  if (SP_ARRAY_RESERVE(b->changes, b->cap, b->n + 1, 16)) return NULL;
   change *c = &b->changes[b->n];
   memset(c, 0, sizeof *c);
   c->kind = kind;

@@ -3,6 +3,7 @@
  */
 #include "core/universe.h"
 
+#include "core/array.h"
 #include "core/buf.h"
 
 #include <ctype.h>
@@ -164,15 +165,9 @@ int sp_universe_load(const char *path, sp_universe *out, sp_error *err) {
         free(symbol);
         goto done;
       }
-    if (out->count == cap) {
-      size_t ncap = cap ? cap * 2 : 512;
-      sp_universe_entry *e = realloc(out->entries, ncap * sizeof *e);
-      if (!e) {
-        free(symbol);
-        goto nomem;
-      }
-      out->entries = e;
-      cap = ncap;
+    if (SP_ARRAY_RESERVE(out->entries, cap, out->count + 1, 512)) {
+      free(symbol);
+      goto nomem;
     }
     sp_universe_entry *e = &out->entries[out->count];
     e->symbol = symbol;

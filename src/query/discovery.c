@@ -15,6 +15,7 @@
  */
 #include "query/query.h"
 
+#include "core/array.h"
 #include "core/timeutil.h"
 
 #include <dirent.h>
@@ -126,13 +127,7 @@ static bool kind_of(const char *name, sp_file_kind *kind) {
 
 static int push_file(sp_file_list *l, const char *path, const char *dir, sp_file_kind kind, uint64_t bytes,
                      bool has_date, int32_t lo, int32_t hi, sp_error *err) {
-  if (l->n == l->cap) {
-    size_t cap = l->cap ? l->cap * 2 : 64;
-    sp_data_file *grown = realloc(l->files, cap * sizeof *grown);
-    if (!grown) return sp_error_set(err, SP_ERR_NOMEM, "out of memory");
-    l->files = grown;
-    l->cap = cap;
-  }
+  if (SP_ARRAY_RESERVE(l->files, l->cap, l->n + 1, 64)) return sp_error_set(err, SP_ERR_NOMEM, "out of memory");
   sp_data_file *f = &l->files[l->n];
   f->path = strdup(path);
   f->dir = strdup(dir);
@@ -176,14 +171,9 @@ static int list_dir(const char *dir, entry **out, size_t *n, sp_error *err) {
     const char *name = de->d_name;
     size_t len = strlen(name);
     if (name[0] == '.' || (len > 4 && strcmp(name + len - 4, ".tmp") == 0)) continue;
-    if (*n == cap) {
-      cap = cap ? cap * 2 : 32;
-      entry *grown = realloc(*out, cap * sizeof *grown);
-      if (!grown) {
-        rc = sp_error_set(err, SP_ERR_NOMEM, "out of memory");
-        break;
-      }
-      *out = grown;
+    if (SP_ARRAY_RESERVE(*out, cap, *n + 1, 32)) {
+      rc = sp_error_set(err, SP_ERR_NOMEM, "out of memory");
+      break;
     }
     entry *e = &(*out)[*n];
     e->name = strdup(name);

@@ -10,6 +10,7 @@
  */
 #include "query/query.h"
 
+#include "core/array.h"
 #include "core/market_calendar.h"
 #include "core/timeutil.h"
 #include "format/value_text.h"
@@ -26,13 +27,7 @@ typedef struct day_set {
 
 static int day_add(day_set *s, int32_t d) {
   if (s->n && s->days[s->n - 1] == d) return SP_OK;
-  if (s->n == s->cap) {
-    size_t cap = s->cap ? s->cap * 2 : 256;
-    int32_t *g = realloc(s->days, cap * sizeof *g);
-    if (!g) return SP_ERR_NOMEM;
-    s->days = g;
-    s->cap = cap;
-  }
+  if (SP_ARRAY_RESERVE(s->days, s->cap, s->n + 1, 256)) return SP_ERR_NOMEM;
   s->days[s->n++] = d;
   return SP_OK;
 }

@@ -12,6 +12,7 @@
  */
 #include "sinks/sink.h"
 
+#include "core/array.h"
 #include "core/durable.h"
 #include "core/timeutil.h"
 
@@ -114,13 +115,7 @@ static int file_begin(sp_sink *s, sp_error *err) {
 static row_group *find_group(file_sink *fs, const sp_dataset_def *ds, const char *dir) {
   for (size_t g = 0; g < fs->ngroups; g++)
     if (fs->groups[g].ds == ds && strcmp(fs->groups[g].dir, dir) == 0) return &fs->groups[g];
-  if (fs->ngroups == fs->groups_cap) {
-    size_t cap = fs->groups_cap ? fs->groups_cap * 2 : 4;
-    row_group *grown = realloc(fs->groups, cap * sizeof *grown);
-    if (!grown) return NULL;
-    fs->groups = grown;
-    fs->groups_cap = cap;
-  }
+  if (SP_ARRAY_RESERVE(fs->groups, fs->groups_cap, fs->ngroups + 1, 4)) return NULL;
   row_group *g = &fs->groups[fs->ngroups++];
   memset(g, 0, sizeof *g);
   g->ds = ds;
@@ -158,15 +153,7 @@ static int file_write(sp_sink *s, const sp_event *events, size_t n, sp_error *er
     rc = row_partition_dir(fs, &pr.row, pr.seq, dir, sizeof dir, err);
     row_group *g = rc ? NULL : find_group(fs, pr.row.ds, dir);
     if (!rc && !g) rc = sp_error_set(err, SP_ERR_NOMEM, "out of memory");
-    if (!rc && g->n == g->cap) {
-      size_t cap = g->cap ? g->cap * 2 : 64;
-      pending_row *grown = realloc(g->rows, cap * sizeof *grown);
-      if (!grown) rc = sp_error_set(err, SP_ERR_NOMEM, "out of memory");
-      else {
-        g->rows = grown;
-        g->cap = cap;
-      }
-    }
+    if (!rc && SP_ARRAY_RESERVE(g->rows, g->cap, g->n + 1, 64)) rc = sp_error_set(err, SP_ERR_NOMEM, "out of memory");
     if (rc) {
       sp_row_clear(&pr.row);
       return rc;
@@ -214,14 +201,9 @@ static int scan_published(file_sink *fs, const char *dir, seq_range **ranges, si
     }
     seq_range r;
     if (!parse_published_name(fs, de->d_name, &r)) continue;
-    if (*nranges == cap) {
-      cap = cap ? cap * 2 : 16;
-      seq_range *grown = realloc(*ranges, cap * sizeof *grown);
-      if (!grown) {
-        rc = sp_error_set(err, SP_ERR_NOMEM, "out of memory");
-        break;
-      }
-      *ranges = grown;
+    if (SP_ARRAY_RESERVE(*ranges, cap, *nranges + 1, 16)) {
+      rc = sp_error_set(err, SP_ERR_NOMEM, "out of memory");
+      break;
     }
     (*ranges)[(*nranges)++] = r;
   }
@@ -274,13 +256,8 @@ static int publish_file(file_sink *fs, const row_group *g, const sp_row *rows, s
 static int note_unsynced(file_sink *fs, const char *dir, sp_error *err) {
   for (size_t i = 0; i < fs->nunsynced; i++)
     if (strcmp(fs->unsynced[i], dir) == 0) return SP_OK;
-  if (fs->nunsynced == fs->unsynced_cap) {
-    size_t cap = fs->unsynced_cap ? fs->unsynced_cap * 2 : 4;
-    char **grown = realloc(fs->unsynced, cap * sizeof *grown);
-    if (!grown) return sp_error_set(err, SP_ERR_NOMEM, "out of memory");
-    fs->unsynced = grown;
-    fs->unsynced_cap = cap;
-  }
+  if (SP_ARRAY_RESERVE(fs->unsynced, fs->unsynced_cap, fs->nunsynced + 1, 4))
+    return sp_error_set(err, SP_ERR_NOMEM, "out of memory");
   if (!(fs->unsynced[fs->nunsynced] = strdup(dir))) return sp_error_set(err, SP_ERR_NOMEM, "out of memory");
   fs->nunsynced++;
   return SP_OK;

@@ -10,6 +10,7 @@
  */
 #include "sinks/sink_kafka.h"
 
+#include "core/array.h"
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "sinks/kafka_format.h"
@@ -98,13 +99,8 @@ static void delivery_report(rd_kafka_t *rk, const rd_kafka_message_t *m, void *o
     }
     return;
   }
-  if (ks->nacked == ks->acked_cap) {
-    size_t cap = ks->acked_cap ? ks->acked_cap * 2 : 256;
-    uint64_t *grown = realloc(ks->acked, cap * sizeof *grown);
-    if (!grown) return; /* forgetting an ack only means sending that message again */
-    ks->acked = grown;
-    ks->acked_cap = cap;
-  }
+  if (SP_ARRAY_RESERVE(ks->acked, ks->acked_cap, ks->nacked + 1, 256))
+    return; /* forgetting an ack only means sending that message again */
   ks->acked[ks->nacked++] = (uint64_t)(uintptr_t)m->_private;
 }
 
@@ -156,13 +152,8 @@ static int kafka_begin(sp_sink *s, sp_error *err) {
 static int kafka_write(sp_sink *s, const sp_event *events, size_t n, sp_error *err) {
   kafka_sink *ks = (kafka_sink *)s;
   for (size_t i = 0; i < n; i++) {
-    if (ks->nmsgs == ks->msgs_cap) {
-      size_t cap = ks->msgs_cap ? ks->msgs_cap * 2 : 256;
-      kafka_message *grown = realloc(ks->msgs, cap * sizeof *grown);
-      if (!grown) return sp_error_set(err, SP_ERR_NOMEM, "sink %s: out of memory", s->name);
-      ks->msgs = grown;
-      ks->msgs_cap = cap;
-    }
+    if (SP_ARRAY_RESERVE(ks->msgs, ks->msgs_cap, ks->nmsgs + 1, 256))
+      return sp_error_set(err, SP_ERR_NOMEM, "sink %s: out of memory", s->name);
     sp_row row;
     int rc = sp_sink_decode_event(s, &events[i], &row, err);
     if (rc) return rc;

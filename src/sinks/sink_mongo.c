@@ -9,6 +9,7 @@
  */
 #include "sinks/sink_mongo.h"
 
+#include "core/array.h"
 #include "core/log.h"
 #include "core/timeutil.h"
 
@@ -118,15 +119,12 @@ static int mongo_write(sp_sink *s, const sp_event *events, size_t n, sp_error *e
     int rc = sp_sink_decode_event(s, &events[i], &row, err);
     if (rc) return rc;
     mongo_dataset *d = &ms->ds[row.ds->id];
-    if (d->n == d->cap) {
-      size_t cap = d->cap ? d->cap * 2 : 128;
-      bson_t **docs = realloc(d->docs, cap * sizeof *docs);
-      if (docs) d->docs = docs;
-      bson_t **selectors = docs ? realloc(d->selectors, cap * sizeof *selectors) : NULL;
-      if (selectors) d->selectors = selectors;
-      if (!docs || !selectors) rc = sp_error_set(err, SP_ERR_NOMEM, "sink %s: out of memory", s->name);
-      else d->cap = cap;
-    }
+    /* docs and selectors are parallel arrays sharing d->cap: it grows once both did */
+    size_t docs_cap = d->cap, selectors_cap = d->cap;
+    if (SP_ARRAY_RESERVE(d->docs, docs_cap, d->n + 1, 128) ||
+        SP_ARRAY_RESERVE(d->selectors, selectors_cap, d->n + 1, 128))
+      rc = sp_error_set(err, SP_ERR_NOMEM, "sink %s: out of memory", s->name);
+    else d->cap = docs_cap;
     bson_t *doc = rc ? NULL : bson_new(), *selector = rc ? NULL : bson_new();
     if (!rc && !build_document(&row, doc, selector))
       rc = sp_error_set(err, SP_ERR_INVALID, "sink %s: event %" PRIu64 ": %s row too large for a BSON document",

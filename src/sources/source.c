@@ -9,6 +9,7 @@
  */
 #include "sources/source.h"
 
+#include "core/array.h"
 #include "core/log.h"
 #include "core/metrics.h"
 #include "core/quota.h"
@@ -498,13 +499,7 @@ int sp_source_put_fundamentals(sp_source_ctx *ctx, const sp_row *partial) {
   sp_source_cache *cache = ctx->merge->cache;
   cache_entry *e = cache_find(cache, ctx->provider->name, ticker);
   if (!e) {
-    if (cache->count == cache->cap) {
-      size_t cap = cache->cap ? cache->cap * 2 : 16;
-      cache_entry *grown = realloc(cache->entries, cap * sizeof *grown);
-      if (!grown) return SP_ERR_NOMEM;
-      cache->entries = grown;
-      cache->cap = cap;
-    }
+    if (SP_ARRAY_RESERVE(cache->entries, cache->cap, cache->count + 1, 16)) return SP_ERR_NOMEM;
     e = &cache->entries[cache->count];
     memset(e, 0, sizeof *e);
     snprintf(e->provider, sizeof e->provider, "%s", ctx->provider->name);
@@ -541,13 +536,7 @@ static void merge_fundamentals(const sp_source_round *round, sp_source_cache *ca
 
 static int hold_quote(sp_source_ctx *ctx, const sp_row *row, const char *request) {
   struct sp_source_quote_merge *m = ctx->merge;
-  if (m->count == m->cap) {
-    size_t cap = m->cap ? m->cap * 2 : 16;
-    held_quote *grown = realloc(m->quotes, cap * sizeof *grown);
-    if (!grown) return SP_ERR_NOMEM;
-    m->quotes = grown;
-    m->cap = cap;
-  }
+  if (SP_ARRAY_RESERVE(m->quotes, m->cap, m->count + 1, 16)) return SP_ERR_NOMEM;
   held_quote *h = &m->quotes[m->count];
   h->request = strdup(request ? request : "");
   if (!h->request) return SP_ERR_NOMEM;

@@ -11,6 +11,7 @@
  */
 #include "format/parquet/parquet_writer.h"
 
+#include "core/array.h"
 #include "format/parquet/parquet_compress.h"
 #include "format/parquet/parquet_encoding.h"
 #include "format/parquet/parquet_format.h"
@@ -193,13 +194,7 @@ static long dict_insert(pq_column *c, const uint8_t *v, size_t len, size_t max_b
   size_t plain = c->width ? c->width : len + 4;
   if (c->dict.len + plain > max_bytes) return -1;
   if (!c->width) {
-    if (c->dict_count == c->dict_cap) {
-      size_t cap = c->dict_cap ? c->dict_cap * 2 : 256;
-      uint32_t *e = realloc(c->dict_ends, cap * sizeof *e);
-      if (!e) return -2;
-      c->dict_ends = e;
-      c->dict_cap = cap;
-    }
+    if (SP_ARRAY_RESERVE(c->dict_ends, c->dict_cap, c->dict_count + 1, 256)) return -2;
     if (sp_buf_append_u32le(&c->dict, (uint32_t)len) || sp_buf_append(&c->dict, v, len)) return -2;
     c->dict_ends[c->dict_count] = (uint32_t)c->dict.len;
   } else if (sp_buf_append(&c->dict, v, len)) {
