@@ -36,6 +36,23 @@ static int64_t daily_limit(void *arg, const char *provider) {
   return test_limit;
 }
 
+/* A state store in a fresh temporary directory. */
+typedef struct temp_store {
+  char dir[256];
+  sp_state *st;
+} temp_store;
+
+static void store_open(temp_store *s) {
+  sp_error err;
+  make_temp_dir(s->dir, sizeof s->dir);
+  assert_int_equal(sp_state_open(s->dir, &s->st, &err), 0);
+}
+
+static void store_close(temp_store *s) {
+  sp_state_close(s->st);
+  remove_tree(s->dir);
+}
+
 static void test_count_across_day_boundary_and_reopen(void **state) {
   (void)state;
   char dir[256];
@@ -113,6 +130,19 @@ static void test_budget_and_rounds_left(void **state) {
 #define NTICKERS 7
 static const char *const tickers[NTICKERS] = {"AAPL", "MSFT", "GOOGL", "AMZN", "NVDA", "META", "TSLA"};
 
+static const char *const finnhub_only[] = {"finnhub"};
+static const char *const alphavantage_only[] = {"alphavantage"};
+
+/* Open a fresh store and return a live round of `ds` over one provider and the seven
+ * tickers at `now`, counting in that store. */
+static sp_source_round quota_round(temp_store *store, sp_dataset_id ds, const char *const *provider,
+                                   const char *now) {
+  store_open(store);
+  return (sp_source_round){.ds = sp_dataset_get(ds), .providers = provider, .nproviders = 1, .tickers = tickers,
+                           .ntickers = NTICKERS, .now_us = ts_of(now), .credential = credential, .emit = emit,
+                           .quota_state = store->st};
+}
+
 /* The ticker of a Finnhub company-news path ("...symbol=AAPL&..."), into out. */
 static void symbol_of(const char *path, char *out, size_t cap) {
   const char *s = strstr(path, "symbol=");
@@ -122,28 +152,28 @@ static void symbol_of(const char *path, char *out, size_t cap) {
   snprintf(out, cap, "%.*s", (int)(n < cap ? n : cap - 1), s);
 }
 
+/* One round of `round` (Finnhub news) against a fake API answering "[]"; returns its code. */
+static int finnhub_news_round(fake_transport *fake, const sp_source_round *round, sp_source_report *report) {
+  memset(fake, 0, sizeof *fake);
+  fake_route_add(fake, "/api/v1/company-news", 200, NULL, "[]");
+  sp_source_transport t = fake_transport_of(fake);
+  sp_error err;
+  return sp_source_collect(&t, round, report, &err);
+}
+
 static void test_round_rotation_covers_every_ticker(void **state) {
   (void)state;
-  char dir[256];
-  make_temp_dir(dir, sizeof dir);
-  sp_state *st;
-  sp_error err;
-  assert_int_equal(sp_state_open(dir, &st, &err), 0);
-  const char *providers[] = {"finnhub"};
-  sp_source_round round = {.ds = sp_dataset_get(SP_DS_NEWS), .providers = providers, .nproviders = 1,
-                           .tickers = tickers, .ntickers = NTICKERS, .now_us = ts_of("2026-11-25T10:00:00Z"),
-                           .credential = credential, .emit = emit, .quota_state = st, .daily_limit = daily_limit};
+  temp_store store;
+  sp_source_round round = quota_round(&store, SP_DS_NEWS, finnhub_only, "2026-11-25T10:00:00Z");
+  round.daily_limit = daily_limit;
   test_limit = 3;
   int served[NTICKERS] = {0};
   sp_log_set_level(SP_LOG_OFF);
   /* three days of one round each: 3 + 3 + 1 (then the rotation wraps) */
   for (int day = 0; day < 3; day++) {
     fake_transport fake;
-    memset(&fake, 0, sizeof fake);
-    fake_route_add(&fake, "/api/v1/company-news", 200, NULL, "[]");
-    sp_source_transport t = fake_transport_of(&fake);
     sp_source_report report;
-    assert_int_equal(sp_source_collect(&t, &round, &report, &err), 0);
+    assert_int_equal(finnhub_news_round(&fake, &round, &report), 0);
     assert_int_equal(report.providers[0].status, SP_SOURCE_OK);
     assert_int_equal(fake.nsent, 3);
     assert_int_equal(report.providers[0].requests, 3);
@@ -156,9 +186,8 @@ static void test_round_rotation_covers_every_ticker(void **state) {
         if (strcmp(sym, tickers[k]) == 0) served[k]++;
     }
     /* the same day again: nothing left, nothing sent, all deferred, still OK */
-    memset(&fake, 0, sizeof fake);
     round.now_us += 3600 * SP_US_PER_SEC;
-    assert_int_equal(sp_source_collect(&t, &round, &report, &err), 0);
+    assert_int_equal(finnhub_news_round(&fake, &round, &report), 0);
     assert_int_equal(fake.npaths, 0);
     assert_int_equal(report.providers[0].deferred_tickers, NTICKERS);
     assert_int_equal(report.providers[0].status, SP_SOURCE_OK);
@@ -168,29 +197,19 @@ static void test_round_rotation_covers_every_ticker(void **state) {
   assert_int_equal(served[0], 2); /* day 3: TSLA, then the rotation wraps to AAPL, MSFT */
   assert_int_equal(served[1], 2);
   for (int k = 2; k < NTICKERS; k++) assert_int_equal(served[k], 1);
-  sp_state_close(st);
-  remove_tree(dir);
+  store_close(&store);
 }
 
 static void test_round_spreads_the_day(void **state) {
   (void)state;
-  char dir[256];
-  make_temp_dir(dir, sizeof dir);
-  sp_state *st;
-  sp_error err;
-  assert_int_equal(sp_state_open(dir, &st, &err), 0);
-  const char *providers[] = {"finnhub"};
+  temp_store store;
+  sp_source_round round = quota_round(&store, SP_DS_NEWS, finnhub_only, "2026-11-25T00:00:00Z");
   test_limit = 100;
-  sp_source_round round = {.ds = sp_dataset_get(SP_DS_NEWS), .providers = providers, .nproviders = 1,
-                           .tickers = tickers, .ntickers = NTICKERS, .now_us = ts_of("2026-11-25T00:00:00Z"),
-                           .credential = credential, .emit = emit, .quota_state = st, .daily_limit = daily_limit,
-                           .rounds_left_today = 24};
+  round.daily_limit = daily_limit;
+  round.rounds_left_today = 24;
   fake_transport fake;
-  memset(&fake, 0, sizeof fake);
-  fake_route_add(&fake, "/api/v1/company-news", 200, NULL, "[]");
-  sp_source_transport t = fake_transport_of(&fake);
   sp_source_report report;
-  assert_int_equal(sp_source_collect(&t, &round, &report, &err), 0);
+  assert_int_equal(finnhub_news_round(&fake, &round, &report), 0);
   assert_int_equal(fake.nsent, 4); /* 100 / 24 rounds */
   assert_int_equal(report.providers[0].deferred_tickers, 3);
   assert_int_equal(report.providers[0].quota_remaining, 96);
@@ -198,22 +217,21 @@ static void test_round_spreads_the_day(void **state) {
   assert_int_equal(sp_metrics_render_prometheus(&prom), 0);
   assert_non_null(strstr((const char *)prom.data, "stockpipe_provider_quota_remaining{provider=\"finnhub\"} 96\n"));
   assert_non_null(strstr((const char *)prom.data, "# TYPE stockpipe_provider_requests_deferred_total counter\n"));
+  sp_buf_reset(&prom);
+  assert_int_equal(sp_metrics_render_json(&prom), 0);
+  /* the counter is process-wide (the rotation test deferred some too); the gauge is this round's */
+  const char *json = strstr((const char *)prom.data, "\"provider_quota\":{\"finnhub\":{\"requests_deferred_total\":");
+  assert_non_null(json);
+  assert_non_null(strstr(json, ",\"quota_remaining\":96}"));
   sp_buf_free(&prom);
-  sp_state_close(st);
-  remove_tree(dir);
+  store_close(&store);
 }
 
 static void test_alphavantage_daily_note_ends_the_day(void **state) {
   (void)state;
-  char dir[256];
-  make_temp_dir(dir, sizeof dir);
-  sp_state *st;
+  temp_store store; /* the provider's default limit: 25 */
+  sp_source_round round = quota_round(&store, SP_DS_FINANCIAL_DATA, alphavantage_only, "2026-11-25T10:00:00Z");
   sp_error err;
-  assert_int_equal(sp_state_open(dir, &st, &err), 0);
-  const char *providers[] = {"alphavantage"};
-  sp_source_round round = {.ds = sp_dataset_get(SP_DS_FINANCIAL_DATA), .providers = providers, .nproviders = 1,
-                           .tickers = tickers, .ntickers = NTICKERS, .now_us = ts_of("2026-11-25T10:00:00Z"),
-                           .credential = credential, .emit = emit, .quota_state = st}; /* default limit: 25 */
   fake_transport fake;
   memset(&fake, 0, sizeof fake);
   fake_route_add(&fake, "/query?", 200, "alphavantage/error-information-daily-limit.json", NULL);
@@ -227,7 +245,7 @@ static void test_alphavantage_daily_note_ends_the_day(void **state) {
   assert_int_equal(report.providers[0].deferred, 7);
   assert_int_equal(report.providers[0].quota_remaining, 0);
   int64_t used;
-  assert_int_equal(sp_quota_used(st, "alphavantage", round.now_us, &used, &err), 0);
+  assert_int_equal(sp_quota_used(store.st, "alphavantage", round.now_us, &used, &err), 0);
   assert_int_equal(used, 25);
   /* without a quota store the note is a failure of that request (not retried either) */
   round.quota_state = NULL;
@@ -235,8 +253,7 @@ static void test_alphavantage_daily_note_ends_the_day(void **state) {
   fake_route_add(&fake, "/query?", 200, "alphavantage/error-information-daily-limit.json", NULL);
   assert_int_equal(sp_source_collect(&t, &round, &report, &err), SP_ERR_QUOTA);
   assert_int_equal(report.providers[0].status, SP_SOURCE_FAILED);
-  sp_state_close(st);
-  remove_tree(dir);
+  store_close(&store);
 }
 
 int main(void) {
