@@ -77,6 +77,7 @@ grep -q "financial_source/yahoo: FAILED, 3 request(s), 3 failed, 0 row(s), 3 res
 echo "ok: required field renamed: exit 1, 3 failed requests, 1 warning, 0 rows"
 
 # ---- the daemon: /metrics and /metrics.json count every reshaped response ---------------
+: >"$work/daemon.log" # made before the daemon starts: the loop below reads it at once
 "$bin" run --config "$work/cfg.yaml" --data-dir "$work/d2" --listen 127.0.0.1:0 2>"$work/daemon.log" &
 daemon_pid=$!
 port=
