@@ -95,7 +95,7 @@ fakeapi_reset
 fakeapi_fault '{"path": "^/v8/finance/chart/", "fault": "delay", "ms": 1500, "count": 7}'
 "$bin" collect financial_data --config "$work/csv.yaml" --data-dir "$work/locked" 2>"$work/first.err" &
 first=$!
-for ((i = 0; i < 100; i++)); do [[ -s $work/locked/.lock ]] && break; sleep 0.02; done
+for ((i = 0; i < 1500; i++)); do [[ -s $work/locked/.lock ]] && break; sleep 0.02; done
 set +e
 "$bin" collect financial_data --config "$work/csv.yaml" --data-dir "$work/locked" 2>"$work/second.err"
 code=$?

@@ -74,7 +74,7 @@ start_daemon() {
   PID=$!
   pids+=("$PID")
   PORT=
-  for ((i = 0; i < 500; i++)); do
+  for ((i = 0; i < 3000; i++)); do
     PORT=$(sed -n 's|.*health endpoint on http://127.0.0.1:\([0-9]*\)/health.*|\1|p' "$work/$name.log")
     [[ -n $PORT ]] && return 0
     kill -0 "$PID" 2>/dev/null || fail "daemon $name exited at start"

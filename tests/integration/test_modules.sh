@@ -52,7 +52,7 @@ YAML
 write_config "$work/file.yaml" "type: file, path: raw/%Y-%m-%d, format: jsonl"
 "$bin" run --config "$work/file.yaml" --data-dir "$work/data" --listen 127.0.0.1:0 2>"$work/daemon.log" &
 daemon=$!
-for _ in $(seq 200); do grep -q "started:" "$work/daemon.log" && break; sleep 0.05; done
+for _ in $(seq 1200); do grep -q "started:" "$work/daemon.log" && break; sleep 0.05; done
 grep -q "started:" "$work/daemon.log" || { cat "$work/daemon.log"; fail "the daemon did not start"; }
 if grep -E "libpq|librdkafka|libmongoc|libbson|libstockpipe-" "/proc/$daemon/maps"; then
   fail "a file-sink daemon maps the libraries above"

@@ -77,17 +77,18 @@ grep -q "financial_source/yahoo: FAILED, 3 request(s), 3 failed, 0 row(s), 3 res
 echo "ok: required field renamed: exit 1, 3 failed requests, 1 warning, 0 rows"
 
 # ---- the daemon: /metrics and /metrics.json count every reshaped response ---------------
+: >"$work/daemon.log" # made before the daemon starts: the loop below reads it at once
 "$bin" run --config "$work/cfg.yaml" --data-dir "$work/d2" --listen 127.0.0.1:0 2>"$work/daemon.log" &
 daemon_pid=$!
 port=
-for ((i = 0; i < 500; i++)); do
+for ((i = 0; i < 3000; i++)); do
   port=$(sed -n 's|.*health endpoint on http://127.0.0.1:\([0-9]*\)/health.*|\1|p' "$work/daemon.log")
   [[ -n $port ]] && break
   sleep 0.02
 done
 [[ -n $port ]] || fail "the daemon did not announce its endpoint"
 want='stockpipe_source_shape_changes_total{provider="yahoo",endpoint="quote"} 3'
-for ((i = 0; i < 200; i++)); do
+for ((i = 0; i < 1200; i++)); do
   curl -s "http://127.0.0.1:$port/metrics" >"$work/metrics.txt" || true
   grep -qF "$want" "$work/metrics.txt" && break
   sleep 0.05

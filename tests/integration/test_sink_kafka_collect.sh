@@ -27,7 +27,7 @@ mkfifo "$work/mock.in"
 "$tools/kafka_mock" 3 stockpipe.financial_data:3 <"$work/mock.in" >"$work/mock.out" 2>"$work/mock.err" &
 mock_pid=$!
 exec 3>"$work/mock.in"
-for ((i = 0; i < 500; i++)); do [[ -s $work/mock.out ]] && break; sleep 0.01; done
+for ((i = 0; i < 3000; i++)); do [[ -s $work/mock.out ]] && break; sleep 0.01; done
 brokers=$(head -1 "$work/mock.out")
 [[ -n $brokers ]] || { echo "kafka_mock did not start"; cat "$work/mock.err"; exit 1; }
 

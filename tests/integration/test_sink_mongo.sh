@@ -36,7 +36,7 @@ else
   python3 "$STOCKPIPE_SOURCE_DIR/tests/fakemongo/fakemongo.py" --port-file "$work/port" --max-seconds 300 \
     2>"$work/fakemongo.err" &
   fake_pid=$!
-  for ((i = 0; i < 500; i++)); do [[ -s $work/port ]] && break; sleep 0.01; done
+  for ((i = 0; i < 3000; i++)); do [[ -s $work/port ]] && break; sleep 0.01; done
   [[ -s $work/port ]] || { echo "fakemongo did not start"; cat "$work/fakemongo.err"; exit 1; }
   uri="mongodb://127.0.0.1:$(cat "$work/port")/?serverSelectionTimeoutMS=3000"
   fake=1
