@@ -229,10 +229,6 @@ static int update_server(daemon_state *d, sp_error *err) {
 
 /* ---- opening and closing the pipeline -------------------------------------------- */
 
-static bool is_intraday(const sp_config_source *s) {
-  return s->dataset == SP_DS_FINANCIAL_DATA || s->dataset == SP_DS_STOCK_MOVEMENTS;
-}
-
 /* Open the pipeline of d->ctx, start its runners, read every source's last run, and
  * publish it.  On failure nothing stays open. */
 static int open_pipeline(daemon_state *d, sp_error *err) {
@@ -254,7 +250,7 @@ static int open_pipeline(daemon_state *d, sp_error *err) {
     entry_source[n] = s;
     entries[n++] = (sp_schedule_entry){.name = s->name,
                                        .schedule = s->schedule,
-                                       .intraday = is_intraday(s),
+                                       .intraday = sp_scheduler_dataset_intraday(s->dataset),
                                        .max_jitter_us = d->max_jitter_us,
                                        .last_run_us = found ? last : SP_SCHEDULER_NEVER};
   }

@@ -15,6 +15,7 @@
 #include "core/durable.h"
 #include "core/http.h"
 #include "core/quota.h"
+#include "core/scheduler.h"
 #include "core/log.h"
 #include "core/membudget.h"
 #include "core/metrics.h"
@@ -744,7 +745,9 @@ static int run_round(sp_pipeline *p, const sp_config_source *source, int64_t now
                            .quota_state = p->state,
                            .daily_limit = round_daily_limit,
                            .rounds_left_today =
-                               p->spread_quotas ? sp_quota_rounds_left_today(&source->schedule, now_us) : 0};
+                               p->spread_quotas ? sp_quota_rounds_left_today(&source->schedule,
+                                                                            sp_scheduler_dataset_intraday(source->dataset), now_us)
+                                                : 0};
   int r = sp_source_collect(&p->transport, &round, report, err);
   sp_error held_err;
   int hr = put_held_rows(&rc, &held_err); /* backfill: the rows of the requests that succeeded */

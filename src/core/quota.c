@@ -56,11 +56,11 @@ int64_t sp_quota_round_budget(int64_t remaining, int rounds_left) {
   return share > 0 ? share : 1;
 }
 
-int sp_quota_rounds_left_today(const sp_schedule *schedule, int64_t now_us) {
+int sp_quota_rounds_left_today(const sp_schedule *schedule, bool intraday, int64_t now_us) {
   int64_t day_end = ((int64_t)sp_timestamp_to_days(now_us) + 1) * SP_US_PER_DAY;
   int rounds = 1;
-  for (int64_t slot = sp_scheduler_slot_after(schedule, now_us); slot >= 0 && slot < day_end && rounds < 24 * 60;
-       slot = sp_scheduler_slot_after(schedule, slot))
+  for (int64_t slot = sp_scheduler_next_slot(schedule, intraday, now_us); slot >= 0 && slot < day_end && rounds < 24 * 60;
+       slot = sp_scheduler_next_slot(schedule, intraday, slot))
     rounds++;
   return rounds;
 }

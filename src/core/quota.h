@@ -56,9 +56,11 @@ int sp_quota_use_up(sp_state *st, const char *provider, int64_t now_us, int64_t 
  * 1 when remaining > 0, 0 when nothing remains. */
 int64_t sp_quota_round_budget(int64_t remaining, int rounds_left);
 
-/* Rounds `schedule` runs on the UTC day of `now_us` from now on, the round at now_us
- * included (so >= 1): 1 + the slots after now_us and before the next 00:00 UTC. */
-int sp_quota_rounds_left_today(const sp_schedule *schedule, int64_t now_us);
+/* Rounds a source on `schedule` runs on the UTC day of `now_us` from now on, the round
+ * at now_us included (so >= 1): 1 + its slots after now_us and before the next 00:00
+ * UTC (only those in or just after the NYSE session when `intraday`, as the daemon
+ * runs them: core/scheduler.h). */
+int sp_quota_rounds_left_today(const sp_schedule *schedule, bool intraday, int64_t now_us);
 
 /* The rotation cursor of (provider, dataset): the last ticker served, into `ticker`
  * (replaced); *found false when none is stored. */

@@ -5,6 +5,7 @@
 #include "core/scheduler.h"
 
 #include "core/market_calendar.h"
+#include "stockpipe/schema.h"
 #include "core/timeutil.h"
 
 #include <errno.h>
@@ -31,6 +32,10 @@ bool sp_scheduler_market_allows(const sp_schedule *schedule, int64_t slot_us) {
   /* The catch-up slot: the first one at or after the latest close. */
   int64_t close = sp_nyse_last_close_at_or_before(slot_us);
   return sp_scheduler_slot_after(schedule, close - 1) == slot_us;
+}
+
+bool sp_scheduler_dataset_intraday(int dataset) {
+  return dataset == SP_DS_FINANCIAL_DATA || dataset == SP_DS_STOCK_MOVEMENTS;
 }
 
 int64_t sp_scheduler_next_slot(const sp_schedule *schedule, bool intraday, int64_t after_us) {

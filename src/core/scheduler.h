@@ -60,6 +60,10 @@ bool sp_scheduler_market_allows(const sp_schedule *schedule, int64_t slot_us);
  * `intraday` only the slots sp_scheduler_market_allows().  -1 when none. */
 int64_t sp_scheduler_next_slot(const sp_schedule *schedule, bool intraday, int64_t after_us);
 
+/* Whether a source of dataset `dataset` (an sp_dataset_id) is intraday: it polls quotes
+ * (financial_data) or bars (stock_movements), so it follows the NYSE session. */
+bool sp_scheduler_dataset_intraday(int dataset);
+
 /* The jitter of source `name`: a value in [0, max_jitter_us] fixed by the name
  * (FNV-1a hash, then mixed).  0 when max_jitter_us <= 0. */
 int64_t sp_scheduler_jitter_us(const char *name, int64_t max_jitter_us);

@@ -22,7 +22,10 @@
 
 static const char *credential(void *arg, const char *name) {
   (void)arg;
-  return strcmp(name, "finnhub_api_key") == 0 ? "fh-key" : strcmp(name, "alpha_vantage_key") == 0 ? "av-key" : NULL;
+  return strcmp(name, "finnhub_api_key") == 0     ? "fh-key"
+         : strcmp(name, "alpha_vantage_key") == 0 ? "av-key"
+         : strcmp(name, "newsapi_key") == 0       ? "na-key"
+                                                  : NULL;
 }
 
 static int emit(void *arg, const sp_row *row, const char *request, sp_error *err) {
@@ -116,10 +119,13 @@ static void test_budget_and_rounds_left(void **state) {
   sp_error err;
   assert_int_equal(sp_schedule_parse("1h", &hourly, &err), 0);
   assert_int_equal(sp_schedule_parse("1d", &daily, &err), 0);
-  assert_int_equal(sp_quota_rounds_left_today(&hourly, ts_of("2026-11-25T00:00:00Z")), 24);
-  assert_int_equal(sp_quota_rounds_left_today(&hourly, ts_of("2026-11-25T13:30:00Z")), 11);
-  assert_int_equal(sp_quota_rounds_left_today(&hourly, ts_of("2026-11-25T23:00:00Z")), 1);
-  assert_int_equal(sp_quota_rounds_left_today(&daily, ts_of("2026-11-25T00:00:00Z")), 1);
+  assert_int_equal(sp_quota_rounds_left_today(&hourly, false, ts_of("2026-11-25T00:00:00Z")), 24);
+  assert_int_equal(sp_quota_rounds_left_today(&hourly, false, ts_of("2026-11-25T13:30:00Z")), 11);
+  assert_int_equal(sp_quota_rounds_left_today(&hourly, false, ts_of("2026-11-25T23:00:00Z")), 1);
+  assert_int_equal(sp_quota_rounds_left_today(&daily, false, ts_of("2026-11-25T00:00:00Z")), 1);
+  /* intraday on Wednesday 2026-11-25 (NYSE 14:30-21:00 UTC): 15:00 ... 21:00, then no more today */
+  assert_int_equal(sp_quota_rounds_left_today(&hourly, true, ts_of("2026-11-25T00:00:00Z")), 1 + 7);
+  assert_int_equal(sp_quota_rounds_left_today(&hourly, true, ts_of("2026-11-25T21:00:00Z")), 1);
   const char *const list[] = {"A", "B", "C"};
   assert_int_equal(sp_quota_rotation_start(list, 3, NULL), 0);
   assert_int_equal(sp_quota_rotation_start(list, 3, "B"), 2);
@@ -132,6 +138,7 @@ static const char *const tickers[NTICKERS] = {"AAPL", "MSFT", "GOOGL", "AMZN", "
 
 static const char *const finnhub_only[] = {"finnhub"};
 static const char *const alphavantage_only[] = {"alphavantage"};
+static const char *const newsapi_only[] = {"newsapi"};
 
 /* Open a fresh store and return a live round of `ds` over one provider and the seven
  * tickers at `now`, counting in that store. */
@@ -256,6 +263,40 @@ static void test_alphavantage_daily_note_ends_the_day(void **state) {
   store_close(&store);
 }
 
+static void test_newsapi_rate_limited_uses_up_the_day(void **state) {
+  (void)state;
+  temp_store store; /* the provider's default limit: 100 */
+  sp_source_round round = quota_round(&store, SP_DS_NEWS, newsapi_only, "2026-11-25T10:00:00Z");
+  fake_transport fake;
+  memset(&fake, 0, sizeof fake);
+  /* the fake transport does not retry: this 429 stands for one still there after the retries */
+  fake_route_add(&fake, "/v2/everything", 429, "newsapi/error-rateLimited.json", NULL);
+  sp_source_transport t = fake_transport_of(&fake);
+  sp_source_report report;
+  sp_error err;
+  assert_int_equal(sp_source_collect(&t, &round, &report, &err), 0);
+  assert_int_equal(report.providers[0].status, SP_SOURCE_OK);
+  assert_int_equal(report.providers[0].failures, 0);
+  assert_int_equal(fake.nsent, 1);        /* the other chain's first query stays unsent */
+  assert_int_equal(report.providers[0].deferred, 2);
+  assert_int_equal(report.providers[0].quota_remaining, 0);
+  int64_t used;
+  assert_int_equal(sp_quota_used(store.st, "newsapi", round.now_us, &used, &err), 0);
+  assert_int_equal(used, 100);
+  /* later the same day: nothing is sent; the next day it starts again */
+  memset(&fake, 0, sizeof fake);
+  round.now_us += 3600 * SP_US_PER_SEC;
+  assert_int_equal(sp_source_collect(&t, &round, &report, &err), 0);
+  assert_int_equal(fake.npaths, 0);
+  assert_int_equal(report.providers[0].deferred_tickers, NTICKERS);
+  fake_route_add(&fake, "/v2/everything", 200, NULL, "{\"status\":\"ok\",\"totalResults\":0,\"articles\":[]}");
+  round.now_us += 24 * 3600 * SP_US_PER_SEC;
+  assert_int_equal(sp_source_collect(&t, &round, &report, &err), 0);
+  assert_int_equal(fake.nsent, NTICKERS);
+  assert_int_equal(report.providers[0].quota_remaining, 100 - NTICKERS);
+  store_close(&store);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_count_across_day_boundary_and_reopen),
@@ -263,6 +304,7 @@ int main(void) {
       cmocka_unit_test(test_round_rotation_covers_every_ticker),
       cmocka_unit_test(test_round_spreads_the_day),
       cmocka_unit_test(test_alphavantage_daily_note_ends_the_day),
+      cmocka_unit_test(test_newsapi_rate_limited_uses_up_the_day),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
