@@ -245,7 +245,7 @@ static void request_done(void *arg, const sp_http_response *resp, const sp_error
   pending_request *p = arg;
   sp_source_ctx *ctx = p->ctx;
   if (p->deferred) {
-    ctx->report->requests--; /* never sent after all */
+    if (!resp || resp->attempts == 0) ctx->report->requests--; /* never sent after all */
     ctx->report->deferred++;  /* the daily quota: counted and said at the round's end */
   } else if (err && err->code == SP_ERR_QUOTA && sp_source_quota_used_up(ctx, err)) {
     /* the provider's "daily limit reached": deferred, not a failure */

@@ -426,6 +426,49 @@ static void test_classify_rate_limit_note(void **state) {
   assert_int_equal(o.attempts, 4);
 }
 
+/* before_attempt: allows `allowed` attempts in all (shared by the requests), then
+ * refuses with SP_ERR_QUOTA, as a daily quota does. */
+typedef struct gate {
+  outcome o;
+  int allowed;
+  int asked;
+} gate;
+
+static int gate_attempt(void *arg) {
+  gate *g = arg;
+  g->asked++;
+  if (g->allowed <= 0) return SP_ERR_QUOTA;
+  g->allowed--;
+  return SP_OK;
+}
+
+static void gate_done(void *arg, const sp_http_response *resp, const sp_error *err) {
+  record_outcome(&((gate *)arg)->o, resp, err);
+}
+
+/* A request before_attempt refuses is not sent: done() gets its code, also for a retry. */
+static void test_before_attempt_vetoes(void **state) {
+  fixture *f = *state;
+  add_fault("{\"path\": \"^/v8/\", \"fault\": \"500\", \"count\": 1}");
+  gate g = {.allowed = 1};
+  sp_http_request r = {.provider = "fake", .path = "/v8/finance/chart/AAPL", .before_attempt = gate_attempt,
+                       .done = gate_done, .arg = &g};
+  sp_error err;
+  assert_int_equal(sp_http_submit(f->client, &r, &err), SP_OK);
+  assert_int_equal(sp_http_run(f->client, NULL, &err), SP_OK);
+  assert_int_equal(g.o.calls, 1);
+  assert_int_equal(g.o.code, SP_ERR_QUOTA); /* the 500's retry was refused */
+  assert_int_equal(g.o.attempts, 1);
+  assert_int_equal(g.asked, 2);
+  assert_int_equal(request_count(), 1);
+  memset(&g, 0, sizeof g); /* nothing allowed: nothing sent */
+  assert_int_equal(sp_http_submit(f->client, &r, &err), SP_OK);
+  assert_int_equal(sp_http_run(f->client, NULL, &err), SP_OK);
+  assert_int_equal(g.o.code, SP_ERR_QUOTA);
+  assert_int_equal(g.o.attempts, 0);
+  assert_int_equal(request_count(), 1);
+}
+
 static void count_done(void *arg, const sp_http_response *resp, const sp_error *err) {
   (void)resp;
   if (err->code == SP_OK) (*(int *)arg)++;
@@ -645,6 +688,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_body_cap, setup, teardown),
       cmocka_unit_test_setup_teardown(test_connection_refused, setup, teardown),
       cmocka_unit_test_setup_teardown(test_stop, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_before_attempt_vetoes, setup, teardown),
       cmocka_unit_test(test_url_encode),
   };
   return cmocka_run_group_tests_name("http", tests, start_fake, stop_fake);
