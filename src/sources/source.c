@@ -330,21 +330,27 @@ static int quota_start(sp_source_ctx *ctx, sp_source_round *own, const char ***l
   ctx->quota_budget = sp_quota_round_budget(remaining, r->rounds_left_today);
   ctx->quota_exhausted = remaining == 0;
   if (!(ctx->provider->per_ticker & SP_SOURCE_DATASET_BIT(r->ds->id)) || r->ntickers == 0) return SP_OK;
-  size_t n = r->ntickers, take = ctx->quota_budget < (int64_t)n ? (size_t)ctx->quota_budget : n;
+  size_t n = r->ntickers, take = 0, wanted = 0;
   sp_buf last = SP_BUF_INIT;
   bool found;
   rc = sp_quota_get_cursor(r->quota_state, name, r->ds->name, &last, &found, err);
   size_t start = sp_quota_rotation_start(r->tickers, n, found ? (const char *)last.data : NULL);
   sp_buf_free(&last);
   if (rc) return rc;
-  *list = malloc((take ? take : 1) * sizeof **list);
+  *list = malloc(n * sizeof **list);
   if (!*list) return sp_error_set(err, SP_ERR_NOMEM, "out of memory");
-  for (size_t k = 0; k < take; k++) (*list)[k] = r->tickers[(start + k) % n];
+  for (size_t k = 0; k < n; k++) {
+    const char *ticker = r->tickers[(start + k) % n];
+    if (r->ds->id == SP_DS_FINANCIAL_DATA && sp_source_fundamentals_fresh(ctx, ticker))
+      continue; /* nothing to fetch today: neither served nor deferred */
+    wanted++;
+    if ((int64_t)take < ctx->quota_budget) (*list)[take++] = ticker;
+  }
   *own = *r;
   own->tickers = *list;
   own->ntickers = take;
   ctx->round = own;
-  ctx->report->deferred_tickers = (int)(n - take);
+  ctx->report->deferred_tickers = (int)(wanted - take);
   return take ? sp_quota_put_cursor(r->quota_state, name, r->ds->name, (*list)[take - 1], err) : SP_OK;
 }
 

@@ -297,6 +297,37 @@ static void test_newsapi_rate_limited_uses_up_the_day(void **state) {
   store_close(&store);
 }
 
+/* Fundamentals fetched today need no request: such tickers are neither handed out nor
+ * reported as deferred (an hourly quote source would otherwise warn every hour). */
+static void test_fresh_fundamentals_are_not_deferred(void **state) {
+  (void)state;
+  temp_store store;
+  sp_source_round round = quota_round(&store, SP_DS_FINANCIAL_DATA, alphavantage_only, "2026-11-25T10:00:00Z");
+  sp_source_cache *cache;
+  assert_int_equal(sp_source_cache_new(&cache), 0);
+  round.cache = cache;
+  round.daily_limit = daily_limit;
+  test_limit = NTICKERS;
+  fake_transport fake;
+  memset(&fake, 0, sizeof fake);
+  fake_route_add(&fake, "/query?", 200, "real/alphavantage/overview-IBM.json", NULL);
+  sp_source_transport t = fake_transport_of(&fake);
+  sp_source_report report;
+  sp_error err;
+  assert_int_equal(sp_source_collect(&t, &round, &report, &err), 0);
+  assert_int_equal(fake.nsent, NTICKERS);
+  assert_int_equal(report.providers[0].deferred_tickers, 0);
+  assert_int_equal(report.providers[0].quota_remaining, 0);
+  memset(&fake, 0, sizeof fake); /* an hour later: all fresh, quota used up, nothing deferred */
+  round.now_us += 3600 * SP_US_PER_SEC;
+  assert_int_equal(sp_source_collect(&t, &round, &report, &err), 0);
+  assert_int_equal(fake.npaths, 0);
+  assert_int_equal(report.providers[0].deferred_tickers, 0);
+  assert_int_equal(report.providers[0].deferred, 0);
+  sp_source_cache_free(cache);
+  store_close(&store);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_count_across_day_boundary_and_reopen),
@@ -305,6 +336,7 @@ int main(void) {
       cmocka_unit_test(test_round_spreads_the_day),
       cmocka_unit_test(test_alphavantage_daily_note_ends_the_day),
       cmocka_unit_test(test_newsapi_rate_limited_uses_up_the_day),
+      cmocka_unit_test(test_fresh_fundamentals_are_not_deferred),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
