@@ -159,13 +159,20 @@ static void symbol_of(const char *path, char *out, size_t cap) {
   snprintf(out, cap, "%.*s", (int)(n < cap ? n : cap - 1), s);
 }
 
-/* One round of `round` (Finnhub news) against a fake API answering "[]"; returns its code. */
-static int finnhub_news_round(fake_transport *fake, const sp_source_round *round, sp_source_report *report) {
+/* One round of `round` against a fresh fake API answering the paths starting with
+ * `prefix` with `status` and a fixture `file` (or the inline `body`); returns its code. */
+static int fake_round(fake_transport *fake, const sp_source_round *round, const char *prefix, long status,
+                      const char *file, const char *body, sp_source_report *report) {
   memset(fake, 0, sizeof *fake);
-  fake_route_add(fake, "/api/v1/company-news", 200, NULL, "[]");
+  fake_route_add(fake, prefix, status, file, body);
   sp_source_transport t = fake_transport_of(fake);
   sp_error err;
   return sp_source_collect(&t, round, report, &err);
+}
+
+/* Finnhub news answering "[]". */
+static int finnhub_news_round(fake_transport *fake, const sp_source_round *round, sp_source_report *report) {
+  return fake_round(fake, round, "/api/v1/company-news", 200, NULL, "[]", report);
 }
 
 static void test_round_rotation_covers_every_ticker(void **state) {
@@ -240,11 +247,9 @@ static void test_alphavantage_daily_note_ends_the_day(void **state) {
   sp_source_round round = quota_round(&store, SP_DS_FINANCIAL_DATA, alphavantage_only, "2026-11-25T10:00:00Z");
   sp_error err;
   fake_transport fake;
-  memset(&fake, 0, sizeof fake);
-  fake_route_add(&fake, "/query?", 200, "alphavantage/error-information-daily-limit.json", NULL);
-  sp_source_transport t = fake_transport_of(&fake);
   sp_source_report report;
-  assert_int_equal(sp_source_collect(&t, &round, &report, &err), 0);
+  const char *note = "alphavantage/error-information-daily-limit.json";
+  assert_int_equal(fake_round(&fake, &round, "/query?", 200, note, NULL, &report), 0);
   assert_int_equal(report.providers[0].status, SP_SOURCE_OK);
   assert_int_equal(report.providers[0].failures, 0);
   assert_int_equal(fake.nsent, 1);        /* the note ended the day: the six queued after it stay unsent */
@@ -256,9 +261,7 @@ static void test_alphavantage_daily_note_ends_the_day(void **state) {
   assert_int_equal(used, 25);
   /* without a quota store the note is a failure of that request (not retried either) */
   round.quota_state = NULL;
-  memset(&fake, 0, sizeof fake);
-  fake_route_add(&fake, "/query?", 200, "alphavantage/error-information-daily-limit.json", NULL);
-  assert_int_equal(sp_source_collect(&t, &round, &report, &err), SP_ERR_QUOTA);
+  assert_int_equal(fake_round(&fake, &round, "/query?", 200, note, NULL, &report), SP_ERR_QUOTA);
   assert_int_equal(report.providers[0].status, SP_SOURCE_FAILED);
   store_close(&store);
 }
@@ -268,13 +271,11 @@ static void test_newsapi_rate_limited_uses_up_the_day(void **state) {
   temp_store store; /* the provider's default limit: 100 */
   sp_source_round round = quota_round(&store, SP_DS_NEWS, newsapi_only, "2026-11-25T10:00:00Z");
   fake_transport fake;
-  memset(&fake, 0, sizeof fake);
-  /* the fake transport does not retry: this 429 stands for one still there after the retries */
-  fake_route_add(&fake, "/v2/everything", 429, "newsapi/error-rateLimited.json", NULL);
-  sp_source_transport t = fake_transport_of(&fake);
   sp_source_report report;
   sp_error err;
-  assert_int_equal(sp_source_collect(&t, &round, &report, &err), 0);
+  /* the fake transport does not retry: this 429 stands for one still there after the retries */
+  assert_int_equal(fake_round(&fake, &round, "/v2/everything", 429, "newsapi/error-rateLimited.json", NULL, &report), 0);
+  sp_source_transport t = fake_transport_of(&fake);
   assert_int_equal(report.providers[0].status, SP_SOURCE_OK);
   assert_int_equal(report.providers[0].failures, 0);
   assert_int_equal(fake.nsent, 1);        /* the other chain's first query stays unsent */
@@ -309,12 +310,10 @@ static void test_fresh_fundamentals_are_not_deferred(void **state) {
   round.daily_limit = daily_limit;
   test_limit = NTICKERS;
   fake_transport fake;
-  memset(&fake, 0, sizeof fake);
-  fake_route_add(&fake, "/query?", 200, "real/alphavantage/overview-IBM.json", NULL);
-  sp_source_transport t = fake_transport_of(&fake);
   sp_source_report report;
   sp_error err;
-  assert_int_equal(sp_source_collect(&t, &round, &report, &err), 0);
+  assert_int_equal(fake_round(&fake, &round, "/query?", 200, "real/alphavantage/overview-IBM.json", NULL, &report), 0);
+  sp_source_transport t = fake_transport_of(&fake);
   assert_int_equal(fake.nsent, NTICKERS);
   assert_int_equal(report.providers[0].deferred_tickers, 0);
   assert_int_equal(report.providers[0].quota_remaining, 0);
