@@ -40,6 +40,9 @@
 #define MESSAGE_URL_MAX 200
 /* Longest sleep between checks of the `stop` flag. */
 #define POLL_SLICE_US INT64_C(100000)
+/* Retry warnings per provider and minute; the rest go to DEBUG and are counted in the
+ * next minute's first warning (an outage must not write thousands of lines an hour). */
+#define RETRY_WARNINGS_PER_MINUTE 10
 
 typedef struct provider {
   char *name;
@@ -57,6 +60,9 @@ typedef struct provider {
   int64_t refilled_us;        /* monotonic time of the last refill */
   int64_t paused_until_us;    /* after a rate-limit answer, no attempt starts before this */
   int in_flight;
+  int64_t warn_minute_us;     /* start of the current minute of retry warnings */
+  int warned;                 /* retry warnings logged in it */
+  long unwarned;              /* retries logged at DEBUG only since the last warning */
 } provider;
 
 typedef struct transfer {
@@ -478,6 +484,29 @@ static void complete(sp_http_client *c, transfer *t, int code, const char *what)
   transfer_free(t);
 }
 
+/* Say that `t` is retried in `delay_ms`: a warning, or DEBUG once the provider has had
+ * RETRY_WARNINGS_PER_MINUTE of them this minute (the next warning counts those). */
+static void log_retry(provider *p, const transfer *t, const char *what, int64_t delay_ms) {
+  int64_t now = sp_monotonic_us();
+  if (now - p->warn_minute_us >= 60 * SP_US_PER_SEC) {
+    p->warn_minute_us = now;
+    p->warned = 0;
+  }
+  if (p->warned >= RETRY_WARNINGS_PER_MINUTE) {
+    p->unwarned++;
+    SP_DEBUG(p->name, "GET %s: %s (attempt %d of %d), retrying in %lld ms", t->resp.url, what, t->resp.attempts,
+             p->max_attempts, (long long)delay_ms);
+    return;
+  }
+  p->warned++;
+  char more[96] = "";
+  if (p->unwarned)
+    snprintf(more, sizeof more, " (and %ld more retries since the last warning, logged at DEBUG)", p->unwarned);
+  p->unwarned = 0;
+  SP_WARN(p->name, "GET %s: %s (attempt %d of %d), retrying in %lld ms%s", t->resp.url, what, t->resp.attempts,
+          p->max_attempts, (long long)delay_ms, more);
+}
+
 /* Full jitter: a uniform delay in [0, min(max, base * 2^(attempt-1))]. */
 static int64_t backoff_ms(sp_http_client *c, const provider *p, int attempt) {
   int64_t ceiling = p->backoff_base_ms;
@@ -556,8 +585,7 @@ static void finish_attempt(sp_http_client *c, transfer *t, CURLcode result) {
   /* "Slow down" concerns the whole provider, not only this request. */
   if (code == SP_ERR_RATE_LIMIT && t->not_before_us > p->paused_until_us)
     p->paused_until_us = t->not_before_us;
-  SP_WARN(p->name, "GET %s: %s (attempt %d of %d), retrying in %lld ms", t->resp.url, what,
-          t->resp.attempts, p->max_attempts, (long long)delay);
+  log_retry(p, t, what, delay);
 }
 
 /* Top up a provider's token bucket to `now`. */

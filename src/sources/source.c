@@ -208,8 +208,20 @@ void sp_source_fail(sp_source_ctx *ctx, const char *request, long status, const 
   ctx->report->failures++;
   ctx->report->status = SP_SOURCE_FAILED;
   if (ctx->report->first_error.code == SP_OK) ctx->report->first_error = e;
-  if (ctx->failure_reported) SP_DEBUG(ctx->provider->name, "%s", e.msg);
-  else SP_ERROR(ctx->provider->name, "%s", e.msg);
+  /* Quiet: a failure its caller already reported, a request cut short by a shutdown
+   * (the daemon says once that the round was interrupted), and a provider's failures
+   * past the first SP_SOURCE_FAILURES_LOGGED of a round (an outage fails every ticker;
+   * the round's summary counts them all). */
+  bool shutdown = cause->code == SP_ERR_STOPPED;
+  bool quiet = ctx->failure_reported || shutdown || ctx->logged_failures >= SP_SOURCE_FAILURES_LOGGED;
+  if (quiet) {
+    SP_DEBUG(ctx->provider->name, "%s", e.msg);
+  } else {
+    SP_ERROR(ctx->provider->name, "%s", e.msg);
+    if (++ctx->logged_failures == SP_SOURCE_FAILURES_LOGGED)
+      SP_ERROR(ctx->provider->name, "further failed requests of this round are logged at DEBUG only; the round's "
+                                    "summary counts every one");
+  }
   ctx->failure_reported = false;
 }
 

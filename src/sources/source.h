@@ -256,6 +256,8 @@ struct sp_source_ctx {
   bool halted;                          /* the provider stopped itself (bad key...) */
   bool failure_reported;                /* the failing response's cause was logged already
                                            (a shape change): count it, log it at debug */
+  int logged_failures;                  /* failures logged at ERROR this round (the first
+                                           SP_SOURCE_FAILURES_LOGGED; the rest at DEBUG) */
   struct sp_source_news_seen *news_seen; /* news (article_id, ticker) and policy event_id
                                             emitted this round */
   struct sp_source_quote_merge *merge;   /* financial_data: fundamentals to merge */
@@ -303,8 +305,14 @@ int sp_source_submit_with_fallback(sp_source_ctx *ctx, const char *path,
  * event_id), then hands it to the round's emit.  Returns 0 or the emit callback's error. */
 int sp_source_emit(sp_source_ctx *ctx, sp_row *row, const char *request, sp_error *err);
 
-/* Record and log (once) a failed request of ctx's provider (at debug level when
- * ctx->failure_reported is set; the flag is cleared). */
+/* A provider's failed requests logged one by one (ERROR) per round; the rest at DEBUG,
+ * counted in the round's report and summary (an outage fails every ticker). */
+#define SP_SOURCE_FAILURES_LOGGED 5
+
+/* Record and log a failed request of ctx's provider: at ERROR for the round's first
+ * SP_SOURCE_FAILURES_LOGGED (the last of them says the rest go to DEBUG), at DEBUG when
+ * ctx->failure_reported is set (the flag is cleared), when the request was stopped by
+ * a shutdown (SP_ERR_STOPPED) or past that number. */
 void sp_source_fail(sp_source_ctx *ctx, const char *request, long status, const char *body,
                     size_t body_len, const sp_error *cause);
 
