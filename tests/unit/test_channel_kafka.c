@@ -28,6 +28,7 @@
 #include "core/sink_runner.h"
 #include "core/timeutil.h"
 #include "core_test_util.h"
+#include "kafka_mock_env.h"
 #include "format/value_text.h"
 #include "sinks/kafka_format.h"
 #include "sinks/sink_kafka.h"
@@ -40,21 +41,8 @@
 
 #define WAIT_US (5 * SP_US_PER_SEC)
 
-typedef struct mock_env {
-  rd_kafka_t *owner;
-  rd_kafka_mock_cluster_t *cluster;
-  const char *bootstraps;
-} mock_env;
-
 static int setup_cluster(void **state) {
-  mock_env *env = calloc(1, sizeof *env);
-  char why[256];
-  rd_kafka_conf_t *conf = rd_kafka_conf_new();
-  sp_kafka_conf_set_logging(conf);
-  env->owner = rd_kafka_new(RD_KAFKA_PRODUCER, conf, why, sizeof why);
-  env->cluster = rd_kafka_mock_cluster_new(env->owner, 3);
-  assert_non_null(env->cluster);
-  env->bootstraps = rd_kafka_mock_cluster_bootstraps(env->cluster);
+  mock_env *env = kafka_mock_env_new();
   const struct {
     const char *name;
     int partitions;
@@ -66,14 +54,6 @@ static int setup_cluster(void **state) {
   for (int p = 0; p < 3; p++) assert_int_equal(rd_kafka_mock_partition_set_leader(env->cluster, "outage", p, p + 1), 0);
   assert_int_equal(rd_kafka_mock_coordinator_set(env->cluster, "group", "writers", 3), 0);
   *state = env;
-  return 0;
-}
-
-static int teardown_cluster(void **state) {
-  mock_env *env = *state;
-  rd_kafka_mock_cluster_destroy(env->cluster);
-  rd_kafka_destroy(env->owner);
-  free(env);
   return 0;
 }
 
@@ -511,5 +491,5 @@ int main(void) {
       cmocka_unit_test(test_broker_down_and_back_loses_and_doubles_nothing),
       cmocka_unit_test(test_missing_topic_is_a_config_error),
   };
-  return cmocka_run_group_tests(tests, setup_cluster, teardown_cluster);
+  return cmocka_run_group_tests(tests, setup_cluster, kafka_mock_env_teardown);
 }

@@ -17,6 +17,7 @@
 #include "core/log.h"
 #include "core/sink_runner.h"
 #include "format/value_text.h"
+#include "kafka_mock_env.h"
 #include "sinks/sink_kafka.h"
 
 #include <librdkafka/rdkafka_mock.h>
@@ -25,22 +26,8 @@
 
 #define PARTITIONS 4
 
-typedef struct mock_env {
-  rd_kafka_t *owner; /* the handle the mock cluster lives in */
-  rd_kafka_mock_cluster_t *cluster;
-  const char *bootstraps;
-} mock_env;
-
 static int setup_cluster(void **state) {
-  mock_env *env = calloc(1, sizeof *env);
-  char why[256];
-  rd_kafka_conf_t *conf = rd_kafka_conf_new();
-  sp_kafka_conf_set_logging(conf);
-  env->owner = rd_kafka_new(RD_KAFKA_PRODUCER, conf, why, sizeof why);
-  assert_non_null(env->owner);
-  env->cluster = rd_kafka_mock_cluster_new(env->owner, 3);
-  assert_non_null(env->cluster);
-  env->bootstraps = rd_kafka_mock_cluster_bootstraps(env->cluster);
+  mock_env *env = kafka_mock_env_new();
   const char *topics[] = {"financial_data", "news", "policy"};
   for (size_t i = 0; i < 3; i++) {
     assert_int_equal(rd_kafka_mock_topic_create(env->cluster, topics[i], PARTITIONS, 3), 0);
@@ -49,14 +36,6 @@ static int setup_cluster(void **state) {
       assert_int_equal(rd_kafka_mock_partition_set_leader(env->cluster, topics[i], p, p % 3 + 1), 0);
   }
   *state = env;
-  return 0;
-}
-
-static int teardown_cluster(void **state) {
-  mock_env *env = *state;
-  rd_kafka_mock_cluster_destroy(env->cluster);
-  rd_kafka_destroy(env->owner);
-  free(env);
   return 0;
 }
 
@@ -300,5 +279,5 @@ int main(void) {
       cmocka_unit_test(test_oversized_message_is_permanent),
       cmocka_unit_test(test_refused_setting_names_it_without_secret),
   };
-  return cmocka_run_group_tests(tests, setup_cluster, teardown_cluster);
+  return cmocka_run_group_tests(tests, setup_cluster, kafka_mock_env_teardown);
 }
