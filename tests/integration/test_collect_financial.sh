@@ -8,6 +8,7 @@
 # leaves the other six stored and exits 1; usage errors exit 2; API keys given in the
 # environment and in credentials.json never appear in anything the program prints.
 set -euo pipefail
+. "$STOCKPIPE_SOURCE_DIR/tests/integration/financial_pipeline.sh"
 . "$STOCKPIPE_SOURCE_DIR/tests/fakeapi/lib.sh"
 fakeapi_start
 export STOCKPIPE_YAHOO_BASE_URL=$FAKEAPI_URL
@@ -17,22 +18,7 @@ bin=$STOCKPIPE_BIN
 fixtures=$STOCKPIPE_FIXTURES/yahoo
 
 write_config() { # $1 = format, $2 = file
-  cat >"$2" <<YAML
-agents:
-  raw_data_agent:
-    sources: [financial_source]
-    channels: [financial_channel]
-    sinks: [financial_sink]
-sources:
-  financial_source: {dataset: financial_data, providers: [yahoo], tickers: mag7, schedule: 1h}
-channels:
-  financial_channel: {type: memory, capacity: 1000, transactionCapacity: 100}
-sinks:
-  financial_sink: {type: file, path: raw/financial_data/%Y-%m-%d, file_prefix: mag7_financial_, format: $1, batch_size: 100}
-bindings:
-  financial_source: [financial_channel]
-  financial_channel: financial_sink
-YAML
+  financial_pipeline "$2" "type: file, path: raw/financial_data/%Y-%m-%d, file_prefix: mag7_financial_, format: $1, batch_size: 100"
 }
 
 check_values() { # $1 = data dir, $2 = format, $3 = expected tickers (comma list)

@@ -30,6 +30,7 @@
 #    is checked through the endpoint in tests/unit/test_health.c: the daemon's
 #    runner threads end only at shutdown.)
 set -euo pipefail
+. "$STOCKPIPE_SOURCE_DIR/tests/integration/financial_pipeline.sh"
 . "$STOCKPIPE_SOURCE_DIR/tests/fakeapi/lib.sh"
 fakeapi_start
 export STOCKPIPE_YAHOO_BASE_URL=$FAKEAPI_URL STOCKPIPE_FRED_BASE_URL=$FAKEAPI_URL
@@ -46,22 +47,7 @@ bin=$STOCKPIPE_BIN
 fail() { echo "FAIL: $*"; for f in "$work"/*.log; do echo "--- $f"; tail -n 30 "$f"; done; exit 1; }
 
 write_config() { # $1 = file, $2 = extra sink keys, $3 = channel capacity
-  cat >"$1" <<YAML
-agents:
-  raw_data_agent:
-    sources: [financial_source]
-    channels: [financial_channel]
-    sinks: [financial_sink]
-sources:
-  financial_source: {dataset: financial_data, providers: [yahoo], tickers: mag7, schedule: 30m}
-channels:
-  financial_channel: {type: memory, capacity: ${3:-1000}, transactionCapacity: ${3:-100}}
-sinks:
-  financial_sink: {type: file, path: raw/financial_data/%Y-%m-%d, file_prefix: mag7_, format: jsonl, batch_size: ${3:-100}$2}
-bindings:
-  financial_source: [financial_channel]
-  financial_channel: financial_sink
-YAML
+  financial_pipeline "$1" "type: file, path: raw/financial_data/%Y-%m-%d, file_prefix: mag7_, format: jsonl, batch_size: ${3:-100}$2" 30m "${3:-1000}" "${3:-100}"
 }
 
 # start_daemon NAME ARGS... : runs the daemon in the background, logging to $work/NAME.log;

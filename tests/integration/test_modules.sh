@@ -14,6 +14,7 @@
 #    not found (looked in <that folder>)"; at a folder with a broken file: the loader's
 #    reason (dlerror) with the module's name.
 set -euo pipefail
+. "$STOCKPIPE_SOURCE_DIR/tests/integration/financial_pipeline.sh"
 work=$(mktemp -d /tmp/sp_modules.XXXXXX)
 daemon=
 cleanup() {
@@ -30,22 +31,7 @@ done
 unset STOCKPIPE_MODULE_DIR DESTDIR
 
 write_config() { # $1 = file, $2 = sink settings
-  cat >"$1" <<YAML
-agents:
-  raw_data_agent:
-    sources: [financial_source]
-    channels: [financial_channel]
-    sinks: [financial_sink]
-sources:
-  financial_source: {dataset: financial_data, providers: [yahoo], tickers: mag7, schedule: 1h}
-channels:
-  financial_channel: {type: memory, capacity: 1000, transactionCapacity: 100}
-sinks:
-  financial_sink: {$2, batch_size: 100}
-bindings:
-  financial_source: [financial_channel]
-  financial_channel: financial_sink
-YAML
+  financial_pipeline "$1" "$2, batch_size: 100"
 }
 
 # 1. A file-sink daemon maps no module and no database/Kafka client library.

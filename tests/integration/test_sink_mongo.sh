@@ -15,6 +15,7 @@
 #  5. `stockpipe collect financial_data` against the fake API stores the 7 quotes in a
 #     configured collection; a second round adds nothing.
 set -euo pipefail
+. "$STOCKPIPE_SOURCE_DIR/tests/integration/financial_pipeline.sh"
 . "$STOCKPIPE_SOURCE_DIR/tests/fakeapi/lib.sh"
 work=$(mktemp -d /tmp/sp_mongotest.XXXXXX)
 fake_pid=
@@ -135,22 +136,7 @@ fi
 fakeapi_start
 trap cleanup EXIT # fakeapi_start installed its own EXIT trap: ours calls fakeapi_stop too
 export STOCKPIPE_YAHOO_BASE_URL=$FAKEAPI_URL
-cat >"$work/mongo.yaml" <<YAML
-agents:
-  raw_data_agent:
-    sources: [financial_source]
-    channels: [financial_channel]
-    sinks: [financial_sink]
-sources:
-  financial_source: {dataset: financial_data, providers: [yahoo], tickers: mag7, schedule: 1h}
-channels:
-  financial_channel: {type: memory, capacity: 1000, transactionCapacity: 100}
-sinks:
-  financial_sink: {type: mongodb, uri: "$uri", database: stockpipe_test, collection: quotes, batch_size: 100}
-bindings:
-  financial_source: [financial_channel]
-  financial_channel: financial_sink
-YAML
+financial_pipeline "$work/mongo.yaml" "type: mongodb, uri: \"$uri\", database: stockpipe_test, collection: quotes, batch_size: 100"
 for round in 1 2; do
   rm -rf "$work/data" # no watermarks: the second round emits the same quotes again
   "$STOCKPIPE_BIN" collect financial_data --config "$work/mongo.yaml" --data-dir "$work/data" 2>"$work/collect.err" ||

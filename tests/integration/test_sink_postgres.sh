@@ -16,6 +16,7 @@
 #  5. `stockpipe collect financial_data` against the fake API stores the 7 quotes in a
 #     configured table, and a second round adds nothing.
 set -euo pipefail
+. "$STOCKPIPE_SOURCE_DIR/tests/integration/financial_pipeline.sh"
 . "$STOCKPIPE_SOURCE_DIR/tests/postgres/lib.sh"
 . "$STOCKPIPE_SOURCE_DIR/tests/fakeapi/lib.sh"
 work=$(mktemp -d /tmp/sp_pgtest.XXXXXX)
@@ -123,22 +124,7 @@ fakeapi_start
 trap cleanup EXIT # fakeapi_start installed its own EXIT trap: ours calls fakeapi_stop too
 export STOCKPIPE_YAHOO_BASE_URL=$FAKEAPI_URL
 write_config() { # $1 = connection string, $2 = file
-  cat >"$2" <<YAML
-agents:
-  raw_data_agent:
-    sources: [financial_source]
-    channels: [financial_channel]
-    sinks: [financial_sink]
-sources:
-  financial_source: {dataset: financial_data, providers: [yahoo], tickers: mag7, schedule: 1h}
-channels:
-  financial_channel: {type: memory, capacity: 1000, transactionCapacity: 100}
-sinks:
-  financial_sink: {type: postgresql, connection_string: "$1", table: quotes, batch_size: 100}
-bindings:
-  financial_source: [financial_channel]
-  financial_channel: financial_sink
-YAML
+  financial_pipeline "$2" "type: postgresql, connection_string: \"$1\", table: quotes, batch_size: 100"
 }
 write_config "$PG_CONNINFO" "$work/pg.yaml"
 "$STOCKPIPE_BIN" collect financial_data --config "$work/pg.yaml" --data-dir "$work/data" 2>"$work/collect.err" ||
