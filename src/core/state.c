@@ -227,18 +227,35 @@ static change *stage(sp_state_batch *b, change_kind kind, const char *source, co
   return c;
 }
 
-int sp_state_batch_advance_watermark(sp_state_batch *b, const char *source, const char *key, int64_t value) {
-  change *c = stage(b, CHANGE_WATERMARK, source, key);
+/* How far back a watermark looks for one of the same key to merge into.  A series'
+ * rows are put one after another, each staging its watermark and its floor, so for
+ * bars, quotes and macro series the same key recurs two changes back; news rows also
+ * stage a new identity key each, so their series key merges only while it is among the
+ * last WATERMARK_MERGE_WINDOW changes. */
+#define WATERMARK_MERGE_WINDOW 8
+
+/* Stage a watermark (advance: max, lower: min), merged into a recent change of the same
+ * kind and key when there is one: one upsert per series and commit, not one per row. */
+static int stage_watermark(sp_state_batch *b, change_kind kind, const char *source, const char *key,
+                           int64_t value) {
+  for (size_t i = b->n, looked = 0; i > 0 && looked < WATERMARK_MERGE_WINDOW; i--, looked++) {
+    change *c = &b->changes[i - 1];
+    if (c->kind != kind || strcmp(c->key, key) != 0 || strcmp(c->source, source) != 0) continue;
+    if (kind == CHANGE_WATERMARK ? value > c->value : value < c->value) c->value = value;
+    return SP_OK;
+  }
+  change *c = stage(b, kind, source, key);
   if (!c) return SP_ERR_NOMEM;
   c->value = value;
   return SP_OK;
 }
 
+int sp_state_batch_advance_watermark(sp_state_batch *b, const char *source, const char *key, int64_t value) {
+  return stage_watermark(b, CHANGE_WATERMARK, source, key, value);
+}
+
 int sp_state_batch_lower_watermark(sp_state_batch *b, const char *source, const char *key, int64_t value) {
-  change *c = stage(b, CHANGE_WATERMARK_LOWER, source, key);
-  if (!c) return SP_ERR_NOMEM;
-  c->value = value;
-  return SP_OK;
+  return stage_watermark(b, CHANGE_WATERMARK_LOWER, source, key, value);
 }
 
 int sp_state_batch_add_seen(sp_state_batch *b, const char *source, const char *key) {

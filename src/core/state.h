@@ -84,8 +84,10 @@ int sp_state_prune(sp_state *st, const char *source, int64_t before_us, uint64_t
 /* A new empty batch, or NULL when out of memory.  Free with sp_state_batch_free. */
 sp_state_batch *sp_state_batch_new(void);
 void sp_state_batch_free(sp_state_batch *b);
-/* Stage "watermark(source,key) = max(current, value)".  Strings are copied.
- * Each returns 0 or SP_ERR_NOMEM. */
+/* Stage "watermark(source,key) = max(current, value)".  Strings are copied.  A
+ * watermark of the same key staged among the batch's last few changes is merged into
+ * that change (the larger value; the smaller for a floor), so rows of one series put
+ * together cost one upsert per commit.  Each returns 0 or SP_ERR_NOMEM. */
 int sp_state_batch_advance_watermark(sp_state_batch *b, const char *source, const char *key, int64_t value);
 /* Stage "watermark(source,key) = min(current, value)": a floor (the oldest thing stored,
  * e.g. a series' first bar time, read back with sp_state_get_watermark). */

@@ -70,6 +70,46 @@ static void test_watermarks_seen_blobs(void **state) {
   remove_tree(dir);
 }
 
+/* A series' rows staged one after another (its watermark and floor each row, as the
+ * pipeline does) cost one change per key, holding the max (watermark) and min (floor);
+ * another key in between starts a new change, and the committed values are what every
+ * row asked. */
+static void test_watermarks_merge_per_series(void **state) {
+  (void)state;
+  char dir[128];
+  make_temp_dir(dir, sizeof dir);
+  sp_state *st;
+  sp_error err = {0};
+  assert_int_equal(sp_state_open(dir, &st, &err), 0);
+  sp_state_batch *b = sp_state_batch_new();
+  const int64_t times[] = {300, 100, 500, 200};
+  for (int i = 0; i < 4; i++) {
+    assert_int_equal(sp_state_batch_advance_watermark(b, "movement_source", "AAPL/1h", times[i]), 0);
+    assert_int_equal(sp_state_batch_lower_watermark(b, "movement_source", "AAPL/1h@first", times[i]), 0);
+  }
+  assert_int_equal(sp_state_batch_count(b), 2);
+  for (int i = 0; i < 8; i++) { /* eight other keys push AAPL out of the merge window */
+    char key[32];
+    snprintf(key, sizeof key, "T%d/1h", i);
+    assert_int_equal(sp_state_batch_advance_watermark(b, "movement_source", key, 50), 0);
+  }
+  assert_int_equal(sp_state_batch_advance_watermark(b, "movement_source", "AAPL/1h", 600), 0);
+  assert_int_equal(sp_state_batch_count(b), 2 + 8 + 1);
+  assert_int_equal(sp_state_batch_commit(st, b, 0, &err), 0);
+  sp_state_batch_free(b);
+  int64_t v = 0;
+  bool found = false;
+  assert_int_equal(sp_state_get_watermark(st, "movement_source", "AAPL/1h", &v, &found, &err), 0);
+  assert_true(found);
+  assert_int_equal(v, 600);
+  assert_int_equal(sp_state_get_watermark(st, "movement_source", "AAPL/1h@first", &v, &found, &err), 0);
+  assert_int_equal(v, 100);
+  assert_int_equal(sp_state_get_watermark(st, "movement_source", "T7/1h", &v, &found, &err), 0);
+  assert_int_equal(v, 50);
+  sp_state_close(st);
+  remove_tree(dir);
+}
+
 static void test_decide_moves_watermark_with_commit(void **state) {
   (void)state;
   char dir[128];
@@ -140,6 +180,7 @@ static void test_corrupt_database(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_watermarks_seen_blobs),
+      cmocka_unit_test(test_watermarks_merge_per_series),
       cmocka_unit_test(test_decide_moves_watermark_with_commit),
       cmocka_unit_test(test_corrupt_database),
   };
