@@ -30,7 +30,9 @@ enum sp_status {
   SP_ERR_NOT_FOUND = -11, /* a named thing does not exist */
   SP_ERR_UNSUPPORTED = -12, /* valid input this build cannot handle */
   SP_ERR_STOPPED = -13,   /* the operation was interrupted by shutdown */
-  SP_ERR_QUOTA = -14      /* a provider's daily request quota is used up (not retried today) */
+  SP_ERR_QUOTA = -14,     /* a provider's daily request quota is used up (not retried today) */
+  SP_ERR_RETRY = -15      /* undone by a change elsewhere, nothing lost: do it again now (a Kafka
+                           * rebalance took the partition of a take in progress) */
 };
 
 #define SP_ERROR_MSG_MAX 512

@@ -157,7 +157,10 @@ static int open_channel(sp_pipeline *p, const sp_config_channel *cc, sp_channel 
                                   .topic = cc->topic,
                                   .dataset = cc->dataset,
                                   .quarantine_dir = qdir,
-                                  .stop = p->stop};
+                                  .stop = p->stop,
+                                  .session_timeout_ms = (int)cc->session_timeout_ms,
+                                  .max_poll_interval_ms = (int)cc->max_poll_interval_ms,
+                                  .metadata_refresh_ms = (int)cc->metadata_refresh_ms};
     void *open = NULL;
     int rc = module_open_function("channel", cc->name, "kafka", "sp_channel_kafka_open", &open, err);
     return rc ? rc : ((__typeof__(sp_channel_kafka_open) *)open)(&kc, out, err);

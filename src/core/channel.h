@@ -48,8 +48,10 @@
  *
  * Errors: SP_ERR_FULL (channel or budget full until the time-out, or more than
  * transactionCapacity events in one transaction), SP_ERR_TIMEOUT (take found
- * nothing before its deadline), SP_ERR_STOPPED (channel closed), SP_ERR_IO,
- * SP_ERR_NOMEM, SP_ERR_INVALID.
+ * nothing before its deadline), SP_ERR_STOPPED (channel closed), SP_ERR_RETRY (take
+ * only: the events taken so far were withdrawn — a Kafka channel's partition moved
+ * to another consumer — so the transaction must be rolled back, nothing of it
+ * delivered, and a new one begun at once), SP_ERR_IO, SP_ERR_NOMEM, SP_ERR_INVALID.
  */
 #ifndef STOCKPIPE_CORE_CHANNEL_H
 #define STOCKPIPE_CORE_CHANNEL_H

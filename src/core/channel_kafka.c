@@ -6,10 +6,15 @@
  * reference-counted tracker so that a report arriving after a timed-out prepare
  * (served by any thread's poll) never touches freed memory.
  *
- * The take side keeps, per partition, the fetched messages not yet committed, in
- * offset order.  A take transaction walks one partition's messages from the front
- * (decoding each into the event encoding once); commit removes the walked prefix
- * and commits the offset after it, rollback just walks again from the front.
+ * The take side is a member of the channel's consumer group (rd_kafka_subscribe):
+ * the group's coordinator splits the topic's partitions among the writers, and
+ * rebalance() (served inside rd_kafka_consumer_poll, so on the taking thread)
+ * follows what this writer owns.  Per owned partition it keeps the fetched
+ * messages not yet committed, in offset order.  A take transaction walks one
+ * partition's messages from the front (decoding each into the event encoding
+ * once); commit removes the walked prefix and commits the offset after it,
+ * rollback just walks again from the front.  A revoked partition's messages are
+ * let go: its new owner fetches them again from the last committed offset.
  */
 #include "core/channel_kafka.h"
 
@@ -62,14 +67,21 @@ typedef struct held_message {
 typedef struct partition_state {
   held_message *held; /* in offset order */
   size_t count, cap;
-  int64_t next_offset; /* after the last message fetched (the start position before any) */
-  int64_t end_target;  /* high watermark when the consumer started */
+  bool assigned;        /* owned by this writer in the group's current assignment */
+  bool positions_known; /* next_offset and end_target looked up since it was assigned */
+  int64_t next_offset;  /* after the last message fetched (the start position before any) */
+  int64_t end_target;   /* high watermark when it was assigned: the catch-up target */
 } partition_state;
 
 typedef struct take_txn {
   int partition;  /* -1 until the first message */
   size_t walked;  /* messages of the partition's front consumed by this take (rejected ones too) */
   size_t handed;  /* events returned */
+  bool revoked;   /* a rebalance took the partition during the take: its held messages
+                   * moved to `withdrawn` (handed events point into them), freed when
+                   * the take ends; the take hands out nothing more */
+  held_message *withdrawn;
+  size_t nwithdrawn;
 } take_txn;
 
 typedef struct kafka_channel {
@@ -81,10 +93,16 @@ typedef struct kafka_channel {
   int timeout_ms;
   pthread_mutex_t lock;       /* guards the lazy creation of the producer */
   rd_kafka_t *producer;
-  /* Take side, used by the one taking thread only: */
+  int session_timeout_ms, max_poll_interval_ms, metadata_refresh_ms; /* consumer group settings */
+  /* Take side, used by the one taking thread only (rebalance() runs on it too): */
   rd_kafka_t *consumer;
-  partition_state *parts;
+  partition_state *parts;     /* by partition id, grown as partitions are assigned */
   int nparts;
+  take_txn *taking;           /* the take transaction in progress, NULL between takes */
+  bool assigned_once;         /* the group gave this writer its first assignment */
+  bool awaiting_assignment;   /* an eager rebalance revoked everything; the new assignment is due */
+  bool positions_due;         /* some assigned partition's positions are not looked up yet */
+  int rebalance_error;        /* a rebalance could not be followed (SP_ERR_*): restart the consumer */
   size_t held_total;          /* messages held over every partition */
   int resume_partition;       /* the partition of a rolled-back take, read first by the next; -1 = none */
   int64_t last_fetch_us;      /* monotonic time of the last fetched message (or the start) */
@@ -103,6 +121,9 @@ static void delivery_report(rd_kafka_t *rk, const rd_kafka_message_t *m, void *o
   tracker_release(t);
 }
 
+static void rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t why, rd_kafka_topic_partition_list_t *list,
+                      void *opaque);
+
 /* A new handle of `type` from the common settings plus `extra` (NULL-terminated). */
 static int new_handle(kafka_channel *kc, rd_kafka_type_t type, const char *const *extra, rd_kafka_t **out,
                       sp_error *err) {
@@ -111,6 +132,10 @@ static int new_handle(kafka_channel *kc, rd_kafka_type_t type, const char *const
   rd_kafka_conf_t *conf = rd_kafka_conf_dup(kc->conf);
   int rc = sp_kafka_conf_apply(conf, extra, owner, err);
   if (!rc && type == RD_KAFKA_PRODUCER) rd_kafka_conf_set_dr_msg_cb(conf, delivery_report);
+  if (!rc && type == RD_KAFKA_CONSUMER) {
+    rd_kafka_conf_set_rebalance_cb(conf, rebalance);
+    rd_kafka_conf_set_opaque(conf, kc);
+  }
   *out = rc ? NULL : rd_kafka_new(type, conf, why, sizeof why);
   if (!rc && !*out) rc = sp_error_set(err, SP_ERR_CONFIG, "%s: creating the Kafka client: %s", owner, why);
   if (!*out) rd_kafka_conf_destroy(conf);
@@ -222,104 +247,221 @@ static void kafka_put_rollback(sp_channel *ch, void *txn) {
 
 /* ---- take side: the consumer ------------------------------------------------------------ */
 
+/* Free n held messages. */
+static void free_held(held_message *held, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    rd_kafka_message_destroy(held[i].m);
+    sp_buf_free(&held[i].event);
+  }
+}
+
 static void stop_consumer(kafka_channel *kc) {
+  if (kc->consumer) { /* first: closing revokes the assignment through rebalance() */
+    rd_kafka_consumer_close(kc->consumer);
+    rd_kafka_destroy(kc->consumer);
+    kc->consumer = NULL;
+  }
   for (int p = 0; p < kc->nparts; p++) {
-    partition_state *ps = &kc->parts[p];
-    for (size_t i = 0; i < ps->count; i++) {
-      rd_kafka_message_destroy(ps->held[i].m);
-      sp_buf_free(&ps->held[i].event);
-    }
-    free(ps->held);
+    free_held(kc->parts[p].held, kc->parts[p].count);
+    free(kc->parts[p].held);
   }
   free(kc->parts);
   kc->parts = NULL;
   kc->nparts = 0;
   kc->held_total = 0;
-  if (kc->consumer) {
-    rd_kafka_consumer_close(kc->consumer);
-    rd_kafka_destroy(kc->consumer);
-    kc->consumer = NULL;
-  }
+  kc->assigned_once = kc->awaiting_assignment = kc->positions_due = false;
+  kc->rebalance_error = SP_OK;
 }
 
-/* How many partitions the topic has, from the cluster's metadata. */
-static int topic_partitions(kafka_channel *kc, int *count, sp_error *err) {
+/* Whether the topic exists, from the cluster's metadata (a missing topic fails the
+ * first take rather than waiting for an assignment that never comes). */
+static int check_topic(kafka_channel *kc, sp_error *err) {
   rd_kafka_topic_t *rkt = rd_kafka_topic_new(kc->consumer, kc->topic, NULL);
   if (!rkt) return sp_error_set(err, SP_ERR_NOMEM, "out of memory");
   const struct rd_kafka_metadata *md = NULL;
   rd_kafka_resp_err_t e = rd_kafka_metadata(kc->consumer, 0, rkt, &md, kc->timeout_ms);
   if (!e && (md->topic_cnt != 1 || md->topics[0].err)) e = md->topic_cnt ? md->topics[0].err : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC;
-  if (!e) *count = md->topics[0].partition_cnt;
+  int count = e ? 0 : md->topics[0].partition_cnt;
   if (md) rd_kafka_metadata_destroy(md);
   rd_kafka_topic_destroy(rkt);
   if (e) return sp_error_set(err, SP_ERR_IO, "channel %s: metadata of Kafka topic %s: %s", kc->base.name, kc->topic,
                              rd_kafka_err2str(e));
-  if (*count <= 0 || *count > MAX_PARTITIONS)
+  if (count <= 0 || count > MAX_PARTITIONS)
     return sp_error_set(err, SP_ERR_IO, "channel %s: Kafka topic %s has %d partitions", kc->base.name, kc->topic,
-                        *count);
+                        count);
   return SP_OK;
 }
 
-/* Where each partition starts (the committed offset, else the earliest) and where
- * it ended when we started (the high watermark): the catch-up target. */
-static int read_positions(kafka_channel *kc, sp_error *err) {
-  rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(kc->nparts);
-  for (int p = 0; p < kc->nparts; p++) rd_kafka_topic_partition_list_add(list, kc->topic, p);
-  rd_kafka_resp_err_t e = rd_kafka_committed(kc->consumer, list, kc->timeout_ms);
-  for (int p = 0; !e && p < kc->nparts; p++) {
+/* The state of partition p, growing the table when p is new.  NULL when p is out of
+ * range or memory is short. */
+static partition_state *partition_slot(kafka_channel *kc, int p) {
+  if (p < 0 || p >= MAX_PARTITIONS) return NULL;
+  if (p >= kc->nparts) {
+    partition_state *grown = realloc(kc->parts, (size_t)(p + 1) * sizeof *grown);
+    if (!grown) return NULL;
+    memset(grown + kc->nparts, 0, (size_t)(p + 1 - kc->nparts) * sizeof *grown);
+    kc->parts = grown;
+    kc->nparts = p + 1;
+  }
+  return &kc->parts[p];
+}
+
+/* Let go of partition p's held messages: another writer of the group owns it now
+ * and fetches them again from the last committed offset.  Those of the take in
+ * progress move into the take (the events it handed out point into them). */
+static void revoke_partition(kafka_channel *kc, int p) {
+  if (p < 0 || p >= kc->nparts || !kc->parts[p].assigned) return;
+  partition_state *ps = &kc->parts[p];
+  uint64_t buffered = 0;
+  for (size_t i = 0; i < ps->count; i++) buffered += !ps->held[i].rejected;
+  sp_metrics_record_handed_over(&kc->base.counters, buffered);
+  take_txn *t = kc->taking;
+  if (t && t->partition == p) {
+    t->revoked = true;
+    t->withdrawn = ps->held;
+    t->nwithdrawn = ps->count;
+  } else {
+    free_held(ps->held, ps->count);
+    free(ps->held);
+  }
+  kc->held_total -= ps->count;
+  *ps = (partition_state){0};
+  if (kc->resume_partition == p) kc->resume_partition = -1;
+}
+
+/* Append " p" for each partition of `list` to `out` (for the log). */
+static void partition_names(const rd_kafka_topic_partition_list_t *list, char *out, size_t cap) {
+  size_t n = 0;
+  out[0] = '\0';
+  for (int i = 0; i < list->cnt && n + 16 < cap; i++)
+    n += (size_t)snprintf(out + n, cap - n, " %" PRId32, list->elems[i].partition);
+  if (list->cnt == 0) snprintf(out, cap, " none");
+}
+
+/* librdkafka's rebalance callback (see the top of the file).  An assignment starts
+ * each partition at the group's committed offset (the earliest when none:
+ * auto.offset.reset); kafka_take looks up the positions the catch-up needs, outside
+ * the callback.  A revocation lets the partitions' held messages go.  Works with
+ * either protocol: eager (the default assignors, range and roundrobin: every
+ * rebalance revokes everything, then assigns the new share) or cooperative
+ * (incremental). */
+static void rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t why, rd_kafka_topic_partition_list_t *list,
+                      void *opaque) {
+  kafka_channel *kc = opaque;
+  bool cooperative = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
+  bool assign = why == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS;
+  rd_kafka_error_t *error = NULL;
+  rd_kafka_resp_err_t e = RD_KAFKA_RESP_ERR_NO_ERROR;
+  for (int i = 0; i < list->cnt; i++) {
+    int p = list->elems[i].partition;
+    if (!assign) {
+      revoke_partition(kc, p);
+      continue;
+    }
+    list->elems[i].offset = RD_KAFKA_OFFSET_INVALID; /* the committed offset */
+    partition_state *ps = partition_slot(kc, p);
+    if (!ps) {
+      kc->rebalance_error = SP_ERR_NOMEM;
+      continue;
+    }
+    ps->assigned = true;
+    kc->positions_due = true;
+  }
+  if (cooperative) error = assign ? rd_kafka_incremental_assign(rk, list) : rd_kafka_incremental_unassign(rk, list);
+  else e = rd_kafka_assign(rk, assign ? list : NULL);
+  if (error) {
+    e = rd_kafka_error_code(error);
+    rd_kafka_error_destroy(error);
+  }
+  if (e) {
+    SP_ERROR(kc->base.name, "Kafka topic %s: following the group's rebalance: %s", kc->topic, rd_kafka_err2str(e));
+    kc->rebalance_error = SP_ERR_IO;
+  }
+  kc->assigned_once |= assign;
+  kc->awaiting_assignment = !assign && !cooperative;
+  kc->last_fetch_us = sp_monotonic_us(); /* a rebalance is progress while catching up */
+  char names[256];
+  partition_names(list, names, sizeof names);
+  SP_INFO(kc->base.name, "Kafka topic %s, group %s: partitions%s %s", kc->topic, kc->group, names,
+          assign ? "assigned" : rd_kafka_assignment_lost(rk) ? "lost" : "revoked");
+}
+
+/* Where each newly assigned partition starts (the committed offset, else the
+ * earliest) and where it ended when looked up (the high watermark): the catch-up
+ * target.  Blocking broker calls, so kept out of the rebalance callback. */
+static int look_up_positions(kafka_channel *kc, sp_error *err) {
+  rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(4);
+  for (int p = 0; p < kc->nparts; p++)
+    if (kc->parts[p].assigned && !kc->parts[p].positions_known) rd_kafka_topic_partition_list_add(list, kc->topic, p);
+  rd_kafka_resp_err_t e = list->cnt ? rd_kafka_committed(kc->consumer, list, kc->timeout_ms) : RD_KAFKA_RESP_ERR_NO_ERROR;
+  for (int i = 0; !e && i < list->cnt; i++) {
+    int p = list->elems[i].partition;
     int64_t low, high;
     e = rd_kafka_query_watermark_offsets(kc->consumer, kc->topic, p, &low, &high, kc->timeout_ms);
-    int64_t committed = list->elems[p].err ? RD_KAFKA_OFFSET_INVALID : list->elems[p].offset;
-    kc->parts[p].next_offset = committed >= low ? committed : low;
-    kc->parts[p].end_target = high;
-  }
-  if (!e) { /* start exactly there: no second offset lookup (auto.offset.reset if it is gone by now) */
-    for (int p = 0; p < kc->nparts; p++) list->elems[p].offset = kc->parts[p].next_offset;
-    e = rd_kafka_assign(kc->consumer, list);
+    if (e) break;
+    partition_state *ps = &kc->parts[p];
+    int64_t committed = list->elems[i].err ? RD_KAFKA_OFFSET_INVALID : list->elems[i].offset;
+    int64_t start = committed >= low ? committed : low;
+    if (start > ps->next_offset) ps->next_offset = start; /* messages fetched meanwhile count */
+    ps->end_target = high;
+    ps->positions_known = true;
+    if (ps->next_offset < high)
+      SP_INFO(kc->base.name, "Kafka topic %s partition %d: %" PRId64 " message(s) to catch up from offset %" PRId64,
+              kc->topic, p, high - ps->next_offset, ps->next_offset);
   }
   rd_kafka_topic_partition_list_destroy(list);
   if (e) return sp_error_set(err, SP_ERR_IO, "channel %s: offsets of Kafka topic %s: %s", kc->base.name, kc->topic,
                              rd_kafka_err2str(e));
+  kc->positions_due = false;
   return SP_OK;
 }
 
 static int start_consumer(kafka_channel *kc, sp_error *err) {
-  char group[300];
+  char group[300], session[64], heartbeat[64], poll_interval[64], refresh[64];
   snprintf(group, sizeof group, "group.id=%s", kc->group);
-  const char *const consumer_settings[] = {group, "enable.auto.commit=false", "enable.auto.offset.store=false",
-                                           "auto.offset.reset=earliest", NULL};
+  snprintf(session, sizeof session, "session.timeout.ms=%d", kc->session_timeout_ms);
+  /* Kafka's advice: heartbeats at most a third of the session time-out apart. */
+  snprintf(heartbeat, sizeof heartbeat, "heartbeat.interval.ms=%d",
+           kc->session_timeout_ms / 3 < 3000 ? kc->session_timeout_ms / 3 : 3000);
+  snprintf(poll_interval, sizeof poll_interval, "max.poll.interval.ms=%d", kc->max_poll_interval_ms);
+  snprintf(refresh, sizeof refresh, "topic.metadata.refresh.interval.ms=%d", kc->metadata_refresh_ms);
+  const char *const consumer_settings[] = {group,         "enable.auto.commit=false", "enable.auto.offset.store=false",
+                                           "auto.offset.reset=earliest", session, heartbeat, poll_interval, refresh,
+                                           NULL};
   int rc = new_handle(kc, RD_KAFKA_CONSUMER, consumer_settings, &kc->consumer, err);
-  int count = 0;
-  if (!rc) rc = topic_partitions(kc, &count, err);
+  if (!rc) rc = check_topic(kc, err);
   if (!rc) {
-    kc->parts = calloc((size_t)count, sizeof *kc->parts);
-    if (!kc->parts) rc = sp_error_set(err, SP_ERR_NOMEM, "out of memory");
-    else kc->nparts = count;
+    rd_kafka_poll_set_consumer(kc->consumer); /* errors and rebalances come through consumer_poll */
+    rd_kafka_topic_partition_list_t *topics = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(topics, kc->topic, RD_KAFKA_PARTITION_UA);
+    rd_kafka_resp_err_t e = rd_kafka_subscribe(kc->consumer, topics);
+    rd_kafka_topic_partition_list_destroy(topics);
+    if (e) rc = sp_error_set(err, SP_ERR_IO, "channel %s: subscribing to Kafka topic %s: %s", kc->base.name, kc->topic,
+                             rd_kafka_err2str(e));
   }
-  if (!rc) rc = read_positions(kc, err);
   if (rc) {
     stop_consumer(kc);
     return rc;
   }
   kc->last_fetch_us = sp_monotonic_us();
   kc->resume_partition = -1;
-  for (int p = 0; p < kc->nparts; p++)
-    if (kc->parts[p].next_offset < kc->parts[p].end_target)
-      SP_INFO(kc->base.name, "Kafka topic %s partition %d: %" PRId64 " message(s) to catch up from offset %" PRId64,
-              kc->topic, p, kc->parts[p].end_target - kc->parts[p].next_offset, kc->parts[p].next_offset);
   return SP_OK;
 }
 
+/* Every partition this writer owns has been fetched up to its catch-up target (and
+ * the group has given it a share: before that, or between an eager rebalance's
+ * revocation and the new assignment, nothing is caught up). */
 static bool caught_up(const kafka_channel *kc) {
+  if (!kc->assigned_once || kc->awaiting_assignment || kc->positions_due) return false;
   for (int p = 0; p < kc->nparts; p++)
-    if (kc->parts[p].next_offset < kc->parts[p].end_target) return false;
+    if (kc->parts[p].assigned && kc->parts[p].next_offset < kc->parts[p].end_target) return false;
   return true;
 }
 
 /* Keep a fetched message at the end of its partition's list. */
 static int hold_message(kafka_channel *kc, rd_kafka_message_t *m, sp_error *err) {
-  if (m->partition < 0 || m->partition >= kc->nparts) {
-    SP_WARN(kc->base.name, "Kafka topic %s: message from unassigned partition %d ignored", kc->topic, m->partition);
+  if (m->partition < 0 || m->partition >= kc->nparts || !kc->parts[m->partition].assigned) {
+    SP_DEBUG(kc->base.name, "Kafka topic %s: message from unassigned partition %d ignored", kc->topic, m->partition);
     rd_kafka_message_destroy(m);
     return SP_OK;
   }
@@ -395,21 +537,38 @@ static int prepare_event(kafka_channel *kc, held_message *h, sp_error *err) {
 /* The partition a new take transaction reads: the one holding the most messages. */
 static int fullest_partition(const kafka_channel *kc) {
   int best = -1;
-  for (int p = 0; p < kc->nparts; p++)
+  for (int p = 0; p < kc->nparts; p++) /* a revoked partition holds nothing */
     if (kc->parts[p].count > 0 && (best < 0 || kc->parts[p].count > kc->parts[best].count)) best = p;
   return best;
 }
+
+static int fetch(kafka_channel *kc, int wait_ms, bool *fetched, sp_error *err);
+static void end_take(kafka_channel *kc, take_txn *t);
 
 static bool stopping(const kafka_channel *kc) { return atomic_load(&kc->closed) || (kc->stop && *kc->stop); }
 
 static int kafka_take_begin(sp_channel *ch, void **txn, sp_error *err) {
   kafka_channel *kc = (kafka_channel *)ch;
+  if (kc->consumer && kc->rebalance_error) { /* lost track of the assignment: start over */
+    SP_WARN(ch->name, "Kafka topic %s: rejoining the group after a failed rebalance", kc->topic);
+    stop_consumer(kc);
+  }
   if (!kc->consumer) {
     int rc = start_consumer(kc, err);
     if (rc) return rc;
   }
   take_txn *t = calloc(1, sizeof *t);
   if (!t) return sp_error_set(err, SP_ERR_NOMEM, "out of memory");
+  kc->taking = t;
+  /* Serve what librdkafka has queued (a rebalance above all) even when enough
+   * messages are held for the whole take: a take that never polls would never see
+   * its partitions revoked, and the group would wait for this writer. */
+  bool fetched;
+  int rc = fetch(kc, 0, &fetched, err);
+  if (rc) {
+    end_take(kc, t);
+    return rc;
+  }
   t->partition = kc->resume_partition;
   kc->resume_partition = -1;
   *txn = t;
@@ -455,6 +614,25 @@ static int kafka_take(sp_channel *ch, void *txn, sp_event *out, int64_t deadline
   size_t hold_limit = ch->capacity / 2;
   for (;;) {
     if (stopping(kc)) return sp_error_set(err, SP_ERR_STOPPED, "channel %s is closed", ch->name);
+    if (kc->rebalance_error)
+      return sp_error_set(err, kc->rebalance_error, "channel %s: Kafka topic %s: a rebalance of group %s could not "
+                          "be followed", ch->name, kc->topic, kc->group);
+    if (t->revoked) {
+      /* The group gave the partition to another writer mid-take.  Events handed out
+       * must not reach the sink: the runner rolls the take back (SP_ERR_RETRY) and
+       * the new owner stores them — were they stored here too, two writers could
+       * publish the same rows at once. */
+      if (t->handed)
+        return sp_error_set(err, SP_ERR_RETRY, "channel %s: Kafka topic %s partition %d went to another writer of "
+                            "group %s during the take", ch->name, kc->topic, t->partition, kc->group);
+      free_held(t->withdrawn, t->nwithdrawn);
+      free(t->withdrawn);
+      *t = (take_txn){.partition = -1};
+    }
+    if (kc->positions_due) {
+      int rc = look_up_positions(kc, err);
+      if (rc) return rc;
+    }
     if (t->partition < 0) t->partition = fullest_partition(kc);
     partition_state *ps = t->partition >= 0 ? &kc->parts[t->partition] : NULL;
     if (ps && t->walked < ps->count) {
@@ -479,13 +657,19 @@ static int kafka_take(sp_channel *ch, void *txn, sp_event *out, int64_t deadline
                           ch->name);
     int64_t now = sp_monotonic_us();
     bool behind = !caught_up(kc);
-    if (behind && now - kc->last_fetch_us > (int64_t)kc->timeout_ms * 1000)
+    /* Waiting for the group's assignment may take a session time-out more: the group
+     * waits that long for a writer that died before it shares out its partitions. */
+    bool unassigned = !kc->assigned_once || kc->awaiting_assignment;
+    int limit_ms = kc->timeout_ms + (unassigned ? kc->session_timeout_ms : 0);
+    if (behind && now - kc->last_fetch_us > (int64_t)limit_ms * 1000)
       return sp_error_set(err, SP_ERR_IO, "channel %s: no message from Kafka topic %s for %d ms while catching up "
-                          "with the end offsets seen at start", ch->name, kc->topic, kc->timeout_ms);
+                          "with the end offsets seen when its partitions were assigned%s", ch->name, kc->topic,
+                          limit_ms, unassigned ? " (no assignment from the consumer group)" : "");
     int64_t left_ms = others_wait ? 0 : behind ? POLL_SLICE_MS : (deadline_us - now) / 1000;
     bool fetched;
     int rc = fetch(kc, left_ms > POLL_SLICE_MS ? POLL_SLICE_MS : left_ms > 0 ? (int)left_ms : 0, &fetched, err);
     if (rc) return rc;
+    if (t->revoked || kc->rebalance_error) continue; /* the poll served a rebalance (see above) */
     if (!fetched && others_wait)
       return sp_error_set(err, SP_ERR_TIMEOUT, "channel %s: batch cut (messages of other partitions waiting)",
                           ch->name);
@@ -497,10 +681,7 @@ static int kafka_take(sp_channel *ch, void *txn, sp_event *out, int64_t deadline
 /* Forget the first `n` held messages of partition `p` (committed or skipped). */
 static void drop_front(kafka_channel *kc, int p, size_t n) {
   partition_state *ps = &kc->parts[p];
-  for (size_t i = 0; i < n; i++) {
-    rd_kafka_message_destroy(ps->held[i].m);
-    sp_buf_free(&ps->held[i].event);
-  }
+  free_held(ps->held, n);
   memmove(ps->held, ps->held + n, (ps->count - n) * sizeof *ps->held);
   ps->count -= n;
   kc->held_total -= n;
@@ -516,10 +697,32 @@ static rd_kafka_resp_err_t commit_walked(kafka_channel *kc, const take_txn *t) {
   return e;
 }
 
+/* The take is over: it no longer pins withdrawn messages. */
+static void end_take(kafka_channel *kc, take_txn *t) {
+  free_held(t->withdrawn, t->nwithdrawn);
+  free(t->withdrawn);
+  if (kc->taking == t) kc->taking = NULL;
+  free(t);
+}
+
 static int kafka_take_commit(sp_channel *ch, void *txn, sp_sink_counters *sink, uint64_t quarantined,
                              sp_error *err) {
   kafka_channel *kc = (kafka_channel *)ch;
   take_txn *t = txn;
+  if (t->revoked)
+    /* Not reached through the sink runner: rebalances are served only inside
+     * kafka_take's polls, and a take that saw its partition go fails with
+     * SP_ERR_RETRY.  Were its events committed by a sink all the same, the offset
+     * is still not committed — the partition's new owner commits it now, and an
+     * older offset from here would move the group back.  The new owner re-reads
+     * those messages, and the sinks' idempotent commits make that harmless: a
+     * message keeps its sequence number (partition << 40 | offset + 1) whoever
+     * reads it, so the file sink finds it inside a published file's range and skips
+     * it; PostgreSQL's ON CONFLICT (SPEC key) and MongoDB's upsert by _id keep one
+     * row per key. */
+    return sp_error_set(err, SP_ERR_RETRY, "channel %s: Kafka topic %s partition %d went to another writer of "
+                        "group %s during the take; offset not committed", ch->name, kc->topic, t->partition,
+                        kc->group);
   if (quarantined > t->handed)
     return sp_error_set(err, SP_ERR_INVALID, "%llu quarantined events in a take of %zu",
                         (unsigned long long)quarantined, t->handed);
@@ -531,7 +734,7 @@ static int kafka_take_commit(sp_channel *ch, void *txn, sp_sink_counters *sink, 
     drop_front(kc, t->partition, t->walked);
   }
   sp_metrics_record_take_commit(&ch->counters, sink, t->handed - quarantined, quarantined);
-  free(t);
+  end_take(kc, t);
   return SP_OK;
 }
 
@@ -539,13 +742,14 @@ static void kafka_take_rollback(sp_channel *ch, void *txn) {
   kafka_channel *kc = (kafka_channel *)ch;
   take_txn *t = txn;
   /* The events stay held and are handed out again.  A take that only walked over
-   * malformed messages (dead-lettered) moves past them, or they would wedge it. */
-  if (t->walked && t->handed == 0) {
+   * malformed messages (dead-lettered) moves past them, or they would wedge it.  A
+   * revoked partition's messages are gone (its new owner reads them). */
+  if (!t->revoked && t->walked && t->handed == 0) {
     if (commit_walked(kc, t) == RD_KAFKA_RESP_ERR_NO_ERROR) drop_front(kc, t->partition, t->walked);
-  } else if (t->handed) {
+  } else if (!t->revoked && t->handed) {
     kc->resume_partition = t->partition;
   }
-  free(t);
+  end_take(kc, t);
 }
 
 static void kafka_close(sp_channel *ch) { atomic_store(&((kafka_channel *)ch)->closed, true); }
@@ -592,6 +796,12 @@ int sp_channel_kafka_open(const sp_channel_kafka_config *cfg, sp_channel **out, 
   }
   pthread_mutex_init(&kc->lock, NULL);
   kc->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : 30000;
+  kc->session_timeout_ms = cfg->session_timeout_ms > 0 ? cfg->session_timeout_ms : 45000;
+  kc->max_poll_interval_ms = cfg->max_poll_interval_ms > 0 ? cfg->max_poll_interval_ms : 300000;
+  kc->metadata_refresh_ms = cfg->metadata_refresh_ms > 0 ? cfg->metadata_refresh_ms : 60000;
+  if (kc->max_poll_interval_ms < kc->session_timeout_ms)
+    rc = sp_error_set(err, SP_ERR_CONFIG, "channel %s: max_poll_interval_ms (%d) is below session_timeout_ms (%d)",
+                      name, kc->max_poll_interval_ms, kc->session_timeout_ms);
   kc->dataset = cfg->dataset >= 0 ? sp_dataset_get((sp_dataset_id)cfg->dataset) : NULL;
   kc->stop = cfg->stop;
   kc->topic = strdup(cfg->topic);
@@ -601,7 +811,7 @@ int sp_channel_kafka_open(const sp_channel_kafka_config *cfg, sp_channel **out, 
   kc->group = strdup(cfg->group ? cfg->group : group);
   kc->quarantine_dir = strdup(cfg->quarantine_dir ? cfg->quarantine_dir : qdir);
   kc->conf = rd_kafka_conf_new();
-  if (!kc->topic || !kc->group || !kc->quarantine_dir || !kc->conf)
+  if (!rc && (!kc->topic || !kc->group || !kc->quarantine_dir || !kc->conf))
     rc = sp_error_set(err, SP_ERR_NOMEM, "out of memory");
   char bootstrap[1024], owner[160];
   snprintf(owner, sizeof owner, "channel %s", name);

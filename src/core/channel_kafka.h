@@ -19,11 +19,29 @@
  * sequence-named files) absorb the repeat.  Put events count in
  * EventPutSuccessCount, not in ChannelSize (Kafka holds them, not this process).
  *
- * Take side (one writer agent per topic and consumer group, as a Flume channel has
- * one sink): the consumer is assigned every partition of the topic (as the metadata
- * gives them when the first take starts; partitions added later need a restart),
- * each starting at the group's committed offset (the earliest offset the first
- * time).  Fetched messages wait in the channel (counted as put and buffered:
+ * Take side (writer agents; a channel is drained by one sink in each): the take
+ * side is a member of the Kafka consumer group `group` (default
+ * "stockpipe-<channel name>", so writers on several machines running the same
+ * config form one group) and subscribes to the topic: the group's coordinator
+ * splits the partitions among the writers, moves a leaving or dead writer's
+ * partitions to the others (after session_timeout_ms), and shares out partitions
+ * added to the topic (seen within metadata_refresh_ms) — no restart needed.
+ * The rebalance callback runs inside the take's polls, on the taking thread; the
+ * eager protocol of librdkafka's default assignors (range, roundrobin) revokes
+ * every partition and then assigns the new share, so each rebalance has one clear
+ * boundary (a cooperative assignor set through `settings` works too: revocations
+ * are then incremental).  A newly assigned partition starts at the group's
+ * committed offset (the earliest offset the first time).  A revoked partition's
+ * held messages are let go, uncommitted (its new owner fetches them again from the
+ * committed offset); a take in progress on it hands out nothing more and fails
+ * with SP_ERR_RETRY when it had handed out events, so they never reach this
+ * writer's sink (the sink runner rolls the take back and starts a new one).  A
+ * take polls when it begins, so a writer holding enough messages still serves a
+ * rebalance.  An offset commit the coordinator refuses (a rebalance in progress)
+ * fails take_commit (SP_ERR_IO): the sink has committed, the runner rolls back and
+ * the same events are taken again — or go to the new owner; either way the sinks'
+ * idempotent commits store them once.
+ * Fetched messages wait in the channel (counted as put and buffered:
  * EventPutSuccessCount, ChannelSize, until their take commits).  When a take's
  * partition has nothing more fetched while messages of other partitions wait, the
  * take ends (SP_ERR_TIMEOUT: the batch is cut) instead of waiting for that
@@ -49,13 +67,15 @@
  * around it.  If the dead letter cannot be written the take fails (SP_ERR_IO) and
  * is retried; nothing is skipped silently.
  *
- * Catching up: when the consumer starts (first take) the channel records each
- * partition's high watermark (rd_kafka_query_watermark_offsets).  Until every
- * partition has been fetched up to that mark, a take whose deadline has passed
- * keeps waiting for messages (failing with SP_ERR_IO after `timeout_ms` without
- * any); afterwards an empty poll is "empty" (SP_ERR_TIMEOUT).  So draining the
- * channel (sp_sink_runner_drain, `run --once`) consumes what the topic held when
- * the drain started and returns; the daemon's runner simply keeps taking.
+ * Catching up: when a partition is assigned the channel records its high
+ * watermark (rd_kafka_query_watermark_offsets).  Until the group has given this
+ * writer its share and every assigned partition has been fetched up to that mark,
+ * a take whose deadline has passed keeps waiting for messages (failing with
+ * SP_ERR_IO after `timeout_ms` without any, plus session_timeout_ms while no
+ * assignment has come: the group waits that long for a dead writer); afterwards an
+ * empty poll is "empty" (SP_ERR_TIMEOUT).  So draining the channel
+ * (sp_sink_runner_drain, `run --once`) consumes what this writer's partitions held
+ * when they were assigned and returns; the daemon's runner simply keeps taking.
  *
  * The config's `capacity` does not apply (see above); transactionCapacity bounds
  * each transaction as for every channel.  Errors: SP_ERR_IO (Kafka
@@ -83,6 +103,12 @@ typedef struct sp_channel_kafka_config {
   const char *const *settings; /* extra librdkafka properties "key=value" for both sides, NULL-terminated */
   int timeout_ms;              /* longest wait for delivery reports, an offset commit, metadata, or
                                   progress while catching up; 0 = 30000 */
+  int session_timeout_ms;      /* the group drops a writer silent this long (its partitions go to the
+                                  others); 0 = 45000.  Heartbeats: a third of it, at most 3 s */
+  int max_poll_interval_ms;    /* ... or one that takes nothing for this long (a sink stuck in one
+                                  commit); >= session_timeout_ms; 0 = 300000 */
+  int metadata_refresh_ms;     /* how often the topic's partition count is re-read: partitions added
+                                  are shared out within this time; 0 = 60000 */
 } sp_channel_kafka_config;
 
 /* Open a Kafka channel.  The producer and the consumer are created at the first

@@ -138,6 +138,9 @@ typedef struct sp_config_channel {
   int64_t min_free_disk_mb;      /* file: refuse puts when the disk has less free space */
   char *brokers;                 /* kafka: "host:port,host:port" */
   char *topic;                   /* kafka */
+  int64_t session_timeout_ms;    /* kafka: the consumer group drops a writer silent this long */
+  int64_t max_poll_interval_ms;  /* kafka: ... or one taking nothing for this long */
+  int64_t metadata_refresh_ms;   /* kafka: how often the partition count is re-read */
   /* Filled from `bindings` and `agents`: */
   const char *sink;              /* the one sink draining it */
   int dataset;                   /* sp_dataset_id: kafka `dataset` key, else its sources' (-1 if neither) */

@@ -185,6 +185,15 @@ static const sp_option channel_rows[] = {
     {"dataset", SP_OPT_ENUM, C(dataset), NULL, sp_dataset_names, 0, 0, "kafka", SP_OPT_DERIVED, NULL,
      "Dataset the topic's events carry. Default: that of the sources bound to the channel; required when none "
      "is (a writer agent's channel, taking what other machines put into the topic)."},
+    {"session_timeout_ms", SP_OPT_INT, C(session_timeout_ms), "45000", NULL, 1000, 3600000, "kafka", 0, NULL,
+     "Writer agents sharing the channel name form one Kafka consumer group and split the topic's partitions; "
+     "one silent this long (dead, cut off) is dropped and its partitions go to the others."},
+    {"max_poll_interval_ms", SP_OPT_INT, C(max_poll_interval_ms), "300000", NULL, 1000, 86400000, "kafka", 0, NULL,
+     "A writer that takes nothing for this long (its sink stuck in one batch) leaves the group and its partitions "
+     "go to the others. At least `session_timeout_ms`."},
+    {"metadata_refresh_ms", SP_OPT_INT, C(metadata_refresh_ms), "60000", NULL, 1000, 3600000, "kafka", 0, NULL,
+     "How often writers re-read the topic's partition count: partitions added to the topic are shared out and read "
+     "within this time, without a restart."},
 };
 const sp_option_table sp_channel_options = {"channel", "type", channel_rows, COUNT(channel_rows)};
 #undef C

@@ -59,6 +59,7 @@ const char *sp_status_name(int code) {
   case SP_ERR_UNSUPPORTED: return "unsupported";
   case SP_ERR_STOPPED: return "stopped";
   case SP_ERR_QUOTA: return "quota";
+  case SP_ERR_RETRY: return "retry";
   default: return "unknown";
   }
 }

@@ -141,6 +141,8 @@ void sp_metrics_record_replayed(sp_channel_counters *ch, uint64_t n) {
   LOCKED(ch->EventPutSuccessCount += n; ch->ChannelSize += n);
 }
 
+void sp_metrics_record_handed_over(sp_channel_counters *ch, uint64_t n) { LOCKED(ch->ChannelSize -= n); }
+
 void sp_metrics_set_capacity(sp_channel_counters *ch, uint64_t capacity) {
   LOCKED(ch->ChannelCapacity = capacity);
 }

@@ -82,6 +82,10 @@ void sp_metrics_record_put_forwarded(sp_channel_counters *ch, uint64_t n);
 /* Events a channel found in durable storage (a file channel's log at open, a Kafka
  * channel's topic as it fetches): counted as put and buffered. */
 void sp_metrics_record_replayed(sp_channel_counters *ch, uint64_t n);
+/* n buffered events a channel let go without a take, because the durable copy moved
+ * to another reader (a Kafka channel's partition revoked by a rebalance): they leave
+ * ChannelSize, and their reader counts them as put again. */
+void sp_metrics_record_handed_over(sp_channel_counters *ch, uint64_t n);
 void sp_metrics_set_capacity(sp_channel_counters *ch, uint64_t capacity);
 /* Sink bookkeeping that does not move events. */
 void sp_metrics_record_drain_attempt(sp_sink_counters *sink, uint64_t n, uint64_t batch_size);

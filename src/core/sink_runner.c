@@ -242,7 +242,7 @@ static int flush_deferred(sp_sink_runner *r, sp_error *err) {
 
 /* Take one batch (waiting up to `first_wait_us` for its first event when blocking)
  * and deliver it.  *count = events committed (0 when the channel was empty). */
-static int run_batch(sp_sink_runner *r, bool blocking, int64_t deadline_us, size_t *count, sp_error *err) {
+static int run_batch_once(sp_sink_runner *r, bool blocking, int64_t deadline_us, size_t *count, sp_error *err) {
   *count = 0;
   void *txn;
   int rc = sp_channel_take_begin(r->channel, &txn, err);
@@ -284,6 +284,15 @@ static int run_batch(sp_sink_runner *r, bool blocking, int64_t deadline_us, size
   if (r->defer && (++r->deferred_batches >= MAX_DEFERRED_BATCHES || ran_dry))
     return flush_deferred(r, err);
   return SP_OK;
+}
+
+/* run_batch_once, again while the channel withdraws the events of the take (nothing
+ * reached the sink: the take was rolled back before the sink's begin). */
+static int run_batch(sp_sink_runner *r, bool blocking, int64_t deadline_us, size_t *count, sp_error *err) {
+  int rc;
+  while ((rc = run_batch_once(r, blocking, deadline_us, count, err)) == SP_ERR_RETRY)
+    SP_DEBUG(r->sink->name, "taking the batch again: %s", err->msg);
+  return rc;
 }
 
 int sp_sink_runner_drain(sp_sink_runner *r, int64_t deadline_us, uint64_t *delivered, sp_error *err) {

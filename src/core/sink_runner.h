@@ -11,6 +11,8 @@
  *   3. commit the take only after the sink committed.  A crash anywhere before step
  *      3 completes leaves the events in the channel; the sink's commit is idempotent
  *      (sink.h), so the replay publishes nothing twice.
+ * A take that fails with SP_ERR_RETRY (channel.h: its events were withdrawn) is
+ * rolled back before anything reaches the sink and the batch starts again at once.
  * Group sync: when the sink offers a deferred commit (the file sink) and the channel
  * defers take records (the file channel), steps 2 and 3 use them, and one flush —
  * the sink's pending syncs (one per folder), then the channel's take records — ends

@@ -23,7 +23,15 @@
 #     and its sink stores them;
 #  6. another writer agent of the same topic (its own channel name, hence its own
 #     consumer group) stores the same rows in PostgreSQL (a real server started here,
-#     tests/postgres/lib.sh), each key once, and a rerun adds nothing.
+#     tests/postgres/lib.sh), each key once, and a rerun adds nothing;
+#  7. writers scaled out: two writer daemons with the same channel name (one consumer
+#     group) on a 4-partition topic, their file sinks publishing into one shared
+#     folder, each get a disjoint 2-partition share and store the rows of their own
+#     partitions (no rebalance while they do); one is then killed with SIGKILL while
+#     rows stream in, the survivor takes over all four partitions once the group drops
+#     the dead one (session_timeout_ms), and every key is stored exactly once.
+# Group settings are lowered through the channels' config keys (session_timeout_ms,
+# max_poll_interval_ms): the mock's rebalances wait a session time-out less 1 s.
 # Prints the writer's rows/s on the mock (run --once from an empty data directory).
 set -euo pipefail
 . "$STOCKPIPE_SOURCE_DIR/tests/fakeapi/lib.sh"
@@ -33,7 +41,7 @@ rows=${WRITER_ROWS:-800}
 cleanup() {
   fakeapi_stop
   pg_stop
-  [[ -n ${daemon_pid:-} ]] && kill -9 "$daemon_pid" 2>/dev/null
+  [[ -n ${daemon_pid:-} ]] && kill -9 $daemon_pid 2>/dev/null
   exec 3>&- 2>/dev/null || true # closing the mock's stdin stops it
   [[ -n ${mock_pid:-} ]] && wait "$mock_pid" 2>/dev/null
   rm -rf "$work"
@@ -47,7 +55,7 @@ export STOCKPIPE_YAHOO_BASE_URL=$FAKEAPI_URL
 tools=$STOCKPIPE_BUILD_DIR/tests
 
 mkfifo "$work/mock.in"
-"$tools/kafka_mock" 3 financial_data:3 quotes_via_channel:2 <"$work/mock.in" >"$work/mock.out" 2>"$work/mock.err" &
+"$tools/kafka_mock" 3 financial_data:3 quotes_via_channel:2 policy:4 <"$work/mock.in" >"$work/mock.out" 2>"$work/mock.err" &
 mock_pid=$!
 exec 3>"$work/mock.in"
 for ((i = 0; i < 3000; i++)); do [[ -s $work/mock.out ]] && break; sleep 0.01; done
@@ -93,7 +101,8 @@ agents:
 sources:
   financial_source: {dataset: financial_data, providers: [yahoo], tickers: [AAPL, NVDA], schedule: 1h}
 channels:
-  financial_kafka_channel: {type: kafka, brokers: "$brokers", topic: quotes_via_channel, transactionCapacity: 100}
+  financial_kafka_channel: {type: kafka, brokers: "$brokers", topic: quotes_via_channel, transactionCapacity: 100,
+                            session_timeout_ms: 4000, max_poll_interval_ms: 30000}
 sinks:
   financial_files: {type: file, format: jsonl, batch_size: 100}
 bindings:
@@ -125,7 +134,8 @@ agents:
     channels: [financial_in]
     sinks: [financial_files]
 channels:
-  financial_in: {type: kafka, brokers: "$brokers", topic: financial_data, dataset: financial_data, transactionCapacity: 100}
+  financial_in: {type: kafka, brokers: "$brokers", topic: financial_data, dataset: financial_data, transactionCapacity: 100,
+                 session_timeout_ms: 4000, max_poll_interval_ms: 30000}
 sinks:
   financial_files: {type: file, path: raw/financial_data/%Y-%m-%d, file_prefix: mag7_financial_, format: parquet, batch_size: 50}
 bindings:
@@ -213,4 +223,86 @@ for round in 1 2; do
   [[ $got == "$total $total 7" ]] || { echo "PostgreSQL after run $round: $got (rows, keys, yahoo), want $total $total 7"; exit 1; }
 done
 echo "store PostgreSQL: $total rows, each key once, a second run added nothing"
+
+# 7. Two writer daemons in one consumer group (same channel name), one shared folder
+# (sink paths are relative to data_dir: each data directory links to it).
+cat >"$work/scaled.yaml" <<YAML
+pipeline:
+  http: {listen: ""}
+agents:
+  writer:
+    channels: [policy_in]
+    sinks: [policy_files]
+channels:
+  policy_in: {type: kafka, brokers: "$brokers", topic: policy, dataset: policy, transactionCapacity: 100,
+              session_timeout_ms: 6000, max_poll_interval_ms: 30000}
+sinks:
+  policy_files: {type: file, path: shared/policy/%Y-%m-%d, file_prefix: policy_, format: jsonl, batch_size: 20}
+bindings:
+  policy_in: policy_files
+YAML
+# The group's rebalances as the writer $1 logged them: "assigned 0 1", "revoked 0 1", ...
+rebalances() {
+  sed -n 's/.*group stockpipe-policy_in: partitions \(.*\) \(assigned\|revoked\|lost\)$/\2 \1/p' "$work/$1.err"
+}
+current_share() { rebalances "$1" | tail -1 | sed -n 's/^assigned //p'; }
+# Wait (up to 120 s: rebalances take seconds) until `$1` succeeds.
+wait_for() {
+  for ((i = 0; i < 1200; i++)); do eval "$1" && return 0; sleep 0.1; done
+  echo "timed out waiting for: $1"; cat "$work/wa.err" "$work/wb.err"; exit 1
+}
+# Rows 0..$1-1 of policy stored in the shared folder, each key once?
+stored_exactly() {
+  python3 - "$work/shared" "$1" "$tools/sink_driver" <<'PY'
+import glob, json, subprocess, sys
+folder, want, drv = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+key = json.loads(subprocess.run([drv, "schema", "policy"], capture_output=True, text=True).stdout)["key"]
+expected = [json.loads(l) for l in subprocess.run([drv, "expected", "policy", "0", str(want)], capture_output=True,
+                                                   text=True).stdout.splitlines()]
+got = {}
+for f in glob.glob(f"{folder}/policy/*/*.jsonl"):
+    for line in open(f):
+        k = tuple(json.loads(line)[c] for c in key)
+        got[k] = got.get(k, 0) + 1
+doubled = [k for k, n in got.items() if n > 1]
+if doubled:
+    sys.exit(f"stored more than once: {doubled[:3]}")
+sys.exit(0 if sorted(got) == sorted(tuple(e[c] for c in key) for e in expected) else 1)
+PY
+}
+mkdir -p "$work/shared" "$work/wa" "$work/wb"
+for w in wa wb; do
+  ln -s ../shared "$work/$w/shared" # one folder (a shared file system), two data directories
+  "$STOCKPIPE_BIN" run --config "$work/scaled.yaml" --data-dir "$work/$w" --log-level INFO 2>"$work/$w.err" &
+  eval "pid_$w=\$!"
+done
+daemon_pid="$pid_wa $pid_wb"
+wait_for '[[ $(current_share wa | wc -w) == 2 && $(current_share wb | wc -w) == 2 ]]'
+share_a=$(current_share wa) share_b=$(current_share wb)
+[[ $(echo $share_a $share_b | tr ' ' '\n' | sort | tr '\n' ' ') == "0 1 2 3 " ]] ||
+  { echo "shares not disjoint: A has $share_a, B has $share_b"; exit 1; }
+before_a=$(rebalances wa | wc -l) before_b=$(rebalances wb | wc -l)
+"$tools/sink_driver" load kafka "$brokers" policy 0 400 100 >/dev/null
+wait_for 'stored_exactly 400'
+[[ $(rebalances wa | wc -l) == "$before_a" && $(rebalances wb | wc -l) == "$before_b" ]] ||
+  { echo "the group rebalanced while the rows were stored"; rebalances wa; rebalances wb; exit 1; }
+# Each writer stored its own partitions' rows (file names carry partition << 40 | offset + 1).
+partitions=$(find "$work/shared" -name 'policy_*.jsonl' -printf '%f\n' |
+  python3 -c 'import sys; print(" ".join(sorted({str(int(l.split("_")[1].split("-")[0]) >> 40) for l in sys.stdin})))')
+[[ $partitions == "0 1 2 3" ]] || { echo "rows in partitions $partitions, want all four"; exit 1; }
+echo "scaled writers: A took partitions $share_a, B $share_b; 400 rows stored once, no rebalance meanwhile"
+
+# SIGKILL B while more rows stream in: A takes over all four partitions.
+"$tools/sink_driver" load kafka "$brokers" policy 400 200 100 >/dev/null
+kill -9 "$pid_wb"
+wait "$pid_wb" 2>/dev/null || true
+daemon_pid=$pid_wa
+"$tools/sink_driver" load kafka "$brokers" policy 600 200 100 >/dev/null
+wait_for '[[ $(current_share wa) == "0 1 2 3" ]]'
+wait_for 'stored_exactly 800'
+kill -TERM "$pid_wa"
+wait "$pid_wa" || { echo "writer A failed:"; cat "$work/wa.err"; exit 1; }
+daemon_pid=
+stored_exactly 800 || { echo "after A stopped: rows missing or doubled"; exit 1; }
+echo "scaled writers: B killed; A took over partitions 0 1 2 3; 800 rows stored once"
 echo "kafka writer: all checks passed"

@@ -15,7 +15,14 @@
  *     fresh consumer catches up with the end offsets it saw at start;
  *   - the leader of partition 0 taken down between takes (its connections cut) and
  *     brought back: the writer keeps taking, reconnects for the rows put after, and
- *     gets every row exactly once.
+ *     gets every row exactly once;
+ *   - two writers of one consumer group on a 4-partition topic: a take in progress
+ *     when the second joins fails with SP_ERR_RETRY (its partition was revoked) and
+ *     its events are taken again later, once; the two then take disjoint, non-empty
+ *     sets of partitions; when one leaves, the other takes every partition; every
+ *     row is committed exactly once over the whole run.
+ * Group rebalances on the mock take seconds (it waits a session time-out less 1 s):
+ * every wait is for a condition, with a generous deadline.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -34,6 +41,8 @@
 #include "sinks/sink_kafka.h"
 
 #include <dirent.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <librdkafka/rdkafka_mock.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,7 +55,7 @@ static int setup_cluster(void **state) {
   const struct {
     const char *name;
     int partitions;
-  } topics[] = {{"roundtrip", 3}, {"from_sink", 4}, {"poison", 1}, {"crash", 3}, {"outage", 3}};
+  } topics[] = {{"roundtrip", 3}, {"from_sink", 4}, {"poison", 1}, {"crash", 3}, {"outage", 3}, {"shared", 4}};
   for (size_t i = 0; i < sizeof topics / sizeof *topics; i++)
     assert_int_equal(rd_kafka_mock_topic_create(env->cluster, topics[i].name, topics[i].partitions, 3), 0);
   /* Fixed leaders for the outage test (broker 1 leads partition 0), the group's
@@ -57,19 +66,27 @@ static int setup_cluster(void **state) {
   return 0;
 }
 
-static sp_channel *open_channel(const mock_env *env, const char *topic, int dataset, const char *qdir) {
+static sp_channel *open_group_channel(const mock_env *env, const char *topic, int dataset, const char *qdir,
+                                      const char *group) {
   sp_channel_kafka_config cfg = {.base = {.name = dataset < 0 ? "collector" : "writer", .capacity = 100,
                                           .transaction_capacity = 10},
                                  .brokers = env->bootstraps,
                                  .topic = topic,
                                  .dataset = dataset,
-                                 .group = "writers",
+                                 .group = group,
                                  .quarantine_dir = qdir,
-                                 .timeout_ms = 5000};
+                                 .timeout_ms = 5000,
+                                 /* the mock's rebalances wait a session time-out less 1 s */
+                                 .session_timeout_ms = 4000,
+                                 .max_poll_interval_ms = 30000};
   sp_channel *ch = NULL;
   sp_error err = {0};
   if (sp_channel_kafka_open(&cfg, &ch, &err)) fail_msg("%s", err.msg);
   return ch;
+}
+
+static sp_channel *open_channel(const mock_env *env, const char *topic, int dataset, const char *qdir) {
+  return open_group_channel(env, topic, dataset, qdir, "writers");
 }
 
 /* Put test_events[first..first+n) in transactions of at most 10. */
@@ -476,6 +493,182 @@ static void test_broker_down_and_back_loses_and_doubles_nothing(void **state) {
   free_test_events(&te);
 }
 
+/* A writer of a consumer group taking on its own thread, as a sink runner does:
+ * each committed take marks its rows in the shared `committed` counts and the
+ * partitions they came from in `partitions[phase of the row]`. */
+#define GROUP_ROWS 200
+typedef struct group_writer {
+  sp_channel *ch;
+  const test_events *te;
+  pthread_mutex_t *lock;
+  int *committed;              /* by row, shared by the writers (under lock) */
+  const long *phase_start;     /* first row of phases 1, 2, 3 (phase 0 before) */
+  unsigned partitions[4];      /* bit p: a row of that phase came from partition p (under lock) */
+  atomic_int taken;            /* events committed */
+  atomic_int retries;          /* takes that ended with SP_ERR_RETRY */
+  atomic_int failed_commits;   /* take commits refused (rolled back and taken again) */
+  atomic_bool stop;
+  char failure[SP_ERROR_MSG_MAX]; /* first unexpected error, "" if none */
+  pthread_t thread;
+} group_writer;
+
+static int phase_of(const group_writer *w, long row) {
+  int phase = 0;
+  while (phase < 3 && row >= w->phase_start[phase]) phase++;
+  return phase;
+}
+
+static void *group_writer_run(void *arg) {
+  group_writer *w = arg;
+  while (!atomic_load(&w->stop) && !w->failure[0]) {
+    void *txn;
+    sp_error err = {0};
+    if (sp_channel_take_begin(w->ch, &txn, &err)) {
+      snprintf(w->failure, sizeof w->failure, "take_begin: %.400s", err.msg);
+      break;
+    }
+    long rows[10];
+    uint64_t seqs[10];
+    size_t n = 0;
+    sp_event ev;
+    int rc;
+    while ((rc = sp_channel_take(w->ch, txn, &ev, sp_monotonic_us() + 200000, &err)) == SP_OK) {
+      seqs[n] = ev.seq;
+      rows[n++] = find_event(w->te, &ev);
+    }
+    if (rc == SP_ERR_RETRY) atomic_fetch_add(&w->retries, 1);
+    /* SP_ERR_IO (e.g. no assignment yet after a long rebalance) is retried, as the
+     * sink runner does; the test's deadlines catch a writer that never recovers. */
+    if (n == 0 || (rc != SP_ERR_TIMEOUT && rc != SP_ERR_FULL)) {
+      sp_channel_take_rollback(w->ch, txn);
+      if (rc != SP_ERR_TIMEOUT && rc != SP_ERR_RETRY) usleep(100000); /* the runner's back-off */
+      continue;
+    }
+    if (sp_channel_take_commit(w->ch, txn, NULL, 0, &err)) {
+      /* e.g. the coordinator refusing commits during a rebalance: the runner rolls
+       * back and takes again (the events, or SP_ERR_RETRY if the partition moved) */
+      atomic_fetch_add(&w->failed_commits, 1);
+      sp_channel_take_rollback(w->ch, txn);
+      usleep(100000);
+      continue;
+    }
+    pthread_mutex_lock(w->lock);
+    for (size_t i = 0; i < n; i++) {
+      if (rows[i] < 0) snprintf(w->failure, sizeof w->failure, "seq %llu is none of the rows put",
+                                (unsigned long long)seqs[i]);
+      else w->committed[rows[i]]++, w->partitions[phase_of(w, rows[i])] |= 1u << (seqs[i] >> 40);
+    }
+    pthread_mutex_unlock(w->lock);
+    atomic_fetch_add(&w->taken, (int)n);
+  }
+  return NULL;
+}
+
+static void group_writer_start(group_writer *w) {
+  assert_int_equal(pthread_create(&w->thread, NULL, group_writer_run, w), 0);
+}
+
+static void group_writer_stop(group_writer *w) {
+  atomic_store(&w->stop, true);
+  assert_int_equal(pthread_join(w->thread, NULL), 0);
+  if (w->failure[0]) fail_msg("writer: %s", w->failure);
+}
+
+/* Rows committed so far, over both writers. */
+static long committed_total(pthread_mutex_t *lock, const int *committed, long rows) {
+  long total = 0;
+  pthread_mutex_lock(lock);
+  for (long i = 0; i < rows; i++) total += committed[i];
+  pthread_mutex_unlock(lock);
+  return total;
+}
+
+/* Wait (60 s at most: rebalances take seconds) until rows 0..rows-1 are committed. */
+static void wait_all_committed(pthread_mutex_t *lock, const int *committed, long rows) {
+  int64_t until = sp_monotonic_us() + 60 * SP_US_PER_SEC;
+  while (committed_total(lock, committed, rows) < rows && sp_monotonic_us() < until) usleep(50000);
+  assert_int_equal(committed_total(lock, committed, rows), rows);
+}
+
+static void test_writers_of_one_group_share_the_partitions(void **state) {
+  mock_env *env = *state;
+  test_events te;
+  make_test_events(&te, sp_dataset_get(SP_DS_FINANCIAL_DATA), 0, GROUP_ROWS);
+  sp_channel *collector = open_channel(env, "shared", -1, NULL);
+  pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+  int committed[GROUP_ROWS] = {0};
+  long phase_start[3] = {GROUP_ROWS, GROUP_ROWS, GROUP_ROWS};
+  group_writer a = {.te = &te, .lock = &lock, .committed = committed, .phase_start = phase_start};
+  group_writer b = a;
+  a.ch = open_group_channel(env, "shared", SP_DS_FINANCIAL_DATA, NULL, "shared_writers");
+  b.ch = open_group_channel(env, "shared", SP_DS_FINANCIAL_DATA, NULL, "shared_writers");
+
+  /* Phase 0: A alone holds a take of a few rows open; B joins; the rebalance revokes
+   * A's partitions inside A's next take, which fails with SP_ERR_RETRY. */
+  long put = 4;
+  put_events(collector, &te, 0, (size_t)put);
+  void *txn;
+  sp_error err = {0};
+  sp_event ev;
+  assert_int_equal(sp_channel_take_begin(a.ch, &txn, &err), 0);
+  int rc = SP_ERR_TIMEOUT;
+  for (int64_t until = sp_monotonic_us() + 60 * SP_US_PER_SEC; rc == SP_ERR_TIMEOUT && sp_monotonic_us() < until;)
+    rc = sp_channel_take(a.ch, txn, &ev, sp_monotonic_us() + 200000, &err);
+  if (rc) fail_msg("A's first take: %s", err.msg);
+  group_writer_start(&b);
+  for (int64_t until = sp_monotonic_us() + 60 * SP_US_PER_SEC; sp_monotonic_us() < until;) {
+    rc = sp_channel_take(a.ch, txn, &ev, sp_monotonic_us() + 200000, &err);
+    if (rc != SP_OK && rc != SP_ERR_TIMEOUT) break;
+  }
+  if (rc != SP_ERR_RETRY) fail_msg("A's take during B's join ended with %s: %s", sp_status_name(rc), err.msg);
+  sp_channel_take_rollback(a.ch, txn); /* nothing of it committed: taken again later, once */
+  group_writer_start(&a);
+
+  /* Phase 1: rows until both writers have committed some (the group is split). */
+  phase_start[0] = put;
+  for (int64_t until = sp_monotonic_us() + 60 * SP_US_PER_SEC;
+       (atomic_load(&a.taken) == 0 || atomic_load(&b.taken) == 0) && sp_monotonic_us() < until;) {
+    if (put + 4 <= GROUP_ROWS - 80) {
+      put_events(collector, &te, (size_t)put, 4);
+      put += 4;
+    }
+    usleep(300000);
+  }
+  assert_true(atomic_load(&a.taken) > 0 && atomic_load(&b.taken) > 0);
+
+  /* Phase 2: 40 rows with both in the group: disjoint, non-empty partition sets. */
+  phase_start[1] = put;
+  put_events(collector, &te, (size_t)put, 40);
+  put += 40;
+  wait_all_committed(&lock, committed, put);
+  pthread_mutex_lock(&lock);
+  unsigned pa = a.partitions[2], pb = b.partitions[2];
+  pthread_mutex_unlock(&lock);
+  if (!pa || !pb || (pa & pb) || (pa | pb) != 0xF)
+    fail_msg("partitions of the 40 rows: A %#x, B %#x (want disjoint, non-empty, all four)", pa, pb);
+
+  /* Phase 3: B leaves; A takes over every partition. */
+  group_writer_stop(&b);
+  sp_channel_free(b.ch);
+  phase_start[2] = put;
+  put_events(collector, &te, (size_t)put, 40);
+  put += 40;
+  wait_all_committed(&lock, committed, put);
+  group_writer_stop(&a);
+  assert_int_equal(a.partitions[3], 0xF);
+  assert_int_equal(b.partitions[3], 0);
+  for (long i = 0; i < put; i++)
+    if (committed[i] != 1) fail_msg("row %ld committed %d times", i, committed[i]);
+  print_message("group: %ld rows; A %d, B %d committed; retries A %d, B %d; refused commits A %d, B %d; "
+                "partitions in phase 2: A %#x, B %#x\n", put, atomic_load(&a.taken), atomic_load(&b.taken),
+                atomic_load(&a.retries), atomic_load(&b.retries), atomic_load(&a.failed_commits),
+                atomic_load(&b.failed_commits), pa, pb);
+  sp_channel_free(a.ch);
+  sp_channel_free(collector);
+  pthread_mutex_destroy(&lock);
+  free_test_events(&te);
+}
+
 static void test_missing_topic_is_a_config_error(void **state) {
   (void)state;
   sp_channel_kafka_config cfg = {.base = {.name = "bad", .capacity = 10, .transaction_capacity = 10},
@@ -493,6 +686,7 @@ int main(void) {
       cmocka_unit_test(test_malformed_messages_are_dead_lettered_and_skipped),
       cmocka_unit_test(test_writer_crash_windows_lose_and_double_nothing),
       cmocka_unit_test(test_broker_down_and_back_loses_and_doubles_nothing),
+      cmocka_unit_test(test_writers_of_one_group_share_the_partitions),
       cmocka_unit_test(test_missing_topic_is_a_config_error),
   };
   return cmocka_run_group_tests(tests, setup_cluster, kafka_mock_env_teardown);
