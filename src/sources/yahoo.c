@@ -259,6 +259,18 @@ static bool is_snapshot_bar(const cJSON *meta, const quote_arrays *q, int i) {
   return fabs(market_time - t) <= 60 && o == c && h == c && l == c && (isnan(vol) || vol == 0);
 }
 
+/* Reset `row` to bar i's ticker, interval and O/H/L/C (NAN = null).  0 or SP_ERR_NOMEM. */
+static int set_bar_prices(sp_row *row, const char *ticker, const char *interval, const quote_arrays *q, int i) {
+  sp_row_reset(row);
+  int rc = sp_row_set_cstr(row, sp_row_col(row, "ticker"), ticker);
+  rc |= sp_row_set_cstr(row, sp_row_col(row, "interval"), interval);
+  rc |= sp_row_set_double(row, sp_row_col(row, "open"), q->open[i]);
+  rc |= sp_row_set_double(row, sp_row_col(row, "high"), q->high[i]);
+  rc |= sp_row_set_double(row, sp_row_col(row, "low"), q->low[i]);
+  rc |= sp_row_set_double(row, sp_row_col(row, "close"), q->close[i]);
+  return rc;
+}
+
 static void skip_bar(const char *reason, const char *ticker, int64_t start_us) {
   char what[SP_TIMESTAMP_TEXT_MAX + 48];
   int n = snprintf(what, sizeof what, "%.32s bar at ", ticker);
@@ -321,13 +333,7 @@ int sp_yahoo_parse_bars(const char *body, size_t len, const char *ticker, const 
     int64_t start_us;
     if (isnan(t)) { /* no time, no key: a row cannot be built; the bar as sent to the quarantine */
       if (!bad) continue;
-      sp_row_reset(&row);
-      rc = sp_row_set_cstr(&row, sp_row_col(&row, "ticker"), ticker);
-      rc |= sp_row_set_cstr(&row, sp_row_col(&row, "interval"), interval);
-      rc |= sp_row_set_double(&row, sp_row_col(&row, "open"), o);
-      rc |= sp_row_set_double(&row, sp_row_col(&row, "high"), h);
-      rc |= sp_row_set_double(&row, sp_row_col(&row, "low"), l);
-      rc |= sp_row_set_double(&row, sp_row_col(&row, "close"), c);
+      rc = set_bar_prices(&row, ticker, interval, &q, i);
       cJSON *sent = rc == SP_OK ? bar_as_sent(result, i) : NULL;
       if (!sent) goto nomem;
       char detail[64];
@@ -359,14 +365,8 @@ int sp_yahoo_parse_bars(const char *body, size_t len, const char *ticker, const 
     const char *reject = outside ? "bar_outside_window" : all_null ? "bar_null" : NULL;
     double vol = q.volume[i];
     if (isnan(vol) && !all_null) vol = 0;
-    sp_row_reset(&row);
-    rc = sp_row_set_cstr(&row, sp_row_col(&row, "ticker"), ticker);
-    rc |= sp_row_set_cstr(&row, sp_row_col(&row, "interval"), interval);
+    rc = set_bar_prices(&row, ticker, interval, &q, i);
     rc |= sp_row_set_i64(&row, sp_row_col(&row, "bar_time"), start_us);
-    rc |= sp_row_set_double(&row, sp_row_col(&row, "open"), o);
-    rc |= sp_row_set_double(&row, sp_row_col(&row, "high"), h);
-    rc |= sp_row_set_double(&row, sp_row_col(&row, "low"), l);
-    rc |= sp_row_set_double(&row, sp_row_col(&row, "close"), c);
     if (!isnan(vol)) rc |= sp_row_set_i64(&row, sp_row_col(&row, "volume"), (int64_t)llround(vol));
     if (daily) rc |= sp_row_set_double(&row, sp_row_col(&row, "adj_close"), q.adjclose[i]);
     rc |= sp_row_set_cstr(&row, sp_row_col(&row, "quality_flags"), reject);
