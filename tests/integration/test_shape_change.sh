@@ -50,7 +50,7 @@ agents:
     channels: [financial_channel]
     sinks: [financial_sink]
 sources:
-  financial_source: {dataset: financial_data, providers: [yahoo], tickers: [AAA, BBB, CCC], schedule: 1h}
+  financial_source: {dataset: financial_data, providers: [yahoo], tickers: [AAA, BBB, CCC], schedule: 1w} # one round (Monday 00:00 UTC its only slot)
 channels:
   financial_channel: {type: memory, capacity: 1000, transactionCapacity: 100}
 sinks:
