@@ -17,6 +17,7 @@
 #include "core/quota.h"
 #include "core/scheduler.h"
 #include "core/log.h"
+#include "core/sha256.h"
 #include "core/membudget.h"
 #include "core/metrics.h"
 #include "core/module.h"
@@ -33,6 +34,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -90,6 +92,7 @@ struct sp_pipeline {
   int64_t opened_us;            /* wall clock when the pipeline was opened */
   bool started;
   bool spread_quotas;           /* rounds spend their share of daily quotas (the daemon) */
+  int quota_reserve_percent;    /* backfill rounds leave this share of daily limits (core/quota.h) */
 };
 
 /* ---- building ------------------------------------------------------------------- */
@@ -308,6 +311,7 @@ int sp_pipeline_open(const sp_config *config, const sp_credentials *credentials,
   p->creds = credentials;
   p->stop = stop;
   p->lock_fd = -1;
+  p->quota_reserve_percent = SP_QUOTA_BACKFILL_RESERVE_PERCENT;
   p->opened_us = sp_now_us();
   pthread_mutex_init(&p->marks_mutex, NULL);
   sp_membudget_init(&p->budget, PIPELINE_MEMORY_BUDGET);
@@ -392,7 +396,7 @@ typedef struct round_ctx {
   size_t nseries, series_cap;
   int64_t now_us;
   long put_rows;
-  long quarantined_rows;  /* rejected by validation, written to the quarantine */
+  long quarantined_rows;  /* rejected by validation or a parser, written to the quarantine */
   long flagged_rows;      /* stored with quality_flags */
   bool failed;            /* a put or commit failed: refuse further rows this round */
   sp_error failure;
@@ -432,6 +436,37 @@ static int64_t round_daily_limit(void *arg, const char *provider) {
   round_ctx *rc = arg;
   const sp_config_provider *cp = sp_config_find_provider(rc->p->cfg, provider);
   return cp ? cp->daily_limit : 0;
+}
+
+/* Rounds every enabled source using `provider` still runs today (core/quota.h,
+ * "Spreading"), from their schedules and recorded last runs; 0 when the pipeline does
+ * not spread quotas (one-off rounds spend what is left). */
+static int round_rounds_left(void *arg, const char *provider) {
+  round_ctx *rc = arg;
+  const sp_config *cfg = rc->p->cfg;
+  if (!rc->p->spread_quotas) return 0;
+  sp_quota_source *sources = calloc(cfg->nsources ? cfg->nsources : 1, sizeof *sources);
+  if (!sources) return INT_MAX; /* out of memory: the smallest share, 1 */
+  size_t n = 0;
+  for (size_t i = 0; i < cfg->nsources; i++) {
+    const sp_config_source *s = &cfg->sources[i];
+    bool uses = false;
+    for (size_t k = 0; k < s->providers.count && !uses; k++) uses = strcmp(s->providers.items[k], provider) == 0;
+    if (!s->enabled || !uses) continue;
+    bool found = false;
+    int64_t last = 0;
+    sp_error err;
+    bool current = s == rc->ps->cfg;
+    if (!current && sp_pipeline_last_run(rc->p, s, &last, &found, &err))
+      SP_WARN("agent", "daily quota of %s: %s", provider, err.msg); /* counted as never run: a smaller share */
+    sources[n++] = (sp_quota_source){.schedule = &s->schedule,
+                                     .intraday = sp_scheduler_dataset_intraday(s->dataset),
+                                     .current = current,
+                                     .last_run_us = found ? last : SP_SCHEDULER_NEVER};
+  }
+  int rounds = sp_quota_rounds_left_today(sources, n, rc->now_us);
+  free(sources);
+  return rounds;
 }
 
 static int round_sentiment(void *arg, const char *text, sp_source_sentiment *out) {
@@ -564,7 +599,7 @@ static int accept_row(round_ctx *rc, sp_row *row, const char *key, const char *r
   if (rule) {
     const sp_rule_info *info = sp_validate_rule(rule, row->ds->id);
     *advance = !(info && (info->traits & SP_RULE_NOT_REQUESTED));
-    int r = sp_quarantine_row(rc->p->cfg->pipeline.data_dir, row, rc->now_us, rule, detail, request, err);
+    int r = sp_quarantine_row(rc->p->cfg->pipeline.data_dir, row, rc->now_us, rule, detail, request, NULL, err);
     if (r) return r;
     rc->quarantined_rows++;
     SP_WARN("agent", "source %s: %s row rejected by rule %s (%s), quarantined", rc->ps->cfg->name, row->ds->name,
@@ -578,7 +613,7 @@ static int accept_row(round_ctx *rc, sp_row *row, const char *key, const char *r
     if (r) return r;
     if (out_of_order) {
       r = sp_quarantine_row(rc->p->cfg->pipeline.data_dir, row, rc->now_us, "bar_out_of_order",
-                            "not later than the series' last stored bar", request, err);
+                            "not later than the series' last stored bar", request, NULL, err);
       if (!r) rc->quarantined_rows++;
       return r;
     }
@@ -663,12 +698,13 @@ static int held_row_order(const void *a, const void *b) {
 }
 
 /* Put the held rows in (series, time) order; the first failure stops the rest (they
- * are fetched again by the next run: the cursors stop before them). */
-static int put_held_rows(round_ctx *rc, sp_error *err) {
-  if (rc->nheld) qsort(rc->held, rc->nheld, sizeof *rc->held, held_row_order);
+ * are fetched again by the next run: the cursors stop before them).  `drop`: free
+ * them unput (a round cut short by a daily quota, see quota_cut). */
+static int put_held_rows(round_ctx *rc, bool drop, sp_error *err) {
+  if (rc->nheld && !drop) qsort(rc->held, rc->nheld, sizeof *rc->held, held_row_order);
   int r = SP_OK;
   for (size_t i = 0; i < rc->nheld; i++) {
-    if (!r) r = process_row(rc, &rc->held[i].row, rc->held[i].request, err);
+    if (!r && !drop) r = process_row(rc, &rc->held[i].row, rc->held[i].request, err);
     sp_row_clear(&rc->held[i].row);
     free(rc->held[i].request);
   }
@@ -683,11 +719,80 @@ static int round_emit(void *arg, const sp_row *row_in, const char *request, sp_e
   return rc->backfill ? hold_row(rc, row_in, request, err) : process_row(rc, row_in, request, err);
 }
 
+/* The seen key of a rejected item: "rejected/" + hex SHA-256 of its provider, ticker
+ * (datasets that have one), rule and raw text (its detail when it has none), into
+ * key[SP_SOURCE_KEY_MAX]. */
+static int rejected_item_key(const sp_row *row, const char *rule, const char *detail, const char *raw, char *key,
+                             sp_error *err) {
+  int tcol = sp_dataset_column_index(row->ds, "ticker");
+  const sp_value *provider = &row->values[sp_dataset_column_index(row->ds, "provider")];
+  sp_buf text = SP_BUF_INIT;
+  int r = sp_buf_printf(&text, "%s\n%s\n%s\n%s", provider->is_null ? "" : provider->u.str.ptr,
+                        tcol < 0 || row->values[tcol].is_null ? "" : row->values[tcol].u.str.ptr, rule,
+                        raw ? raw : detail ? detail : "");
+  if (r) return sp_error_set(err, SP_ERR_NOMEM, "out of memory");
+  char hex[SP_SHA256_HEX_LEN + 1];
+  sp_sha256_hex(text.data, text.len, hex);
+  sp_buf_free(&text);
+  snprintf(key, SP_SOURCE_KEY_MAX, "rejected/%s", hex);
+  return SP_OK;
+}
+
+/* An item a provider's parser could not turn into a row: to the quarantine, with its
+ * raw text (it has no watermark).  Later polls bring the same item again while their
+ * window covers it: it is quarantined once (a seen key in the state store) and its
+ * repeats counted as skipped ("already_quarantined"). */
+static int round_reject(void *arg, const sp_row *row, const char *rule, const char *detail, const char *raw,
+                        const char *request, sp_error *err) {
+  round_ctx *rc = arg;
+  const char *source = rc->ps->cfg->name;
+  char key[SP_SOURCE_KEY_MAX];
+  bool seen = false;
+  sp_error e;
+  int r = rejected_item_key(row, rule, detail, raw, key, err);
+  if (r) return r;
+  if (sp_state_seen(rc->p->state, source, key, &seen, &e) != SP_OK)
+    SP_WARN("agent", "source %s: reading the quarantined items: %s", source, e.msg); /* quarantined again: no loss */
+  const sp_value *provider = &row->values[sp_dataset_column_index(row->ds, "provider")];
+  if (seen) {
+    sp_source_count_skip(provider->is_null ? "?" : provider->u.str.ptr, "already_quarantined", detail);
+    return SP_OK;
+  }
+  r = sp_quarantine_row(rc->p->cfg->pipeline.data_dir, row, rc->now_us, rule, detail, request, raw, err);
+  if (r) return r;
+  rc->quarantined_rows++;
+  SP_WARN("agent", "source %s: %s item rejected by rule %s (%s), quarantined", source, row->ds->name, rule,
+          detail ? detail : "");
+  sp_state_batch *batch = sp_state_batch_new();
+  r = batch ? sp_state_batch_add_seen(batch, source, key) : SP_ERR_NOMEM;
+  if (!r) r = sp_state_batch_commit(rc->p->state, batch, 0, &e);
+  else sp_error_set(&e, r, "out of memory");
+  if (r) SP_WARN("agent", "source %s: recording a quarantined item: %s (it may be quarantined again)", source, e.msg);
+  sp_state_batch_free(batch);
+  return SP_OK;
+}
+
 static pipeline_source *find_source(sp_pipeline *p, const sp_config_source *source, sp_error *err) {
   for (size_t i = 0; i < p->cfg->nsources; i++)
     if (p->sources[i].cfg == source) return &p->sources[i];
   sp_error_set(err, SP_ERR_INVALID, "source %s is not part of this pipeline", source->name);
   return NULL;
+}
+
+/* Whether a daily quota cut a backfill round short: a provider left requests unsent
+ * (over the backfill's budget, or its own daily-limit answer).  Its rows must not be
+ * stored: a news row can come from another ticker's query, and a series' cursor moved
+ * past it would skip the older rows of the request not sent; dropped, the chunk is
+ * fetched whole by the next run.  Sets err (SP_ERR_QUOTA) naming the provider. */
+static bool quota_cut(const sp_source_report *report, sp_error *err) {
+  for (int i = 0; i < report->nproviders; i++) {
+    const sp_source_provider_report *pr = &report->providers[i];
+    if (pr->deferred + pr->deferred_tickers == 0) continue;
+    sp_error_set(err, SP_ERR_QUOTA, "provider %s: daily quota: %d request(s) not sent; the chunk's rows are "
+                 "left for the next run", pr->provider, pr->deferred + pr->deferred_tickers);
+    return true;
+  }
+  return false;
 }
 
 /* One round of `source`: live (window and backfill NULL) or one backfill chunk. */
@@ -739,6 +844,7 @@ static int run_round(sp_pipeline *p, const sp_config_source *source, int64_t now
                            .credential = round_credential,
                            .get_watermark = round_watermark,
                            .emit = round_emit,
+                           .reject = round_reject,
                            .sentiment = round_sentiment,
                            .arg = &rc,
                            .cache = p->cache,
@@ -747,13 +853,14 @@ static int run_round(sp_pipeline *p, const sp_config_source *source, int64_t now
                            .window = window,
                            .quota_state = p->state,
                            .daily_limit = round_daily_limit,
-                           .rounds_left_today =
-                               p->spread_quotas ? sp_quota_rounds_left_today(&source->schedule,
-                                                                            sp_scheduler_dataset_intraday(source->dataset), now_us)
-                                                : 0};
+                           .rounds_left_today = round_rounds_left,
+                           .source_name = source->name,
+                           .quota_reserve_percent = p->quota_reserve_percent};
   int r = sp_source_collect(&p->transport, &round, report, err);
+  bool cut = backfill && quota_cut(report, err);
+  if (cut) r = SP_ERR_QUOTA;
   sp_error held_err;
-  int hr = put_held_rows(&rc, &held_err); /* backfill: the rows of the requests that succeeded */
+  int hr = put_held_rows(&rc, cut, &held_err); /* backfill: the rows of the requests that succeeded */
   if (hr && !r) {
     r = hr;
     *err = held_err;
@@ -779,6 +886,18 @@ static int run_round(sp_pipeline *p, const sp_config_source *source, int64_t now
 }
 
 void sp_pipeline_spread_quotas(sp_pipeline *p, bool on) { p->spread_quotas = on; }
+
+void sp_pipeline_quota_reserve(sp_pipeline *p, int percent) {
+  p->quota_reserve_percent = percent < 0 ? 0 : percent > 100 ? 100 : percent;
+}
+
+int sp_pipeline_quota_of(sp_pipeline *p, const char *provider, int64_t now_us, int64_t *limit, int64_t *used,
+                         sp_error *err) {
+  const sp_config_provider *cp = sp_config_find_provider(p->cfg, provider);
+  *limit = cp ? cp->daily_limit : 0;
+  *used = 0;
+  return *limit > 0 ? sp_quota_used(p->state, provider, now_us, used, err) : SP_OK;
+}
 
 int sp_pipeline_collect_source(sp_pipeline *p, const sp_config_source *source, int64_t now_us,
                                const sp_strlist *tickers_override, sp_source_report *report, sp_error *err) {

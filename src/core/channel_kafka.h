@@ -71,11 +71,13 @@
  * watermark (rd_kafka_query_watermark_offsets).  Until the group has given this
  * writer its share and every assigned partition has been fetched up to that mark,
  * a take whose deadline has passed keeps waiting for messages (failing with
- * SP_ERR_IO after `timeout_ms` without any, plus session_timeout_ms while no
- * assignment has come: the group waits that long for a dead writer); afterwards an
- * empty poll is "empty" (SP_ERR_TIMEOUT).  So draining the channel
- * (sp_sink_runner_drain, `run --once`) consumes what this writer's partitions held
- * when they were assigned and returns; the daemon's runner simply keeps taking.
+ * SP_ERR_IO after `timeout_ms` without any, e.g. while a partition's leader is
+ * down, plus session_timeout_ms while no assignment has come: the group waits that
+ * long for a dead writer; the next take waits as long again, so a retried take
+ * recovers once the leader is back); afterwards an empty poll is "empty"
+ * (SP_ERR_TIMEOUT).  So draining the channel (sp_sink_runner_drain, `run --once`)
+ * consumes what this writer's partitions held when they were assigned and
+ * returns; the daemon's runner simply keeps taking.
  *
  * The config's `capacity` does not apply (see above); transactionCapacity bounds
  * each transaction as for every channel.  Errors: SP_ERR_IO (Kafka

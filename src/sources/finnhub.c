@@ -29,6 +29,11 @@ static const sp_shape_field news_fields[] = {
     {"[*].summary", SP_SHAPE_STRING, SP_SHAPE_OPTIONAL, NULL},
     {"[*].source", SP_SHAPE_STRING, SP_SHAPE_OPTIONAL, NULL},
     {"[*].related", SP_SHAPE_STRING, SP_SHAPE_OPTIONAL, NULL},
+    /* an item's other members: any further one is a new field */
+    {"[*]", SP_SHAPE_RECORD, SP_SHAPE_IF_PRESENT, NULL},
+    {"[*].category", SP_SHAPE_STRING, SP_SHAPE_KNOWN, NULL},
+    {"[*].id", SP_SHAPE_NUMBER, SP_SHAPE_KNOWN, NULL},
+    {"[*].image", SP_SHAPE_STRING, SP_SHAPE_KNOWN, NULL},
 };
 const sp_shape_spec sp_finnhub_news_shape = SP_SHAPE_SPEC("finnhub", "company-news", news_fields);
 
@@ -80,9 +85,9 @@ int sp_finnhub_parse_company_news(const char *body, size_t len, sp_news_article_
                          .headline = sp_json_string(item, "headline"),
                          .summary = sp_json_string(item, "summary"),
                          .publisher = sp_json_string(item, "source")};
-    if (!sp_json_number(item, "datetime", &when) || when <= 0 ||
-        !sp_source_unix_seconds(when, &a.published_at))
-      continue;
+    a.raw = item;
+    if (!sp_json_number(item, "datetime", &when) || when <= 0 || !sp_source_unix_seconds(when, &a.published_at))
+      sp_news_unreadable(&a, item, "datetime");
     if (a.summary && !*a.summary) a.summary = NULL;
     if (a.publisher && !*a.publisher) a.publisher = NULL;
     /* related: "AAPL" or "AAPL,MSFT" — split into a copy */

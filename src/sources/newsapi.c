@@ -37,6 +37,11 @@ static const sp_shape_field everything_fields[] = {
     {"articles[*].publishedAt", SP_SHAPE_STRING, SP_SHAPE_REQUIRED, NULL},
     {"articles[*].description", SP_SHAPE_STRING, SP_SHAPE_OPTIONAL, NULL},
     {"articles[*].source.name", SP_SHAPE_STRING, SP_SHAPE_OPTIONAL, NULL},
+    /* an article's other members: any further one is a new field */
+    {"articles[*]", SP_SHAPE_RECORD, SP_SHAPE_IF_PRESENT, NULL},
+    {"articles[*].author", SP_SHAPE_STRING, SP_SHAPE_KNOWN, NULL},
+    {"articles[*].urlToImage", SP_SHAPE_STRING, SP_SHAPE_KNOWN, NULL},
+    {"articles[*].content", SP_SHAPE_STRING, SP_SHAPE_KNOWN, NULL},
 };
 const sp_shape_spec sp_newsapi_everything_shape = SP_SHAPE_SPEC("newsapi", "everything", everything_fields);
 
@@ -98,9 +103,14 @@ int sp_newsapi_parse_everything(const char *body, size_t len, long *total, sp_ne
                          .headline = sp_json_string(item, "title"),
                          .summary = sp_json_string(item, "description"),
                          .publisher = sp_json_string(cJSON_GetObjectItemCaseSensitive(item, "source"), "name")};
+    if (a.headline && strcmp(a.headline, "[Removed]") == 0) { /* taken down at the source: no content */
+      sp_source_count_skip("newsapi", "removed", a.url);
+      continue;
+    }
     const char *published = sp_json_string(item, "publishedAt");
-    if (!published || sp_parse_timestamp(published, &a.published_at) != SP_OK) continue;
-    if (a.headline && strcmp(a.headline, "[Removed]") == 0) continue;
+    a.raw = item;
+    if (!published || sp_parse_timestamp(published, &a.published_at) != SP_OK)
+      sp_news_unreadable(&a, item, "publishedAt");
     if ((rc = fn(arg, &a, err)) != SP_OK) break;
   }
   cJSON_Delete(root);

@@ -331,7 +331,7 @@ static int quota_start(sp_source_ctx *ctx, sp_source_round *own, const char ***l
   const char *name = ctx->provider->name;
   ctx->report->quota_remaining = -1;
   ctx->quota_limit = r->daily_limit ? r->daily_limit(r->arg, name) : ctx->provider->daily_limit;
-  if (!r->quota_state || r->window || ctx->quota_limit <= 0) {
+  if (!r->quota_state || ctx->quota_limit <= 0) {
     ctx->quota_limit = 0;
     return SP_OK;
   }
@@ -339,13 +339,19 @@ static int quota_start(sp_source_ctx *ctx, sp_source_round *own, const char ***l
   int rc = sp_quota_used(r->quota_state, name, r->now_us, &used, err);
   if (rc) return rc;
   int64_t remaining = used < ctx->quota_limit ? ctx->quota_limit - used : 0;
-  ctx->quota_budget = sp_quota_round_budget(remaining, r->rounds_left_today);
+  if (r->window) { /* backfill: what is left beyond the live rounds' reserve, no rotation */
+    ctx->quota_budget = sp_quota_backfill_budget(ctx->quota_limit, used, r->quota_reserve_percent);
+    ctx->quota_exhausted = ctx->quota_budget == 0;
+    return SP_OK;
+  }
+  ctx->quota_budget = sp_quota_round_budget(remaining, r->rounds_left_today ? r->rounds_left_today(r->arg, name) : 0);
   ctx->quota_exhausted = remaining == 0;
   if (!(ctx->provider->per_ticker & SP_SOURCE_DATASET_BIT(r->ds->id)) || r->ntickers == 0) return SP_OK;
   size_t n = r->ntickers, take = 0, wanted = 0;
+  const char *owner = r->source_name ? r->source_name : r->ds->name;
   sp_buf last = SP_BUF_INIT;
   bool found;
-  rc = sp_quota_get_cursor(r->quota_state, name, r->ds->name, &last, &found, err);
+  rc = sp_quota_get_cursor(r->quota_state, name, owner, &last, &found, err);
   size_t start = sp_quota_rotation_start(r->tickers, n, found ? (const char *)last.data : NULL);
   sp_buf_free(&last);
   if (rc) return rc;
@@ -363,11 +369,11 @@ static int quota_start(sp_source_ctx *ctx, sp_source_round *own, const char ***l
   own->ntickers = take;
   ctx->round = own;
   ctx->report->deferred_tickers = (int)(wanted - take);
-  return take ? sp_quota_put_cursor(r->quota_state, name, r->ds->name, (*list)[take - 1], err) : SP_OK;
+  return take ? sp_quota_put_cursor(r->quota_state, name, owner, (*list)[take - 1], err) : SP_OK;
 }
 
 /* After the round: what is left today, the metrics, and one warning when anything
- * was deferred. */
+ * was deferred (by a live round). */
 static void quota_finish(sp_source_ctx *ctx) {
   if (ctx->quota_limit <= 0) return;
   sp_source_provider_report *rep = ctx->report;
@@ -379,7 +385,7 @@ static void quota_finish(sp_source_ctx *ctx) {
   rep->quota_remaining = used < ctx->quota_limit ? ctx->quota_limit - used : 0;
   long deferred = (long)rep->deferred + rep->deferred_tickers;
   sp_metrics_record_quota(name, (uint64_t)deferred, rep->quota_remaining);
-  if (deferred == 0) return;
+  if (deferred == 0 || ctx->round->window) return; /* a backfill says why it stops itself */
   char what[96];
   if (rep->deferred_tickers && rep->deferred)
     snprintf(what, sizeof what, "%d ticker(s) and %d request(s)", rep->deferred_tickers, rep->deferred);
@@ -659,6 +665,39 @@ int sp_source_emit(sp_source_ctx *ctx, sp_row *row, const char *request, sp_erro
 int sp_source_emit_to_target(void *target, sp_row *row, sp_error *err) {
   sp_source_emit_target *t = target;
   return sp_source_emit(t->ctx, row, t->request, err);
+}
+
+int sp_source_reject(sp_source_ctx *ctx, const sp_source_bad_item *item, const char *request, sp_error *err) {
+  const sp_source_round *r = ctx->round;
+  sp_row row;
+  int rc = item->row ? sp_row_copy(&row, item->row) : sp_row_init(&row, r->ds);
+  if (rc != SP_OK) return sp_error_set(err, SP_ERR_NOMEM, "out of memory");
+  char *printed = item->json ? cJSON_PrintUnformatted(item->json) : NULL;
+  const char *raw = printed ? printed : item->text;
+  rc = sp_row_set_cstr(&row, sp_row_col(&row, "provider"), ctx->provider->name);
+  if (rc == SP_OK) rc = sp_row_set_i64(&row, sp_row_col(&row, "collected_at"), r->now_us);
+  if (rc != SP_OK || (item->json && !printed)) {
+    rc = sp_error_set(err, SP_ERR_NOMEM, "out of memory");
+  } else if (r->reject) {
+    rc = r->reject(r->arg, &row, item->rule, item->detail, raw, request, err);
+  } else {
+    SP_WARN(ctx->provider->name, "%s item rejected by rule %s (%s), not quarantined (no quarantine in this round): %.300s",
+            r->ds->name, item->rule, item->detail ? item->detail : "", raw ? raw : "");
+  }
+  cJSON_free(printed);
+  sp_row_clear(&row);
+  return rc;
+}
+
+int sp_source_reject_to_target(void *target, const sp_source_bad_item *item, sp_error *err) {
+  sp_source_emit_target *t = target;
+  return sp_source_reject(t->ctx, item, t->request, err);
+}
+
+void sp_source_count_skip(const char *provider, const char *reason, const char *what) {
+  if (sp_metrics_record_item_skipped(provider, reason) != SP_OK)
+    SP_WARN(provider, "out of memory counting a skipped item (%s)", reason);
+  SP_DEBUG(provider, "item skipped (%s): %s", reason, what ? what : "");
 }
 
 /* After the round's requests: merge fundamentals into held quotes and emit them. */

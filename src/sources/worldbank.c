@@ -33,6 +33,12 @@ static const sp_shape_field indicator_fields[] = {
     {"[1][*].country.id", SP_SHAPE_STRING, SP_SHAPE_REQUIRED, NULL},
     {"[1][*].date", SP_SHAPE_STRING, SP_SHAPE_REQUIRED, NULL},
     {"[1][*].value", SP_SHAPE_NUMBER, SP_SHAPE_REQUIRED, NULL},
+    /* an observation's other members: any further one is a new field */
+    {"[1][*]", SP_SHAPE_RECORD, SP_SHAPE_IF_PRESENT, NULL},
+    {"[1][*].countryiso3code", SP_SHAPE_STRING, SP_SHAPE_KNOWN, NULL},
+    {"[1][*].unit", SP_SHAPE_STRING, SP_SHAPE_KNOWN, NULL},
+    {"[1][*].obs_status", SP_SHAPE_STRING, SP_SHAPE_KNOWN, NULL},
+    {"[1][*].decimal", SP_SHAPE_NUMBER, SP_SHAPE_KNOWN, NULL},
 };
 const sp_shape_spec sp_worldbank_indicator_shape = SP_SHAPE_SPEC("worldbank", "indicator", indicator_fields);
 
@@ -100,8 +106,14 @@ int sp_worldbank_parse_indicator(const char *body, size_t len, const char *indic
     const char *obs_country = sp_json_string(cJSON_GetObjectItemCaseSensitive(obs, "country"), "id");
     const char *date = sp_json_string(obs, "date");
     double value, year;
-    if (country && (!obs_country || strcmp(obs_country, country) != 0)) continue;
-    if (!sp_json_number(obs, "value", &value)) continue; /* not published yet */
+    if (country && (!obs_country || strcmp(obs_country, country) != 0)) { /* not the economy asked for */
+      sp_source_count_skip("worldbank", "other_country", obs_country);
+      continue;
+    }
+    if (!sp_json_number(obs, "value", &value)) { /* null: not published yet */
+      sp_source_count_skip("worldbank", "no_value", date);
+      continue;
+    }
     if (!series_id || !date || strlen(date) != 4 || !sp_parse_number(date, &year) ||
         year < 1000) {
       rc = sp_error_set(err, SP_ERR_PARSE, "world bank: observation without indicator or year");
