@@ -126,21 +126,28 @@ print("Kafka channel put side: 2 messages in the Kafka sink's format, stored by 
 PY
 
 # ---- the writer agent ----
-cat >"$work/writer.yaml" <<YAML
+# A writer-only config: channel $1 reading topic $2 (rows of that dataset), its
+# group's session time-out $3 ms, sink $4 with settings $5.
+writer_config() {
+  cat <<YAML
 pipeline:
   http: {listen: ""}
 agents:
   writer:
-    channels: [financial_in]
-    sinks: [financial_files]
+    channels: [$1]
+    sinks: [$4]
 channels:
-  financial_in: {type: kafka, brokers: "$brokers", topic: financial_data, dataset: financial_data, transactionCapacity: 100,
-                 session_timeout_ms: 4000, max_poll_interval_ms: 30000}
+  $1: {type: kafka, brokers: "$brokers", topic: $2, dataset: $2, transactionCapacity: 100,
+       session_timeout_ms: $3, max_poll_interval_ms: 30000}
 sinks:
-  financial_files: {type: file, path: raw/financial_data/%Y-%m-%d, file_prefix: mag7_financial_, format: parquet, batch_size: 50}
+  $4: {$5}
 bindings:
-  financial_in: financial_files
+  $1: $4
 YAML
+}
+writer_config financial_in financial_data 4000 financial_files \
+  "type: file, path: raw/financial_data/%Y-%m-%d, file_prefix: mag7_financial_, format: parquet, batch_size: 50" \
+  >"$work/writer.yaml"
 "$STOCKPIPE_BIN" config check "$work/writer.yaml" >/dev/null
 
 # Check the Parquet files of data dir $1: $2 rows, each key once, values as produced.
@@ -213,8 +220,8 @@ check_store "$work/w2" "$total"
 [[ $(find "$work/w2/raw" -name '*.parquet' | wc -l) == "$after" ]] || { echo "a rerun wrote files"; exit 1; }
 # 6. a PostgreSQL writer of the same topic.
 pg_start
-sed -e 's/financial_in/financial_in_pg/g' -e "s|financial_files: {type: file.*|financial_files: {type: postgresql, connection_string: \"$PG_CONNINFO\", table: quotes, batch_size: 100}|" \
-  "$work/writer.yaml" >"$work/writer_pg.yaml"
+writer_config financial_in_pg financial_data 4000 financial_files \
+  "type: postgresql, connection_string: \"$PG_CONNINFO\", table: quotes, batch_size: 100" >"$work/writer_pg.yaml"
 for round in 1 2; do
   "$STOCKPIPE_BIN" run --once --config "$work/writer_pg.yaml" --data-dir "$work/w3" 2>"$work/w3.err" ||
     { echo "PostgreSQL writer run $round failed:"; cat "$work/w3.err"; exit 1; }
@@ -226,32 +233,27 @@ echo "store PostgreSQL: $total rows, each key once, a second run added nothing"
 
 # 7. Two writer daemons in one consumer group (same channel name), one shared folder
 # (sink paths are relative to data_dir: each data directory links to it).
-cat >"$work/scaled.yaml" <<YAML
-pipeline:
-  http: {listen: ""}
-agents:
-  writer:
-    channels: [policy_in]
-    sinks: [policy_files]
-channels:
-  policy_in: {type: kafka, brokers: "$brokers", topic: policy, dataset: policy, transactionCapacity: 100,
-              session_timeout_ms: 6000, max_poll_interval_ms: 30000}
-sinks:
-  policy_files: {type: file, path: shared/policy/%Y-%m-%d, file_prefix: policy_, format: jsonl, batch_size: 20}
-bindings:
-  policy_in: policy_files
-YAML
+writer_config policy_in policy 6000 policy_files \
+  "type: file, path: shared/policy/%Y-%m-%d, file_prefix: policy_, format: jsonl, batch_size: 20" >"$work/scaled.yaml"
 # The group's rebalances as the writer $1 logged them: "assigned 0 1", "revoked 0 1", ...
 rebalances() {
   sed -n 's/.*group stockpipe-policy_in: partitions \(.*\) \(assigned\|revoked\|lost\)$/\2 \1/p' "$work/$1.err"
 }
 current_share() { rebalances "$1" | tail -1 | sed -n 's/^assigned //p'; }
-# Wait (up to 120 s: rebalances take seconds) until `$1` succeeds.
+# Wait (up to 120 s: rebalances take seconds) until `$1` succeeds; exit status 2
+# from it is a failure that waiting cannot mend.
 wait_for() {
-  for ((i = 0; i < 1200; i++)); do eval "$1" && return 0; sleep 0.1; done
+  local rc
+  for ((i = 0; i < 1200; i++)); do
+    rc=0
+    eval "$1" || rc=$?
+    ((rc == 0)) && return 0
+    ((rc == 2)) && { echo "failed: $1"; exit 1; }
+    sleep 0.1
+  done
   echo "timed out waiting for: $1"; cat "$work/wa.err" "$work/wb.err"; exit 1
 }
-# Rows 0..$1-1 of policy stored in the shared folder, each key once?
+# Rows 0..$1-1 of policy stored in the shared folder, each key once?  (2: a key twice)
 stored_exactly() {
   python3 - "$work/shared" "$1" "$tools/sink_driver" <<'PY'
 import glob, json, subprocess, sys
@@ -266,7 +268,8 @@ for f in glob.glob(f"{folder}/policy/*/*.jsonl"):
         got[k] = got.get(k, 0) + 1
 doubled = [k for k, n in got.items() if n > 1]
 if doubled:
-    sys.exit(f"stored more than once: {doubled[:3]}")
+    print(f"stored more than once: {doubled[:3]}")
+    sys.exit(2)
 sys.exit(0 if sorted(got) == sorted(tuple(e[c] for c in key) for e in expected) else 1)
 PY
 }

@@ -527,7 +527,7 @@ static void test_broker_down_and_back_loses_and_doubles_nothing(void **state) {
 /* A writer of a consumer group taking on its own thread, as a sink runner does:
  * each committed take marks its rows in the shared `committed` counts and the
  * partitions they came from in `partitions[phase of the row]`. */
-#define GROUP_ROWS 200
+#define GROUP_ROWS 400 /* phase 1 puts 4 a second for up to 60 s, phases 2 and 3 put 40 each */
 typedef struct group_writer {
   sp_channel *ch;
   const test_events *te;
@@ -655,7 +655,8 @@ static void test_writers_of_one_group_share_the_partitions(void **state) {
   sp_channel_take_rollback(a.ch, txn); /* nothing of it committed: taken again later, once */
   group_writer_start(&a);
 
-  /* Phase 1: rows until both writers have committed some (the group is split). */
+  /* Phase 1: rows until both writers have committed some (the group is split; under
+   * load the mock may need a few rounds of rebalancing first). */
   phase_start[0] = put;
   for (int64_t until = sp_monotonic_us() + 60 * SP_US_PER_SEC;
        (atomic_load(&a.taken) == 0 || atomic_load(&b.taken) == 0) && sp_monotonic_us() < until;) {
@@ -663,7 +664,7 @@ static void test_writers_of_one_group_share_the_partitions(void **state) {
       put_events(collector, &te, (size_t)put, 4);
       put += 4;
     }
-    usleep(300000);
+    usleep(1000000);
   }
   assert_true(atomic_load(&a.taken) > 0 && atomic_load(&b.taken) > 0);
 
