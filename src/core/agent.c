@@ -795,9 +795,11 @@ static bool quota_cut(const sp_source_report *report, sp_error *err) {
   return false;
 }
 
-/* One round of `source`: live (window and backfill NULL) or one backfill chunk. */
+/* One round of `source`: live (window and backfill NULL) or one backfill chunk (of the
+ * providers in `providers`, NULL = the source's). */
 static int run_round(sp_pipeline *p, const sp_config_source *source, int64_t now_us,
-                     const sp_strlist *tickers_override, const sp_source_window *window, sp_backfill *backfill,
+                     const sp_strlist *tickers_override, const sp_strlist *providers,
+                     const sp_source_window *window, sp_backfill *backfill,
                      sp_source_report *report, sp_error *err) {
   pipeline_source *ps = find_source(p, source, err);
   if (!ps) return err->code;
@@ -830,8 +832,8 @@ static int run_round(sp_pipeline *p, const sp_config_source *source, int64_t now
 
   round_ctx rc = {.p = p, .ps = ps, .event = SP_BUF_INIT, .now_us = now_us, .backfill = backfill};
   sp_source_round round = {.ds = sp_dataset_get(source->dataset),
-                           .providers = (const char *const *)source->providers.items,
-                           .nproviders = source->providers.count,
+                           .providers = (const char *const *)(providers ? providers : &source->providers)->items,
+                           .nproviders = (providers ? providers : &source->providers)->count,
                            .tickers = tickers,
                            .ntickers = ntickers,
                            .companies = p->companies,
@@ -901,7 +903,7 @@ int sp_pipeline_quota_of(sp_pipeline *p, const char *provider, int64_t now_us, i
 
 int sp_pipeline_collect_source(sp_pipeline *p, const sp_config_source *source, int64_t now_us,
                                const sp_strlist *tickers_override, sp_source_report *report, sp_error *err) {
-  return run_round(p, source, now_us, tickers_override, NULL, NULL, report, err);
+  return run_round(p, source, now_us, tickers_override, NULL, NULL, NULL, report, err);
 }
 
 int sp_pipeline_backfill_open(sp_pipeline *p, const sp_config_source *source, const char *run_id, int64_t start_us,
@@ -913,8 +915,8 @@ int sp_pipeline_backfill_open(sp_pipeline *p, const sp_config_source *source, co
 
 int sp_pipeline_backfill_chunk(sp_pipeline *p, const sp_config_source *source, int64_t now_us,
                                const sp_source_window *window, sp_backfill *backfill, const sp_strlist *tickers,
-                               sp_source_report *report, sp_error *err) {
-  return run_round(p, source, now_us, tickers, window, backfill, report, err);
+                               const sp_strlist *providers, sp_source_report *report, sp_error *err) {
+  return run_round(p, source, now_us, tickers, providers, window, backfill, report, err);
 }
 
 /* ---- delivering ------------------------------------------------------------------ */
