@@ -414,6 +414,21 @@ static int compare_bytes(const uint8_t *a, size_t alen, const uint8_t *b, size_t
   return alen < blen ? -1 : alen > blen;
 }
 
+/* compute_stats' integer cases: the min and max of the `c->nvalues` values of type T
+ * at `vals` into `st` (a loop of the column's own width for each type). */
+#define INTEGER_MIN_MAX(T)                                                                                        \
+  do {                                                                                                            \
+    const T *v = (const T *)(const void *)vals;                                                                   \
+    T mn = v[0], mx = v[0];                                                                                       \
+    for (size_t i = 1; i < c->nvalues; i++) {                                                                     \
+      mn = v[i] < mn ? v[i] : mn;                                                                                 \
+      mx = v[i] > mx ? v[i] : mx;                                                                                 \
+    }                                                                                                             \
+    memcpy(st->min, &mn, sizeof mn);                                                                              \
+    memcpy(st->max, &mx, sizeof mx);                                                                              \
+    st->has_minmax = true;                                                                                        \
+  } while (0)
+
 static void compute_stats(const pq_column *c, chunk_stats *st) {
   memset(st, 0, sizeof *st);
   if (c->nvalues == 0) return;
@@ -430,30 +445,8 @@ static void compute_stats(const pq_column *c, chunk_stats *st) {
     st->has_minmax = true;
     return;
   }
-  case PQ_INT32: {
-    const int32_t *v = (const int32_t *)(const void *)vals;
-    int32_t mn = v[0], mx = v[0];
-    for (size_t i = 1; i < c->nvalues; i++) {
-      mn = v[i] < mn ? v[i] : mn;
-      mx = v[i] > mx ? v[i] : mx;
-    }
-    memcpy(st->min, &mn, 4);
-    memcpy(st->max, &mx, 4);
-    st->has_minmax = true;
-    return;
-  }
-  case PQ_INT64: {
-    const int64_t *v = (const int64_t *)(const void *)vals;
-    int64_t mn = v[0], mx = v[0];
-    for (size_t i = 1; i < c->nvalues; i++) {
-      mn = v[i] < mn ? v[i] : mn;
-      mx = v[i] > mx ? v[i] : mx;
-    }
-    memcpy(st->min, &mn, 8);
-    memcpy(st->max, &mx, 8);
-    st->has_minmax = true;
-    return;
-  }
+  case PQ_INT32: INTEGER_MIN_MAX(int32_t); return;
+  case PQ_INT64: INTEGER_MIN_MAX(int64_t); return;
   case PQ_DOUBLE: {
     const double *v = (const double *)(const void *)vals;
     double mn = INFINITY, mx = -INFINITY;
@@ -496,6 +489,7 @@ static void compute_stats(const pq_column *c, chunk_stats *st) {
     st->has_minmax = true;
   }
 }
+#undef INTEGER_MIN_MAX
 
 /* ---- column chunks and row groups ---------------------------------------------------- */
 
