@@ -685,6 +685,23 @@ static bool row_group_full(const sp_parquet_writer *w) {
   return w->nrows >= w->opt.row_group_rows || w->buffered_bytes >= w->opt.row_group_bytes;
 }
 
+/* The write functions' step ends.  A column that could not buffer its slice (`rc`)
+ * fails the writer; returns the error. */
+static int buffering_failed(sp_parquet_writer *w, int rc, int col, sp_error *err) {
+  w->failed = true;
+  return sp_error_set(err, rc, "parquet writer: out of memory buffering column %s", w->defs[col].name);
+}
+
+/* `step` more rows are buffered in every column: a full row group is flushed (a failed
+ * flush fails the writer).  Returns 0 or the flush's error. */
+static int rows_buffered(sp_parquet_writer *w, size_t step, sp_error *err) {
+  w->nrows += step;
+  if (!row_group_full(w)) return SP_OK;
+  int rc = flush_row_group(w, err);
+  if (rc) w->failed = true;
+  return rc;
+}
+
 /* Buffer one non-null row value of column c. */
 static int append_value(sp_parquet_writer *w, pq_column *c, const sp_value *v) {
   switch (c->def->type) {
@@ -733,17 +750,10 @@ int sp_parquet_writer_write_rows(sp_parquet_writer *w, const sp_row *rows, size_
         if (c->def->nullable) c->defs[w->nrows + k] = !v->is_null;
         if (!v->is_null) rc = append_value(w, c, v);
       }
-      if (rc) {
-        w->failed = true;
-        return sp_error_set(err, rc, "parquet writer: out of memory buffering column %s", w->defs[i].name);
-      }
+      if (rc) return buffering_failed(w, rc, i, err);
     }
-    w->nrows += step;
+    if ((rc = rows_buffered(w, step, err))) return rc;
     r += step;
-    if (row_group_full(w) && (rc = flush_row_group(w, err))) {
-      w->failed = true;
-      return rc;
-    }
   }
   return SP_OK;
 }
@@ -837,17 +847,10 @@ int sp_parquet_writer_write_columns(sp_parquet_writer *w, const sp_parquet_colum
     if (step > 65536) step = 65536; /* re-check the byte limit regularly */
     for (int i = 0; i < w->ncols; i++) {
       rc = append_column_slice(w, &w->cols[i], &columns[i], r, r + step);
-      if (rc) {
-        w->failed = true;
-        return sp_error_set(err, rc, "parquet writer: out of memory buffering column %s", w->defs[i].name);
-      }
+      if (rc) return buffering_failed(w, rc, i, err);
     }
-    w->nrows += step;
+    if ((rc = rows_buffered(w, step, err))) return rc;
     r += step;
-    if (row_group_full(w) && (rc = flush_row_group(w, err))) {
-      w->failed = true;
-      return rc;
-    }
   }
   return SP_OK;
 }
