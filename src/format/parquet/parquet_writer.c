@@ -408,12 +408,6 @@ typedef struct chunk_stats {
   size_t smin_len, smax_len;
 } chunk_stats;
 
-static int compare_bytes(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen) {
-  int r = memcmp(a, b, alen < blen ? alen : blen);
-  if (r) return r;
-  return alen < blen ? -1 : alen > blen;
-}
-
 /* compute_stats' integer cases: the min and max of the `c->nvalues` values of type T
  * at `vals` into `st` (a loop of the column's own width for each type). */
 #define INTEGER_MIN_MAX(T)                                                                                        \
@@ -478,11 +472,11 @@ static void compute_stats(const pq_column *c, chunk_stats *st) {
     size_t start = i ? ends[i - 1] : 0;
     const uint8_t *s = base + start + 4;
     size_t len = ends[i] - start - 4;
-    if (!st->has_minmax || compare_bytes(s, len, st->smin, st->smin_len) < 0) {
+    if (!st->has_minmax || sp_order_bytes(s, len, st->smin, st->smin_len) < 0) {
       st->smin = s;
       st->smin_len = len;
     }
-    if (!st->has_minmax || compare_bytes(s, len, st->smax, st->smax_len) > 0) {
+    if (!st->has_minmax || sp_order_bytes(s, len, st->smax, st->smax_len) > 0) {
       st->smax = s;
       st->smax_len = len;
     }
