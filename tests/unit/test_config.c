@@ -707,38 +707,20 @@ static void test_mutations_are_handled(void **state) {
   assert_true(rejected > 100);
 }
 
-/* The provider modules and the config's validation table state the same facts. */
-static void test_providers_agree_with_sources(void **state) {
+/* The provider modules declare the providers' facts once: every module is a config
+ * provider and every config provider has a module, whose settings are the config's
+ * defaults; a module's credential is a credentials.json name of that provider. */
+static void test_providers_are_their_modules(void **state) {
   (void)state;
   size_t count = 0;
   const sp_source_provider *const *providers = sp_source_providers(&count);
-  assert_true(count > 0);
+  assert_int_equal(count, SP_PROVIDER_COUNT);
   for (size_t i = 0; i < count; i++) {
     const sp_source_provider *sp = providers[i];
     int id = sp_provider_id_from_name(sp->name);
     if (id < 0) fprintf(stderr, "provider module '%s' is not a config provider\n", sp->name);
     assert_true(id >= 0);
-    if (sp->datasets != sp_provider_infos[id].datasets)
-      fprintf(stderr, "provider '%s': datasets %#x in src/sources, %#x in config_schema.c\n", sp->name,
-              sp->datasets, sp_provider_infos[id].datasets);
-    assert_int_equal(sp->datasets, sp_provider_infos[id].datasets);
-    const sp_provider_info *info = &sp_provider_infos[id];
-    if (sp->http.rate_limit != info->rate_limit || sp->http.max_in_flight != info->max_in_flight ||
-        sp->http.timeout_ms != info->timeout * 1000 || strcmp(sp->http.base_url, info->base_url) != 0)
-      fprintf(stderr,
-              "provider '%s': HTTP defaults in src/sources (%s, %g/s, %d in flight, %d ms) differ from "
-              "sp_provider_infos in src/core/config_schema.c (%s, %g/s, %lld, %lld s): change them together\n",
-              sp->name, sp->http.base_url, sp->http.rate_limit, sp->http.max_in_flight, sp->http.timeout_ms,
-              info->base_url, info->rate_limit, (long long)info->max_in_flight, (long long)info->timeout);
-    assert_int_equal(sp->credential != NULL, sp_provider_infos[id].needs_key);
-    assert_string_equal(sp->http.base_url, sp_provider_infos[id].base_url);
-    assert_true(sp->http.rate_limit == sp_provider_infos[id].rate_limit);
-    assert_int_equal(sp->http.max_in_flight, sp_provider_infos[id].max_in_flight);
-    assert_int_equal(sp->http.timeout_ms, sp_provider_infos[id].timeout * 1000);
-    if (sp->daily_limit != info->daily_limit)
-      fprintf(stderr, "provider '%s': daily_limit %lld in src/sources, %lld in config_schema.c\n", sp->name,
-              (long long)sp->daily_limit, (long long)info->daily_limit);
-    assert_int_equal(sp->daily_limit, info->daily_limit);
+    assert_ptr_equal(sp_provider_module(id), sp);
     if (sp->credential) {
       bool named = false;
       for (int c = 0; c < SP_CRED_COUNT; c++)
@@ -747,6 +729,24 @@ static void test_providers_agree_with_sources(void **state) {
       assert_true(named);
     }
   }
+  sp_config *cfg = NULL;
+  sp_config_diag diag = {0};
+  assert_int_equal(sp_config_load(NULL, &cfg, &diag), SP_OK);
+  for (int id = 0; id < SP_PROVIDER_COUNT; id++) {
+    const sp_source_provider *sp = sp_provider_module(id);
+    if (!sp) fprintf(stderr, "config provider '%s' has no module in src/sources\n", sp_provider_names[id]);
+    assert_non_null(sp);
+    assert_string_equal(sp->name, sp_provider_names[id]);
+    const sp_config_provider *p = sp_config_find_provider(cfg, sp->name);
+    assert_non_null(p);
+    assert_string_equal(p->base_url, sp->http.base_url);
+    assert_true(p->rate_limit == sp->http.rate_limit);
+    assert_int_equal(p->max_in_flight, sp->http.max_in_flight);
+    assert_int_equal(p->timeout * 1000, sp->http.timeout_ms);
+    assert_int_equal(p->daily_limit, sp->daily_limit);
+    assert_int_equal(p->needs_key, sp->credential != NULL);
+  }
+  sp_config_free(cfg);
 }
 
 static void test_reference_lists_every_key(void **state) {
@@ -868,7 +868,7 @@ int main(void) {
       cmocka_unit_test(test_paths),
       cmocka_unit_test(test_env_and_locate),
       cmocka_unit_test(test_mutations_are_handled),
-      cmocka_unit_test(test_providers_agree_with_sources),
+      cmocka_unit_test(test_providers_are_their_modules),
       cmocka_unit_test(test_reference_lists_every_key),
       cmocka_unit_test(test_connection_passwords),
       cmocka_unit_test(test_kafka_writer_channel),
