@@ -1,13 +1,15 @@
 /*
- * core_test_util.h — helpers shared by the channel, sink and format unit tests:
- * building financial_data rows and events, and temporary directories.
- * Header-only (static functions) so each test program stays one file.
+ * core_test_util.h — helpers shared by the channel, sink, state and format unit
+ * tests: building financial_data rows and events, temporary directories and a state
+ * store in one.  Header-only (static functions) so each test program stays one file;
+ * include it after <cmocka.h> (temp_store_open asserts).
  */
 #ifndef STOCKPIPE_TESTS_CORE_TEST_UTIL_H
 #define STOCKPIPE_TESTS_CORE_TEST_UTIL_H
 
 #include "core/buf.h"
 #include "core/row.h"
+#include "core/state.h"
 #include "core/timeutil.h"
 
 #include <ftw.h>
@@ -56,6 +58,24 @@ static inline int remove_entry(const char *path, const struct stat *st, int flag
 }
 
 static inline void remove_tree(const char *path) { nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS); }
+
+/* A state store in a fresh temporary directory. */
+typedef struct temp_store {
+  char dir[256];
+  sp_state *st;
+} temp_store;
+
+static inline void temp_store_open(temp_store *s) {
+  sp_error err;
+  make_temp_dir(s->dir, sizeof s->dir);
+  assert_int_equal(sp_state_open(s->dir, &s->st, &err), 0);
+}
+
+/* Close the store and remove its directory. */
+static inline void temp_store_close(temp_store *s) {
+  sp_state_close(s->st);
+  remove_tree(s->dir);
+}
 
 /* Whole file into a NUL-terminated malloc'd string (NULL when missing). */
 static inline char *read_text_file(const char *path) {
