@@ -389,7 +389,7 @@ typedef struct round_ctx {
   size_t nseries, series_cap;
   int64_t now_us;
   long put_rows;
-  long quarantined_rows;  /* rejected by validation, written to the quarantine */
+  long quarantined_rows;  /* rejected by validation or a parser, written to the quarantine */
   long flagged_rows;      /* stored with quality_flags */
   bool failed;            /* a put or commit failed: refuse further rows this round */
   sp_error failure;
@@ -561,7 +561,7 @@ static int accept_row(round_ctx *rc, sp_row *row, const char *key, const char *r
   if (rule) {
     const sp_rule_info *info = sp_validate_rule(rule, row->ds->id);
     *advance = !(info && (info->traits & SP_RULE_NOT_REQUESTED));
-    int r = sp_quarantine_row(rc->p->cfg->pipeline.data_dir, row, rc->now_us, rule, detail, request, err);
+    int r = sp_quarantine_row(rc->p->cfg->pipeline.data_dir, row, rc->now_us, rule, detail, request, NULL, err);
     if (r) return r;
     rc->quarantined_rows++;
     SP_WARN("agent", "source %s: %s row rejected by rule %s (%s), quarantined", rc->ps->cfg->name, row->ds->name,
@@ -575,7 +575,7 @@ static int accept_row(round_ctx *rc, sp_row *row, const char *key, const char *r
     if (r) return r;
     if (out_of_order) {
       r = sp_quarantine_row(rc->p->cfg->pipeline.data_dir, row, rc->now_us, "bar_out_of_order",
-                            "not later than the series' last stored bar", request, err);
+                            "not later than the series' last stored bar", request, NULL, err);
       if (!r) rc->quarantined_rows++;
       return r;
     }
@@ -680,6 +680,19 @@ static int round_emit(void *arg, const sp_row *row_in, const char *request, sp_e
   return rc->backfill ? hold_row(rc, row_in, request, err) : process_row(rc, row_in, request, err);
 }
 
+/* An item a provider's parser could not turn into a row: to the quarantine, with its
+ * raw text (it has no watermark: nothing to stage). */
+static int round_reject(void *arg, const sp_row *row, const char *rule, const char *detail, const char *raw,
+                        const char *request, sp_error *err) {
+  round_ctx *rc = arg;
+  int r = sp_quarantine_row(rc->p->cfg->pipeline.data_dir, row, rc->now_us, rule, detail, request, raw, err);
+  if (r) return r;
+  rc->quarantined_rows++;
+  SP_WARN("agent", "source %s: %s item rejected by rule %s (%s), quarantined", rc->ps->cfg->name, row->ds->name,
+          rule, detail ? detail : "");
+  return SP_OK;
+}
+
 static pipeline_source *find_source(sp_pipeline *p, const sp_config_source *source, sp_error *err) {
   for (size_t i = 0; i < p->cfg->nsources; i++)
     if (p->sources[i].cfg == source) return &p->sources[i];
@@ -736,6 +749,7 @@ static int run_round(sp_pipeline *p, const sp_config_source *source, int64_t now
                            .credential = round_credential,
                            .get_watermark = round_watermark,
                            .emit = round_emit,
+                           .reject = round_reject,
                            .sentiment = round_sentiment,
                            .arg = &rc,
                            .cache = p->cache,

@@ -22,13 +22,24 @@ typedef struct registered {
 static pthread_mutex_t metrics_mutex = PTHREAD_MUTEX_INITIALIZER;
 static registered *registry;
 
-/* Shape-change counters, one per (provider, endpoint), in first-seen order. */
-typedef struct shape_counter {
-  struct shape_counter *next;
-  char *provider, *endpoint;
+/* Process-wide counters labelled by provider and one more label, one per pair, in
+ * first-seen order: the shape changes (label endpoint) and the skipped items (label
+ * reason). */
+typedef struct labelled_counter {
+  struct labelled_counter *next;
+  char *provider, *label;
   uint64_t count;
-} shape_counter;
-static shape_counter *shape_counters, **shape_counters_tail = &shape_counters;
+} labelled_counter;
+typedef struct counter_list {
+  labelled_counter *head, **tail;
+  const char *family;     /* Prometheus name */
+  const char *label_name; /* Prometheus name of the second label */
+  const char *json_name;  /* member of /metrics.json */
+} counter_list;
+static counter_list shape_changes = {NULL, &shape_changes.head, "stockpipe_source_shape_changes_total", "endpoint",
+                                     "source_shape_changes"};
+static counter_list items_skipped = {NULL, &items_skipped.head, "stockpipe_source_items_skipped_total", "reason",
+                                     "source_items_skipped"};
 
 /* Daily-quota metrics per provider (sp_metrics_record_quota), in first-recorded order. */
 #define QUOTA_PROVIDERS_MAX 16
@@ -152,21 +163,21 @@ void sp_metrics_record_drain_attempt(sp_sink_counters *sink, uint64_t n, uint64_
 
 void sp_metrics_record_retry(sp_sink_counters *sink) { LOCKED(sink->WriteRetryCount++); }
 
-static shape_counter *shape_counter_find(const char *provider, const char *endpoint) {
-  for (shape_counter *c = shape_counters; c; c = c->next)
-    if (strcmp(c->provider, provider) == 0 && strcmp(c->endpoint, endpoint) == 0) return c;
+static labelled_counter *counter_find(const counter_list *list, const char *provider, const char *label) {
+  for (labelled_counter *c = list->head; c; c = c->next)
+    if (strcmp(c->provider, provider) == 0 && strcmp(c->label, label) == 0) return c;
   return NULL;
 }
 
-int sp_metrics_record_shape_change(const char *provider, const char *endpoint) {
+static int counter_add(counter_list *list, const char *provider, const char *label) {
   int rc = SP_OK;
   pthread_mutex_lock(&metrics_mutex);
-  shape_counter *c = shape_counter_find(provider, endpoint);
+  labelled_counter *c = counter_find(list, provider, label);
   if (!c) {
     c = calloc(1, sizeof *c);
-    if (c && (c->provider = strdup(provider)) && (c->endpoint = strdup(endpoint))) {
-      *shape_counters_tail = c;
-      shape_counters_tail = &c->next;
+    if (c && (c->provider = strdup(provider)) && (c->label = strdup(label))) {
+      *list->tail = c;
+      list->tail = &c->next;
     } else {
       if (c) free(c->provider);
       free(c);
@@ -177,6 +188,20 @@ int sp_metrics_record_shape_change(const char *provider, const char *endpoint) {
   if (c) c->count++;
   pthread_mutex_unlock(&metrics_mutex);
   return rc;
+}
+
+static uint64_t counter_value(const counter_list *list, const char *provider, const char *label) {
+  uint64_t n = 0;
+  LOCKED(const labelled_counter *c = counter_find(list, provider, label); n = c ? c->count : 0);
+  return n;
+}
+
+int sp_metrics_record_shape_change(const char *provider, const char *endpoint) {
+  return counter_add(&shape_changes, provider, endpoint);
+}
+
+int sp_metrics_record_item_skipped(const char *provider, const char *reason) {
+  return counter_add(&items_skipped, provider, reason);
 }
 
 int sp_metrics_record_quota(const char *provider, uint64_t deferred, int64_t remaining) {
@@ -198,9 +223,11 @@ int sp_metrics_record_quota(const char *provider, uint64_t deferred, int64_t rem
 }
 
 uint64_t sp_metrics_shape_changes(const char *provider, const char *endpoint) {
-  uint64_t n = 0;
-  LOCKED(const shape_counter *c = shape_counter_find(provider, endpoint); n = c ? c->count : 0);
-  return n;
+  return counter_value(&shape_changes, provider, endpoint);
+}
+
+uint64_t sp_metrics_items_skipped(const char *provider, const char *reason) {
+  return counter_value(&items_skipped, provider, reason);
 }
 
 void sp_metrics_snapshot_source(const sp_source_counters *src, sp_source_counters *out) {
@@ -244,6 +271,15 @@ static int render_family(sp_buf *out, sp_metrics_kind kind, const field *f, bool
   return rc;
 }
 
+/* # TYPE line, then family{provider="p",label="l"} n per counter of `list`. */
+static int render_counters_prometheus(sp_buf *out, const counter_list *list) {
+  int rc = sp_buf_printf(out, "# TYPE %s counter\n", list->family);
+  for (const labelled_counter *c = list->head; c && !rc; c = c->next)
+    rc = sp_buf_printf(out, "%s{provider=\"%s\",%s=\"%s\"} %llu\n", list->family, c->provider, list->label_name,
+                       c->label, (unsigned long long)c->count);
+  return rc;
+}
+
 int sp_metrics_render_prometheus(sp_buf *out) {
   int rc = SP_OK;
   pthread_mutex_lock(&metrics_mutex);
@@ -251,10 +287,8 @@ int sp_metrics_render_prometheus(sp_buf *out) {
     for (const field *f = kind_fields[kind]; f->name && !rc; f++) rc = render_family(out, kind, f, false);
     if (!rc && kind == SP_METRICS_CHANNEL) rc = render_family(out, kind, NULL, true);
   }
-  if (!rc) rc = sp_buf_append_str(out, "# TYPE stockpipe_source_shape_changes_total counter\n");
-  for (const shape_counter *c = shape_counters; c && !rc; c = c->next)
-    rc = sp_buf_printf(out, "stockpipe_source_shape_changes_total{provider=\"%s\",endpoint=\"%s\"} %llu\n",
-                       c->provider, c->endpoint, (unsigned long long)c->count);
+  if (!rc) rc = render_counters_prometheus(out, &shape_changes);
+  if (!rc) rc = render_counters_prometheus(out, &items_skipped);
   if (!rc) rc = sp_buf_append_str(out, "# TYPE stockpipe_provider_requests_deferred_total counter\n");
   for (size_t i = 0; i < nquota_metrics && !rc; i++)
     rc = sp_buf_printf(out, "stockpipe_provider_requests_deferred_total{provider=\"%s\"} %llu\n",
@@ -268,20 +302,20 @@ int sp_metrics_render_prometheus(sp_buf *out) {
 }
 
 /* ,"source_shape_changes":{"yahoo":{"chart":1,...},...}: providers grouped (a
- * provider's endpoints need not be adjacent in the list, so each is looked up). */
-static int render_shape_changes_json(sp_buf *out) {
-  int rc = sp_buf_append_str(out, ",\"source_shape_changes\":{");
+ * provider's labels need not be adjacent in the list, so each is looked up). */
+static int render_counters_json(sp_buf *out, const counter_list *list) {
+  int rc = sp_buf_printf(out, ",\"%s\":{", list->json_name);
   bool first_provider = true;
-  for (const shape_counter *c = shape_counters; c && !rc; c = c->next) {
-    const shape_counter *earlier = shape_counters;
+  for (const labelled_counter *c = list->head; c && !rc; c = c->next) {
+    const labelled_counter *earlier = list->head;
     while (earlier != c && strcmp(earlier->provider, c->provider) != 0) earlier = earlier->next;
     if (earlier != c) continue; /* provider already written */
     rc = sp_buf_printf(out, "%s\"%s\":{", first_provider ? "" : ",", c->provider);
     first_provider = false;
     bool first = true;
-    for (const shape_counter *e = c; e && !rc; e = e->next) {
+    for (const labelled_counter *e = c; e && !rc; e = e->next) {
       if (strcmp(e->provider, c->provider) != 0) continue;
-      rc = sp_buf_printf(out, "%s\"%s\":%llu", first ? "" : ",", e->endpoint, (unsigned long long)e->count);
+      rc = sp_buf_printf(out, "%s\"%s\":%llu", first ? "" : ",", e->label, (unsigned long long)e->count);
       first = false;
     }
     if (!rc) rc = sp_buf_append_str(out, "}");
@@ -308,7 +342,8 @@ int sp_metrics_render_json(sp_buf *out) {
     }
     if (!rc) rc = sp_buf_append_str(out, "}");
   }
-  if (!rc) rc = render_shape_changes_json(out);
+  if (!rc) rc = render_counters_json(out, &shape_changes);
+  if (!rc) rc = render_counters_json(out, &items_skipped);
   if (!rc) rc = sp_buf_append_str(out, ",\"provider_quota\":{");
   for (size_t i = 0; i < nquota_metrics && !rc; i++)
     rc = sp_buf_printf(out, "%s\"%s\":{\"requests_deferred_total\":%llu,\"quota_remaining\":%lld}", i ? "," : "",

@@ -96,6 +96,17 @@ int sp_metrics_record_shape_change(const char *provider, const char *endpoint);
 /* The count for (provider, endpoint) so far (0 when none). */
 uint64_t sp_metrics_shape_changes(const char *provider, const char *endpoint);
 
+/* A provider's parser skipped an item of a response that holds no data by the
+ * provider's own documentation (FRED's "." value, a World Bank null, a NewsAPI
+ * "[Removed]" article... sources/source.h, sp_source_count_skip): one more for
+ * (provider, reason), rendered as
+ * stockpipe_source_items_skipped_total{provider="fred",reason="no_value"} and in JSON as
+ * "source_items_skipped":{"fred":{"no_value":1}}.  Process-wide like the shape changes.
+ * Returns 0 or SP_ERR_NOMEM (the count is then lost). */
+int sp_metrics_record_item_skipped(const char *provider, const char *reason);
+/* The count for (provider, reason) so far (0 when none). */
+uint64_t sp_metrics_items_skipped(const char *provider, const char *reason);
+
 /* A round of a provider with a daily quota (core/quota.h) ended: `deferred` more
  * requests were deferred (counter stockpipe_provider_requests_deferred_total{provider})
  * and `remaining` requests are left today (gauge stockpipe_provider_quota_remaining);
@@ -115,12 +126,13 @@ double sp_metrics_fill_percentage(const sp_channel_counters *snapshot);
  * ChannelFillPercentage are gauges, the rest counters):
  *   # TYPE EventPutSuccessCount counter
  *   EventPutSuccessCount{type="channel",name="movement_channel"} 42
- * followed by the shape-change counters (sp_metrics_record_shape_change) and the quota
- * metrics (sp_metrics_record_quota).
+ * followed by the shape-change counters (sp_metrics_record_shape_change), the skipped
+ * items (sp_metrics_record_item_skipped) and the quota metrics (sp_metrics_record_quota).
  * Returns 0 or SP_ERR_NOMEM. */
 int sp_metrics_render_prometheus(sp_buf *out);
 /* The same as one JSON object: {"channel":{"movement_channel":{"EventPutSuccessCount":42,...}},...,
- * "source_shape_changes":{"yahoo":{"chart":1}}}. */
+ * "source_shape_changes":{"yahoo":{"chart":1}},"source_items_skipped":{"fred":{"no_value":2}},
+ * "provider_quota":{...}}. */
 int sp_metrics_render_json(sp_buf *out);
 
 #endif

@@ -30,7 +30,7 @@ static int append_field(sp_buf *line, const char *name, const char *value) {
 }
 
 int sp_quarantine_row(const char *data_dir, const sp_row *row, int64_t now_us, const char *rule,
-                      const char *detail, const char *request, sp_error *err) {
+                      const char *detail, const char *request, const char *raw, sp_error *err) {
   const sp_value *date = &row->values[row->ds->date_column];
   char day[SP_DATE_TEXT_MAX];
   sp_format_date(date->is_null ? sp_timestamp_to_days(now_us) : sp_row_date(row), day);
@@ -45,6 +45,7 @@ int sp_quarantine_row(const char *data_dir, const sp_row *row, int64_t now_us, c
   if (!rc) rc = append_field(&line, "rule", rule);
   if (!rc) rc = append_field(&line, "detail", detail);
   if (!rc) rc = append_field(&line, "request", request);
+  if (!rc && raw) rc = append_field(&line, "raw", raw);
   if (!rc) rc = sp_buf_append_str(&line, "}\n");
   if (rc) {
     sp_buf_free(&line);

@@ -49,6 +49,9 @@ static const sp_rule_info rules[] = {
     {"bar_null", SP_RULE_REJECT, BARS,
      "open, high, low and close all null: Yahoo's placeholder for a halted minute or day (marked by the parser)",
      SP_RULE_MARKED},
+    {"item_unparseable", SP_RULE_REJECT, -1,
+     "a provider's item its parser could not turn into a row (its time, key or id missing or unreadable; "
+     "the detail names the field, the record holds the item as sent in \"raw\")", SP_RULE_ITEM},
     {"article_id_invalid", SP_RULE_REJECT, NEWS, "article_id is not 64 lower-case hex digits (SHA-256)", 0},
     {"url_invalid", SP_RULE_REJECT, NEWS, "url is not an absolute http(s) URL with a host", 0},
     {"headline_empty", SP_RULE_REJECT, NEWS, "headline is empty or only white space", 0},

@@ -36,6 +36,10 @@ typedef enum sp_rule_kind { SP_RULE_REJECT, SP_RULE_FLAG } sp_rule_kind;
 #define SP_RULE_NOT_REQUESTED 2u /* the row lies outside what the request asked for: its
                                     watermark does not advance (a later request for its
                                     window brings it again) */
+#define SP_RULE_ITEM 4u          /* given by a provider's parser to an item of a response it
+                                    could not turn into a row at all (no row to check: the
+                                    quarantine record carries the item's raw text;
+                                    sources/source.h, sp_source_reject) */
 
 typedef struct sp_rule_info {
   const char *name;        /* "ohlc_order", "price_jump_100x", ... */

@@ -227,7 +227,9 @@ int sp_alphavantage_parse_news_sentiment(const char *body, size_t len, sp_news_a
                          .headline = sp_json_string(item, "title"),
                          .summary = sp_json_string(item, "summary"),
                          .publisher = sp_json_string(item, "source")};
-    if (!parse_compact_time(sp_json_string(item, "time_published"), &a.published_at)) continue;
+    a.raw = item;
+    if (!parse_compact_time(sp_json_string(item, "time_published"), &a.published_at))
+      sp_news_unreadable(&a, item, "time_published");
     if (a.summary && !*a.summary) a.summary = NULL;
     const cJSON *ts;
     cJSON_ArrayForEach(ts, cJSON_GetObjectItemCaseSensitive(item, "ticker_sentiment")) {

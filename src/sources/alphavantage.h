@@ -43,7 +43,8 @@ int sp_alphavantage_parse_global_quote(const char *body, size_t len, sp_source_r
 /* NEWS_SENTIMENT → one sp_news_article per feed item, with the item's
  * ticker_sentiment tickers (Alpha Vantage symbols; "CRYPTO:"/"FOREX:" ones dropped) and
  * their ticker_sentiment_score as provider sentiment.  time_published
- * ("YYYYMMDDTHHMMSS") is read as UTC.  Errors as above. */
+ * ("YYYYMMDDTHHMMSS") is read as UTC; an item where it is missing or unreadable is
+ * passed with `unreadable` set (for the quarantine).  Errors as above. */
 int sp_alphavantage_parse_news_sentiment(const char *body, size_t len, sp_news_article_fn fn,
                                          void *arg, sp_error *err);
 

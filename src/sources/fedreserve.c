@@ -152,12 +152,33 @@ static void rss_item_free(rss_item *it) {
       free(it->guid);
 }
 
-static int emit_rss_item(const rss_item *it, const char *default_type, sp_row *row,
+/* Hand `node` (an <item> of `doc`, or a calendar cell) to `bad` as its XML text. */
+static int reject_node(xmlDoc *doc, xmlNode *node, const char *detail, sp_source_bad_item_fn bad, void *arg,
+                       sp_error *err) {
+  if (!bad) return SP_OK;
+  xmlBuffer *text = sp_xml->buffer_create();
+  if (!text || sp_xml->node_dump(text, doc, node, 0, 0) < 0) {
+    if (text) sp_xml->buffer_free(text);
+    return sp_error_set(err, SP_ERR_NOMEM, "out of memory");
+  }
+  int rc = bad(arg, &(sp_source_bad_item){"item_unparseable", detail, NULL,
+                                          (const char *)sp_xml->buffer_content(text), NULL}, err);
+  sp_xml->buffer_free(text);
+  return rc;
+}
+
+/* What makes `it` unusable ("pubDate missing"...), or NULL; *when gets its time. */
+static const char *rss_item_problem(const rss_item *it, int64_t *when, char *buf, size_t cap) {
+  if (!it->title || !*it->title) return it->title ? "title empty" : "title missing";
+  if (!it->link || !*it->link) return it->link ? "link empty" : "link missing";
+  if (!it->date) return "pubDate missing";
+  if (sp_parse_rfc822_date(it->date, when) == SP_OK) return NULL;
+  snprintf(buf, cap, "pubDate \"%.80s\" is not an RFC 822 date", it->date);
+  return buf;
+}
+
+static int emit_rss_item(const rss_item *it, int64_t when, const char *default_type, sp_row *row,
                          sp_source_row_fn emit, void *arg, sp_error *err) {
-  int64_t when;
-  if (!it->title || !*it->title || !it->link || !*it->link || !it->date ||
-      sp_parse_rfc822_date(it->date, &when) != SP_OK)
-    return SP_OK; /* not a usable item */
   const char *type = (it->category && strcasecmp(it->category, "Monetary Policy") == 0)
                          ? "monetary_policy"
                          : default_type;
@@ -231,8 +252,8 @@ static void check_rss(const char *body, size_t len, sp_shape_report *report) {
   sp_xml->free_doc(doc);
 }
 
-static int parse_rss(const char *body, size_t len, const char *default_type, sp_source_row_fn emit, void *arg,
-                     sp_error *err) {
+static int parse_rss(const char *body, size_t len, const char *default_type, sp_source_row_fn emit,
+                     sp_source_bad_item_fn bad, void *arg, sp_error *err) {
   xmlDoc *doc;
   xmlNode *channel;
   int rc = open_feed(body, len, &doc, &channel, err);
@@ -250,7 +271,10 @@ static int parse_rss(const char *body, size_t len, const char *default_type, sp_
     if (!is_item(n)) continue;
     rss_item it = {child_text(n, "title"), child_text(n, "link"), child_text(n, "description"),
                    child_text(n, "pubDate"), child_text(n, "category"), child_text(n, "guid")};
-    rc = emit_rss_item(&it, default_type, &row, emit, arg, err);
+    int64_t when = 0;
+    char buf[160];
+    const char *problem = rss_item_problem(&it, &when, buf, sizeof buf);
+    rc = problem ? reject_node(doc, n, problem, bad, arg, err) : emit_rss_item(&it, when, default_type, &row, emit, arg, err);
     rss_item_free(&it);
   }
   sp_row_clear(&row);
@@ -310,7 +334,9 @@ typedef struct page_walk {
   int meetings;
   sp_row row;
   sp_source_row_fn emit;
+  sp_source_bad_item_fn bad;
   void *arg;
+  xmlDoc *doc;
   sp_error *err;
   int rc;
 } page_walk;
@@ -337,6 +363,13 @@ static void walk_page(xmlNode *node, page_walk *w) {
       if (t && w->year && w->month[0] && meeting_from_text(w->year, w->month, (const char *)t, &m)) {
         w->meetings++;
         w->rc = emit_meeting(&m, &w->row, w->emit, w->arg, w->err);
+      } else if (t && strcasestr((const char *)t, "notation vote")) { /* a vote by notation, no meeting */
+        sp_source_count_skip("fedreserve", "notation_vote", (const char *)t);
+      } else {
+        char detail[160];
+        snprintf(detail, sizeof detail, "meeting date \"%.40s\" of month \"%.30s\" %d unreadable",
+                 t ? (const char *)t : "", w->month, w->year);
+        w->rc = reject_node(w->doc, node, detail, w->bad, w->arg, w->err);
       }
       sp_xml->free_string(t);
       w->month[0] = '\0';
@@ -356,15 +389,15 @@ static void walk_page(xmlNode *node, page_walk *w) {
   }
 }
 
-static int parse_fomc_page(const char *body, size_t len, sp_source_row_fn emit, void *arg, int *meetings,
-                           sp_error *err) {
+static int parse_fomc_page(const char *body, size_t len, sp_source_row_fn emit, sp_source_bad_item_fn bad,
+                           void *arg, int *meetings, sp_error *err) {
   *meetings = 0;
   if (len > (size_t)INT32_MAX) return sp_error_set(err, SP_ERR_PARSE, "fomc page: too large");
   htmlDocPtr doc = sp_xml->read_html(body, (int)len, "fomccalendars.htm", "UTF-8",
                                   HTML_PARSE_NONET | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING |
                                       HTML_PARSE_RECOVER);
   if (!doc) return sp_error_set(err, SP_ERR_PARSE, "fomc page: not parseable as HTML");
-  page_walk w = {.emit = emit, .arg = arg, .err = err, .rc = SP_OK};
+  page_walk w = {.emit = emit, .bad = bad, .arg = arg, .doc = doc, .err = err, .rc = SP_OK};
   if (sp_row_init(&w.row, sp_dataset_get(SP_DS_POLICY)) != SP_OK) {
     sp_xml->free_doc(doc);
     return sp_error_set(err, SP_ERR_NOMEM, "out of memory");
@@ -388,20 +421,20 @@ void sp_fedreserve_check_rss(const char *body, size_t len, sp_shape_report *repo
 }
 
 int sp_fedreserve_parse_rss(const char *body, size_t len, const char *default_type,
-                            sp_source_row_fn emit, void *arg, sp_error *err) {
+                            sp_source_row_fn emit, sp_source_bad_item_fn bad, void *arg, sp_error *err) {
   int rc = sp_xml_lib_open(err);
   if (rc) return rc;
-  rc = parse_rss(body, len, default_type, emit, arg, err);
+  rc = parse_rss(body, len, default_type, emit, bad, arg, err);
   sp_xml_lib_close();
   return rc;
 }
 
-int sp_fedreserve_parse_fomc_page(const char *body, size_t len, sp_source_row_fn emit, void *arg,
-                                  int *meetings, sp_error *err) {
+int sp_fedreserve_parse_fomc_page(const char *body, size_t len, sp_source_row_fn emit, sp_source_bad_item_fn bad,
+                                  void *arg, int *meetings, sp_error *err) {
   *meetings = 0;
   int rc = sp_xml_lib_open(err);
   if (rc) return rc;
-  rc = parse_fomc_page(body, len, emit, arg, meetings, err);
+  rc = parse_fomc_page(body, len, emit, bad, arg, meetings, err);
   sp_xml_lib_close();
   return rc;
 }
@@ -460,7 +493,7 @@ static int on_feed(sp_source_ctx *ctx, const sp_http_response *resp, void *data,
   if (rc != SP_OK) return rc;
   sp_source_emit_target t = {ctx, resp->url};
   return sp_fedreserve_parse_rss((const char *)resp->body.data, resp->body.len, r->type,
-                                 sp_source_emit_to_target, &t, err);
+                                 sp_source_emit_to_target, sp_source_reject_to_target, &t, err);
 }
 
 /* The shipped calendar: in the round's config_dir, else ./config, else the source
@@ -484,7 +517,7 @@ static int on_calendar(sp_source_ctx *ctx, const sp_http_response *resp, void *d
   sp_source_emit_target t = {ctx, resp->url};
   int meetings;
   int rc = sp_fedreserve_parse_fomc_page((const char *)resp->body.data, resp->body.len,
-                                         sp_source_emit_to_target, &t, &meetings, err);
+                                         sp_source_emit_to_target, sp_source_reject_to_target, &t, &meetings, err);
   if (rc == SP_OK && meetings == 0)
     rc = sp_error_set(err, SP_ERR_PARSE, "fomc page: no meeting found (page layout changed?)");
   return rc;

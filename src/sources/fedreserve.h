@@ -31,18 +31,22 @@ int sp_parse_rfc822_date(const char *text, int64_t *us);
  * whose <category> is "Monetary Policy" is monetary_policy.  event_id hashes
  * "fedreserve:" + the item's link, so the same release in two feeds is one event.
  * Handles a UTF-8 BOM, CDATA sections and entities (never loaded from the network,
- * never expanded from a DTD).  Errors: SP_ERR_PARSE (not XML, not RSS), emit's. */
+ * never expanded from a DTD).  An <item> without title, link or a valid pubDate goes
+ * to `bad` (item_unparseable, its XML text; may be NULL).  Errors: SP_ERR_PARSE (not
+ * XML, not RSS), emit's and bad's. */
 int sp_fedreserve_parse_rss(const char *body, size_t len, const char *default_type,
-                            sp_source_row_fn emit, void *arg, sp_error *err);
+                            sp_source_row_fn emit, sp_source_bad_item_fn bad, void *arg, sp_error *err);
 
 /* fomc_meeting rows from the Federal Reserve's calendar page (HTML): each
  * "fomc-meeting" entry under a "YYYY FOMC Meetings" heading, the event dated 14:00 New
  * York time on the meeting's last day (when the statement is released); details give
  * start, end and whether projections (the page's "*") accompany it.  Notation votes are
- * skipped.  *meetings receives how many were found (0 means the page was not
- * understood: use the fallback file).  Errors: SP_ERR_PARSE, emit's. */
-int sp_fedreserve_parse_fomc_page(const char *body, size_t len, sp_source_row_fn emit, void *arg,
-                                  int *meetings, sp_error *err);
+ * skipped and counted (sp_source_count_skip "notation_vote"); a meeting date cell that
+ * cannot be read goes to `bad` (item_unparseable, the cell's HTML; may be NULL).
+ * *meetings receives how many were found (0 means the page was not understood: use the
+ * fallback file).  Errors: SP_ERR_PARSE, emit's and bad's. */
+int sp_fedreserve_parse_fomc_page(const char *body, size_t len, sp_source_row_fn emit, sp_source_bad_item_fn bad,
+                                  void *arg, int *meetings, sp_error *err);
 
 /* The same rows from the shipped calendar file (config/fomc_calendar.csv: `start,end,sep`
  * lines, '#' comments).  Errors: SP_ERR_IO (cannot read), SP_ERR_PARSE naming the line. */

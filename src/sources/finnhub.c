@@ -80,9 +80,9 @@ int sp_finnhub_parse_company_news(const char *body, size_t len, sp_news_article_
                          .headline = sp_json_string(item, "headline"),
                          .summary = sp_json_string(item, "summary"),
                          .publisher = sp_json_string(item, "source")};
-    if (!sp_json_number(item, "datetime", &when) || when <= 0 ||
-        !sp_source_unix_seconds(when, &a.published_at))
-      continue;
+    a.raw = item;
+    if (!sp_json_number(item, "datetime", &when) || when <= 0 || !sp_source_unix_seconds(when, &a.published_at))
+      sp_news_unreadable(&a, item, "datetime");
     if (a.summary && !*a.summary) a.summary = NULL;
     if (a.publisher && !*a.publisher) a.publisher = NULL;
     /* related: "AAPL" or "AAPL,MSFT" — split into a copy */

@@ -17,7 +17,9 @@ extern const sp_shape_spec sp_finnhub_news_shape;
 extern const sp_shape_spec sp_finnhub_metric_shape;
 
 /* company-news → one sp_news_article per item (datetime in Unix seconds; `related`
- * is a comma-separated symbol list; empty summary is null).  Errors: SP_ERR_PARSE,
+ * is a comma-separated symbol list; empty summary is null; an item whose datetime is
+ * missing or not a positive time is passed with `unreadable` set, for the quarantine).
+ * Errors: SP_ERR_PARSE,
  * SP_ERR_HTTP for a `{"error": ...}` body, fn's error. */
 int sp_finnhub_parse_company_news(const char *body, size_t len, sp_news_article_fn fn, void *arg,
                                   sp_error *err);

@@ -169,7 +169,10 @@ int sp_fred_parse_rate_decisions(const char *upper_body, size_t upper_len, const
     int32_t day;
     double value;
     if ((rc = observation_date(o, "DFEDTARU", &day, err)) != SP_OK) break;
-    if (!sp_json_number(o, "value", &value)) continue;
+    if (!sp_json_number(o, "value", &value)) { /* FRED's "." (no value that day): no event */
+      sp_source_count_skip("fred", "no_value", sp_json_string(o, "date"));
+      continue;
+    }
     bool decision = first ? first_is_decision : value != previous;
     double before = previous;
     previous = value;
@@ -201,7 +204,7 @@ int sp_fred_parse_rate_decisions(const char *upper_body, size_t upper_len, const
 }
 
 int sp_fred_parse_release_dates(const char *body, size_t len, sp_source_page *page,
-                                sp_source_row_fn emit, void *arg, sp_error *err) {
+                                sp_source_row_fn emit, sp_source_bad_item_fn bad, void *arg, sp_error *err) {
   cJSON *root;
   int rc = sp_json_parse(body, len, "fred release dates", &root, err);
   if (rc != SP_OK) return rc;
@@ -230,7 +233,14 @@ int sp_fred_parse_release_dates(const char *body, size_t len, sp_source_page *pa
     double id;
     const char *name = sp_json_string(d, "release_name");
     if ((rc = observation_date(d, "release dates", &day, err)) != SP_OK) break;
-    if (!name || !sp_json_number(d, "release_id", &id)) continue;
+    if (!name || !*name || !sp_json_number(d, "release_id", &id)) { /* no title or no id: no event */
+      if (bad)
+        rc = bad(arg, &(sp_source_bad_item){"item_unparseable", name && *name ? "release_id missing or not a number"
+                                                                              : "release_name missing or empty",
+                                            d, NULL, NULL}, err);
+      if (rc != SP_OK) break;
+      continue;
+    }
     char date[SP_DATE_TEXT_MAX], natural[64], url[96], details[128];
     sp_format_date(day, date);
     snprintf(natural, sizeof natural, "release:%.0f:%s", id, date);
@@ -288,7 +298,7 @@ static int on_release_dates(sp_source_ctx *ctx, const sp_http_response *resp, vo
   int rc = sp_source_check_shape(ctx, &sp_fred_release_dates_shape, resp, err);
   if (rc != SP_OK) return rc;
   rc = sp_fred_parse_release_dates((const char *)resp->body.data, resp->body.len, &page,
-                                       sp_source_emit_to_target, &t, err);
+                                   sp_source_emit_to_target, sp_source_reject_to_target, &t, err);
   if (rc == SP_OK && page.count > 0 && page.offset + page.count < page.total)
     submit_page(ctx, r->query, page.offset + page.count, on_release_dates, r, sizeof *r, err);
   return rc;

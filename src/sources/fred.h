@@ -40,15 +40,17 @@ int sp_fred_parse_observations(const char *body, size_t len, const sp_fred_serie
  * responses: one per date where the upper bound differs from the previous
  * observation's (the first observation counts when `first_is_decision`, i.e. the window
  * starts at the series' start).  value = new upper bound; details give both bounds and
- * the previous upper.  Errors as for sp_fred_parse_observations. */
+ * the previous upper.  An upper-bound observation of "." (no value) is skipped and
+ * counted (sp_source_count_skip "no_value").  Errors as for sp_fred_parse_observations. */
 int sp_fred_parse_rate_decisions(const char *upper_body, size_t upper_len, const char *lower_body,
                                  size_t lower_len, bool first_is_decision, sp_source_row_fn emit,
                                  void *arg, sp_error *err);
 
 /* policy economic_release rows from a releases/dates response (one per release and
- * date, dated 00:00 UTC that day).  Fills *page.  Errors as above. */
+ * date, dated 00:00 UTC that day); an entry without release_name or release_id goes to
+ * `bad` (item_unparseable, may be NULL).  Fills *page.  Errors as above. */
 int sp_fred_parse_release_dates(const char *body, size_t len, sp_source_page *page,
-                                sp_source_row_fn emit, void *arg, sp_error *err);
+                                sp_source_row_fn emit, sp_source_bad_item_fn bad, void *arg, sp_error *err);
 
 /* FRED's error_message from an error body into out[outlen]; false when none. */
 bool sp_fred_explain_error(const char *body, size_t len, char *out, size_t outlen);

@@ -6,8 +6,10 @@
 
 #include "analytics/sentiment.h"
 
+#include <cJSON.h>
 #include <ctype.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -287,13 +289,56 @@ static int score_article(const sp_source_round *r, const sp_news_article *articl
   return SP_OK;
 }
 
+void sp_news_unreadable(sp_news_article *article, const cJSON *item, const char *name) {
+  const cJSON *value = cJSON_GetObjectItemCaseSensitive(item, name);
+  char *text = value && !cJSON_IsNull(value) ? cJSON_PrintUnformatted(value) : NULL;
+  if (!value) snprintf(article->unreadable, sizeof article->unreadable, "%s missing", name);
+  else if (cJSON_IsNull(value)) snprintf(article->unreadable, sizeof article->unreadable, "%s is null", name);
+  else snprintf(article->unreadable, sizeof article->unreadable, "%s %.80s unreadable", name, text ? text : "?");
+  cJSON_free(text);
+}
+
+static bool blank(const char *s) {
+  while (s && isspace((unsigned char)*s)) s++;
+  return !s || !*s;
+}
+
+/* What could be read of an article that makes no rows, to the quarantine. */
+static int reject_article(sp_source_ctx *ctx, const sp_news_article *article, const char *query_ticker,
+                          const char *rule, const char *detail, const char *request, sp_error *err) {
+  sp_row row;
+  if (sp_row_init(&row, sp_dataset_get(SP_DS_NEWS)) != SP_OK) return sp_error_set(err, SP_ERR_NOMEM, "out of memory");
+  char id[SP_SHA256_HEX_LEN + 1];
+  int rc = SP_OK;
+  if (article->url && sp_news_article_id(article->url, id) == SP_OK)
+    rc = sp_row_set_cstr(&row, sp_row_col(&row, "article_id"), id);
+  if (!rc) rc = sp_row_set_cstr(&row, sp_row_col(&row, "ticker"), query_ticker);
+  if (!rc && !article->unreadable[0])
+    rc = sp_row_set_i64(&row, sp_row_col(&row, "published_at"), article->published_at);
+  if (!rc) rc = sp_row_set_cstr(&row, sp_row_col(&row, "headline"), article->headline);
+  if (!rc) rc = sp_row_set_cstr(&row, sp_row_col(&row, "summary"), article->summary);
+  if (!rc) rc = sp_row_set_cstr(&row, sp_row_col(&row, "publisher"), article->publisher);
+  if (!rc) rc = sp_row_set_cstr(&row, sp_row_col(&row, "url"), article->url);
+  if (rc) rc = sp_error_set(err, SP_ERR_NOMEM, "out of memory");
+  else rc = sp_source_reject(ctx, &(sp_source_bad_item){rule, detail, article->raw, NULL, &row}, request, err);
+  sp_row_clear(&row);
+  return rc;
+}
+
 int sp_news_emit_article(sp_source_ctx *ctx, const sp_news_article *article,
                          const char *query_ticker, const char *request, sp_error *err) {
   const sp_source_round *r = ctx->round;
-  if (!article->url || !article->headline || !*article->headline || article->published_at == 0)
-    return SP_OK;
-  char id[SP_SHA256_HEX_LEN + 1];
-  if (sp_news_article_id(article->url, id) != SP_OK) return SP_OK; /* not a usable URL */
+  char id[SP_SHA256_HEX_LEN + 1], detail[240];
+  if (article->unreadable[0])
+    return reject_article(ctx, article, query_ticker, "item_unparseable", article->unreadable, request, err);
+  if (!article->url || sp_news_article_id(article->url, id) != SP_OK) {
+    snprintf(detail, sizeof detail, article->url ? "url \"%.200s\" is not an absolute URL (scheme://host)" : "url missing",
+             article->url);
+    return reject_article(ctx, article, query_ticker, "url_invalid", detail, request, err);
+  }
+  if (blank(article->headline))
+    return reject_article(ctx, article, query_ticker, "headline_empty",
+                          article->headline ? "headline is blank" : "headline missing", request, err);
 
   ticker_list tickers = {.count = 0};
   for (int i = 0; i < article->ntickers; i++) {
@@ -303,7 +348,10 @@ int sp_news_emit_article(sp_source_ctx *ctx, const sp_news_article *article,
   if (query_ticker) ticker_list_add(&tickers, query_ticker, NAN);
   sp_news_match_companies(article->headline, r->companies, r->ncompanies, add_matched, &tickers);
   sp_news_match_companies(article->summary, r->companies, r->ncompanies, add_matched, &tickers);
-  if (tickers.count == 0) return SP_OK;
+  if (tickers.count == 0) { /* not about a company of the round: not ours */
+    sp_source_count_skip(ctx->provider->name, "no_tracked_ticker", article->url);
+    return SP_OK;
+  }
 
   sp_source_sentiment s;
   int rc = score_article(r, article, &s, err);

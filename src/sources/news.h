@@ -33,6 +33,9 @@ typedef struct sp_news_article {
   const char *tickers[SP_NEWS_MAX_TICKERS];
   double provider_sentiment[SP_NEWS_MAX_TICKERS];
   int ntickers;
+  const struct cJSON *raw;  /* the item as the provider sent it (for the quarantine), or NULL */
+  char unreadable[160];     /* set by the parser when it could not read the item's time,
+                               naming the field ("publishedAt missing"); "" when it could */
 } sp_news_article;
 
 typedef int (*sp_news_article_fn)(void *arg, const sp_news_article *article, sp_error *err);
@@ -72,8 +75,12 @@ int sp_news_match_companies(const char *text, const sp_source_company *companies
  * provider's own tickers (only those in the round's universe), plus `query_ticker`
  * (the ticker the request was made for, or NULL), plus companies named in the
  * headline or summary.  Sentiment comes from the round's scorer over headline +
- * summary.  Articles without URL, headline or time are skipped (counted as 0 rows).
- * Returns 0 or the first error. */
+ * summary.  An article that cannot make rows goes to the quarantine
+ * (sp_source_reject, one record with query_ticker as its ticker and the raw item):
+ * its time unreadable (article->unreadable: item_unparseable), its URL missing or not
+ * absolute (url_invalid: article_id is the URL's hash), its headline missing or blank
+ * (headline_empty).  An article naming no ticker of the round is skipped and counted
+ * (sp_source_count_skip, reason "no_tracked_ticker").  Returns 0 or the first error. */
 int sp_news_emit_article(sp_source_ctx *ctx, const sp_news_article *article,
                          const char *query_ticker, const char *request, sp_error *err);
 
@@ -85,5 +92,10 @@ typedef struct sp_news_target {
   const char *request;
 } sp_news_target;
 int sp_news_emit_to_target(void *target, const sp_news_article *article, sp_error *err);
+
+/* Fill article->unreadable from the member `name` of the provider's `item` that the
+ * parser could not read: "name missing", "name is null" or "name <value> unreadable"
+ * (the value as JSON, cut at 80 bytes). */
+void sp_news_unreadable(sp_news_article *article, const struct cJSON *item, const char *name);
 
 #endif

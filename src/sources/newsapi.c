@@ -98,9 +98,14 @@ int sp_newsapi_parse_everything(const char *body, size_t len, long *total, sp_ne
                          .headline = sp_json_string(item, "title"),
                          .summary = sp_json_string(item, "description"),
                          .publisher = sp_json_string(cJSON_GetObjectItemCaseSensitive(item, "source"), "name")};
+    if (a.headline && strcmp(a.headline, "[Removed]") == 0) { /* taken down at the source: no content */
+      sp_source_count_skip("newsapi", "removed", a.url);
+      continue;
+    }
     const char *published = sp_json_string(item, "publishedAt");
-    if (!published || sp_parse_timestamp(published, &a.published_at) != SP_OK) continue;
-    if (a.headline && strcmp(a.headline, "[Removed]") == 0) continue;
+    a.raw = item;
+    if (!published || sp_parse_timestamp(published, &a.published_at) != SP_OK)
+      sp_news_unreadable(&a, item, "publishedAt");
     if ((rc = fn(arg, &a, err)) != SP_OK) break;
   }
   cJSON_Delete(root);

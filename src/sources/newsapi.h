@@ -26,7 +26,9 @@ typedef enum sp_newsapi_action {
 sp_newsapi_action sp_newsapi_action_for(const char *code);
 
 /* An `everything` page → one sp_news_article per article (source.name is the
- * publisher, a null description is a null summary, "[Removed]" articles are skipped).
+ * publisher, a null description is a null summary, "[Removed]" articles are skipped
+ * and counted: sp_source_count_skip "removed"; an article whose publishedAt is
+ * missing or unreadable is passed with `unreadable` set, for the quarantine).
  * *total receives totalResults.  Errors: SP_ERR_PARSE, SP_ERR_RATE_LIMIT / SP_ERR_HTTP
  * for a `{"status":"error","code":...}` body (message quotes code and message), fn's. */
 int sp_newsapi_parse_everything(const char *body, size_t len, long *total, sp_news_article_fn fn,

@@ -661,6 +661,39 @@ int sp_source_emit_to_target(void *target, sp_row *row, sp_error *err) {
   return sp_source_emit(t->ctx, row, t->request, err);
 }
 
+int sp_source_reject(sp_source_ctx *ctx, const sp_source_bad_item *item, const char *request, sp_error *err) {
+  const sp_source_round *r = ctx->round;
+  sp_row row;
+  int rc = item->row ? sp_row_copy(&row, item->row) : sp_row_init(&row, r->ds);
+  if (rc != SP_OK) return sp_error_set(err, SP_ERR_NOMEM, "out of memory");
+  char *printed = item->json ? cJSON_PrintUnformatted(item->json) : NULL;
+  const char *raw = printed ? printed : item->text;
+  rc = sp_row_set_cstr(&row, sp_row_col(&row, "provider"), ctx->provider->name);
+  if (rc == SP_OK) rc = sp_row_set_i64(&row, sp_row_col(&row, "collected_at"), r->now_us);
+  if (rc != SP_OK || (item->json && !printed)) {
+    rc = sp_error_set(err, SP_ERR_NOMEM, "out of memory");
+  } else if (r->reject) {
+    rc = r->reject(r->arg, &row, item->rule, item->detail, raw, request, err);
+  } else {
+    SP_WARN(ctx->provider->name, "%s item rejected by rule %s (%s), not quarantined (no quarantine in this round): %.300s",
+            r->ds->name, item->rule, item->detail ? item->detail : "", raw ? raw : "");
+  }
+  cJSON_free(printed);
+  sp_row_clear(&row);
+  return rc;
+}
+
+int sp_source_reject_to_target(void *target, const sp_source_bad_item *item, sp_error *err) {
+  sp_source_emit_target *t = target;
+  return sp_source_reject(t->ctx, item, t->request, err);
+}
+
+void sp_source_count_skip(const char *provider, const char *reason, const char *what) {
+  if (sp_metrics_record_item_skipped(provider, reason) != SP_OK)
+    SP_WARN(provider, "out of memory counting a skipped item (%s)", reason);
+  SP_DEBUG(provider, "item skipped (%s): %s", reason, what ? what : "");
+}
+
 /* After the round's requests: merge fundamentals into held quotes and emit them. */
 static void flush_quotes(const sp_source_round *round, struct sp_source_quote_merge *m) {
   for (size_t i = 0; i < m->count; i++) {

@@ -156,6 +156,15 @@ typedef struct sp_source_round {
    * from (key redacted).  The row is valid only during the call: copy or encode it.
    * A non-zero return aborts that response's remaining rows and fails the request. */
   int (*emit)(void *arg, const sp_row *row, const char *request, sp_error *err);
+  /* Receives each item of a response a provider's parser could not turn into a row
+   * (sp_source_reject): `row` holds what could be read of it (provider and
+   * collected_at filled, key columns possibly null), `rule` a rule of core/validate.h's
+   * table, `detail` what was wrong, `raw` the item as the provider sent it, `request`
+   * the request (key redacted).  The caller writes it to the quarantine (never a silent
+   * drop).  NULL: each is logged as a warning instead.  A non-zero return fails the
+   * request like emit's. */
+  int (*reject)(void *arg, const sp_row *row, const char *rule, const char *detail, const char *raw,
+                const char *request, sp_error *err);
   /* Optional override of the news sentiment scorer; NULL uses the analytics scorer
    * (sp_sentiment_score_article in analytics/sentiment.h). */
   int (*sentiment)(void *arg, const char *text, sp_source_sentiment *out);
@@ -304,6 +313,40 @@ int sp_source_submit_with_fallback(sp_source_ctx *ctx, const char *path,
  * watermark (in a window round: when outside the window) or already emitted this round (news: (article_id, ticker); policy:
  * event_id), then hands it to the round's emit.  Returns 0 or the emit callback's error. */
 int sp_source_emit(sp_source_ctx *ctx, sp_row *row, const char *request, sp_error *err);
+
+/* An item of a response that a parser could not turn into a row (issue 10: never a
+ * silent drop; it goes to the quarantine).  Every pointer is borrowed for the call. */
+typedef struct sp_source_bad_item {
+  const char *rule;         /* a rule of core/validate.h's table: "item_unparseable" (SP_RULE_ITEM),
+                               or a dataset rule the item breaks before a row exists
+                               (news "url_invalid", "headline_empty") */
+  const char *detail;       /* what was wrong, naming the provider's field: "publishedAt missing" */
+  const struct cJSON *json; /* the item as received (JSON providers), or NULL */
+  const char *text;         /* or its text (XML, HTML), when json is NULL */
+  const sp_row *row;        /* what could be read of it (a row of the round's dataset,
+                               provider/collected_at unset), or NULL */
+} sp_source_bad_item;
+
+/* A parser's callback for bad items; `arg` is the one its row callback gets.  Parsers
+ * accept NULL (the item is then skipped: tests and fuzzing). */
+typedef int (*sp_source_bad_item_fn)(void *arg, const sp_source_bad_item *item, sp_error *err);
+
+/* Hand a bad item of ctx's provider to the round's reject callback (round->reject): a
+ * row of the round's dataset with what was read, provider and collected_at, and the
+ * raw text (cJSON printed unformatted when item->json is set).  Logs it at WARN when
+ * the round has no reject callback.  Returns 0, SP_ERR_NOMEM or the callback's error. */
+int sp_source_reject(sp_source_ctx *ctx, const sp_source_bad_item *item, const char *request, sp_error *err);
+
+/* Adapter for parsers' bad-item callbacks during a round: `target` is a
+ * sp_source_emit_target (the same as the row callback's). */
+int sp_source_reject_to_target(void *target, const sp_source_bad_item *item, sp_error *err);
+
+/* Count an item a parser skipped because, by the provider's documentation, it holds no
+ * data (FRED's "." value, a World Bank or Treasury null, a NewsAPI "[Removed]"
+ * article, a Yahoo bar still forming...): stockpipe_source_items_skipped_total{provider,
+ * reason} (core/metrics.h) and a DEBUG line naming `what` (the item: a date, a URL).
+ * Never fails (a count lost to memory shortage is logged). */
+void sp_source_count_skip(const char *provider, const char *reason, const char *what);
 
 /* A provider's failed requests logged one by one (ERROR) per round; the rest at DEBUG,
  * counted in the round's report and summary (an outage fails every ticker). */

@@ -70,7 +70,10 @@ int sp_treasury_parse_debt_to_penny(const char *body, size_t len, sp_source_page
       rc = sp_error_set(err, SP_ERR_PARSE, "treasury debt_to_penny: record without a valid record_date");
       break;
     }
-    if (!sp_json_number(rec, "debt_held_public_amt", &held)) continue; /* "null" amounts */
+    if (!sp_json_number(rec, "debt_held_public_amt", &held)) { /* "null": not reported that day */
+      sp_source_count_skip("treasury", "no_value", date);
+      continue;
+    }
     sp_json_number(rec, "intragov_hold_amt", &intragov);
     sp_json_number(rec, "tot_pub_debt_out_amt", &total);
     char title[64], natural[48], details[256];

@@ -100,8 +100,14 @@ int sp_worldbank_parse_indicator(const char *body, size_t len, const char *indic
     const char *obs_country = sp_json_string(cJSON_GetObjectItemCaseSensitive(obs, "country"), "id");
     const char *date = sp_json_string(obs, "date");
     double value, year;
-    if (country && (!obs_country || strcmp(obs_country, country) != 0)) continue;
-    if (!sp_json_number(obs, "value", &value)) continue; /* not published yet */
+    if (country && (!obs_country || strcmp(obs_country, country) != 0)) { /* not the economy asked for */
+      sp_source_count_skip("worldbank", "other_country", obs_country);
+      continue;
+    }
+    if (!sp_json_number(obs, "value", &value)) { /* null: not published yet */
+      sp_source_count_skip("worldbank", "no_value", date);
+      continue;
+    }
     if (!series_id || !date || strlen(date) != 4 || !sp_parse_number(date, &year) ||
         year < 1000) {
       rc = sp_error_set(err, SP_ERR_PARSE, "world bank: observation without indicator or year");

@@ -19,7 +19,8 @@ const char *sp_worldbank_indicator_for(const char *indicator);
 
 /* macroeconomic rows from one `[meta, data]` page: one per observation of `country`
  * (NULL = any) with a value (the World Bank lists years not yet published with a
- * null value: those are skipped, so the watermark does not pass them), dated January 1
+ * null value: those are skipped, so the watermark does not pass them, and counted:
+ * sp_source_count_skip "no_value"; observations of another country, "other_country"), dated January 1
  * of its year, series_id = the World Bank indicator id, unit "percent", frequency
  * "a".  `indicator` is the stored indicator name.  Fills *page (page, pages, total).
  * Errors: SP_ERR_HTTP for the error-array shape `[{"message":[{"id","key","value"}]}]`

@@ -30,11 +30,14 @@ static bool resolve(void *handle, const char *name, void **out, sp_error *err) {
 static int load(sp_error *err) {
   void *h = dlopen(XML_LIB_SONAME, RTLD_NOW | RTLD_LOCAL);
   if (!h) return sp_error_set(err, SP_ERR_UNSUPPORTED, "cannot load %s: %s", XML_LIB_SONAME, dlerror());
-  void *sym[9];
-  static const char *const names[9] = {"xmlReadMemory", "htmlReadMemory", "xmlDocGetRootElement",
-                                       "xmlNodeGetContent", "xmlGetProp", "xmlFreeDoc",
-                                       "xmlFree", "xmlInitParser", "xmlCleanupParser"};
-  for (int i = 0; i < 9; i++)
+  static const char *const names[] = {"xmlReadMemory",   "htmlReadMemory", "xmlDocGetRootElement",
+                                      "xmlNodeGetContent", "xmlGetProp",   "xmlFreeDoc",
+                                      "xmlFree",         "xmlInitParser",  "xmlCleanupParser",
+                                      "xmlBufferCreate", "xmlNodeDump",    "xmlBufferContent",
+                                      "xmlBufferFree"};
+  enum { NSYMS = sizeof names / sizeof names[0] };
+  void *sym[NSYMS];
+  for (int i = 0; i < NSYMS; i++)
     if (!resolve(h, names[i], &sym[i], err)) {
       dlclose(h);
       return SP_ERR_UNSUPPORTED;
@@ -48,6 +51,10 @@ static int load(sp_error *err) {
   xml_lib.free_string = *(xmlFreeFunc *)sym[6]; /* a variable: the deallocator in use */
   ((__typeof__(xmlInitParser) *)sym[7])();
   xml_cleanup = (__typeof__(xml_cleanup))sym[8];
+  xml_lib.buffer_create = (__typeof__(xml_lib.buffer_create))sym[9];
+  xml_lib.node_dump = (__typeof__(xml_lib.node_dump))sym[10];
+  xml_lib.buffer_content = (__typeof__(xml_lib.buffer_content))sym[11];
+  xml_lib.buffer_free = (__typeof__(xml_lib.buffer_free))sym[12];
   xml_handle = h;
   return SP_OK;
 }

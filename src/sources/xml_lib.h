@@ -28,6 +28,10 @@ typedef struct sp_xml_lib {
   __typeof__(xmlNodeGetContent) *node_content; /* free the result with free_string */
   __typeof__(xmlGetProp) *get_prop;            /* free the result with free_string */
   __typeof__(xmlFreeDoc) *free_doc;
+  __typeof__(xmlBufferCreate) *buffer_create;  /* node_dump's output; free with buffer_free */
+  __typeof__(xmlNodeDump) *node_dump;          /* an element as XML text (quarantined items) */
+  __typeof__(xmlBufferContent) *buffer_content;
+  __typeof__(xmlBufferFree) *buffer_free;
   xmlFreeFunc free_string;                     /* libxml2's xmlFree */
 } sp_xml_lib;
 

@@ -259,9 +259,49 @@ static bool is_snapshot_bar(const cJSON *meta, const quote_arrays *q, int i) {
   return fabs(market_time - t) <= 60 && o == c && h == c && l == c && (isnan(vol) || vol == 0);
 }
 
+/* Reset `row` to bar i's ticker, interval and O/H/L/C (NAN = null).  0 or SP_ERR_NOMEM. */
+static int set_bar_prices(sp_row *row, const char *ticker, const char *interval, const quote_arrays *q, int i) {
+  sp_row_reset(row);
+  int rc = sp_row_set_cstr(row, sp_row_col(row, "ticker"), ticker);
+  rc |= sp_row_set_cstr(row, sp_row_col(row, "interval"), interval);
+  rc |= sp_row_set_double(row, sp_row_col(row, "open"), q->open[i]);
+  rc |= sp_row_set_double(row, sp_row_col(row, "high"), q->high[i]);
+  rc |= sp_row_set_double(row, sp_row_col(row, "low"), q->low[i]);
+  rc |= sp_row_set_double(row, sp_row_col(row, "close"), q->close[i]);
+  return rc;
+}
+
+static void skip_bar(const char *reason, const char *ticker, int64_t start_us) {
+  char what[SP_TIMESTAMP_TEXT_MAX + 48];
+  int n = snprintf(what, sizeof what, "%.32s bar at ", ticker);
+  sp_format_timestamp(start_us, what + n);
+  sp_source_count_skip("yahoo", reason, what);
+}
+
+/* Bar i as Yahoo sent it, for the quarantine: {"timestamp":…,"open":…,…} from the
+ * i-th element of each array (null where an array has none); NULL when out of memory. */
+static cJSON *bar_as_sent(const cJSON *result, int i) {
+  static const char *const names[] = {"open", "high", "low", "close", "volume"};
+  const cJSON *ind = cJSON_GetObjectItemCaseSensitive(result, "indicators");
+  const cJSON *quote = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(ind, "quote"), 0);
+  const cJSON *adj = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(ind, "adjclose"), 0);
+  cJSON *bar = cJSON_CreateObject();
+  const cJSON *t = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(result, "timestamp"), i);
+  bool ok = bar && cJSON_AddItemToObject(bar, "timestamp", t ? cJSON_Duplicate(t, true) : cJSON_CreateNull());
+  for (size_t k = 0; ok && k < sizeof names / sizeof names[0]; k++) {
+    const cJSON *v = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(quote, names[k]), i);
+    ok = cJSON_AddItemToObject(bar, names[k], v ? cJSON_Duplicate(v, true) : cJSON_CreateNull());
+  }
+  const cJSON *a = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(adj, "adjclose"), i);
+  if (ok && a) ok = cJSON_AddItemToObject(bar, "adjclose", cJSON_Duplicate(a, true));
+  if (ok) return bar;
+  cJSON_Delete(bar);
+  return NULL;
+}
+
 int sp_yahoo_parse_bars(const char *body, size_t len, const char *ticker, const char *interval,
                         int64_t window_start_us, int64_t window_end_us, int64_t now_us,
-                        sp_source_row_fn emit, void *arg, sp_error *err) {
+                        sp_source_row_fn emit, sp_source_bad_item_fn bad, void *arg, sp_error *err) {
   int64_t step = interval_seconds(interval);
   if (step == 0) return sp_error_set(err, SP_ERR_INVALID, "yahoo: unknown interval \"%s\"", interval);
   cJSON *root;
@@ -291,7 +331,17 @@ int sp_yahoo_parse_bars(const char *body, size_t len, const char *ticker, const 
   for (int i = 0; i < q.count && rc == SP_OK; i++) {
     double t = q.timestamps[i], o = q.open[i], h = q.high[i], l = q.low[i], c = q.close[i];
     int64_t start_us;
-    if (isnan(t)) continue; /* no time: no key to store or quarantine it under */
+    if (isnan(t)) { /* no time, no key: a row cannot be built; the bar as sent to the quarantine */
+      if (!bad) continue;
+      rc = set_bar_prices(&row, ticker, interval, &q, i);
+      cJSON *sent = rc == SP_OK ? bar_as_sent(result, i) : NULL;
+      if (!sent) goto nomem;
+      char detail[64];
+      snprintf(detail, sizeof detail, "timestamp[%d] is null or not a number", i);
+      rc = bad(arg, &(sp_source_bad_item){"item_unparseable", detail, sent, NULL, &row}, err);
+      cJSON_Delete(sent);
+      continue;
+    }
     if (!sp_source_unix_seconds(t, &start_us)) {
       rc = sp_error_set(err, SP_ERR_PARSE, "yahoo %s: bar timestamp %.0f out of range", ticker, t);
       break;
@@ -302,21 +352,21 @@ int sp_yahoo_parse_bars(const char *body, size_t len, const char *ticker, const 
     if (!isnan(session_start) && t >= session_start && session_end < (double)end_s)
       end_s = (int64_t)session_end;
     bool earlier_session = !isnan(session_start) && t < session_start;
-    if (!earlier_session && end_s * SP_US_PER_SEC > now_us) continue; /* still forming */
+    if (!earlier_session && end_s * SP_US_PER_SEC > now_us) { /* not data yet: fetched again once complete */
+      skip_bar("bar_forming", ticker, start_us);
+      continue;
+    }
     bool outside = start_us < window_start_us || (window_end_us > 0 && start_us >= window_end_us);
-    if (!outside && is_snapshot_bar(meta, &q, i)) continue;
+    if (!outside && is_snapshot_bar(meta, &q, i)) { /* the last price, not a bar */
+      skip_bar("snapshot_bar", ticker, start_us);
+      continue;
+    }
     bool all_null = isnan(o) && isnan(h) && isnan(l) && isnan(c);
     const char *reject = outside ? "bar_outside_window" : all_null ? "bar_null" : NULL;
     double vol = q.volume[i];
     if (isnan(vol) && !all_null) vol = 0;
-    sp_row_reset(&row);
-    rc = sp_row_set_cstr(&row, sp_row_col(&row, "ticker"), ticker);
-    rc |= sp_row_set_cstr(&row, sp_row_col(&row, "interval"), interval);
+    rc = set_bar_prices(&row, ticker, interval, &q, i);
     rc |= sp_row_set_i64(&row, sp_row_col(&row, "bar_time"), start_us);
-    rc |= sp_row_set_double(&row, sp_row_col(&row, "open"), o);
-    rc |= sp_row_set_double(&row, sp_row_col(&row, "high"), h);
-    rc |= sp_row_set_double(&row, sp_row_col(&row, "low"), l);
-    rc |= sp_row_set_double(&row, sp_row_col(&row, "close"), c);
     if (!isnan(vol)) rc |= sp_row_set_i64(&row, sp_row_col(&row, "volume"), (int64_t)llround(vol));
     if (daily) rc |= sp_row_set_double(&row, sp_row_col(&row, "adj_close"), q.adjclose[i]);
     rc |= sp_row_set_cstr(&row, sp_row_col(&row, "quality_flags"), reject);
@@ -357,7 +407,7 @@ static int on_bars(sp_source_ctx *ctx, const sp_http_response *resp, void *data,
   sp_source_emit_target t = {ctx, resp->url};
   return sp_yahoo_parse_bars((const char *)resp->body.data, resp->body.len, r->ticker,
                              r->interval, r->window_start_us, r->window_end_us,
-                             ctx->round->now_us, sp_source_emit_to_target, &t, err);
+                             ctx->round->now_us, sp_source_emit_to_target, sp_source_reject_to_target, &t, err);
 }
 
 int sp_yahoo_bars_window(const char *interval, bool have_watermark, int64_t watermark_us,

@@ -30,11 +30,15 @@ int sp_yahoo_parse_quote(const char *body, size_t len, const char *ticker, sp_so
  * (core/validate.h) that send them to the quarantine —, and a bar with only some
  * of O/H/L/C null is emitted with them null (rejected as missing_required).
  * adj_close is set for "1d" only (null when Yahoo gives none); a null volume is
- * stored as 0 (null on a bar_null bar).  An empty window is 0 rows and success.
- * Errors as for sp_yahoo_parse_quote, plus SP_ERR_INVALID for an unknown interval. */
+ * stored as 0 (null on a bar_null bar).  A bar whose timestamp is null (or not a
+ * number) has no key: it goes to `bad` (item_unparseable, the bar as sent:
+ * {"timestamp":null,"open":…}).  Bars still forming and the snapshot pseudo-bar are
+ * skipped and counted (sp_source_count_skip: "bar_forming", "snapshot_bar").  An
+ * empty window is 0 rows and success.  Errors as for sp_yahoo_parse_quote, plus
+ * SP_ERR_INVALID for an unknown interval. */
 int sp_yahoo_parse_bars(const char *body, size_t len, const char *ticker, const char *interval,
                         int64_t window_start_us, int64_t window_end_us, int64_t now_us,
-                        sp_source_row_fn emit, void *arg, sp_error *err);
+                        sp_source_row_fn emit, sp_source_bad_item_fn bad, void *arg, sp_error *err);
 
 /* Yahoo's error description in an error body ("Not Found: No data found, symbol may
  * be delisted") into out[outlen]; false when the body has none. */

@@ -14,7 +14,12 @@
 #  4. a wrong password gives a clear error naming the server and user, and the
 #     password appears nowhere in what is printed (driver and `stockpipe collect`);
 #  5. `stockpipe collect financial_data` against the fake API stores the 7 quotes in a
-#     configured table, and a second round adds nothing.
+#     configured table, and a second round adds nothing;
+#  6. batches holding rows of several datasets (each dataset's COPY after a SAVEPOINT
+#     in one transaction): stored exactly; a replay of the same batches adds nothing;
+#     a batch where one dataset's direct COPY meets stored keys rolls back to its
+#     savepoint and loads that dataset through the stage table, while the batch's
+#     other datasets keep their direct COPY (a counting trigger shows which path ran).
 set -euo pipefail
 . "$STOCKPIPE_SOURCE_DIR/tests/integration/financial_pipeline.sh"
 . "$STOCKPIPE_SOURCE_DIR/tests/postgres/lib.sh"
@@ -27,18 +32,19 @@ drv=$STOCKPIPE_BUILD_DIR/tests/sink_driver
 [[ -x $drv ]] || { echo "missing $drv"; exit 1; }
 
 # Compare the table $2 with the driver's rows $3..$3+$4-1 of dataset $1, and its
-# column types, nullability and primary key with the schema.
+# column types, nullability and primary key with the schema (in database $DB, default
+# postgres; check_table_in DB ... sets it).
 check_table() {
-  local ds=$1 table=$2 first=$3 count=$4
+  local ds=$1 table=$2 first=$3 count=$4 db=${DB:-postgres}
   "$drv" schema "$ds" >"$work/schema.json"
   "$drv" expected "$ds" "$first" "$count" >"$work/expected.jsonl"
-  pg_sql "SET TimeZone = 'UTC'; SELECT row_to_json(t) FROM $table t" >"$work/actual.jsonl"
+  pg_sql "SET TimeZone = 'UTC'; SELECT row_to_json(t) FROM $table t" "$db" >"$work/actual.jsonl"
   pg_sql "SELECT column_name || ' ' || data_type || ' ' || is_nullable FROM information_schema.columns
-          WHERE table_name = '$table' ORDER BY ordinal_position" >"$work/columns.txt"
+          WHERE table_name = '$table' ORDER BY ordinal_position" "$db" >"$work/columns.txt"
   pg_sql "SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid
             AND a.attnum = ANY(i.indkey)
           WHERE i.indrelid = '$table'::regclass AND i.indisprimary
-          ORDER BY array_position(i.indkey::int2[], a.attnum)" >"$work/pkey.txt"
+          ORDER BY array_position(i.indkey::int2[], a.attnum)" "$db" >"$work/pkey.txt"
   python3 - "$work" "$table" <<'PY'
 import datetime, json, sys
 work, table = sys.argv[1], sys.argv[2]
@@ -70,6 +76,9 @@ if got != want:
     sys.exit(f"{table}: {len(got)} rows, want {len(want)}")
 print(f"{table}: {len(got)} rows equal, types and key as the schema says")
 PY
+}
+check_table_in() { # DB DATASET FIRST COUNT: the table named after the dataset, in database DB
+  DB=$1 check_table "$2" "$2" "$3" "$4"
 }
 
 # 1. Exact values and types, every dataset (odd batch cuts).
@@ -118,6 +127,55 @@ grep -q "password authentication failed" "$work/bad.out" || { echo "unclear erro
 grep -q "127.0.0.1:$PG_PORT/postgres as postgres" "$work/bad.out" ||
   { echo "error does not name the server:"; cat "$work/bad.out"; exit 1; }
 if grep -q "Wrong-Secret-4242" "$work/bad.out"; then echo "the password was printed"; exit 1; fi
+
+# 6. Batches mixing datasets, in their own database.  A BEFORE INSERT trigger counts
+# every row the server was asked to insert into a table, through a sequence (not rolled
+# back with the transaction): a direct COPY that succeeds asks exactly once per row; one
+# that meets a stored key is rolled back after asking at least once, and the stage
+# path's INSERT ... ON CONFLICT then asks once per staged row.
+pg_sql "CREATE DATABASE mixed"
+mixed=${PG_CONNINFO/dbname=postgres/dbname=mixed}
+mixed_sql() { pg_sql "$1" mixed; }
+"$drv" mixed postgresql "$mixed" 25 financial_data:0:40 news:0:40 policy:0:40 >"$work/mixed.out"
+grep -q "committed 120 events in 5 batches" "$work/mixed.out" || { cat "$work/mixed.out"; exit 1; }
+for ds in financial_data news policy; do
+  check_table_in mixed "$ds" 0 40
+  mixed_sql "CREATE SEQUENCE attempts_$ds"
+done
+mixed_sql "CREATE FUNCTION count_attempt() RETURNS trigger LANGUAGE plpgsql AS
+           \$\$ BEGIN PERFORM nextval('attempts_' || TG_TABLE_NAME); RETURN NEW; END \$\$"
+for ds in financial_data news policy; do
+  mixed_sql "CREATE TRIGGER count_attempt BEFORE INSERT ON $ds FOR EACH ROW EXECUTE FUNCTION count_attempt()"
+done
+attempts() { mixed_sql "SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM attempts_$1"; }
+reset_attempts() { for ds in financial_data news policy; do mixed_sql "ALTER SEQUENCE attempts_$ds RESTART"; done; }
+
+# 6a. The same batches again: every key is stored, nothing is added.
+"$drv" mixed postgresql "$mixed" 25 financial_data:0:40 news:0:40 policy:0:40 >/dev/null
+for ds in financial_data news policy; do
+  check_table_in mixed "$ds" 0 40
+  n=$(attempts "$ds")
+  (( n > 40 )) || { echo "replay of $ds: $n insert attempts, want a rolled-back direct COPY and 40 staged"; exit 1; }
+done
+echo "mixed replay: 3 x 40 rows stay 3 x 40"
+
+# 6b. One batch of 100 events: financial_data and policy rows are new, news rows 20..59
+# half stored.  news's direct COPY fails on a stored key and is rolled back to its
+# savepoint (financial_data's COPY before it stays), news goes through the stage table
+# (20 new rows), policy's COPY after it is direct again.
+reset_attempts
+"$drv" mixed postgresql "$mixed" 100 financial_data:40:30 news:20:40 policy:40:30 >"$work/mixed.out"
+grep -q "committed 100 events in 1 batches" "$work/mixed.out" || { cat "$work/mixed.out"; exit 1; }
+check_table_in mixed financial_data 0 70
+check_table_in mixed news 0 60
+check_table_in mixed policy 0 70
+for want in financial_data:30 policy:30; do
+  [[ $(attempts "${want%:*}") == "${want#*:}" ]] ||
+    { echo "${want%:*}: $(attempts "${want%:*}") insert attempts, want ${want#*:} (one direct COPY)"; exit 1; }
+done
+n=$(attempts news)
+(( n > 40 )) || { echo "news: $n insert attempts, want a rolled-back direct COPY and 40 staged"; exit 1; }
+echo "mixed batch with a conflict: financial_data 70, news 60, policy 70 rows; news fell back ($n attempts)"
 
 # 5. The real pipeline: `stockpipe collect` into a configured table.
 fakeapi_start

@@ -2,11 +2,13 @@
 # test_validation_mixed.sh — issue 10's mixed fixture run: the fake Yahoo API serves a
 # daily chart mixing good bars and broken ones (low > high, negative volume, a
 # non-positive price, a Saturday bar, an all-null bar Yahoo sends for halted days, a
-# bar from before the requested window); `stockpipe collect stock_movements` must
-# store every served bar exactly once, either in the dataset or in the quarantine
-# with the rule it broke, and flag the suspicious ones.
-# Counts: served 12 = stored 6 + quarantined 6; flagged 3.  Then the watermarks of
-# quarantined bars: bar_null advances its series', bar_outside_window does not.
+# bar from before the requested window, a bar without a timestamp); `stockpipe collect
+# stock_movements` must store every served bar exactly once, either in the dataset or
+# in the quarantine with the rule it broke, and flag the suspicious ones.
+# Counts: served 13 = stored 6 + quarantined 7; flagged 3.  Then the watermarks of
+# quarantined bars: bar_null advances its series', bar_outside_window does not.  Last,
+# news: the fake NewsAPI serves 4 articles of which one has no publishedAt and one no
+# usable URL: served 4 = stored 2 + quarantined 2, each with the article as sent.
 set -euo pipefail
 . "$STOCKPIPE_SOURCE_DIR/tests/fakeapi/lib.sh"
 fakeapi_start
@@ -21,6 +23,7 @@ bars = [  # date, open, high, low, close, volume, expected outcome
     ("2024-06-03", 90, 92, 89, 91, 900, "bar_outside_window"),       # before the first poll's window
     ("2025-06-02", 100, 102, 99, 101, 1000, "stored"),
     ("2025-06-03", 101, 103, 100, 102, 1100, "stored"),
+    (None, 101, 103, 100, 102, 1150, "item_unparseable"),             # timestamp null: no key
     ("2025-06-04", 102, 101, 103, 102, 1200, "ohlc_order"),          # low > high
     ("2025-06-05", 102, 104, 101, 103, -5, "volume_negative"),
     ("2025-06-06", 103, 105, 0, 104, 1300, "price_not_positive"),
@@ -33,7 +36,7 @@ bars = [  # date, open, high, low, close, volume, expected outcome
 ]
 ts, o, h, l, c, v = [], [], [], [], [], []
 for d, *vals, _ in bars:
-    t = calendar.timegm(datetime.datetime.strptime(d + " 13:30", "%Y-%m-%d %H:%M").timetuple())
+    t = d and calendar.timegm(datetime.datetime.strptime(d + " 13:30", "%Y-%m-%d %H:%M").timetuple())
     ts.append(t)
     for arr, x in zip((o, h, l, c, v), vals):
         arr.append(x)
@@ -43,7 +46,7 @@ chart = {"chart": {"result": [{"meta": {"currency": "USD", "symbol": "MIXD", "ex
          "timestamp": ts, "indicators": {"quote": [{"open": o, "high": h, "low": l, "close": c, "volume": v}],
          "adjclose": [{"adjclose": c}]}}], "error": None}}
 json.dump(chart, open(sys.argv[1], "w"))
-json.dump([{"bar_time": datetime.datetime.utcfromtimestamp(t).strftime("%Y-%m-%dT%H:%M:%SZ"), "outcome": b[-1]}
+json.dump([{"bar_time": t and datetime.datetime.utcfromtimestamp(t).strftime("%Y-%m-%dT%H:%M:%SZ"), "outcome": b[-1]}
            for t, b in zip(ts, bars)], open(sys.argv[2], "w"))
 PY
 fakeapi_route "$(python3 -c 'import json,sys; print(json.dumps({"name": "mixed", "path": "/v8/finance/chart/MIXD", "body": open(sys.argv[1]).read()}))' "$work/chart.json")"
@@ -85,6 +88,11 @@ for p in glob.glob(os.path.join(data, "quarantine/stock_movements/*/*.jsonl")):
         assert q["bar_time"] not in quarantined, f"quarantined twice: {q['bar_time']}"
         assert q["provider"] == "yahoo" and q["ticker"] == "MIXD" and "/v8/finance/chart/MIXD?" in q["request"], q
         quarantined[q["bar_time"]] = q
+bad = quarantined[None]  # the bar without a timestamp: what was read, and the bar as sent
+assert bad["rule"] == "item_unparseable" and "timestamp" in bad["detail"], bad
+assert json.loads(bad["raw"]) == {"timestamp": None, "open": 101, "high": 103, "low": 100, "close": 102,
+                                  "volume": 1150, "adjclose": 102}, bad
+assert bad["close"] == 102 and bad["interval"] == "1d", bad
 served = expected
 for e in expected:
     t, want = e["bar_time"], e["outcome"]
@@ -96,7 +104,7 @@ for e in expected:
 flags = {t: r["quality_flags"] for t, r in stored.items() if r["quality_flags"]}
 assert flags == {"2025-06-10T13:30:00Z": "zero_volume_in_session", "2025-06-11T13:30:00Z": "price_jump_100x",
                  "2025-06-12T13:30:00Z": "price_jump_100x"}, flags
-assert len(served) == len(stored) + len(quarantined) == 12 and len(stored) == 6, (len(stored), len(quarantined))
+assert len(served) == len(stored) + len(quarantined) == 13 and len(stored) == 6, (len(stored), len(quarantined))
 print(f"served {len(served)} = stored {len(stored)} + quarantined {len(quarantined)}; flagged {len(flags)}")
 PY
 
@@ -106,14 +114,15 @@ python3 - "$work/summary.json" <<'PY'
 import json, sys
 m = json.load(open(sys.argv[1]))["datasets"]["stock_movements"]
 assert m["rows"] == 6, m
-assert m["quarantined"] == 6, m
+assert m["quarantined"] == 7, m
 assert m["quarantined_by_name"] == {"ohlc_order": 1, "volume_negative": 1, "price_not_positive": 1,
-                                    "bar_not_in_session": 1, "bar_null": 1, "bar_outside_window": 1}, m
+                                    "bar_not_in_session": 1, "bar_null": 1, "bar_outside_window": 1,
+                                    "item_unparseable": 1}, m
 assert m["flagged"] == 3, m
 assert m["flagged_by_name"] == {"zero_volume_in_session": 1, "price_jump_100x": 2}, m
 print("summary: quarantined", m["quarantined_by_name"], "flagged", m["flagged_by_name"])
 PY
-"$STOCKPIPE_BIN" summary --data-dir "$work/data" | grep -q "quarantined *6: bar_not_in_session 1, bar_null 1, bar_outside_window 1, ohlc_order 1"
+"$STOCKPIPE_BIN" summary --data-dir "$work/data" | grep -q "quarantined *7: bar_not_in_session 1, bar_null 1, bar_outside_window 1, item_unparseable 1, ohlc_order 1"
 
 # `stockpipe query quarantine` reads the rejected rows back: JSON Lines by default,
 # a day range, csv/table of day, rule, detail and key columns; unknown dataset = exit 2.
@@ -127,14 +136,14 @@ w = sys.argv[1]
 rows = [json.loads(l) for l in open(os.path.join(w, "q.jsonl"))]
 want = {"2025-06-04T13:30:00Z": "ohlc_order", "2025-06-05T13:30:00Z": "volume_negative",
         "2025-06-06T13:30:00Z": "price_not_positive", "2025-06-07T13:30:00Z": "bar_not_in_session",
-        "2025-06-09T13:30:00Z": "bar_null", "2024-06-03T13:30:00Z": "bar_outside_window"}
+        "2025-06-09T13:30:00Z": "bar_null", "2024-06-03T13:30:00Z": "bar_outside_window", None: "item_unparseable"}
 assert {r["bar_time"]: r["rule"] for r in rows} == want, rows
 assert all(r["ticker"] == "MIXD" and r["detail"] and "request" in r for r in rows), rows
 c = list(csv.DictReader(open(os.path.join(w, "q.csv"))))
-assert len(c) == 6 and {r["bar_time"]: r["rule"] for r in c} == want, c
+assert len(c) == 7 and {r["bar_time"] or None: r["rule"] for r in c} == want, c
 assert all(r["ticker"] == "MIXD" and r["detail"] and len(r["date"]) == 10 for r in c), c
 t = open(os.path.join(w, "q.txt")).read().splitlines()
-assert t[0].split()[:3] == ["date", "rule", "detail"] and len(t) == 7, t
+assert t[0].split()[:3] == ["date", "rule", "detail"] and len(t) == 8, t
 assert os.path.getsize(os.path.join(w, "q_none")) == 0
 print("query quarantine:", len(rows), "rows")
 PY
@@ -179,4 +188,67 @@ marks = dict(db.execute("SELECT key, value FROM watermark WHERE key LIKE 'stock_
 assert not any(k.startswith("stock_movements/OUTW/") for k in marks), marks    # no mark at all (nor @first)
 assert marks["stock_movements/NULB/1d"] == 1749475800 * 10**6, marks
 print("watermarks:", marks)
+PY
+
+# News: one article without publishedAt and one whose URL is not absolute among good
+# ones.  The good ones are stored, the odd ones quarantined with the rule, the field at
+# fault, the article as sent and the request (key redacted); summary counts them.
+python3 - "$work/news.route" <<'PY'
+import json, sys
+def article(title, url, published):
+    a = {"source": {"id": None, "name": "Example Wire"}, "author": None, "title": title, "description": None,
+         "url": url, "urlToImage": None, "content": None}
+    if published:
+        a["publishedAt"] = published
+    return a
+body = {"status": "ok", "totalResults": 4, "articles": [
+    article("Mixed Corp beats estimates", "https://news.example.com/mixd-beats", "2025-06-12T14:00:00Z"),
+    article("Mixed Corp names a new chief", "https://news.example.com/mixd-ceo", None),
+    article("Mixed Corp shares slide", "news.example.com/mixd-slide", "2025-06-12T15:00:00Z"),
+    article("Mixed Corp opens a plant", "https://news.example.com/mixd-plant", "2025-06-12T16:00:00Z")]}
+json.dump({"name": "mixed-news", "path": "/v2/everything", "body": json.dumps(body)}, open(sys.argv[1], "w"))
+PY
+fakeapi_route "$(cat "$work/news.route")"
+cat >"$work/cfg_news.yaml" <<YAML
+pipeline: {sp500_file: $STOCKPIPE_SOURCE_DIR/config/sp500.csv}
+agents:
+  raw_data_agent:
+    sources: [news_source]
+    channels: [news_channel]
+    sinks: [news_sink]
+sources:
+  news_source: {dataset: news, providers: [newsapi], tickers: [MIXD], schedule: 1h}
+channels:
+  news_channel: {type: memory, capacity: 1000, transactionCapacity: 100}
+sinks:
+  news_sink: {type: file, path: raw/news/%Y-%m-%d, format: csv, batch_size: 100}
+bindings:
+  news_source: [news_channel]
+  news_channel: news_sink
+YAML
+STOCKPIPE_NEWSAPI_BASE_URL=$FAKEAPI_URL STOCKPIPE_NEWSAPI_KEY=mixed-news-key \
+  "$STOCKPIPE_BIN" collect news --config "$work/cfg_news.yaml" --data-dir "$work/data3" 2>"$work/err3" || {
+  cat "$work/err3"; exit 1; }
+"$STOCKPIPE_BIN" summary --json --data-dir "$work/data3" >"$work/summary3.json"
+python3 - "$work/data3" "$work/summary3.json" <<'PY'
+import csv, glob, json, os, sys
+data = sys.argv[1]
+stored = [r for p in glob.glob(os.path.join(data, "raw/news/*/*.csv")) for r in csv.DictReader(open(p))]
+assert sorted(r["url"] for r in stored) == ["https://news.example.com/mixd-beats",
+                                            "https://news.example.com/mixd-plant"], stored
+quarantined = [json.loads(l) for p in glob.glob(os.path.join(data, "quarantine/news/*/*.jsonl")) for l in open(p)]
+rules = {q["rule"]: q for q in quarantined}
+assert len(quarantined) == 2 and set(rules) == {"item_unparseable", "url_invalid"}, quarantined
+for q in quarantined:
+    assert q["provider"] == "newsapi" and q["ticker"] == "MIXD", q
+    assert "/v2/everything?" in q["request"] and "mixed-news-key" not in q["request"], q
+    assert json.loads(q["raw"])["source"]["name"] == "Example Wire", q
+assert rules["item_unparseable"]["detail"] == "publishedAt missing", rules
+assert "publishedAt" not in json.loads(rules["item_unparseable"]["raw"]), rules
+assert rules["item_unparseable"]["url"] == "https://news.example.com/mixd-ceo", rules
+assert json.loads(rules["url_invalid"]["raw"])["url"] == "news.example.com/mixd-slide", rules
+m = json.load(open(sys.argv[2]))["datasets"]["news"]
+assert m["rows"] == 2 and m["quarantined"] == 2, m
+assert m["quarantined_by_name"] == {"item_unparseable": 1, "url_invalid": 1}, m
+print(f"news: served 4 = stored {len(stored)} + quarantined {len(quarantined)}")
 PY

@@ -11,6 +11,7 @@
 #include "core/log.h"
 #include "sources/source.h"
 
+#include <cJSON.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -129,10 +130,23 @@ static inline sp_source_transport fake_transport_of(fake_transport *f) {
   return (sp_source_transport){.submit = fake_submit, .run = fake_run, .impl = f};
 }
 
-/* Rows collected by a round's emit callback, encoded (so they outlive the call). */
+/* An item a parser handed to its bad-item callback (copied). */
+typedef struct collected_reject {
+  char rule[48];
+  char detail[240];
+  char *raw;    /* the item's text (malloc'd), or NULL */
+  char request[512]; /* collect_round_reject: the request */
+  bool has_row;
+  sp_row row;   /* what the parser could read, when has_row */
+} collected_reject;
+
+/* Rows collected by a round's emit callback, encoded (so they outlive the call), and
+ * the bad items of a parser (collect_bad). */
 typedef struct collected_rows {
   sp_row rows[512];
   int count;
+  collected_reject rejects[16];
+  int nrejects;
 } collected_rows;
 
 static inline int collect_row(collected_rows *c, const sp_row *row) {
@@ -143,6 +157,11 @@ static inline int collect_row(collected_rows *c, const sp_row *row) {
 static inline void collected_rows_free(collected_rows *c) {
   for (int i = 0; i < c->count; i++) sp_row_clear(&c->rows[i]);
   c->count = 0;
+  for (int i = 0; i < c->nrejects; i++) {
+    free(c->rejects[i].raw);
+    if (c->rejects[i].has_row) sp_row_clear(&c->rejects[i].row);
+  }
+  c->nrejects = 0;
 }
 
 static inline double row_double(const sp_row *row, const char *col) {
@@ -173,6 +192,36 @@ static inline bool row_is_null(const sp_row *row, const char *col) {
 static inline int collect_parsed(void *arg, sp_row *row, sp_error *err) {
   (void)err;
   return collect_row(arg, row);
+}
+
+/* A parser bad-item callback (sources/source.h) appending to a collected_rows. */
+static inline int collect_bad(void *arg, const sp_source_bad_item *item, sp_error *err) {
+  (void)err;
+  collected_rows *c = arg;
+  if (c->nrejects >= 16) return SP_ERR_FULL;
+  collected_reject *r = &c->rejects[c->nrejects++];
+  memset(r, 0, sizeof *r);
+  snprintf(r->rule, sizeof r->rule, "%s", item->rule);
+  snprintf(r->detail, sizeof r->detail, "%s", item->detail ? item->detail : "");
+  if (item->json) {
+    char *printed = cJSON_PrintUnformatted(item->json);
+    r->raw = printed ? strdup(printed) : NULL;
+    cJSON_free(printed);
+  } else if (item->text) {
+    r->raw = strdup(item->text);
+  }
+  r->has_row = item->row && sp_row_copy(&r->row, item->row) == SP_OK;
+  return SP_OK;
+}
+
+/* A round's reject callback (sp_source_round.reject) appending to the collected_rows
+ * that is the round's arg. */
+static inline int collect_round_reject(void *arg, const sp_row *row, const char *rule, const char *detail,
+                                       const char *raw, const char *request, sp_error *err) {
+  collected_rows *c = arg;
+  int rc = collect_bad(arg, &(sp_source_bad_item){rule, detail, NULL, raw, row}, err);
+  if (rc == SP_OK) snprintf(c->rejects[c->nrejects - 1].request, sizeof c->rejects[0].request, "%s", request ? request : "");
+  return rc;
 }
 
 /* Read a fixture file into a NUL-terminated buffer (aborts when missing). */

@@ -48,7 +48,7 @@ static void test_rfc822(void **state) {
 static int parse_rss_file(const char *file, const char *type, sp_error *err) {
   sp_buf body = SP_BUF_INIT;
   read_fixture(file, &body);
-  int rc = sp_fedreserve_parse_rss((const char *)body.data, body.len, type, collect_parsed, &rows, err);
+  int rc = sp_fedreserve_parse_rss((const char *)body.data, body.len, type, collect_parsed, collect_bad, &rows, err);
   sp_buf_free(&body);
   return rc;
 }
@@ -57,7 +57,13 @@ static void test_rss(void **state) {
   (void)state;
   sp_error err;
   assert_int_equal(parse_rss_file("fedreserve/press_all.xml", "press_release", &err), 0);
-  assert_int_equal(rows.count, 3); /* the undated item is skipped */
+  assert_int_equal(rows.count, 3);
+  /* the undated item makes no row: to the quarantine, with its XML */
+  assert_int_equal(rows.nrejects, 1);
+  assert_string_equal(rows.rejects[0].rule, "item_unparseable");
+  assert_string_equal(rows.rejects[0].detail, "pubDate missing");
+  assert_string_equal(rows.rejects[0].raw, "<item><link>https://www.federalreserve.gov/newsevents/pressreleases/"
+                                           "undated.htm</link><title>Undated</title></item>");
   const sp_row *r = &rows.rows[0];
   assert_string_equal(row_text(r, "event_type"), "monetary_policy"); /* its category */
   assert_string_equal(row_text(r, "title"), "Federal Reserve issues FOMC statement");
@@ -81,20 +87,20 @@ static void test_rss_hostile_and_broken(void **state) {
   const char *xxe = "<?xml version=\"1.0\"?><!DOCTYPE rss [<!ENTITY xxe SYSTEM \"file:///etc/passwd\">]>"
                     "<rss version=\"2.0\"><channel><item><title>&xxe;</title><link>https://x/a</link>"
                     "<pubDate>Wed, 18 Dec 2024 19:00:00 GMT</pubDate></item></channel></rss>";
-  assert_int_equal(sp_fedreserve_parse_rss(xxe, strlen(xxe), "press_release", collect_parsed, &rows, &err),
+  assert_int_equal(sp_fedreserve_parse_rss(xxe, strlen(xxe), "press_release", collect_parsed, collect_bad, &rows, &err),
                    SP_ERR_PARSE);
   assert_non_null(strstr(err.msg, "entities"));
   const char *lol = "<?xml version=\"1.0\"?><!DOCTYPE lolz [<!ENTITY lol \"lol\"><!ENTITY lol2 \"&lol;&lol;&lol;&lol;\">]>"
                     "<rss><channel><item><title>&lol2;</title></item></channel></rss>";
-  assert_int_equal(sp_fedreserve_parse_rss(lol, strlen(lol), "press_release", collect_parsed, &rows, &err),
+  assert_int_equal(sp_fedreserve_parse_rss(lol, strlen(lol), "press_release", collect_parsed, collect_bad, &rows, &err),
                    SP_ERR_PARSE);
   const char *bad[] = {"", "<html><body>Service unavailable</body></html>", "<rss><channel><item>",
                        "{\"json\":true}", "<feed xmlns=\"http://www.w3.org/2005/Atom\"></feed>"};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-    assert_int_equal(sp_fedreserve_parse_rss(bad[i], strlen(bad[i]), "press_release", collect_parsed, &rows, &err),
+    assert_int_equal(sp_fedreserve_parse_rss(bad[i], strlen(bad[i]), "press_release", collect_parsed, collect_bad, &rows, &err),
                      SP_ERR_PARSE);
   const char *empty = "<rss version=\"2.0\"><channel><title>x</title></channel></rss>";
-  assert_int_equal(sp_fedreserve_parse_rss(empty, strlen(empty), "press_release", collect_parsed, &rows, &err), 0);
+  assert_int_equal(sp_fedreserve_parse_rss(empty, strlen(empty), "press_release", collect_parsed, collect_bad, &rows, &err), 0);
   assert_int_equal(rows.count, 0);
 }
 
@@ -104,7 +110,7 @@ static void test_fomc_page_and_file(void **state) {
   read_fixture("fedreserve/fomccalendars.htm", &body);
   sp_error err;
   int meetings;
-  assert_int_equal(sp_fedreserve_parse_fomc_page((const char *)body.data, body.len, collect_parsed, &rows,
+  assert_int_equal(sp_fedreserve_parse_fomc_page((const char *)body.data, body.len, collect_parsed, collect_bad, &rows,
                                                  &meetings, &err), 0);
   sp_buf_free(&body);
   assert_int_equal(meetings, 24); /* 8 a year; the notation vote is not a meeting */
@@ -139,7 +145,7 @@ static void test_fomc_page_and_file(void **state) {
 
   /* a page that is not the calendar: 0 meetings (the caller falls back) */
   const char *other = "<html><body><h4>2024 FOMC Meetings</h4><p>moved</p></body></html>";
-  assert_int_equal(sp_fedreserve_parse_fomc_page(other, strlen(other), collect_parsed, &rows, &meetings, &err), 0);
+  assert_int_equal(sp_fedreserve_parse_fomc_page(other, strlen(other), collect_parsed, collect_bad, &rows, &meetings, &err), 0);
   assert_int_equal(meetings, 0);
   assert_int_equal(sp_fedreserve_parse_fomc_file("/nonexistent/fomc.csv", collect_parsed, &rows, &meetings, &err),
                    SP_ERR_IO);

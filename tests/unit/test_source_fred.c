@@ -114,7 +114,7 @@ static void test_bad_bodies(void **state) {
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
     assert_int_equal(sp_fred_parse_observations(bad[i], strlen(bad[i]), s, &page, collect_parsed, &rows, &err),
                      SP_ERR_PARSE);
-  assert_int_equal(sp_fred_parse_release_dates("{}", 2, &page, collect_parsed, &rows, &err), SP_ERR_PARSE);
+  assert_int_equal(sp_fred_parse_release_dates("{}", 2, &page, collect_parsed, collect_bad, &rows, &err), SP_ERR_PARSE);
   assert_int_equal(sp_fred_parse_rate_decisions("{}", 2, "{}", 2, false, collect_parsed, &rows, &err),
                    SP_ERR_PARSE);
   assert_int_equal(rows.count, 0);
@@ -156,7 +156,7 @@ static void test_release_dates(void **state) {
   sp_source_page page;
   sp_error err;
   assert_int_equal(sp_fred_parse_release_dates((const char *)body.data, body.len, &page, collect_parsed,
-                                               &rows, &err), 0);
+                                               collect_bad, &rows, &err), 0);
   sp_buf_free(&body);
   assert_int_equal(rows.count, 4);
   assert_int_equal(page.total, 4);
@@ -166,6 +166,19 @@ static void test_release_dates(void **state) {
   assert_true(row_is_null(&rows.rows[1], "value"));
   /* same release on two dates: two events */
   assert_string_not_equal(row_text(&rows.rows[0], "event_id"), row_text(&rows.rows[3], "event_id"));
+  assert_int_equal(rows.nrejects, 0);
+  collected_rows_free(&rows);
+  /* an entry without its name among good ones: the others are rows, it is rejected as sent */
+  const char *odd = "{\"count\":3,\"offset\":0,\"release_dates\":["
+                    "{\"release_id\":10,\"release_name\":\"Consumer Price Index\",\"date\":\"2024-11-13\"},"
+                    "{\"release_id\":50,\"date\":\"2024-11-14\"},"
+                    "{\"release_id\":53,\"release_name\":\"Gross Domestic Product\",\"date\":\"2024-11-27\"}]}";
+  assert_int_equal(sp_fred_parse_release_dates(odd, strlen(odd), &page, collect_parsed, collect_bad, &rows, &err), 0);
+  assert_int_equal(rows.count, 2);
+  assert_int_equal(rows.nrejects, 1);
+  assert_string_equal(rows.rejects[0].rule, "item_unparseable");
+  assert_string_equal(rows.rejects[0].detail, "release_name missing or empty");
+  assert_string_equal(rows.rejects[0].raw, "{\"release_id\":50,\"date\":\"2024-11-14\"}");
 }
 
 /* ---- rounds ----------------------------------------------------------------------------- */

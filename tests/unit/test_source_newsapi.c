@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "core/log.h"
+#include "core/metrics.h"
 #include "core/timeutil.h"
 #include "shape_test.h"
 #include "source_test.h"
@@ -198,6 +199,76 @@ static void test_identity_across_rounds(void **state) {
   collected_rows_free(&stored);
 }
 
+/* Odd articles among good ones (issue 10: never a silent drop): the good ones become
+ * rows, the odd ones go to the round's reject callback with the rule, a detail naming
+ * the field, the article as sent and the request (key redacted); "[Removed]" ones are
+ * skipped and counted. */
+static void test_odd_articles(void **state) {
+  (void)state;
+  sp_buf body = SP_BUF_INIT;
+  read_fixture("real/newsapi/everything-2020-08-09.json", &body);
+  cJSON *root = cJSON_ParseWithLength((const char *)body.data, body.len);
+  sp_buf_free(&body);
+  cJSON *articles = cJSON_GetObjectItemCaseSensitive(root, "articles");
+  assert_int_equal(cJSON_GetArraySize(articles), 20);
+  cJSON_DeleteItemFromObjectCaseSensitive(cJSON_GetArrayItem(articles, 2), "publishedAt");
+  cJSON_ReplaceItemInObjectCaseSensitive(cJSON_GetArrayItem(articles, 5), "publishedAt", cJSON_CreateString("yesterday"));
+  cJSON_ReplaceItemInObjectCaseSensitive(cJSON_GetArrayItem(articles, 7), "url", cJSON_CreateString("not a url"));
+  cJSON_ReplaceItemInObjectCaseSensitive(cJSON_GetArrayItem(articles, 9), "title", cJSON_CreateString("  "));
+  cJSON_ReplaceItemInObjectCaseSensitive(cJSON_GetArrayItem(articles, 11), "title", cJSON_CreateString("[Removed]"));
+  cJSON_ReplaceItemInObjectCaseSensitive(root, "totalResults", cJSON_CreateNumber(20)); /* one page */
+  char *text = cJSON_PrintUnformatted(root);
+  char *odd_url = strdup(sp_json_string(cJSON_GetArrayItem(articles, 2), "url"));
+  cJSON_Delete(root);
+
+  static fake_transport fake;
+  static collected_rows rejected;
+  memset(&fake, 0, sizeof fake);
+  fake_route_add(&fake, "/v2/everything?q=%22Apple%22&", 200, NULL, text);
+  sp_source_transport t = fake_transport_of(&fake);
+  const char *providers[] = {"newsapi"};
+  sp_source_round round = {.ds = sp_dataset_get(SP_DS_NEWS), .providers = providers, .nproviders = 1,
+                           .tickers = tickers, .ntickers = 1, .companies = companies, .ncompanies = 3,
+                           .now_us = INT64_C(1732300000) * SP_US_PER_SEC, .credential = credential, .emit = emit,
+                           .reject = collect_round_reject, .arg = &rejected};
+  sp_source_report report;
+  sp_error err;
+  uint64_t removed = sp_metrics_items_skipped("newsapi", "removed");
+  assert_int_equal(sp_source_collect(&t, &round, &report, &err), 0);
+  assert_int_equal(rows.count, 15);
+  assert_int_equal(rejected.nrejects, 4);
+  assert_int_equal(sp_metrics_items_skipped("newsapi", "removed"), removed + 1);
+  const char *want[][2] = {{"item_unparseable", "publishedAt missing"},
+                           {"item_unparseable", "publishedAt \"yesterday\" unreadable"},
+                           {"url_invalid", "url \"not a url\" is not an absolute URL (scheme://host)"},
+                           {"headline_empty", "headline is blank"}};
+  for (int i = 0; i < 4; i++) {
+    collected_reject *r = &rejected.rejects[i];
+    assert_string_equal(r->rule, want[i][0]);
+    assert_string_equal(r->detail, want[i][1]);
+    assert_true(r->has_row);
+    assert_string_equal(row_text(&r->row, "provider"), "newsapi");
+    assert_string_equal(row_text(&r->row, "ticker"), "AAPL");
+    assert_int_equal(row_int64(&r->row, "collected_at"), round.now_us);
+    assert_non_null(strstr(r->request, "/v2/everything?q=%22Apple%22&"));
+    assert_null(strstr(r->request, "na-test-key"));
+    assert_non_null(r->raw);
+    cJSON *sent = cJSON_Parse(r->raw); /* the article as the provider sent it */
+    assert_non_null(sent);
+    assert_non_null(cJSON_GetObjectItemCaseSensitive(sent, "source"));
+    cJSON_Delete(sent);
+  }
+  assert_true(row_is_null(&rejected.rejects[0].row, "published_at"));
+  assert_string_equal(row_text(&rejected.rejects[0].row, "url"), odd_url);
+  assert_non_null(strstr(rejected.rejects[0].raw, "\"url\":\""));
+  assert_null(strstr(rejected.rejects[0].raw, "publishedAt"));
+  assert_true(row_is_null(&rejected.rejects[2].row, "article_id")); /* no URL to hash */
+  assert_false(row_is_null(&rejected.rejects[3].row, "article_id"));
+  collected_rows_free(&rejected);
+  free(odd_url);
+  cJSON_free(text);
+}
+
 /* ---- response shape changes (sources/shape.h) ------------------------------------------ */
 
 static void test_shape_changes(void **state) {
@@ -220,6 +291,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_shape_changes),
       cmocka_unit_test(test_parser),
+      cmocka_unit_test_teardown(test_odd_articles, teardown_rows),
       cmocka_unit_test_teardown(test_round, teardown_rows),
       cmocka_unit_test_teardown(test_round_three_providers_one_story, teardown_rows),
       cmocka_unit_test_teardown(test_identity_across_rounds, teardown_rows),

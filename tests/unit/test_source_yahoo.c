@@ -30,7 +30,7 @@ static int parse_bars_file(const char *file, const char *ticker, const char *int
   sp_buf body = SP_BUF_INIT;
   read_fixture(file, &body);
   int rc = sp_yahoo_parse_bars((const char *)body.data, body.len, ticker, interval, start, end,
-                               now, collect_parsed, &rows, err);
+                               now, collect_parsed, collect_bad, &rows, err);
   sp_buf_free(&body);
   return rc;
 }
@@ -231,19 +231,55 @@ static void test_bars_incomplete_not_stored(void **state) {
   sp_error err;
   /* at 15:45 only the 14:30 bar is complete */
   assert_int_equal(sp_yahoo_parse_bars(body, strlen(body), "X", "1h", 0, 0, S(1732549500),
-                                       collect_parsed, &rows, &err), 0);
+                                       collect_parsed, collect_bad, &rows, &err), 0);
   assert_int_equal(rows.count, 1);
   collected_rows_free(&rows);
   /* at 21:00 the 20:30 bar ends at the close, so all three; null volume stored as 0 */
   assert_int_equal(sp_yahoo_parse_bars(body, strlen(body), "X", "1h", 0, 0, S(1732568400),
-                                       collect_parsed, &rows, &err), 0);
+                                       collect_parsed, collect_bad, &rows, &err), 0);
   assert_int_equal(rows.count, 3);
   assert_int_equal(row_int64(&rows.rows[1], "volume"), 0);
   collected_rows_free(&rows);
   /* the daily bar of the running session waits for the close */
   assert_int_equal(sp_yahoo_parse_bars(body, strlen(body), "X", "1d", S(1732545000), 0,
-                                       S(1732560000), collect_parsed, &rows, &err), 0);
+                                       S(1732560000), collect_parsed, collect_bad, &rows, &err), 0);
   assert_int_equal(rows.count, 0);
+}
+
+/* A bar without a timestamp among good ones (issue 10): the good bars are rows, the odd
+ * one goes to the bad-item callback with what was read and the bar as sent; a bar
+ * still forming is skipped and counted. */
+static void test_bars_without_timestamp(void **state) {
+  (void)state;
+  const char *body =
+      "{\"chart\":{\"result\":[{\"meta\":{\"regularMarketTime\":1732561200,\"regularMarketPrice\":3,"
+      "\"currentTradingPeriod\":{\"regular\":{\"start\":1732545000,\"end\":1732568400}}},"
+      "\"timestamp\":[1732545000,null,1732552200,1732566600],\"indicators\":{\"quote\":[{"
+      "\"open\":[1,2,3,4],\"high\":[1,2.5,3,4],\"low\":[1,2,3,4],\"close\":[1,2.25,3,4],\"volume\":[10,20,30,40]}]}}],"
+      "\"error\":null}}";
+  sp_error err;
+  uint64_t forming = sp_metrics_items_skipped("yahoo", "bar_forming");
+  /* at 18:00 the 14:30 and 16:30 bars are complete, the 20:30 one is forming */
+  assert_int_equal(sp_yahoo_parse_bars(body, strlen(body), "X", "1h", 0, 0, S(1732557600), collect_parsed,
+                                       collect_bad, &rows, &err), 0);
+  assert_int_equal(rows.count, 2);
+  assert_int_equal(row_int64(&rows.rows[1], "bar_time"), S(1732552200));
+  assert_int_equal(sp_metrics_items_skipped("yahoo", "bar_forming"), forming + 1);
+  assert_int_equal(rows.nrejects, 1);
+  collected_reject *r = &rows.rejects[0];
+  assert_string_equal(r->rule, "item_unparseable");
+  assert_string_equal(r->detail, "timestamp[1] is null or not a number");
+  assert_string_equal(r->raw, "{\"timestamp\":null,\"open\":2,\"high\":2.5,\"low\":2,\"close\":2.25,\"volume\":20}");
+  assert_true(r->has_row);
+  assert_string_equal(row_text(&r->row, "ticker"), "X");
+  assert_string_equal(row_text(&r->row, "interval"), "1h");
+  assert_true(row_is_null(&r->row, "bar_time"));
+  assert_true(row_double(&r->row, "close") == 2.25);
+  /* without a bad-item callback (fuzzing) the bar is skipped */
+  collected_rows_free(&rows);
+  assert_int_equal(sp_yahoo_parse_bars(body, strlen(body), "X", "1h", 0, 0, S(1732557600), collect_parsed, NULL,
+                                       &rows, &err), 0);
+  assert_int_equal(rows.count, 2);
 }
 
 static void test_error_shapes(void **state) {
@@ -276,12 +312,12 @@ static void test_error_shapes(void **state) {
                        "{\"chart\":{}}", "[1,2]"};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     assert_int_equal(sp_yahoo_parse_bars(bad[i], strlen(bad[i]), "T", "1h", 0, 0, FAR_FUTURE,
-                                         collect_parsed, &rows, &err), SP_ERR_PARSE);
+                                         collect_parsed, collect_bad, &rows, &err), SP_ERR_PARSE);
     assert_int_equal(sp_yahoo_parse_quote(bad[i], strlen(bad[i]), "T", collect_parsed, &rows, &err),
                      SP_ERR_PARSE);
   }
   assert_false(sp_yahoo_explain_error("nope", 4, said, sizeof said));
-  assert_int_equal(sp_yahoo_parse_bars("{}", 2, "T", "7x", 0, 0, 0, collect_parsed, &rows, &err),
+  assert_int_equal(sp_yahoo_parse_bars("{}", 2, "T", "7x", 0, 0, 0, collect_parsed, collect_bad, &rows, &err),
                    SP_ERR_INVALID);
   assert_int_equal(rows.count, 0);
 }
@@ -534,6 +570,7 @@ int main(void) {
       cmocka_unit_test_teardown(test_bars_empty_windows, teardown_rows),
       cmocka_unit_test_teardown(test_bars_other_markets, teardown_rows),
       cmocka_unit_test_teardown(test_bars_incomplete_not_stored, teardown_rows),
+      cmocka_unit_test_teardown(test_bars_without_timestamp, teardown_rows),
       cmocka_unit_test_teardown(test_error_shapes, teardown_rows),
       cmocka_unit_test(test_bars_window),
       cmocka_unit_test_teardown(test_round_quotes_one_ticker_failing, teardown_rows),

@@ -1,8 +1,8 @@
 /*
  * fuzz_sources.c — fuzz target for every provider parser (and the canonical-URL and
  * RFC 822 date helpers they rely on), each followed by the shape check of its endpoint
- * (sources/shape.h).  The first input byte picks the parser, the rest is the response body.  Parsers must never crash, leak or read out of bounds, and a
- * row they emit must carry its dataset's key columns.
+ * (sources/shape.h).  The first input byte picks the parser, the rest is the response body.  Parsers must never crash, leak or read out of bounds, a
+ * row they emit must carry its dataset's key columns, and an item they reject its rule and text.
  *
  * Two ways to run it:
  *  - libFuzzer (coverage-guided):
@@ -27,6 +27,7 @@
 #include "sources/worldbank.h"
 #include "sources/yahoo.h"
 
+#include <cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,10 +48,22 @@ static int check_row(void *arg, sp_row *row, sp_error *err) {
   return SP_OK;
 }
 
+/* A bad item must name its rule and hold its text (printed, as the quarantine does). */
+static int check_bad(void *arg, const sp_source_bad_item *item, sp_error *err) {
+  (void)arg;
+  (void)err;
+  if (!item->rule || !item->detail || (!item->json && !item->text)) abort();
+  char *printed = item->json ? cJSON_PrintUnformatted(item->json) : NULL;
+  if (item->json && !printed) abort();
+  cJSON_free(printed);
+  return SP_OK;
+}
+
 static int check_article(void *arg, const sp_news_article *a, sp_error *err) {
   (void)arg;
   (void)err;
   if (a->ntickers < 0 || a->ntickers > SP_NEWS_MAX_TICKERS) abort();
+  if (a->unreadable[0] && !a->raw) abort(); /* an unreadable article is quarantined with its text */
   char id[SP_SHA256_HEX_LEN + 1];
   if (a->url) sp_news_article_id(a->url, id);
   return SP_OK;
@@ -101,15 +114,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (target == 8) sp_fedreserve_check_rss(body, len, &shape);
   switch (target) {
   case 0: sp_yahoo_parse_quote(body, len, "AAPL", check_row, NULL, &err); break;
-  case 1: sp_yahoo_parse_bars(body, len, "AAPL", "1h", 0, 0, INT64_MAX / 2, check_row, NULL, &err); break;
-  case 2: sp_yahoo_parse_bars(body, len, "AAPL", "1d", 0, 0, INT64_MAX / 2, check_row, NULL, &err); break;
+  case 1: sp_yahoo_parse_bars(body, len, "AAPL", "1h", 0, 0, INT64_MAX / 2, check_row, check_bad, NULL, &err); break;
+  case 2: sp_yahoo_parse_bars(body, len, "AAPL", "1d", 0, 0, INT64_MAX / 2, check_row, check_bad, NULL, &err); break;
   case 3: sp_fred_parse_observations(body, len, sp_fred_series_for("inflation_rate"), &page, check_row, NULL, &err); break;
   case 4: sp_fred_parse_rate_decisions(body, len, body, len, true, check_row, NULL, &err); break;
-  case 5: sp_fred_parse_release_dates(body, len, &page, check_row, NULL, &err); break;
+  case 5: sp_fred_parse_release_dates(body, len, &page, check_row, check_bad, NULL, &err); break;
   case 6: sp_worldbank_parse_indicator(body, len, "gdp_growth", NULL, &page, check_row, NULL, &err); break;
   case 7: sp_treasury_parse_debt_to_penny(body, len, &page, check_row, NULL, &err); break;
-  case 8: sp_fedreserve_parse_rss(body, len, "press_release", check_row, NULL, &err); break;
-  case 9: sp_fedreserve_parse_fomc_page(body, len, check_row, NULL, &meetings, &err); break;
+  case 8: sp_fedreserve_parse_rss(body, len, "press_release", check_row, check_bad, NULL, &err); break;
+  case 9: sp_fedreserve_parse_fomc_page(body, len, check_row, check_bad, NULL, &meetings, &err); break;
   case 10: sp_alphavantage_parse_overview(body, len, "IBM", check_row, NULL, &err); break;
   case 11: sp_alphavantage_parse_global_quote(body, len, check_row, NULL, &err); break;
   case 12: sp_alphavantage_parse_news_sentiment(body, len, check_article, NULL, &err); break;

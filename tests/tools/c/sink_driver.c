@@ -12,6 +12,9 @@
  *       the generated rows (sink_test_rows.h) as JSON lines: what the store must hold
  *   sink_driver load KIND TARGET DATASET FIRST COUNT BATCH
  *       open the sink and commit rows FIRST.. in batches of BATCH (begin/write/commit)
+ *   sink_driver mixed KIND TARGET BATCH DATASET:FIRST:COUNT...
+ *       the same with several datasets in each batch: the rows of every spec interleaved
+ *       one by one, then cut into batches of BATCH events
  *   sink_driver runner KIND TARGET DATASET FIRST COUNT BATCH KILL
  *       through a memory channel and the real sink runner, in two halves; with KILL=1
  *       (postgresql) every other "stockpipe" backend is terminated between the halves,
@@ -41,7 +44,7 @@
 #include <string.h>
 
 static int usage(void) {
-  fprintf(stderr, "usage: sink_driver schema|expected|load|runner|open|mongo-command|mongo-dump ... (see the source)\n");
+  fprintf(stderr, "usage: sink_driver schema|expected|load|mixed|runner|open|mongo-command|mongo-dump ... (see the source)\n");
   return 2;
 }
 
@@ -97,29 +100,64 @@ static sp_sink *open_sink(const char *kind, const char *target, sp_error *err) {
   return NULL;
 }
 
-static int load(const char *kind, const char *target, const sp_dataset_def *ds, long first, long count,
-                long batch) {
+/* Open the sink and commit events[0..n) in batches of `batch` (begin/write/commit). */
+static int commit_batches(const char *kind, const char *target, const sp_event *events, size_t n, long batch) {
   sp_error err = {0};
   sp_sink *s = open_sink(kind, target, &err);
   if (!s) {
     fprintf(stderr, "open: %s\n", err.msg);
     return 1;
   }
-  test_events te;
-  make_test_events(&te, ds, first, count);
   int rc = 0;
   long batches = 0;
-  for (size_t at = 0; at < te.n && !rc; at += (size_t)batch, batches++) {
-    size_t n = te.n - at < (size_t)batch ? te.n - at : (size_t)batch;
+  for (size_t at = 0; at < n && !rc; at += (size_t)batch, batches++) {
+    size_t k = n - at < (size_t)batch ? n - at : (size_t)batch;
     rc = s->ops->begin(s, &err);
-    if (!rc) rc = s->ops->write(s, te.events + at, n, &err);
+    if (!rc) rc = s->ops->write(s, events + at, k, &err);
     if (!rc) rc = s->ops->commit(s, &err);
   }
   if (rc) fprintf(stderr, "commit: %s (%s)\n", err.msg, sp_status_name(rc));
-  else printf("committed %zu events in %ld batches\n", te.n, batches);
-  free_test_events(&te);
+  else printf("committed %zu events in %ld batches\n", n, batches);
   sp_sink_close(s);
   return rc ? 1 : 0;
+}
+
+static int load(const char *kind, const char *target, const sp_dataset_def *ds, long first, long count,
+                long batch) {
+  test_events te;
+  make_test_events(&te, ds, first, count);
+  int rc = commit_batches(kind, target, te.events, te.n, batch);
+  free_test_events(&te);
+  return rc;
+}
+
+/* Batches holding several datasets: each spec "DATASET:FIRST:COUNT" gives that
+ * dataset's rows, and the events of all specs are interleaved one by one (the first
+ * event of each spec, then the second of each, ...) before being cut into batches. */
+static int load_mixed(const char *kind, const char *target, long batch, char **specs, int nspecs) {
+  test_events te[SP_DS_COUNT];
+  size_t total = 0;
+  if (nspecs > SP_DS_COUNT) return usage();
+  for (int i = 0; i < nspecs; i++) {
+    char name[64];
+    long first, count;
+    if (sscanf(specs[i], "%63[a-z_]:%ld:%ld", name, &first, &count) != 3 || first < 0 || count < 0) {
+      for (int k = 0; k < i; k++) free_test_events(&te[k]);
+      return usage();
+    }
+    make_test_events(&te[i], dataset_arg(name), first, count);
+    total += te[i].n;
+  }
+  sp_event *mixed = calloc(total ? total : 1, sizeof *mixed);
+  if (!mixed) abort();
+  size_t n = 0;
+  for (size_t k = 0; n < total; k++)
+    for (int i = 0; i < nspecs; i++)
+      if (k < te[i].n) mixed[n++] = te[i].events[k];
+  int rc = commit_batches(kind, target, mixed, n, batch);
+  free(mixed);
+  for (int i = 0; i < nspecs; i++) free_test_events(&te[i]);
+  return rc;
 }
 
 /* Put events[0..n) into the channel, transactionCapacity at a time. */
@@ -265,6 +303,8 @@ int main(int argc, char **argv) {
     return print_expected(dataset_arg(argv[2]), atol(argv[3]), atol(argv[4]));
   if (argc >= 8 && strcmp(argv[1], "load") == 0 && atol(argv[7]) > 0)
     return load(argv[2], argv[3], dataset_arg(argv[4]), atol(argv[5]), atol(argv[6]), atol(argv[7]));
+  if (argc >= 6 && strcmp(argv[1], "mixed") == 0 && atol(argv[4]) > 0)
+    return load_mixed(argv[2], argv[3], atol(argv[4]), argv + 5, argc - 5);
   if (argc >= 9 && strcmp(argv[1], "runner") == 0 && atol(argv[7]) > 0)
     return run_runner(argv[2], argv[3], dataset_arg(argv[4]), atol(argv[5]), atol(argv[6]), atol(argv[7]),
                       strcmp(argv[8], "1") == 0);
