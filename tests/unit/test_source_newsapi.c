@@ -229,7 +229,7 @@ static void test_odd_articles(void **state) {
   const char *providers[] = {"newsapi"};
   sp_source_round round = {.ds = sp_dataset_get(SP_DS_NEWS), .providers = providers, .nproviders = 1,
                            .tickers = tickers, .ntickers = 1, .companies = companies, .ncompanies = 3,
-                           .now_us = INT64_C(1732300000) * SP_US_PER_SEC, .credential = credential, .emit = emit,
+                           .now_us = INT64_C(1732300000) * SP_US_PER_SEC, .credential = credential, .emit = collect_emitted,
                            .reject = collect_round_reject, .arg = &rejected};
   sp_source_report report;
   sp_error err;
