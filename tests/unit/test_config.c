@@ -33,14 +33,20 @@ static sp_config *load_text(const char *yaml, sp_config_diag *diag) {
   return cfg;
 }
 
-/* The YAML `config show` prints, without its first (comment) line. */
-static char *config_as_yaml(const sp_config *cfg) {
+/* The YAML `config show` prints (malloc'd). */
+static char *config_written(const sp_config *cfg) {
   char *text = NULL;
   size_t len = 0;
   FILE *f = open_memstream(&text, &len);
   assert_non_null(f);
   assert_int_equal(sp_config_write_yaml(cfg, f), SP_OK);
   fclose(f);
+  return text;
+}
+
+/* The same without its first (comment) line. */
+static char *config_as_yaml(const sp_config *cfg) {
+  char *text = config_written(cfg);
   char *body = strdup(strchr(text, '\n') + 1);
   free(text);
   return body;
@@ -806,12 +812,7 @@ static void test_connection_passwords(void **state) {
   char line[] = "connect failed: password S3cretPw123 / M0ngoPw456 refused";
   sp_redact(line);
   assert_string_equal(line, "connect failed: password REDACTED / REDACTED refused");
-  char *shown = NULL;
-  size_t shown_len = 0;
-  FILE *out = open_memstream(&shown, &shown_len);
-  assert_non_null(out);
-  assert_int_equal(sp_config_write_yaml(cfg, out), SP_OK);
-  fclose(out);
+  char *shown = config_written(cfg);
   assert_null(strstr(shown, "S3cretPw123"));
   assert_null(strstr(shown, "M0ngoPw456"));
   assert_non_null(strstr(shown, "connection_string: \"host=127.0.0.1 password=REDACTED dbname=x\""));
@@ -839,12 +840,7 @@ static void test_kafka_writer_channel(void **state) {
   assert_string_equal(cfg->channels[0].sink, "financial_files");
   assert_int_equal(cfg->sinks[0].dataset, SP_DS_FINANCIAL_DATA);
   assert_string_equal(cfg->sinks[0].path, "raw/financial_data/%Y-%m-%d");
-  char *shown = NULL;
-  size_t shown_len = 0;
-  FILE *out = open_memstream(&shown, &shown_len);
-  assert_non_null(out);
-  assert_int_equal(sp_config_write_yaml(cfg, out), SP_OK);
-  fclose(out);
+  char *shown = config_written(cfg);
   assert_non_null(strstr(shown, "    dataset: financial_data\n"));
   sp_config *again = load_text(shown, &diag);
   assert_non_null(again);
