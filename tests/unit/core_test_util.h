@@ -39,10 +39,18 @@ static inline void make_quote_event(sp_buf *out, const char *ticker, int64_t quo
   sp_row_clear(&row);
 }
 
+/* An ISO 8601 UTC timestamp ("2026-11-25T14:30:00Z") in microseconds. */
 static inline int64_t ts_of(const char *iso) {
   int64_t us;
-  if (sp_parse_timestamp(iso, &us)) abort();
+  assert_int_equal(sp_parse_timestamp(iso, &us), 0);
   return us;
+}
+
+/* A UTC date ("2026-11-25") in days since the epoch. */
+static inline int32_t day_of(const char *date) {
+  int32_t day;
+  assert_int_equal(sp_parse_date(date, &day), 0);
+  return day;
 }
 
 /* mkdtemp under $TMPDIR or /tmp; the path is written into `out` (>= 64 bytes). */

@@ -15,6 +15,7 @@
 #include "core/credentials.h"
 #include "core/log.h"
 #include "core/timeutil.h"
+#include "core_test_util.h"
 #include "sources/source.h"
 
 #include <stdio.h>
@@ -513,12 +514,6 @@ static void test_missing_file(void **state) {
 
 /* ---- schedules ------------------------------------------------------------------ */
 
-static int64_t ts(const char *iso) {
-  int64_t us;
-  assert_int_equal(sp_parse_timestamp(iso, &us), 0);
-  return us;
-}
-
 static void test_schedule(void **state) {
   (void)state;
   sp_schedule s;
@@ -526,32 +521,32 @@ static void test_schedule(void **state) {
   assert_int_equal(sp_schedule_parse("30m", &s, &err), 0);
   assert_int_equal(s.kind, SP_SCHEDULE_INTERVAL);
   assert_int_equal(s.interval_seconds, 1800);
-  assert_int_equal(sp_schedule_next(&s, ts("2026-11-25T14:29:59Z")), ts("2026-11-25T14:30:00Z"));
-  assert_int_equal(sp_schedule_next(&s, ts("2026-11-25T14:30:00Z")), ts("2026-11-25T15:00:00Z"));
+  assert_int_equal(sp_schedule_next(&s, ts_of("2026-11-25T14:29:59Z")), ts_of("2026-11-25T14:30:00Z"));
+  assert_int_equal(sp_schedule_next(&s, ts_of("2026-11-25T14:30:00Z")), ts_of("2026-11-25T15:00:00Z"));
   assert_int_equal(sp_schedule_parse("1w", &s, &err), 0);
   assert_int_equal(s.interval_seconds, 604800);
   assert_int_equal(sp_schedule_parse("1d", &s, &err), 0);
-  assert_int_equal(sp_schedule_next(&s, ts("2026-11-25T14:29:59Z")), ts("2026-11-26T00:00:00Z"));
+  assert_int_equal(sp_schedule_next(&s, ts_of("2026-11-25T14:29:59Z")), ts_of("2026-11-26T00:00:00Z"));
 
   /* weekdays at 21:30 UTC */
   assert_int_equal(sp_schedule_parse("30 21 * * 1-5", &s, &err), 0);
   assert_int_equal(s.kind, SP_SCHEDULE_CRON);
   assert_string_equal(s.text, "30 21 * * 1-5");
   /* 2026-11-27 is a Friday */
-  assert_int_equal(sp_schedule_next(&s, ts("2026-11-27T21:30:00Z")), ts("2026-11-30T21:30:00Z"));
-  assert_int_equal(sp_schedule_next(&s, ts("2026-11-27T21:29:30Z")), ts("2026-11-27T21:30:00Z"));
+  assert_int_equal(sp_schedule_next(&s, ts_of("2026-11-27T21:30:00Z")), ts_of("2026-11-30T21:30:00Z"));
+  assert_int_equal(sp_schedule_next(&s, ts_of("2026-11-27T21:29:30Z")), ts_of("2026-11-27T21:30:00Z"));
   /* steps and lists */
   assert_int_equal(sp_schedule_parse("*/15 0,12 * * *", &s, &err), 0);
   assert_int_equal(s.minutes, (UINT64_C(1) << 0) | (UINT64_C(1) << 15) | (UINT64_C(1) << 30) | (UINT64_C(1) << 45));
-  assert_int_equal(sp_schedule_next(&s, ts("2026-11-25T00:50:00Z")), ts("2026-11-25T12:00:00Z"));
+  assert_int_equal(sp_schedule_next(&s, ts_of("2026-11-25T00:50:00Z")), ts_of("2026-11-25T12:00:00Z"));
   /* day of month OR day of week when both are restricted; 7 = Sunday */
   assert_int_equal(sp_schedule_parse("0 6 1 * 7", &s, &err), 0);
   assert_int_equal(s.days_of_week, 1);
-  assert_int_equal(sp_schedule_next(&s, ts("2026-11-25T00:00:00Z")), ts("2026-11-29T06:00:00Z")); /* Sunday */
-  assert_int_equal(sp_schedule_next(&s, ts("2026-11-29T06:00:00Z")), ts("2026-12-01T06:00:00Z")); /* the 1st */
+  assert_int_equal(sp_schedule_next(&s, ts_of("2026-11-25T00:00:00Z")), ts_of("2026-11-29T06:00:00Z")); /* Sunday */
+  assert_int_equal(sp_schedule_next(&s, ts_of("2026-11-29T06:00:00Z")), ts_of("2026-12-01T06:00:00Z")); /* the 1st */
   /* Feb 29 exists: fires in the next leap year */
   assert_int_equal(sp_schedule_parse("0 0 29 2 *", &s, &err), 0);
-  assert_int_equal(sp_schedule_next(&s, ts("2026-11-25T00:00:00Z")), ts("2028-02-29T00:00:00Z"));
+  assert_int_equal(sp_schedule_next(&s, ts_of("2026-11-25T00:00:00Z")), ts_of("2028-02-29T00:00:00Z"));
 
   const char *bad[][2] = {
       {"", "schedule is empty"},

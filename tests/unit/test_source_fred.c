@@ -12,18 +12,13 @@
 
 #include "core/log.h"
 #include "core/timeutil.h"
+#include "core_test_util.h"
 #include "shape_test.h"
 #include "source_test.h"
 #include "sources/fred.h"
 
 #include <math.h>
 #include <string.h>
-
-static int32_t day_of(const char *date) {
-  int32_t d;
-  assert_int_equal(sp_parse_date(date, &d), 0);
-  return d;
-}
 
 static int parse_obs_file(const char *file, const sp_fred_series *s, sp_source_page *page,
                           sp_error *err) {
