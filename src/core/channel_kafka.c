@@ -479,9 +479,6 @@ static int kafka_take(sp_channel *ch, void *txn, sp_event *out, int64_t deadline
                           ch->name);
     int64_t now = sp_monotonic_us();
     bool behind = !caught_up(kc);
-    if (behind && now - kc->last_fetch_us > (int64_t)kc->timeout_ms * 1000)
-      return sp_error_set(err, SP_ERR_IO, "channel %s: no message from Kafka topic %s for %d ms while catching up "
-                          "with the end offsets seen at start", ch->name, kc->topic, kc->timeout_ms);
     int64_t left_ms = others_wait ? 0 : behind ? POLL_SLICE_MS : (deadline_us - now) / 1000;
     bool fetched;
     int rc = fetch(kc, left_ms > POLL_SLICE_MS ? POLL_SLICE_MS : left_ms > 0 ? (int)left_ms : 0, &fetched, err);
@@ -489,6 +486,14 @@ static int kafka_take(sp_channel *ch, void *txn, sp_event *out, int64_t deadline
     if (!fetched && others_wait)
       return sp_error_set(err, SP_ERR_TIMEOUT, "channel %s: batch cut (messages of other partitions waiting)",
                           ch->name);
+    if (!fetched && behind && sp_monotonic_us() - kc->last_fetch_us > (int64_t)kc->timeout_ms * 1000) {
+      /* The wait starts over for the next take (the runner retries it): the outage
+       * may be over by then.  Without this every later take would fail at once,
+       * without polling, and the channel would never catch up. */
+      kc->last_fetch_us = sp_monotonic_us();
+      return sp_error_set(err, SP_ERR_IO, "channel %s: no message from Kafka topic %s for %d ms while catching up "
+                          "with the end offsets seen at start", ch->name, kc->topic, kc->timeout_ms);
+    }
     if (!fetched && !behind && sp_monotonic_us() >= deadline_us)
       return sp_error_set(err, SP_ERR_TIMEOUT, "channel %s is empty", ch->name);
   }

@@ -53,7 +53,9 @@
  * partition's high watermark (rd_kafka_query_watermark_offsets).  Until every
  * partition has been fetched up to that mark, a take whose deadline has passed
  * keeps waiting for messages (failing with SP_ERR_IO after `timeout_ms` without
- * any); afterwards an empty poll is "empty" (SP_ERR_TIMEOUT).  So draining the
+ * any, e.g. while a partition's leader is down; the next take waits as long again,
+ * so a retried take recovers once the leader is back); afterwards an empty poll is
+ * "empty" (SP_ERR_TIMEOUT).  So draining the
  * channel (sp_sink_runner_drain, `run --once`) consumes what the topic held when
  * the drain started and returns; the daemon's runner simply keeps taking.
  *

@@ -11,7 +11,8 @@ can be tested without the internet.  Python 3 standard library only.
 Control endpoints (never logged as requests):
   POST /_control/faults    JSON fault or list of faults (appended)
   POST /_control/routes    JSON route or list of routes (tried before the table's)
-  POST /_control/reset     forget faults, added routes, request log and counters
+  POST /_control/reset     forget faults, added routes, request log and counters, and
+                           end the delays of requests still held by a `delay` fault
   GET  /_control/requests  {"requests": [...], "count": N, "max_concurrent": N}
 
 Start:  python3 fakeapi.py --port-file FILE [--routes FILE]... [--faults FILE]
@@ -141,6 +142,7 @@ class State:
         self.in_flight = 0
         self.max_concurrent = 0
         self.generation = 0  # bumped by reset: requests still running from before are not counted
+        self.released = threading.Event()  # set by reset: ends the delays under way
 
     def reset(self):
         with self.lock:
@@ -150,6 +152,8 @@ class State:
             self.in_flight = 0
             self.max_concurrent = 0
             self.generation += 1
+            self.released.set()
+            self.released = threading.Event()
 
     def take_fault(self, method, path, query):
         with self.lock:
@@ -270,23 +274,42 @@ class Handler(BaseHTTPRequestHandler):
         entry = {"method": method, "path": path, "query": query, "params": params,
                  "headers": {k: v for k, v in self.headers.items()}, "time": time.time()}
         with state.lock:
-            generation = state.generation
+            self.counted_generation = state.generation
             state.in_flight += 1
             state.max_concurrent = max(state.max_concurrent, state.in_flight)
             state.log.append(entry)
+            released = state.released
         try:
             fault = state.take_fault(method, path, query)
             entry["fault"] = fault["fault"] if fault else None
-            self.respond(state, method, path, params, fault, entry)
+            self.respond(state, method, path, params, fault, entry, released)
         finally:
-            with state.lock:
-                if state.generation == generation:
-                    state.in_flight -= 1
+            self.leave_in_flight()
 
-    def respond(self, state, method, path, params, fault, entry):
+    def leave_in_flight(self):
+        """The request being handled stops counting as in flight (once)."""
+        generation, self.counted_generation = getattr(self, "counted_generation", None), None
+        if generation is None:
+            return
+        state = self.server.state
+        with state.lock:
+            if state.generation == generation:
+                state.in_flight -= 1
+
+    def send_response(self, code, message=None):
+        # A request stops counting as in flight before its response leaves: the client
+        # may send its next request (on another connection) as soon as it has read this
+        # response, before this thread would otherwise get to the decrement, and
+        # max_concurrent would count one request too many.
+        self.leave_in_flight()
+        super().send_response(code, message)
+
+    def respond(self, state, method, path, params, fault, entry, released):
         kind = fault["fault"] if fault else None
         if kind == "delay":
-            time.sleep(float(fault.get("ms", 1000)) / 1000.0)
+            # A reset (POST /_control/reset) ends the delay early: a test can hold
+            # requests for as long as it needs and then let them go.
+            released.wait(float(fault.get("ms", 1000)) / 1000.0)
         elif kind == "reset":
             entry["status"] = 0
             # SO_LINGER 0 makes close() send RST instead of FIN.
@@ -473,7 +496,7 @@ class FakeAPI:
         self.proc = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--port-file", port_file,
                                       "--max-seconds", str(self.max_seconds)] + self.extra_args,
                                      stdout=subprocess.DEVNULL)
-        deadline = time.monotonic() + 15
+        deadline = time.monotonic() + 60  # a loaded machine may take seconds to start Python
         while not os.path.exists(port_file):
             if self.proc.poll() is not None or time.monotonic() > deadline:
                 self.__exit__(None, None, None)

@@ -19,8 +19,9 @@ fakeapi_start() {
     >"$FAKEAPI_DIR/stdout" 2>"$FAKEAPI_DIR/stderr" &
   FAKEAPI_PID=$!
   trap fakeapi_stop EXIT
-  local i
-  for ((i = 0; i < 1000; i++)); do
+  # up to 60 s: on a loaded machine Python may take seconds to start
+  local deadline=$((SECONDS + 60))
+  while ((SECONDS < deadline)); do
     if [[ -s $FAKEAPI_DIR/port ]]; then
       FAKEAPI_URL="http://127.0.0.1:$(cat "$FAKEAPI_DIR/port")"
       export FAKEAPI_URL FAKEAPI_PID
@@ -50,7 +51,7 @@ fakeapi_stop() {
 fakeapi_fault() { curl -sf -X POST --data-binary "$1" "$FAKEAPI_URL/_control/faults" >/dev/null; }
 # POST a route (JSON object or list); it is tried before the routes table.
 fakeapi_route() { curl -sf -X POST --data-binary "$1" "$FAKEAPI_URL/_control/routes" >/dev/null; }
-# Forget faults, added routes, the request log and the concurrency counter.
+# Forget faults, added routes, the request log and the concurrency counter; end the delays under way.
 fakeapi_reset() { curl -sf -X POST "$FAKEAPI_URL/_control/reset" >/dev/null; }
 # Print the request log as JSON.
 fakeapi_requests() { curl -sf "$FAKEAPI_URL/_control/requests"; }

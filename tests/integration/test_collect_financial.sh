@@ -78,7 +78,10 @@ check_values "$work/fault" csv AAPL,MSFT,GOOGL,AMZN,META,TSLA
 fakeapi_reset
 
 # One pipeline per data directory: a second process is refused while the first runs.
-fakeapi_fault '{"path": "^/v8/finance/chart/", "fault": "delay", "ms": 1500, "count": 7}'
+# The fake API holds the first one's requests (25 s, under Yahoo's 30 s time-out) until
+# the reset below lets them go: however slowly the second process starts, the first
+# still holds the lock when it looks.
+fakeapi_fault '{"path": "^/v8/finance/chart/", "fault": "delay", "ms": 25000, "count": 7}'
 "$bin" collect financial_data --config "$work/csv.yaml" --data-dir "$work/locked" 2>"$work/first.err" &
 first=$!
 for ((i = 0; i < 1500; i++)); do [[ -s $work/locked/.lock ]] && break; sleep 0.02; done
@@ -86,6 +89,7 @@ set +e
 "$bin" collect financial_data --config "$work/csv.yaml" --data-dir "$work/locked" 2>"$work/second.err"
 code=$?
 set -e
+fakeapi_reset
 [[ $code == 1 ]] || { echo "second process on the same data dir: want exit 1, got $code"; exit 1; }
 grep -q "in use by another stockpipe process pid $first" "$work/second.err" || { cat "$work/second.err"; exit 1; }
 wait "$first" || { echo "the first process failed:"; cat "$work/first.err"; exit 1; }

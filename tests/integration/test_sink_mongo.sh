@@ -39,7 +39,7 @@ else
   fake_pid=$!
   for ((i = 0; i < 3000; i++)); do [[ -s $work/port ]] && break; sleep 0.01; done
   [[ -s $work/port ]] || { echo "fakemongo did not start"; cat "$work/fakemongo.err"; exit 1; }
-  uri="mongodb://127.0.0.1:$(cat "$work/port")/?serverSelectionTimeoutMS=3000"
+  uri="mongodb://127.0.0.1:$(cat "$work/port")/?serverSelectionTimeoutMS=30000"
   fake=1
   echo "against tests/fakemongo (set STOCKPIPE_TEST_MONGODB_URI for a real server)"
 fi

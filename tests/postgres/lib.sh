@@ -25,15 +25,25 @@ pg_start() {
   PG_DIR=$(mktemp -d /tmp/sp_pg.XXXXXX)
   [[ $(id -u) == 0 ]] && chown postgres: "$PG_DIR"
   PG_PASSWORD=${PG_PASSWORD:-Sp-test-$$-$RANDOM}
-  PG_PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-  local q_dir q_bin
+  local q_dir q_bin attempt
   q_dir=$(printf %q "$PG_DIR")
   q_bin=$(printf %q "$PG_BIN")
   pg_as_owner "$q_bin/initdb -D $q_dir/data -U postgres --auth-local=trust --auth-host=scram-sha-256 --no-sync \
       -E UTF8 --no-locale >$q_dir/initdb.log 2>&1" || { cat "$PG_DIR/initdb.log" >&2; return 1; }
-  pg_as_owner "$q_bin/pg_ctl -D $q_dir/data -l $q_dir/server.log -w -t 30 start \
-      -o '-c listen_addresses=127.0.0.1 -p $PG_PORT -k $q_dir -c fsync=off' >/dev/null" ||
-    { cat "$PG_DIR/server.log" >&2; return 1; }
+  # The port is one the kernel handed out and took back: another process (a parallel
+  # test) may bind it before the server does.  Only then is it tried again, on another.
+  for attempt in 1 2 3 4 5; do
+    PG_PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    if pg_as_owner "$q_bin/pg_ctl -D $q_dir/data -l $q_dir/server.log -w -t 120 start \
+        -o '-c listen_addresses=127.0.0.1 -p $PG_PORT -k $q_dir -c fsync=off' >/dev/null"; then
+      break
+    fi
+    if [[ $attempt == 5 ]] || ! grep -q "could not bind IPv4 address" "$PG_DIR/server.log"; then
+      cat "$PG_DIR/server.log" >&2
+      return 1
+    fi
+    echo "pg_start: port $PG_PORT taken meanwhile; trying another" >&2
+  done
   "$PG_BIN/psql" -XAtq -h "$PG_DIR" -p "$PG_PORT" -U postgres -d postgres \
     -c "ALTER USER postgres PASSWORD '$PG_PASSWORD'" >/dev/null || return 1
   PG_CONNINFO="host=127.0.0.1 port=$PG_PORT user=postgres dbname=postgres password=$PG_PASSWORD"

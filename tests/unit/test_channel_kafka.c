@@ -15,7 +15,9 @@
  *     fresh consumer catches up with the end offsets it saw at start;
  *   - the leader of partition 0 taken down between takes (its connections cut) and
  *     brought back: the writer keeps taking, reconnects for the rows put after, and
- *     gets every row exactly once.
+ *     gets every row exactly once;
+ *   - a writer catching up while the leader does not answer fails its take after
+ *     its time-out, and a retried take recovers once the leader answers.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -39,25 +41,29 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define WAIT_US (5 * SP_US_PER_SEC)
+/* Deadlines for waits that end as soon as their condition holds: generous, for a
+ * loaded machine (ASan, parallel tests). */
+#define WAIT_US (15 * SP_US_PER_SEC)
 
 static int setup_cluster(void **state) {
   mock_env *env = kafka_mock_env_new();
   const struct {
     const char *name;
     int partitions;
-  } topics[] = {{"roundtrip", 3}, {"from_sink", 4}, {"poison", 1}, {"crash", 3}, {"outage", 3}};
+  } topics[] = {{"roundtrip", 3}, {"from_sink", 4}, {"poison", 1}, {"crash", 3}, {"outage", 3}, {"stall", 1}};
   for (size_t i = 0; i < sizeof topics / sizeof *topics; i++)
     assert_int_equal(rd_kafka_mock_topic_create(env->cluster, topics[i].name, topics[i].partitions, 3), 0);
   /* Fixed leaders for the outage test (broker 1 leads partition 0), the group's
    * coordinator on a broker that stays up. */
   for (int p = 0; p < 3; p++) assert_int_equal(rd_kafka_mock_partition_set_leader(env->cluster, "outage", p, p + 1), 0);
+  assert_int_equal(rd_kafka_mock_partition_set_leader(env->cluster, "stall", 0, 1), 0);
   assert_int_equal(rd_kafka_mock_coordinator_set(env->cluster, "group", "writers", 3), 0);
   *state = env;
   return 0;
 }
 
-static sp_channel *open_channel(const mock_env *env, const char *topic, int dataset, const char *qdir) {
+static sp_channel *open_channel_timeout(const mock_env *env, const char *topic, int dataset, const char *qdir,
+                                        int timeout_ms) {
   sp_channel_kafka_config cfg = {.base = {.name = dataset < 0 ? "collector" : "writer", .capacity = 100,
                                           .transaction_capacity = 10},
                                  .brokers = env->bootstraps,
@@ -65,11 +71,15 @@ static sp_channel *open_channel(const mock_env *env, const char *topic, int data
                                  .dataset = dataset,
                                  .group = "writers",
                                  .quarantine_dir = qdir,
-                                 .timeout_ms = 5000};
+                                 .timeout_ms = timeout_ms};
   sp_channel *ch = NULL;
   sp_error err = {0};
   if (sp_channel_kafka_open(&cfg, &ch, &err)) fail_msg("%s", err.msg);
   return ch;
+}
+
+static sp_channel *open_channel(const mock_env *env, const char *topic, int dataset, const char *qdir) {
+  return open_channel_timeout(env, topic, dataset, qdir, 30000);
 }
 
 /* Put test_events[first..first+n) in transactions of at most 10. */
@@ -190,7 +200,7 @@ static void test_writer_reads_the_kafka_sink_format(void **state) {
   test_events te;
   make_test_events(&te, ds, 0, 50);
   sp_sink_kafka_config kcfg = {.name = "collector_sink", .brokers = env->bootstraps, .topic = "from_sink",
-                               .dataset = SP_DS_STOCK_MOVEMENTS, .flush_timeout_ms = 5000};
+                               .dataset = SP_DS_STOCK_MOVEMENTS, .flush_timeout_ms = 30000};
   sp_sink *sink;
   sp_error err = {0};
   if (sp_sink_kafka_open(&kcfg, &sink, &err)) fail_msg("%s", err.msg);
@@ -223,7 +233,7 @@ static void produce_raw(const mock_env *env, const char *topic, const char *key,
                                      RD_KAFKA_V_VALUE((void *)value, strlen(value)), RD_KAFKA_V_HEADERS(h),
                                      RD_KAFKA_V_END),
                    0);
-  assert_int_equal(rd_kafka_flush(p, 5000), 0);
+  assert_int_equal(rd_kafka_flush(p, 30000), 0);
   rd_kafka_destroy(p);
 }
 
@@ -453,9 +463,24 @@ static void test_broker_down_and_back_loses_and_doubles_nothing(void **state) {
   int seen[60] = {0};
   void *txn;
   sp_error err = {0};
-  size_t n = take_batch(writer, &txn, &te, seen, NULL);
+  size_t n = take_batch(writer, &txn, &te, seen, NULL), total = n;
   assert_true(n > 0);
   assert_int_equal(sp_channel_take_commit(writer, txn, NULL, 0, &err), 0);
+  /* Until the writer has fetched all 30 rows (they are then held, not taken), take
+   * more: how many the first batch fetched depends on how fast each broker answered,
+   * and rows of partition 0 still unfetched when its leader goes down could not come
+   * before it is back (the takes would fail, waiting to catch up). */
+  sp_channel_counters c;
+  for (int64_t until = sp_monotonic_us() + 4 * WAIT_US; total < 30 && sp_monotonic_us() < until;) {
+    sp_channel_counters_snapshot(writer, &c);
+    if (c.EventPutSuccessCount >= 30) break;
+    n = take_batch(writer, &txn, &te, seen, NULL);
+    if (n) assert_int_equal(sp_channel_take_commit(writer, txn, NULL, 0, &err), 0);
+    else sp_channel_take_rollback(writer, txn);
+    total += n;
+  }
+  sp_channel_counters_snapshot(writer, &c);
+  assert_int_equal(c.EventPutSuccessCount, 30);
   /* The leader of partition 0 goes down while rows keep coming to the others. */
   assert_int_equal(rd_kafka_mock_broker_set_down(env->cluster, 1), 0);
   for (int round = 0; round < 3; round++) {
@@ -465,12 +490,55 @@ static void test_broker_down_and_back_loses_and_doubles_nothing(void **state) {
   }
   assert_int_equal(rd_kafka_mock_broker_set_up(env->cluster, 1), 0);
   put_events(collector, &te, 30, 30);
-  size_t total = 0;
+  total = 0;
   for (int i = 0; i < 60; i++) total += (size_t)seen[i];
   for (int64_t until = sp_monotonic_us() + 4 * WAIT_US; total < 60 && sp_monotonic_us() < until;)
     total += take_all(writer, &te, seen, 60 - total);
   for (int i = 0; i < 60; i++)
     if (seen[i] != 1) fail_msg("row %d taken %d times", i, seen[i]);
+  sp_channel_free(writer);
+  sp_channel_free(collector);
+  free_test_events(&te);
+}
+
+/* A writer catching up while its partition's leader does not answer: a take fails
+ * (SP_ERR_IO) once timeout_ms passed without a message, and a later take (the
+ * runner's retry) waits again and gets the rows once the leader answers, rather than
+ * failing at once forever.  The leader's first Fetch answer is held 3 s (the
+ * writer's time-out is 1 s). */
+static void test_stalled_catch_up_recovers(void **state) {
+  mock_env *env = *state;
+  test_events te;
+  make_test_events(&te, sp_dataset_get(SP_DS_FINANCIAL_DATA), 0, 5);
+  sp_channel *collector = open_channel(env, "stall", -1, NULL);
+  put_events(collector, &te, 0, 5);
+  sp_channel *writer = open_channel_timeout(env, "stall", SP_DS_FINANCIAL_DATA, NULL, 1000);
+  /* 1 = the Fetch request (Kafka protocol API key) */
+  assert_int_equal(rd_kafka_mock_broker_push_request_error_rtts(env->cluster, 1, 1, 1, RD_KAFKA_RESP_ERR_NO_ERROR, 3000),
+                   0);
+  int seen[5] = {0}, failed = 0;
+  size_t total = 0;
+  for (int64_t until = sp_monotonic_us() + 4 * WAIT_US; total < 5 && sp_monotonic_us() < until;) {
+    void *txn;
+    sp_error err = {0};
+    assert_int_equal(sp_channel_take_begin(writer, &txn, &err), 0);
+    size_t n = 0;
+    sp_event ev;
+    int rc;
+    while ((rc = sp_channel_take(writer, txn, &ev, sp_monotonic_us() + 300000, &err)) == SP_OK) {
+      long i = find_event(&te, &ev);
+      if (i < 0) fail_msg("event seq %llu is none of the rows put", (unsigned long long)ev.seq);
+      seen[i]++;
+      n++;
+    }
+    if (rc == SP_ERR_IO) failed++;
+    else if (rc != SP_ERR_TIMEOUT && rc != SP_ERR_FULL) fail_msg("%s", err.msg);
+    if (n) assert_int_equal(sp_channel_take_commit(writer, txn, NULL, 0, &err), 0);
+    else sp_channel_take_rollback(writer, txn);
+    total += n;
+  }
+  printf("# %d take(s) failed while the leader's answer was held\n", failed);
+  for (int i = 0; i < 5; i++) assert_int_equal(seen[i], 1);
   sp_channel_free(writer);
   sp_channel_free(collector);
   free_test_events(&te);
@@ -493,6 +561,7 @@ int main(void) {
       cmocka_unit_test(test_malformed_messages_are_dead_lettered_and_skipped),
       cmocka_unit_test(test_writer_crash_windows_lose_and_double_nothing),
       cmocka_unit_test(test_broker_down_and_back_loses_and_doubles_nothing),
+      cmocka_unit_test(test_stalled_catch_up_recovers),
       cmocka_unit_test(test_missing_topic_is_a_config_error),
   };
   return cmocka_run_group_tests(tests, setup_cluster, kafka_mock_env_teardown);

@@ -16,6 +16,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -125,11 +126,13 @@ static void test_capacity_and_transaction_capacity(void **state) {
 typedef struct taker_arg {
   sp_channel *ch;
   int taken;
+  _Atomic int64_t take_start_us; /* when the delayed taker began its take */
 } taker_arg;
 
 static void *delayed_taker(void *p) {
   taker_arg *a = p;
   usleep(30000);
+  atomic_store(&a->take_start_us, sp_monotonic_us());
   a->taken = take_events(a->ch, NULL, 2, true);
   return NULL;
 }
@@ -138,12 +141,15 @@ static void test_blocking_put_released_by_take(void **state) {
   (void)state;
   sp_channel *ch = open_memory("block", 2, 2, NULL);
   assert_int_equal(put_events(&ch, 1, 0, 2, 0), 0);
-  taker_arg a = {ch, 0};
+  taker_arg a = {ch, 0, 0};
   pthread_t th;
   pthread_create(&th, NULL, delayed_taker, &a);
-  int64_t t0 = sp_monotonic_us();
-  assert_int_equal(put_events(&ch, 1, 2, 1, 2 * SP_US_PER_SEC), 0); /* waits for the taker */
-  assert_true(sp_monotonic_us() - t0 >= 20000);
+  assert_int_equal(put_events(&ch, 1, 2, 1, 60 * SP_US_PER_SEC), 0); /* waits for the taker */
+  /* It returned after the taker began: it waited for the room the take made (timed
+   * against the taker's own clock reading, not a fixed sleep, which a loaded machine
+   * may stretch on either side). */
+  int64_t returned = sp_monotonic_us(), take_start = atomic_load(&a.take_start_us);
+  assert_true(take_start > 0 && returned >= take_start);
   pthread_join(th, NULL);
   assert_int_equal(a.taken, 2);
   char got[4][32];
@@ -319,7 +325,7 @@ static void *blocked_taker(void *p) {
 static void test_close_wakes_and_drains(void **state) {
   (void)state;
   sp_channel *ch = open_memory("close", 10, 10, NULL);
-  taker_arg a = {ch, 0};
+  taker_arg a = {ch, 0, 0};
   pthread_t th;
   pthread_create(&th, NULL, blocked_taker, &a);
   usleep(20000);
@@ -344,7 +350,10 @@ typedef struct stress_arg {
 
 static void *stress_producer(void *p) {
   stress_arg *a = p;
-  for (int i = 0; i < a->events; i += 10) put_events(&a->ch, 1, i, 10, SP_US_PER_SEC);
+  /* 60 s: the taker may be descheduled for a while on a loaded machine; a put that
+   * timed out would leave the taker waiting for events that never come */
+  for (int i = 0; i < a->events; i += 10)
+    if (put_events(&a->ch, 1, i, 10, 60 * SP_US_PER_SEC)) abort();
   atomic_fetch_add(a->done, 1);
   return NULL;
 }

@@ -187,7 +187,8 @@ static void run_pipeline(const char *dir, bool finish, bool fanout, kill_plan pl
     for (int64_t i = done + 1; i <= done + PER_TXN && i <= TOTAL; i++) {
       /* rows of several days, so batches span partitions */
       make_quote_event(&ev, "CRSH", ts_of("2026-01-01T00:00:00Z") + i * 600 * SP_US_PER_SEC, (double)i);
-      if (sp_put_txn_put(t, ev.data, ev.len, 10 * SP_US_PER_SEC, &err)) _exit(16);
+      /* 60 s for room in the channel: its sinks may be slow on a loaded machine */
+      if (sp_put_txn_put(t, ev.data, ev.len, 60 * SP_US_PER_SEC, &err)) _exit(16);
       last = i;
     }
     sp_state_batch_advance_watermark(b, "producer", "n", last);
@@ -200,7 +201,7 @@ static void run_pipeline(const char *dir, bool finish, bool fanout, kill_plan pl
   if (!finish)
     for (;;) pause(); /* wait for the kill */
   for (size_t i = 0; i < npipes; i++) {
-    sp_sink_runner_stop(pipes[i].runner, 30 * SP_US_PER_SEC);
+    sp_sink_runner_stop(pipes[i].runner, 120 * SP_US_PER_SEC);
     sp_sink_runner_free(pipes[i].runner);
     sp_channel_counters c;
     sp_channel_counters_snapshot(pipes[i].channel, &c);
@@ -311,9 +312,10 @@ static void test_kill_at_commit_steps(void **state) {
   for (int r = 0; r < rounds; r++)
     for (int point = KILL_BEFORE_DECIDE; point < KILL_POINTS; point++) {
       kill_plan plan = {(kill_point)point, 1 + (int)(rand_r(&seed) % 4)};
-      /* the child dies by SIGKILL at the step; the parent's SIGTERM after 10 s
-       * (also a crash: no handler) would mean it never got there */
-      int status = run_child(dir, false, true, plan, 10 * SP_US_PER_SEC, SIGTERM);
+      /* the child dies by SIGKILL at the step; the parent's SIGTERM after 60 s
+       * (also a crash: no handler) would mean it never got there (a loaded machine
+       * may take seconds to get there: the fsyncs of up to 4 transactions) */
+      int status = run_child(dir, false, true, plan, 60 * SP_US_PER_SEC, SIGTERM);
       if (WIFEXITED(status)) fail_msg("child exited with %d before its kill", WEXITSTATUS(status));
       died_there[point] += WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
       kills_while_producing += produced_so_far(dir) < TOTAL;

@@ -262,11 +262,12 @@ static sp_pipeline *open_started_pipeline(const sp_config *cfg, const sp_credent
   return p;
 }
 
-/* GET /health until its status is `want` (5 s at most); returns the last document. */
+/* GET /health until its status is `want` (60 s at most: it returns as soon as it is,
+ * and a loaded machine may be slow); returns the last document. */
 static cJSON *health_until(int port, int want) {
   cJSON *doc = NULL;
   int status = 0;
-  for (int i = 0; i < 500; i++) {
+  for (int64_t until = sp_monotonic_us() + 60 * SP_US_PER_SEC; sp_monotonic_us() < until;) {
     cJSON_Delete(doc);
     status = http_get_json(port, "/health", &doc);
     if (status == want) break;

@@ -55,7 +55,7 @@ static int start_fake(void **state) {
     execlp("python3", "python3", script, "--port-file", port_file, "--max-seconds", "120", (char *)NULL);
     _exit(127);
   }
-  for (int i = 0; i < 1000; i++) { /* up to 10 s */
+  for (int64_t until = sp_monotonic_us() + 60 * SP_US_PER_SEC; sp_monotonic_us() < until;) { /* Python may start slowly */
     FILE *f = fopen(port_file, "r");
     if (f) {
       int port = 0;
@@ -620,14 +620,14 @@ static void test_body_cap(void **state) {
 
 static void test_connection_refused(void **state) {
   fixture *f = *state;
-  /* A port nobody listens on: bind one, note it, close it. */
+  /* A port nobody listens on: bound here and held, never listened on (connections to
+   * it are refused), so no other process can take it meanwhile. */
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   assert_true(fd >= 0);
   struct sockaddr_in addr = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
   socklen_t alen = sizeof addr;
   assert_int_equal(bind(fd, (struct sockaddr *)&addr, sizeof addr), 0);
   assert_int_equal(getsockname(fd, (struct sockaddr *)&addr, &alen), 0);
-  close(fd);
   char url[64];
   snprintf(url, sizeof url, "http://127.0.0.1:%d", ntohs(addr.sin_port));
   sp_http_provider_settings s = {.name = "closed", .base_url = url, .max_attempts = 2, .backoff_base_ms = 10};
@@ -639,6 +639,7 @@ static void test_connection_refused(void **state) {
   assert_int_equal(resp.status, 0);
   assert_non_null(strstr(err.msg, "closed"));
   sp_http_response_free(&resp);
+  close(fd);
 }
 
 static void test_stop(void **state) {

@@ -22,7 +22,7 @@
 
 #include <librdkafka/rdkafka_mock.h>
 #include <pthread.h>
-#include <time.h>
+#include <unistd.h>
 
 #define PARTITIONS 4
 
@@ -98,7 +98,7 @@ static char **consume_all(const mock_env *env, const char *topic, size_t *count)
   size_t n = 0, cap = 64;
   char **lines = malloc(cap * sizeof *lines);
   int eofs = 0;
-  int64_t deadline = sp_monotonic_us() + 10 * SP_US_PER_SEC;
+  int64_t deadline = sp_monotonic_us() + 60 * SP_US_PER_SEC; /* it ends at the last EOF */
   while (eofs < PARTITIONS && sp_monotonic_us() < deadline) {
     rd_kafka_message_t *m = rd_kafka_consumer_poll(consumer, 100);
     if (!m) continue;
@@ -163,13 +163,20 @@ static void test_rows_arrive_once_with_key_and_json(void **state) {
 typedef struct broker_revival {
   rd_kafka_mock_cluster_t *cluster;
   int broker;
-  int delay_ms;
+  const sp_sink *sink; /* the broker comes back once this sink has retried a batch */
 } broker_revival;
 
+/* Bring the broker back once the sink has seen the outage (a batch failed and was
+ * retried), not after a fixed time: a loaded machine may take longer than any fixed
+ * time to reach its first commit.  (60 s at most, then the test's assertions fail.) */
 static void *revive_broker(void *arg) {
   broker_revival *r = arg;
-  struct timespec ts = {r->delay_ms / 1000, (long)(r->delay_ms % 1000) * 1000000L};
-  nanosleep(&ts, NULL);
+  sp_sink_counters seen;
+  int64_t until = sp_monotonic_us() + 60 * SP_US_PER_SEC;
+  do {
+    usleep(10000);
+    sp_metrics_snapshot_sink(&r->sink->counters, &seen);
+  } while (seen.WriteRetryCount == 0 && sp_monotonic_us() < until);
   rd_kafka_mock_broker_set_up(r->cluster, r->broker);
   return NULL;
 }
@@ -202,15 +209,16 @@ static void test_broker_down_mid_stream_loses_nothing(void **state) {
   make_test_events(&te, ds, 0, 400);
 
   put_events(ch, te.events, 200);
-  if (sp_sink_runner_drain(r, sp_monotonic_us() + 10 * SP_US_PER_SEC, NULL, &err)) fail_msg("%s", err.msg);
+  if (sp_sink_runner_drain(r, sp_monotonic_us() + 60 * SP_US_PER_SEC, NULL, &err)) fail_msg("%s", err.msg);
 
-  /* Broker 1 leads partitions 0 and 3: take it down, bring it back in 1.5 s. */
+  /* Broker 1 leads partitions 0 and 3: take it down, bring it back once the sink has
+   * retried a batch. */
   assert_int_equal(rd_kafka_mock_broker_set_down(env->cluster, 1), 0);
-  broker_revival revival = {env->cluster, 1, 1500};
+  broker_revival revival = {env->cluster, 1, s};
   pthread_t thread;
   assert_int_equal(pthread_create(&thread, NULL, revive_broker, &revival), 0);
   put_events(ch, te.events + 200, 200);
-  int rc = sp_sink_runner_drain(r, sp_monotonic_us() + 12 * SP_US_PER_SEC, NULL, &err);
+  int rc = sp_sink_runner_drain(r, sp_monotonic_us() + 120 * SP_US_PER_SEC, NULL, &err);
   pthread_join(thread, NULL);
   if (rc) fail_msg("%s", err.msg);
   sp_sink_counters counters;

@@ -37,7 +37,7 @@ static int consume(const char *bootstrap, const char *topic, int partitions) {
   rd_kafka_assign(rk, parts);
   rd_kafka_topic_partition_list_destroy(parts);
   int eofs = 0, rc = 0;
-  int64_t deadline = sp_monotonic_us() + 10 * SP_US_PER_SEC;
+  int64_t deadline = sp_monotonic_us() + 60 * SP_US_PER_SEC; /* it ends at the last EOF */
   while (eofs < partitions && sp_monotonic_us() < deadline) {
     rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
     if (!m) continue;

@@ -189,6 +189,10 @@ static int kill_sink_connections(const char *conninfo) {
   return killed;
 }
 
+/* How long a drain may retry: it ends as soon as the channel is empty, so a generous
+ * bound costs nothing and a loaded machine (ASan, parallel tests) cannot exceed it. */
+#define DRAIN_US (60 * SP_US_PER_SEC)
+
 static int run_runner(const char *kind, const char *target, const sp_dataset_def *ds, long first, long count,
                       long batch, bool kill) {
   sp_error err = {0};
@@ -211,7 +215,7 @@ static int run_runner(const char *kind, const char *target, const sp_dataset_def
   size_t half = te.n / 2;
   uint64_t delivered = 0, more = 0;
   put_all(ch, te.events, half);
-  int rc = sp_sink_runner_drain(r, sp_monotonic_us() + 10 * SP_US_PER_SEC, &delivered, &err);
+  int rc = sp_sink_runner_drain(r, sp_monotonic_us() + DRAIN_US, &delivered, &err);
   if (!rc && kill) {
     int killed = kill_sink_connections(target);
     printf("terminated %d sink connection(s)\n", killed);
@@ -219,7 +223,7 @@ static int run_runner(const char *kind, const char *target, const sp_dataset_def
   }
   if (!rc) {
     put_all(ch, te.events + half, te.n - half);
-    rc = sp_sink_runner_drain(r, sp_monotonic_us() + 10 * SP_US_PER_SEC, &more, &err);
+    rc = sp_sink_runner_drain(r, sp_monotonic_us() + DRAIN_US, &more, &err);
   }
   sp_sink_counters counters;
   sp_metrics_snapshot_sink(&s->counters, &counters);
