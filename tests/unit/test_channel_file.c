@@ -340,6 +340,17 @@ static off_t records_end(const char *seg) {
   return off;
 }
 
+/* The channel reopened over a damaged segment of child_puts_10's: it counted
+ * `corrupt` corrupt records and its other 9 events are taken (committed) into nums. */
+static sp_channel *reopen_damaged(fixture *f, uint64_t corrupt, int nums[16]) {
+  sp_channel *ch = open_fc(f);
+  sp_channel_file_stats st;
+  sp_channel_file_stats_get(ch, &st);
+  assert_int_equal(st.corrupt_records, corrupt);
+  assert_int_equal(take_nums(ch, nums, NULL, 16, true), 9);
+  return ch;
+}
+
 static void test_torn_tail(void **state) {
   fixture *f = *state;
   in_crashing_child(f, child_puts_10);
@@ -355,12 +366,8 @@ static void test_torn_tail(void **state) {
   static const uint8_t zeros[10];
   assert_int_equal(pwrite(fd, zeros, sizeof zeros, end - 10), 10);
   close(fd);
-  sp_channel *ch = open_fc(f);
-  sp_channel_file_stats st;
-  sp_channel_file_stats_get(ch, &st);
-  assert_int_equal(st.corrupt_records, 0);
   int nums[16];
-  assert_int_equal(take_nums(ch, nums, NULL, 16, true), 9);
+  sp_channel *ch = reopen_damaged(f, 0, nums);
   assert_int_equal(nums[8], 8);
   assert_invariant(ch);
   sp_channel_free(ch);
@@ -384,12 +391,8 @@ static void test_corrupt_record_quarantined(void **state) {
   buf[off + 33] ^= 0xff;
   assert_int_equal(pwrite(fd, buf + off + 33, 1, (off_t)(off + 33)), 1);
   close(fd);
-  sp_channel *ch = open_fc(f);
-  sp_channel_file_stats st;
-  sp_channel_file_stats_get(ch, &st);
-  assert_int_equal(st.corrupt_records, 1);
   int nums[16];
-  assert_int_equal(take_nums(ch, nums, NULL, 16, true), 9);
+  sp_channel *ch = reopen_damaged(f, 1, nums);
   assert_int_equal(nums[0], 0);
   assert_int_equal(nums[1], 1);
   assert_int_equal(nums[2], 3); /* event 2 was the corrupt one */
