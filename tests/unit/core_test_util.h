@@ -73,10 +73,12 @@ typedef struct temp_store {
   sp_state *st;
 } temp_store;
 
-static inline void temp_store_open(temp_store *s) {
+/* Open it; returns s->st. */
+static inline sp_state *temp_store_open(temp_store *s) {
   sp_error err;
   make_temp_dir(s->dir, sizeof s->dir);
   assert_int_equal(sp_state_open(s->dir, &s->st, &err), 0);
+  return s->st;
 }
 
 /* Close the store and remove its directory. */

@@ -164,8 +164,7 @@ static bool wants_key(sp_backfill *b, const char *key, int64_t t) {
 static void test_cursor_joins_live_and_resumes(void **state) {
   (void)state;
   temp_store store;
-  temp_store_open(&store);
-  sp_state *st = store.st;
+  sp_state *st = temp_store_open(&store);
   sp_error err = {0};
   sp_backfill *b;
   assert_int_equal(sp_backfill_open(st, SOURCE, "a..b", 100 * DAY, 200 * DAY, 0, &b, &err), 0);
@@ -245,8 +244,7 @@ static void test_cursor_joins_live_and_resumes(void **state) {
 static void test_cursor_redecided_and_legacy(void **state) {
   (void)state;
   temp_store store;
-  temp_store_open(&store);
-  sp_state *st = store.st;
+  sp_state *st = temp_store_open(&store);
   sp_error err = {0};
   sp_backfill *b;
   /* a joining cursor that stored nothing... */

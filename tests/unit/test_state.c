@@ -18,8 +18,7 @@
 static void test_watermarks_seen_blobs(void **state) {
   (void)state;
   temp_store store;
-  temp_store_open(&store);
-  sp_state *st = store.st;
+  sp_state *st = temp_store_open(&store);
   sp_error err = {0};
   int64_t v = -1;
   bool found = true;
@@ -76,8 +75,7 @@ static void test_watermarks_seen_blobs(void **state) {
 static void test_watermarks_merge_per_series(void **state) {
   (void)state;
   temp_store store;
-  temp_store_open(&store);
-  sp_state *st = store.st;
+  sp_state *st = temp_store_open(&store);
   sp_error err = {0};
   sp_state_batch *b = sp_state_batch_new();
   const int64_t times[] = {300, 100, 500, 200};
@@ -110,8 +108,7 @@ static void test_watermarks_merge_per_series(void **state) {
 static void test_decide_moves_watermark_with_commit(void **state) {
   (void)state;
   temp_store store;
-  temp_store_open(&store);
-  sp_state *st = store.st;
+  sp_state *st = temp_store_open(&store);
   sp_error err = {0};
   sp_channel_config ca = {"state_a", 10, 10, NULL}, cb = {"state_b", 1, 1, NULL};
   sp_channel *a, *b;
