@@ -4,9 +4,17 @@
  * (the dataset's source, its channels and sinks, validation, indicators), cut into
  * chunks its providers serve and resumable after an interruption (core/backfill.h).
  * On a terminal a one-line progress bar is redrawn on stderr; otherwise only the
- * summary line and log lines are printed.  Exit 0, 1 when a chunk failed or the run
- * was interrupted (what was stored stays; re-run the same command to continue), 2
- * for usage or config errors (among them a provider that cannot serve history).
+ * summary line and log lines are printed.  Exit 0, 1 when a chunk failed, the run
+ * was interrupted or a provider's daily quota stopped it (what was stored stays;
+ * re-run the same command to continue: after 00:00 UTC for a quota), 2 for usage or
+ * config errors (among them a provider that cannot serve history).
+ *
+ * Daily quotas (core/quota.h, "Backfill"): the backfill counts its requests in the
+ * same per-provider daily counter as the live rounds and spends only what is left
+ * today beyond a reserve for them (--quota-reserve, default 20 % of the daily limit).
+ * Ticker rounds are cut to what is left (one request per ticker); when nothing is
+ * left, or a round was cut short anyway (its rows are then dropped, core/agent.c), it
+ * stops with a message naming the provider, its limit and the requests used.
  */
 #include "cli/cli.h"
 #include "cli/collect_round.h"
@@ -14,9 +22,11 @@
 #include "core/agent.h"
 #include "core/backfill.h"
 #include "core/log.h"
+#include "core/quota.h"
 #include "core/timeutil.h"
 #include "core/universe.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +43,7 @@ static const sp_cli_option backfill_options[] = {
     {"to", true, "DATE", "last day of the range, inclusive (default: up to now)"},
     {"tickers", true, "LIST", "comma-separated symbols replacing the source's ticker list"},
     {"chunk-days", true, "N", "days per request (default: 90 within the provider's limit, 365 without one)"},
+    {"quota-reserve", true, "PCT", "share of each provider's daily_limit left to the live rounds (default 20)"},
     {NULL, false, NULL, NULL}};
 
 static const char usage[] =
@@ -47,12 +58,17 @@ static const char usage[] =
     "series already collected is filled only before its first stored row (docs/OPERATIONS.md).\n"
     "Datasets whose providers cannot serve history (financial_data quotes are snapshots, policy events) are\n"
     "refused, naming the provider and why.\n"
-    "A progress bar is drawn on a terminal.  Exit 0; 1 when a chunk failed or the run was interrupted\n"
-    "(the other chunks are stored; re-run to retry); 2 for usage or config errors.\n\nOptions:\n"
+    "Providers with a daily quota (providers.<name>.daily_limit) are asked only for what is left of it today\n"
+    "beyond --quota-reserve percent kept for the live rounds; when it is spent the backfill stops, naming the\n"
+    "provider, its limit and the requests used: re-run the same command after 00:00 UTC to resume.\n"
+    "A progress bar is drawn on a terminal.  Exit 0; 1 when a chunk failed, the run was interrupted or a\n"
+    "daily quota stopped it (the other chunks are stored; re-run to continue); 2 for usage or config errors.\n"
+    "\nOptions:\n"
     "  --from DATE            first day of the range (YYYY-MM-DD), required\n"
     "  --to DATE              last day of the range, inclusive (default: up to now)\n"
     "  --tickers LIST         comma-separated symbols replacing the source's ticker list\n"
     "  --chunk-days N         days per request (default: 90 within the provider's limit, 365 without one)\n"
+    "  --quota-reserve PCT    percent of each provider's daily_limit left to the live rounds (0-100, default 20)\n"
     SP_CLI_COMMON_OPTIONS_HELP;
 
 /* The one-line progress bar (terminal only). */
@@ -98,13 +114,54 @@ typedef struct source_plan {
   const sp_config_source *source;
   int64_t start_us, end_us, chunk_us;
   size_t nchunks;
+  const char *limited[SP_SOURCE_MAX_PROVIDERS]; /* its providers serving history with a daily quota */
+  size_t nlimited;
 } source_plan;
 
-/* Merge the history limits of the source's providers that serve it; those that
- * cannot are named with the reason and left out of the backfill (disabled in its
- * rounds).  A source none of whose providers can is refused: exit 2. */
-static int check_providers(const sp_config_source *src, const sp_dataset_def *ds, sp_source_history *limits) {
+/* The daily quotas of a backfill: the reserve asked for, and what stopped it. */
+typedef struct quota_watch {
+  int reserve_percent;  /* --quota-reserve */
+  bool stopped;         /* a provider's quota is spent for today */
+  const char *provider; /* that provider (a config string) */
+  int64_t limit, used;  /* its daily_limit and the requests counted today */
+  bool whole_day;       /* a round was cut short although the day's whole allowance was left */
+} quota_watch;
+
+/* What the quota-limited providers of `plan` still let this backfill send today: the
+ * smallest allowance (core/quota.h, sp_quota_backfill_budget), INT64_MAX when none is
+ * limited; *whole_day (may be NULL) gets the smallest a day allows them at all.
+ * When the allowance is 0, q names the provider, its limit and use. */
+static int64_t quota_allowance(sp_pipeline *p, const source_plan *plan, quota_watch *q, int64_t *whole_day) {
+  int64_t smallest = INT64_MAX;
+  if (whole_day) *whole_day = INT64_MAX;
+  for (size_t i = 0; i < plan->nlimited; i++) {
+    int64_t limit, used;
+    sp_error err;
+    if (sp_pipeline_quota_of(p, plan->limited[i], sp_round_now_us(), &limit, &used, &err) != SP_OK) {
+      sp_cli_error("backfill: daily quota of %s: %s", plan->limited[i], err.msg);
+      continue; /* the round's own count refuses what it cannot count */
+    }
+    int64_t allowance = sp_quota_backfill_budget(limit, used, q->reserve_percent);
+    int64_t a_day = sp_quota_backfill_budget(limit, 0, q->reserve_percent);
+    if (allowance < smallest) smallest = allowance;
+    if (whole_day && a_day < *whole_day) *whole_day = a_day;
+    if (allowance == 0 && !q->provider) {
+      q->provider = plan->limited[i];
+      q->limit = limit;
+      q->used = used;
+    }
+  }
+  return smallest;
+}
+
+/* Merge the history limits of the source's providers that serve it into plan (and
+ * note those with a daily quota); those that cannot are named with the reason and
+ * left out of the backfill (disabled in its rounds).  A source none of whose
+ * providers can is refused: exit 2. */
+static int check_providers(const sp_config *cfg, const sp_config_source *src, const sp_dataset_def *ds,
+                           sp_source_history *limits, source_plan *plan) {
   memset(limits, 0, sizeof *limits);
+  plan->nlimited = 0;
   const char *interval = ds->id == SP_DS_STOCK_MOVEMENTS ? sp_bar_interval_name(src->bar_interval) : NULL;
   size_t serving = 0;
   for (size_t i = 0; i < src->providers.count; i++) {
@@ -115,6 +172,8 @@ static int check_providers(const sp_config_source *src, const sp_dataset_def *ds
     if (p && sp_source_serves_history(p, ds, interval, &h, why, sizeof why)) {
       sp_backfill_limits_merge(limits, &h, serving == 0);
       serving++;
+      const sp_config_provider *cp = sp_config_find_provider(cfg, name);
+      if (cp && cp->daily_limit > 0 && plan->nlimited < SP_SOURCE_MAX_PROVIDERS) plan->limited[plan->nlimited++] = name;
     } else {
       sp_cli_error("backfill %s: provider %s (source %s) cannot serve history: %s", ds->name, name, src->name, why);
     }
@@ -147,12 +206,14 @@ static int series_keys(const sp_config_source *src, const sp_dataset_def *ds, co
 
 /* One chunk round for `tickers` (keys: their series, parallel; both empty = the
  * source's own list and every series met).  Returns the round's code; on success the
- * series' cursors are at the window's end, on failure they are skipped this run. */
+ * series' cursors are at the window's end, on failure they are skipped this run; on
+ * SP_ERR_QUOTA (a daily quota cut the round short, nothing stored) neither. */
 static int run_chunk(sp_pipeline *p, const sp_config_source *src, sp_backfill *b, const sp_source_window *w,
                      const sp_strlist *tickers, const sp_strlist *keys, sp_error *err) {
   sp_source_report report;
   const char *const *key_list = keys->count ? (const char *const *)keys->items : NULL;
-  int rc = sp_pipeline_backfill_chunk(p, src, sp_now_us(), w, b, keys->count ? tickers : NULL, &report, err);
+  int rc = sp_pipeline_backfill_chunk(p, src, sp_round_now_us(), w, b, keys->count ? tickers : NULL, &report, err);
+  if (rc == SP_ERR_QUOTA) return rc;
   if (rc == SP_OK) rc = sp_backfill_chunk_done(b, w, key_list, keys->count, err);
   if (rc != SP_OK) sp_backfill_chunk_failed(b, w, key_list, keys->count);
   return rc;
@@ -172,13 +233,16 @@ static void chunk_failed_message(const progress *pr, const char *dataset, const 
 /* One chunk for a batch of tickers (keys: their series; both empty = the source's own
  * list).  When the round fails with several tickers, each is retried alone to find the
  * failing ones (rows the group round stored are behind their cursors: none is stored
- * twice).  Counts failed (ticker) chunks into *failed; returns true when any failed. */
+ * twice).  Counts failed (ticker) chunks into *failed; returns true when any failed.
+ * A round a daily quota cut short sets *quota_cut and ends the batch (not a failure). */
 static bool run_batch(sp_pipeline *p, const sp_config_source *src, sp_backfill *b, const sp_source_window *w,
                       const sp_strlist *tickers, const sp_strlist *keys, const progress *pr,
-                      const volatile bool *stop, size_t *failed) {
+                      const volatile bool *stop, size_t *failed, bool *quota_cut) {
   const char *dataset = sp_dataset_get(src->dataset)->name;
   sp_error err;
-  if (run_chunk(p, src, b, w, tickers, keys, &err) == SP_OK || *stop) return false;
+  int rc = run_chunk(p, src, b, w, tickers, keys, &err);
+  *quota_cut = rc == SP_ERR_QUOTA;
+  if (rc == SP_OK || *quota_cut || *stop) return false;
   if (tickers->count <= 1) {
     chunk_failed_message(pr, dataset, tickers->count ? tickers->items[0] : src->name, w, &err);
     (*failed)++;
@@ -187,7 +251,12 @@ static bool run_batch(sp_pipeline *p, const sp_config_source *src, sp_backfill *
   for (size_t k = 0; k < tickers->count && !*stop; k++) {
     sp_strlist one_ticker = {&tickers->items[k], 1}, one_key = {&keys->items[k], 1};
     sp_backfill_retry(b, keys->items[k]); /* the group's failure marked it */
-    if (run_chunk(p, src, b, w, &one_ticker, &one_key, &err) != SP_OK && !*stop) {
+    rc = run_chunk(p, src, b, w, &one_ticker, &one_key, &err);
+    if (rc == SP_ERR_QUOTA) {
+      *quota_cut = true;
+      break;
+    }
+    if (rc != SP_OK && !*stop) {
       chunk_failed_message(pr, dataset, tickers->items[k], w, &err);
       (*failed)++;
     }
@@ -195,10 +264,11 @@ static bool run_batch(sp_pipeline *p, const sp_config_source *src, sp_backfill *
   return true;
 }
 
-/* Run every chunk of one source, counting failed (ticker) chunks into *failed.
- * Returns SP_EXIT_OK, or SP_EXIT_FAILURE when it could not run at all. */
+/* Run every chunk of one source, counting failed (ticker) chunks into *failed, until
+ * done or a daily quota is spent (q->stopped).  Returns SP_EXIT_OK, or
+ * SP_EXIT_FAILURE when it could not run at all. */
 static int backfill_source(sp_pipeline *p, const source_plan *plan, const char *run_id, const sp_strlist *tickers,
-                           progress *pr, const volatile bool *stop, size_t *failed) {
+                           progress *pr, const volatile bool *stop, size_t *failed, quota_watch *q) {
   const sp_config_source *src = plan->source;
   const sp_dataset_def *ds = sp_dataset_get(src->dataset);
   sp_strlist keys = {NULL, 0};
@@ -233,14 +303,30 @@ static int backfill_source(sp_pipeline *p, const source_plan *plan, const char *
       }
     bool skip = keys.count > 0 && round_tickers.count == 0; /* stored by an earlier run, or nothing to fill */
     size_t count = round_tickers.count;
-    for (size_t off = 0; !skip && !give_up && off < (count ? count : 1) && !*stop; off += ROUND_TICKERS) {
+    for (size_t off = 0; !skip && !give_up && !q->stopped && off < (count ? count : 1) && !*stop;) {
+      int64_t whole_day;
+      int64_t allowance = quota_allowance(p, plan, q, &whole_day);
+      if (allowance == 0) {
+        q->stopped = true;
+        break;
+      }
       size_t size = count - off < ROUND_TICKERS ? count - off : ROUND_TICKERS;
+      if ((int64_t)size > allowance) size = (size_t)allowance; /* a request per ticker at least */
       sp_strlist batch_tickers = {round_tickers.items + off, size}, batch_keys = {round_keys.items + off, size};
+      bool cut = false;
       /* series met as rows arrive: a later chunk could pass one that failed here */
-      if (run_batch(p, src, b, &w, &batch_tickers, &batch_keys, pr, stop, failed) && keys.count == 0) give_up = true;
+      if (run_batch(p, src, b, &w, &batch_tickers, &batch_keys, pr, stop, failed, &cut) && keys.count == 0)
+        give_up = true;
+      if (cut) { /* the round asked for more than was left: nothing of it stored */
+        q->whole_day = allowance == whole_day;
+        quota_allowance(p, plan, q, NULL); /* names the provider spent */
+        q->stopped = true;
+      }
+      off += size ? size : 1;
       pr->rows = rows_before + sp_backfill_rows(b);
       progress_draw(pr);
     }
+    if (q->stopped) break; /* this chunk is not done: the next run starts with it */
     if (!skip) pr->done_here++;
     pr->rows = rows_before + sp_backfill_rows(b);
     pr->done++;
@@ -301,6 +387,41 @@ static int parse_range(const sp_cli_context *ctx, int64_t *from_us, int64_t *to_
   return SP_EXIT_OK;
 }
 
+static int parse_quota_reserve(const sp_cli_context *ctx, int *percent) {
+  const char *text = sp_cli_get(ctx, "quota-reserve");
+  *percent = SP_QUOTA_BACKFILL_RESERVE_PERCENT;
+  if (!text) return SP_EXIT_OK;
+  char *end;
+  long value = strtol(text, &end, 10);
+  if (*text == '\0' || (*end != '\0' && strcmp(end, "%") != 0) || value < 0 || value > 100) {
+    sp_cli_error("backfill: --quota-reserve takes a percentage from 0 to 100, not '%s'", text);
+    return SP_EXIT_USAGE;
+  }
+  *percent = (int)value;
+  return SP_EXIT_OK;
+}
+
+/* Say why a daily quota stopped the backfill, and when it resumes. */
+static void quota_stop_message(const progress *pr, const sp_dataset_def *ds, const quota_watch *q) {
+  progress_break(pr);
+  char day[SP_DATE_TEXT_MAX];
+  sp_format_date(sp_timestamp_to_days(sp_round_now_us()), day);
+  if (!q->provider) {
+    sp_cli_error("backfill %s: stopped by a daily quota (see the messages above); re-run the same command after "
+                 "00:00 UTC to resume where it stopped", ds->name);
+    return;
+  }
+  sp_cli_error("backfill %s: stopped by the daily quota of %s: %lld of its %lld requests (daily_limit) used on %s, "
+               "%lld kept for the live rounds (--quota-reserve %d%%); re-run the same command after 00:00 UTC to "
+               "resume where it stopped",
+               ds->name, q->provider, (long long)q->used, (long long)q->limit, day,
+               (long long)(q->limit * q->reserve_percent / 100), q->reserve_percent);
+  if (q->whole_day)
+    sp_cli_error("backfill %s: a round of this backfill needs more requests of %s than one day allows it (retries "
+                 "count too): if this repeats, raise providers.%s.daily_limit or lower --quota-reserve",
+                 ds->name, q->provider, q->provider);
+}
+
 static int parse_chunk_days(const sp_cli_context *ctx, int64_t *chunk_us) {
   const char *text = sp_cli_get(ctx, "chunk-days");
   *chunk_us = 0;
@@ -324,9 +445,10 @@ static int plan_sources(const sp_cli_context *ctx, const sp_dataset_def *ds, int
     const sp_config_source *src = &cfg->sources[i];
     if (src->dataset != ds->id || !src->enabled) continue;
     sp_source_history limits;
-    int rc = check_providers(src, ds, &limits);
+    source_plan *plan = &plans[*nplans];
+    int rc = check_providers(cfg, src, ds, &limits, plan);
     if (rc != SP_EXIT_OK) return rc;
-    source_plan *plan = &plans[(*nplans)++];
+    (*nplans)++;
     plan->source = src;
     bool clamped;
     sp_error err;
@@ -368,6 +490,8 @@ static int backfill_with(sp_cli_context *ctx) {
   char run_id[64];
   int rc = parse_range(ctx, &from_us, &to_us, run_id, sizeof run_id);
   if (rc == SP_EXIT_OK) rc = parse_chunk_days(ctx, &chunk_us);
+  quota_watch quota = {0};
+  if (rc == SP_EXIT_OK) rc = parse_quota_reserve(ctx, &quota.reserve_percent);
   sp_strlist option_tickers = {NULL, 0};
   const char *tickers_text = sp_cli_get(ctx, "tickers");
   if (rc == SP_EXIT_OK && tickers_text && sp_cli_split_list(tickers_text, &option_tickers) != 0) rc = SP_EXIT_FAILURE;
@@ -378,7 +502,7 @@ static int backfill_with(sp_cli_context *ctx) {
   source_plan *plans = calloc(cfg->nsources ? cfg->nsources : 1, sizeof *plans);
   size_t nplans = 0;
   if (!plans) rc = SP_EXIT_FAILURE;
-  if (rc == SP_EXIT_OK) rc = plan_sources(ctx, ds, from_us, to_us, chunk_us, sp_now_us(), plans, &nplans);
+  if (rc == SP_EXIT_OK) rc = plan_sources(ctx, ds, from_us, to_us, chunk_us, sp_round_now_us(), plans, &nplans);
 
   progress pr = {.tty = isatty(STDERR_FILENO) == 1, .dataset = ds->name, .started_us = sp_monotonic_us()};
   /* On a terminal the bar is the report; INFO lines per chunk would tear it. */
@@ -392,6 +516,7 @@ static int backfill_with(sp_cli_context *ctx) {
   size_t failed = 0;
   if (rc == SP_EXIT_OK) {
     int orc = sp_pipeline_open(cfg, &ctx->credentials, stop, &p, &err);
+    if (!orc) sp_pipeline_quota_reserve(p, quota.reserve_percent);
     if (!orc) orc = sp_pipeline_start(p, &err);
     if (orc) {
       sp_cli_error("%s", err.msg);
@@ -399,10 +524,10 @@ static int backfill_with(sp_cli_context *ctx) {
     }
   }
   progress_draw(&pr);
-  for (size_t i = 0; rc == SP_EXIT_OK && i < nplans && !*stop; i++) {
+  for (size_t i = 0; rc == SP_EXIT_OK && i < nplans && !*stop && !quota.stopped; i++) {
     sp_strlist tickers;
     rc = source_tickers(cfg, plans[i].source, tickers_text ? &option_tickers : NULL, &universe, &tickers);
-    if (rc == SP_EXIT_OK) rc = backfill_source(p, &plans[i], run_id, &tickers, &pr, stop, &failed);
+    if (rc == SP_EXIT_OK) rc = backfill_source(p, &plans[i], run_id, &tickers, &pr, stop, &failed, &quota);
     if (plans[i].source->tickers.kind == SP_TICKERS_SP500 && !tickers_text) free(tickers.items);
   }
   if (p) {
@@ -421,9 +546,12 @@ static int backfill_with(sp_cli_context *ctx) {
     double secs = (double)(sp_monotonic_us() - pr.started_us) / 1e6;
     fprintf(stderr, "backfill %s %s: %zu/%zu chunks, %lld rows stored, %zu failed chunk(s), %.1f s%s\n", ds->name,
             run_id, pr.done, pr.total, (long long)pr.rows, failed, secs,
-            *stop ? " (interrupted: re-run the same command to continue)" : "");
+            *stop             ? " (interrupted: re-run the same command to continue)"
+            : quota.stopped ? " (stopped by a daily quota)"
+                            : "");
   }
-  if (rc == SP_EXIT_OK && (failed || *stop)) rc = SP_EXIT_FAILURE;
+  if (quota.stopped && !*stop) quota_stop_message(&pr, ds, &quota);
+  if (rc == SP_EXIT_OK && (failed || *stop || quota.stopped)) rc = SP_EXIT_FAILURE;
   free(plans);
   sp_universe_free(&universe);
   sp_cli_free_list(&option_tickers);

@@ -57,7 +57,7 @@ int sp_cli_collect_round(sp_cli_context *ctx, unsigned datasets, const sp_strlis
   }
   int exit_code = SP_EXIT_OK;
   int ran = 0;
-  int64_t now = sp_now_us();
+  int64_t now = sp_round_now_us();
   for (size_t i = 0; i < cfg->nsources && !*stop; i++) {
     const sp_config_source *src = &cfg->sources[i];
     if (!(datasets & (1u << src->dataset)) || !src->enabled) continue;

@@ -33,6 +33,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -90,6 +91,7 @@ struct sp_pipeline {
   int64_t opened_us;            /* wall clock when the pipeline was opened */
   bool started;
   bool spread_quotas;           /* rounds spend their share of daily quotas (the daemon) */
+  int quota_reserve_percent;    /* backfill rounds leave this share of daily limits (core/quota.h) */
 };
 
 /* ---- building ------------------------------------------------------------------- */
@@ -305,6 +307,7 @@ int sp_pipeline_open(const sp_config *config, const sp_credentials *credentials,
   p->creds = credentials;
   p->stop = stop;
   p->lock_fd = -1;
+  p->quota_reserve_percent = SP_QUOTA_BACKFILL_RESERVE_PERCENT;
   p->opened_us = sp_now_us();
   pthread_mutex_init(&p->marks_mutex, NULL);
   sp_membudget_init(&p->budget, PIPELINE_MEMORY_BUDGET);
@@ -429,6 +432,37 @@ static int64_t round_daily_limit(void *arg, const char *provider) {
   round_ctx *rc = arg;
   const sp_config_provider *cp = sp_config_find_provider(rc->p->cfg, provider);
   return cp ? cp->daily_limit : 0;
+}
+
+/* Rounds every enabled source using `provider` still runs today (core/quota.h,
+ * "Spreading"), from their schedules and recorded last runs; 0 when the pipeline does
+ * not spread quotas (one-off rounds spend what is left). */
+static int round_rounds_left(void *arg, const char *provider) {
+  round_ctx *rc = arg;
+  const sp_config *cfg = rc->p->cfg;
+  if (!rc->p->spread_quotas) return 0;
+  sp_quota_source *sources = calloc(cfg->nsources ? cfg->nsources : 1, sizeof *sources);
+  if (!sources) return INT_MAX; /* out of memory: the smallest share, 1 */
+  size_t n = 0;
+  for (size_t i = 0; i < cfg->nsources; i++) {
+    const sp_config_source *s = &cfg->sources[i];
+    bool uses = false;
+    for (size_t k = 0; k < s->providers.count && !uses; k++) uses = strcmp(s->providers.items[k], provider) == 0;
+    if (!s->enabled || !uses) continue;
+    bool found = false;
+    int64_t last = 0;
+    sp_error err;
+    bool current = s == rc->ps->cfg;
+    if (!current && sp_pipeline_last_run(rc->p, s, &last, &found, &err))
+      SP_WARN("agent", "daily quota of %s: %s", provider, err.msg); /* counted as never run: a smaller share */
+    sources[n++] = (sp_quota_source){.schedule = &s->schedule,
+                                     .intraday = sp_scheduler_dataset_intraday(s->dataset),
+                                     .current = current,
+                                     .last_run_us = found ? last : SP_SCHEDULER_NEVER};
+  }
+  int rounds = sp_quota_rounds_left_today(sources, n, rc->now_us);
+  free(sources);
+  return rounds;
 }
 
 static int round_sentiment(void *arg, const char *text, sp_source_sentiment *out) {
@@ -660,12 +694,13 @@ static int held_row_order(const void *a, const void *b) {
 }
 
 /* Put the held rows in (series, time) order; the first failure stops the rest (they
- * are fetched again by the next run: the cursors stop before them). */
-static int put_held_rows(round_ctx *rc, sp_error *err) {
-  if (rc->nheld) qsort(rc->held, rc->nheld, sizeof *rc->held, held_row_order);
+ * are fetched again by the next run: the cursors stop before them).  `drop`: free
+ * them unput (a round cut short by a daily quota, see quota_cut). */
+static int put_held_rows(round_ctx *rc, bool drop, sp_error *err) {
+  if (rc->nheld && !drop) qsort(rc->held, rc->nheld, sizeof *rc->held, held_row_order);
   int r = SP_OK;
   for (size_t i = 0; i < rc->nheld; i++) {
-    if (!r) r = process_row(rc, &rc->held[i].row, rc->held[i].request, err);
+    if (!r && !drop) r = process_row(rc, &rc->held[i].row, rc->held[i].request, err);
     sp_row_clear(&rc->held[i].row);
     free(rc->held[i].request);
   }
@@ -698,6 +733,22 @@ static pipeline_source *find_source(sp_pipeline *p, const sp_config_source *sour
     if (p->sources[i].cfg == source) return &p->sources[i];
   sp_error_set(err, SP_ERR_INVALID, "source %s is not part of this pipeline", source->name);
   return NULL;
+}
+
+/* Whether a daily quota cut a backfill round short: a provider left requests unsent
+ * (over the backfill's budget, or its own daily-limit answer).  Its rows must not be
+ * stored: a news row can come from another ticker's query, and a series' cursor moved
+ * past it would skip the older rows of the request not sent; dropped, the chunk is
+ * fetched whole by the next run.  Sets err (SP_ERR_QUOTA) naming the provider. */
+static bool quota_cut(const sp_source_report *report, sp_error *err) {
+  for (int i = 0; i < report->nproviders; i++) {
+    const sp_source_provider_report *pr = &report->providers[i];
+    if (pr->deferred + pr->deferred_tickers == 0) continue;
+    sp_error_set(err, SP_ERR_QUOTA, "provider %s: daily quota: %d request(s) not sent; the chunk's rows are "
+                 "left for the next run", pr->provider, pr->deferred + pr->deferred_tickers);
+    return true;
+  }
+  return false;
 }
 
 /* One round of `source`: live (window and backfill NULL) or one backfill chunk. */
@@ -758,13 +809,14 @@ static int run_round(sp_pipeline *p, const sp_config_source *source, int64_t now
                            .window = window,
                            .quota_state = p->state,
                            .daily_limit = round_daily_limit,
-                           .rounds_left_today =
-                               p->spread_quotas ? sp_quota_rounds_left_today(&source->schedule,
-                                                                            sp_scheduler_dataset_intraday(source->dataset), now_us)
-                                                : 0};
+                           .rounds_left_today = round_rounds_left,
+                           .source_name = source->name,
+                           .quota_reserve_percent = p->quota_reserve_percent};
   int r = sp_source_collect(&p->transport, &round, report, err);
+  bool cut = backfill && quota_cut(report, err);
+  if (cut) r = SP_ERR_QUOTA;
   sp_error held_err;
-  int hr = put_held_rows(&rc, &held_err); /* backfill: the rows of the requests that succeeded */
+  int hr = put_held_rows(&rc, cut, &held_err); /* backfill: the rows of the requests that succeeded */
   if (hr && !r) {
     r = hr;
     *err = held_err;
@@ -790,6 +842,18 @@ static int run_round(sp_pipeline *p, const sp_config_source *source, int64_t now
 }
 
 void sp_pipeline_spread_quotas(sp_pipeline *p, bool on) { p->spread_quotas = on; }
+
+void sp_pipeline_quota_reserve(sp_pipeline *p, int percent) {
+  p->quota_reserve_percent = percent < 0 ? 0 : percent > 100 ? 100 : percent;
+}
+
+int sp_pipeline_quota_of(sp_pipeline *p, const char *provider, int64_t now_us, int64_t *limit, int64_t *used,
+                         sp_error *err) {
+  const sp_config_provider *cp = sp_config_find_provider(p->cfg, provider);
+  *limit = cp ? cp->daily_limit : 0;
+  *used = 0;
+  return *limit > 0 ? sp_quota_used(p->state, provider, now_us, used, err) : SP_OK;
+}
 
 int sp_pipeline_collect_source(sp_pipeline *p, const sp_config_source *source, int64_t now_us,
                                const sp_strlist *tickers_override, sp_source_report *report, sp_error *err) {

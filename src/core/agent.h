@@ -73,6 +73,17 @@ int sp_pipeline_open(const sp_config *config, const sp_credentials *credentials,
  * (the default: `collect`, `run --once`), a round may spend all that is left. */
 void sp_pipeline_spread_quotas(sp_pipeline *p, bool on);
 
+/* Backfill rounds leave `percent` (clamped to 0..100) of each provider's daily limit
+ * unspent for the live rounds (core/quota.h, "Backfill"); the default is
+ * SP_QUOTA_BACKFILL_RESERVE_PERCENT. */
+void sp_pipeline_quota_reserve(sp_pipeline *p, int percent);
+
+/* The daily quota of `provider` on the UTC day of `now_us`: *limit (its configured
+ * `daily_limit`, 0 = none) and *used (requests counted that day; 0 without a limit).
+ * Errors: the state store's. */
+int sp_pipeline_quota_of(sp_pipeline *p, const char *provider, int64_t now_us, int64_t *limit, int64_t *used,
+                         sp_error *err);
+
 /* One round of `source` (an entry of the config's sources) at wall-clock `now_us`.
  * `tickers_override` (may be NULL) replaces the source's ticker list.  Fills
  * `report`.  Returns 0 when every enabled provider succeeded and every row reached
@@ -94,7 +105,9 @@ int sp_pipeline_backfill_open(sp_pipeline *p, const sp_config_source *source, co
  * same validation, indicators, channels and sinks as a live round, filtered and
  * cursored by `backfill` (committed with the rows).  Returns as
  * sp_pipeline_collect_source; on success call sp_backfill_chunk_done, on failure
- * sp_backfill_chunk_failed. */
+ * sp_backfill_chunk_failed.  SP_ERR_QUOTA (err names the provider) when a daily quota
+ * left some of the round's requests unsent: then none of its rows was stored (the
+ * chunk is fetched whole by the next run) and neither of those is to be called. */
 int sp_pipeline_backfill_chunk(sp_pipeline *p, const sp_config_source *source, int64_t now_us,
                                const sp_source_window *window, sp_backfill *backfill, const sp_strlist *tickers,
                                sp_source_report *report, sp_error *err);

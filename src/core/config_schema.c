@@ -233,9 +233,12 @@ static const sp_option provider_rows[] = {
     {"timeout", SP_OPT_INT, V(timeout), NULL, NULL, 1, 3600, NULL, SP_OPT_DERIVED, NULL,
      "Seconds a whole request may take. Default: per provider (table below)."},
     {"daily_limit", SP_OPT_INT, V(daily_limit), NULL, NULL, 0, 100000000, NULL, SP_OPT_DERIVED, NULL,
-     "Requests per UTC day at most (counted in the state store across restarts); requests over it are "
-     "deferred to the next day, a round spends its share of what is left, tickers rotate (docs/OPERATIONS.md "
-     "\"Daily quotas\"); 0 = none. Default: the free tier where documented (table below)."},
+     "Requests per UTC day at most, for all sources using the provider together (counted in the state store "
+     "across restarts); requests over it are deferred to the next day. Each scheduled round of any of its "
+     "sources spends what is left today / the rounds all of them still run today; tickers rotate; `backfill` "
+     "spends what is left beyond a reserve for the live rounds (--quota-reserve, default 20 %) and stops, to "
+     "resume the next day (docs/OPERATIONS.md \"Daily quotas\"); 0 = none. Default: the free tier where "
+     "documented (table below)."},
 };
 const sp_option_table sp_provider_options = {"provider", NULL, provider_rows, COUNT(provider_rows)};
 #undef V

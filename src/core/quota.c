@@ -1,5 +1,11 @@
 /*
- * quota.c — daily request quotas over the state store (see quota.h).
+ * quota.c — daily request quotas over the state store (see quota.h for the rules).
+ *
+ * The sharing rule in one line: a provider's round may spend
+ *     (limit - used today) / (rounds every source of that provider still runs today)
+ * (floor, at least 1 while anything is left; the day's last round takes the rest), so
+ * all sources of one provider share its day evenly, round by round; a backfill round
+ * may spend what is left beyond a reserve (a share of the limit) kept for those rounds.
  */
 #include "core/quota.h"
 
@@ -56,35 +62,59 @@ int64_t sp_quota_round_budget(int64_t remaining, int rounds_left) {
   return share > 0 ? share : 1;
 }
 
-int sp_quota_rounds_left_today(const sp_schedule *schedule, bool intraday, int64_t now_us) {
-  int64_t day_end = ((int64_t)sp_timestamp_to_days(now_us) + 1) * SP_US_PER_DAY;
-  int rounds = 1;
-  for (int64_t slot = sp_scheduler_next_slot(schedule, intraday, now_us); slot >= 0 && slot < day_end && rounds < 24 * 60;
-       slot = sp_scheduler_next_slot(schedule, intraday, slot))
-    rounds++;
-  return rounds;
+int64_t sp_quota_backfill_budget(int64_t limit, int64_t used, int reserve_percent) {
+  int64_t reserve = limit * reserve_percent / 100;
+  return limit - used > reserve ? limit - used - reserve : 0;
 }
 
-static int cursor_key(const char *provider, const char *dataset, char *key, size_t cap, sp_error *err) {
-  int n = snprintf(key, cap, "cursor/%s/%s", provider, dataset);
+/* Slots of `source` strictly after now_us and before the next 00:00 UTC. */
+static int slots_after(const sp_quota_source *source, int64_t now_us) {
+  int64_t day_end = ((int64_t)sp_timestamp_to_days(now_us) + 1) * SP_US_PER_DAY;
+  int slots = 0;
+  for (int64_t slot = sp_scheduler_next_slot(source->schedule, source->intraday, now_us);
+       slot >= 0 && slot < day_end && slots < 24 * 60; slot = sp_scheduler_next_slot(source->schedule, source->intraday, slot))
+    slots++;
+  return slots;
+}
+
+/* Whether a round of `source` (not the current one) is due but has not run yet. */
+static bool round_pending(const sp_quota_source *source, int64_t now_us) {
+  if (source->last_run_us == SP_SCHEDULER_NEVER) return true;
+  int64_t next = sp_scheduler_next_slot(source->schedule, source->intraday, source->last_run_us);
+  return next >= 0 && next <= now_us;
+}
+
+int sp_quota_rounds_left_today(const sp_quota_source *sources, size_t n, int64_t now_us) {
+  int rounds = 0;
+  bool current = false;
+  for (size_t i = 0; i < n; i++) {
+    rounds += slots_after(&sources[i], now_us);
+    if (sources[i].current) current = true;
+    else if (round_pending(&sources[i], now_us)) rounds++;
+  }
+  return rounds + (current || rounds == 0 ? 1 : 0);
+}
+
+static int cursor_key(const char *provider, const char *owner, char *key, size_t cap, sp_error *err) {
+  int n = snprintf(key, cap, "cursor/%s/%s", provider, owner);
   return n > 0 && (size_t)n < cap ? SP_OK : sp_error_set(err, SP_ERR_INVALID, "quota: names too long");
 }
 
-int sp_quota_get_cursor(sp_state *st, const char *provider, const char *dataset, sp_buf *ticker, bool *found,
+int sp_quota_get_cursor(sp_state *st, const char *provider, const char *owner, sp_buf *ticker, bool *found,
                         sp_error *err) {
   char key[160];
   *found = false;
-  int rc = cursor_key(provider, dataset, key, sizeof key, err);
+  int rc = cursor_key(provider, owner, key, sizeof key, err);
   if (!rc) rc = sp_state_get_blob(st, SP_QUOTA_STATE_SOURCE, key, ticker, found, err);
   if (!rc && *found && sp_buf_append(ticker, "", 0) != SP_OK) /* NUL-terminate */
     rc = sp_error_set(err, SP_ERR_NOMEM, "out of memory");
   return rc;
 }
 
-int sp_quota_put_cursor(sp_state *st, const char *provider, const char *dataset, const char *ticker,
+int sp_quota_put_cursor(sp_state *st, const char *provider, const char *owner, const char *ticker,
                         sp_error *err) {
   char key[160];
-  int rc = cursor_key(provider, dataset, key, sizeof key, err);
+  int rc = cursor_key(provider, owner, key, sizeof key, err);
   if (rc) return rc;
   sp_state_batch *b = sp_state_batch_new();
   if (!b) return sp_error_set(err, SP_ERR_NOMEM, "out of memory");

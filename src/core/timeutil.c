@@ -6,7 +6,9 @@
 #include "stockpipe/error.h"
 
 #include <ctype.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -60,6 +62,20 @@ int64_t sp_monotonic_us(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (int64_t)ts.tv_sec * SP_US_PER_SEC + ts.tv_nsec / 1000;
+}
+
+static pthread_once_t round_clock_once = PTHREAD_ONCE_INIT;
+static int64_t round_clock_offset_us; /* STOCKPIPE_NOW - the real time at the first call */
+
+static void round_clock_init(void) {
+  const char *text = getenv("STOCKPIPE_NOW");
+  int64_t when;
+  if (text && *text && sp_parse_timestamp(text, &when) == 0) round_clock_offset_us = when - sp_now_us();
+}
+
+int64_t sp_round_now_us(void) {
+  pthread_once(&round_clock_once, round_clock_init);
+  return sp_now_us() + round_clock_offset_us;
 }
 
 size_t sp_format_date(int32_t days, char *buf) {

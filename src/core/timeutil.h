@@ -30,6 +30,14 @@ int32_t sp_timestamp_to_days(int64_t us);
 int64_t sp_now_us(void);
 /* Monotonic clock in microseconds, for time-outs and intervals. */
 int64_t sp_monotonic_us(void);
+/* The time one-off commands (`collect`, `backfill`) give their rounds: what day it is
+ * for row times, bar completeness and daily quotas.  sp_now_us(), unless the
+ * environment variable STOCKPIPE_NOW holds an ISO 8601 UTC timestamp: then that time
+ * plus the time elapsed since the first call (the clock keeps running).  STOCKPIPE_NOW
+ * is for tests only (a backfill re-run "tomorrow" without waiting for midnight); an
+ * unparsable value is ignored.  Time-outs, logs and the daemon keep the real clocks.
+ * Thread-safe. */
+int64_t sp_round_now_us(void);
 
 /* "2026-11-25T14:30:00Z", with ".ffffff" (trailing zeros trimmed) only when the
  * fraction is non-zero.  Returns the length written (buf must hold SP_TIMESTAMP_TEXT_MAX). */

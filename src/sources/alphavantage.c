@@ -48,6 +48,18 @@ static const sp_shape_field news_fields[] = {
     {"feed[*].ticker_sentiment", SP_SHAPE_ARRAY, SP_SHAPE_REQUIRED, NULL},
     {"feed[*].ticker_sentiment[*].ticker", SP_SHAPE_STRING, SP_SHAPE_REQUIRED, NULL},
     {"feed[*].ticker_sentiment[*].ticker_sentiment_score", SP_SHAPE_STRING, SP_SHAPE_OPTIONAL, NULL},
+    /* the other members of an item and of its ticker entries: any further one is a new field */
+    {"feed[*]", SP_SHAPE_RECORD, SP_SHAPE_IF_PRESENT, NULL},
+    {"feed[*].authors", SP_SHAPE_ARRAY, SP_SHAPE_KNOWN, NULL},
+    {"feed[*].banner_image", SP_SHAPE_STRING, SP_SHAPE_KNOWN, NULL},
+    {"feed[*].category_within_source", SP_SHAPE_STRING, SP_SHAPE_KNOWN, NULL},
+    {"feed[*].source_domain", SP_SHAPE_STRING, SP_SHAPE_KNOWN, NULL},
+    {"feed[*].topics", SP_SHAPE_ARRAY, SP_SHAPE_KNOWN, NULL},
+    {"feed[*].overall_sentiment_score", SP_SHAPE_NUMBER, SP_SHAPE_KNOWN, NULL},
+    {"feed[*].overall_sentiment_label", SP_SHAPE_STRING, SP_SHAPE_KNOWN, NULL},
+    {"feed[*].ticker_sentiment[*]", SP_SHAPE_RECORD, SP_SHAPE_IF_PRESENT, NULL},
+    {"feed[*].ticker_sentiment[*].relevance_score", SP_SHAPE_STRING, SP_SHAPE_KNOWN, NULL},
+    {"feed[*].ticker_sentiment[*].ticker_sentiment_label", SP_SHAPE_STRING, SP_SHAPE_KNOWN, NULL},
 };
 const sp_shape_spec sp_alphavantage_news_shape = SP_SHAPE_SPEC("alphavantage", "news_sentiment", news_fields);
 
@@ -56,6 +68,7 @@ static const sp_shape_field treasury_fields[] = {
     {"data", SP_SHAPE_ARRAY, SP_SHAPE_REQUIRED, NULL},
     {"data[*].date", SP_SHAPE_STRING, SP_SHAPE_REQUIRED, NULL},
     {"data[*].value", SP_SHAPE_STRING, SP_SHAPE_REQUIRED, NULL},
+    {"data[*]", SP_SHAPE_RECORD, SP_SHAPE_IF_PRESENT, NULL}, /* date and value only */
 };
 const sp_shape_spec sp_alphavantage_treasury_shape = SP_SHAPE_SPEC("alphavantage", "treasury_yield", treasury_fields);
 

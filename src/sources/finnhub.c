@@ -29,6 +29,11 @@ static const sp_shape_field news_fields[] = {
     {"[*].summary", SP_SHAPE_STRING, SP_SHAPE_OPTIONAL, NULL},
     {"[*].source", SP_SHAPE_STRING, SP_SHAPE_OPTIONAL, NULL},
     {"[*].related", SP_SHAPE_STRING, SP_SHAPE_OPTIONAL, NULL},
+    /* an item's other members: any further one is a new field */
+    {"[*]", SP_SHAPE_RECORD, SP_SHAPE_IF_PRESENT, NULL},
+    {"[*].category", SP_SHAPE_STRING, SP_SHAPE_KNOWN, NULL},
+    {"[*].id", SP_SHAPE_NUMBER, SP_SHAPE_KNOWN, NULL},
+    {"[*].image", SP_SHAPE_STRING, SP_SHAPE_KNOWN, NULL},
 };
 const sp_shape_spec sp_finnhub_news_shape = SP_SHAPE_SPEC("finnhub", "company-news", news_fields);
 

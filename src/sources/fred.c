@@ -37,6 +37,11 @@ static const sp_shape_field observations_fields[] = {
     {"offset", SP_SHAPE_NUMBER, SP_SHAPE_REQUIRED, NULL},
     {"observations[*].date", SP_SHAPE_STRING, SP_SHAPE_REQUIRED, NULL},
     {"observations[*].value", SP_SHAPE_STRING, SP_SHAPE_REQUIRED, NULL},
+    /* an observation's other members: any further one is a new field (the body's own
+     * members — units, limit, order_by... — are not checked) */
+    {"observations[*]", SP_SHAPE_RECORD, SP_SHAPE_IF_PRESENT, NULL},
+    {"observations[*].realtime_start", SP_SHAPE_STRING, SP_SHAPE_KNOWN, NULL},
+    {"observations[*].realtime_end", SP_SHAPE_STRING, SP_SHAPE_KNOWN, NULL},
 };
 const sp_shape_spec sp_fred_observations_shape = SP_SHAPE_SPEC("fred", "series/observations", observations_fields);
 
@@ -47,6 +52,7 @@ static const sp_shape_field release_dates_fields[] = {
     {"release_dates[*].date", SP_SHAPE_STRING, SP_SHAPE_REQUIRED, NULL},
     {"release_dates[*].release_id", SP_SHAPE_NUMBER, SP_SHAPE_REQUIRED, NULL},
     {"release_dates[*].release_name", SP_SHAPE_STRING, SP_SHAPE_REQUIRED, NULL},
+    {"release_dates[*]", SP_SHAPE_RECORD, SP_SHAPE_IF_PRESENT, NULL}, /* these three only */
 };
 const sp_shape_spec sp_fred_release_dates_shape = SP_SHAPE_SPEC("fred", "releases/dates", release_dates_fields);
 

@@ -37,6 +37,11 @@ static const sp_shape_field everything_fields[] = {
     {"articles[*].publishedAt", SP_SHAPE_STRING, SP_SHAPE_REQUIRED, NULL},
     {"articles[*].description", SP_SHAPE_STRING, SP_SHAPE_OPTIONAL, NULL},
     {"articles[*].source.name", SP_SHAPE_STRING, SP_SHAPE_OPTIONAL, NULL},
+    /* an article's other members: any further one is a new field */
+    {"articles[*]", SP_SHAPE_RECORD, SP_SHAPE_IF_PRESENT, NULL},
+    {"articles[*].author", SP_SHAPE_STRING, SP_SHAPE_KNOWN, NULL},
+    {"articles[*].urlToImage", SP_SHAPE_STRING, SP_SHAPE_KNOWN, NULL},
+    {"articles[*].content", SP_SHAPE_STRING, SP_SHAPE_KNOWN, NULL},
 };
 const sp_shape_spec sp_newsapi_everything_shape = SP_SHAPE_SPEC("newsapi", "everything", everything_fields);
 

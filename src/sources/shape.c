@@ -17,7 +17,7 @@
 
 #define SHAPE_PATH_MAX 256
 
-static const char *const type_names[] = {"number", "string", "boolean", "array", "object", "text"};
+static const char *const type_names[] = {"number", "string", "boolean", "array", "object", "text", "object"};
 
 static const char *json_type_name(const cJSON *node) {
   if (cJSON_IsNumber(node)) return "number";
@@ -35,7 +35,8 @@ static bool type_matches(const cJSON *node, sp_shape_type type) {
   case SP_SHAPE_TEXT: return cJSON_IsString(node);
   case SP_SHAPE_BOOL: return cJSON_IsBool(node);
   case SP_SHAPE_ARRAY: return cJSON_IsArray(node);
-  case SP_SHAPE_OBJECT: return cJSON_IsObject(node);
+  case SP_SHAPE_OBJECT:
+  case SP_SHAPE_RECORD: return cJSON_IsObject(node);
   }
   return false;
 }
@@ -155,10 +156,66 @@ static const cJSON *resolve(const cJSON *node, const char *path) {
   return node;
 }
 
+/* ---- new fields ------------------------------------------------------------------------ */
+
+/* Whether `spec` lists `member` of the record at `record`: a field at record.member or
+ * below it. */
+static bool listed(const sp_shape_spec *spec, const char *record, const char *member) {
+  size_t rl = strlen(record), ml = strlen(member);
+  for (size_t i = 0; i < spec->nfields; i++) {
+    const char *p = spec->fields[i].path;
+    if (strncmp(p, record, rl) != 0) continue;
+    p += rl;
+    if (rl && *p++ != '.') continue;
+    if (strncmp(p, member, ml) == 0 && (p[ml] == '\0' || p[ml] == '.' || p[ml] == '[')) return true;
+  }
+  return false;
+}
+
+static void report_new(sp_shape_report *report, const char *record, const char *member) {
+  char path[SP_SHAPE_PATH_MAX];
+  snprintf(path, sizeof path, "%s%s%s", record, record[0] ? "." : "", member);
+  for (int i = 0; i < report->nnew; i++)
+    if (strcmp(report->new_fields[i], path) == 0) return;
+  if (report->nnew < SP_SHAPE_NEW_MAX) memcpy(report->new_fields[report->nnew++], path, sizeof path);
+}
+
+/* Follow `rest` from `node` to the objects of record field `f` and report their
+ * members the spec does not list. */
+static void scan_new(const cJSON *node, const char *rest, const sp_shape_spec *spec, const sp_shape_field *f,
+                     sp_shape_report *report) {
+  if (*rest == '.') rest++;
+  if (*rest == '\0') {
+    const cJSON *member;
+    if (cJSON_IsObject(node))
+      cJSON_ArrayForEach(member, node) if (member->string && !listed(spec, f->path, member->string))
+          report_new(report, f->path, member->string);
+    return;
+  }
+  if (*rest == '[') {
+    const char *close = strchr(rest, ']');
+    if (!close || !cJSON_IsArray(node)) return;
+    if (rest[1] == '*') {
+      const cJSON *element;
+      cJSON_ArrayForEach(element, node) scan_new(element, close + 1, spec, f, report);
+    } else {
+      const cJSON *element = cJSON_GetArrayItem(node, atoi(rest + 1));
+      if (element) scan_new(element, close + 1, spec, f, report);
+    }
+    return;
+  }
+  size_t n = strcspn(rest, ".[");
+  char name[SHAPE_PATH_MAX];
+  snprintf(name, sizeof name, "%.*s", (int)n, rest);
+  const cJSON *member = cJSON_IsObject(node) ? cJSON_GetObjectItemCaseSensitive(node, name) : NULL;
+  if (member) scan_new(member, rest + n, spec, f, report);
+}
+
 void sp_shape_check_json(const cJSON *root, const sp_shape_spec *spec, sp_shape_report *report) {
   sp_shape_report_init(report, spec);
   for (size_t i = 0; i < spec->nfields; i++) {
     const sp_shape_field *f = &spec->fields[i];
+    if (f->need == SP_SHAPE_KNOWN) continue;
     if (f->when) { /* present, not null, not an empty object or array */
       const cJSON *gate = resolve(root, f->when);
       if (!gate || cJSON_IsNull(gate) || ((cJSON_IsObject(gate) || cJSON_IsArray(gate)) && !gate->child))
@@ -169,6 +226,8 @@ void sp_shape_check_json(const cJSON *root, const sp_shape_spec *spec, sp_shape_
     if (f->need != SP_SHAPE_IF_PRESENT && w.absent > 0 && w.absent == w.reached)
       sp_shape_report_missing(report, w.absent_path, f->need);
   }
+  for (size_t i = 0; i < spec->nfields; i++)
+    if (spec->fields[i].type == SP_SHAPE_RECORD) scan_new(root, spec->fields[i].path, spec, &spec->fields[i], report);
 }
 
 void sp_shape_check_body(const char *body, size_t len, const sp_shape_spec *spec, sp_shape_report *report) {
@@ -194,11 +253,11 @@ static pthread_mutex_t warned_mutex = PTHREAD_MUTEX_INITIALIZER;
 
 /* True the first time this (provider, endpoint, changes) is seen in the process (also
  * when memory runs out: better a repeated warning than none). */
-static bool first_time(const sp_shape_report *report) {
-  size_t len = strlen(report->provider) + strlen(report->endpoint) + strlen(report->text) + 3;
+static bool first_time(const char *provider, const char *endpoint, const char *changes) {
+  size_t len = strlen(provider) + strlen(endpoint) + strlen(changes) + 3;
   warned_change *w = malloc(sizeof *w + len);
   if (!w) return true;
-  snprintf(w->key, len, "%s\n%s\n%s", report->provider, report->endpoint, report->text);
+  snprintf(w->key, len, "%s\n%s\n%s", provider, endpoint, changes);
   static bool said_full;
   pthread_mutex_lock(&warned_mutex);
   bool seen = false;
@@ -219,11 +278,19 @@ static bool first_time(const sp_shape_report *report) {
 }
 
 int sp_source_report_shape(sp_source_ctx *ctx, const sp_shape_report *report, const char *url, sp_error *err) {
-  if (report->nchanges == 0) return SP_OK;
+  if (report->nchanges == 0 && report->nnew == 0) return SP_OK;
   ctx->report->shape_changes++;
   if (sp_metrics_record_shape_change(report->provider, report->endpoint) != SP_OK)
     SP_WARN("source", "%s %s: out of memory counting a shape change", report->provider, report->endpoint);
-  if (first_time(report))
+  for (int i = 0; i < report->nnew; i++) {
+    char change[SP_SHAPE_PATH_MAX + 16];
+    snprintf(change, sizeof change, "new field \"%s\"", report->new_fields[i]);
+    if (first_time(report->provider, report->endpoint, change))
+      SP_WARN("source", "%s %s: response shape changed: %s (not read by the parser; first seen in %s)",
+              report->provider, report->endpoint, change, url ? url : "?");
+  }
+  if (report->nchanges == 0) return SP_OK;
+  if (first_time(report->provider, report->endpoint, report->text))
     SP_WARN("source", "%s %s: response shape changed: %s (%s; first seen in %s)", report->provider,
             report->endpoint, report->text,
             report->required_changed ? "such responses are not parsed and count as failed requests"
@@ -240,7 +307,7 @@ int sp_source_check_shape(sp_source_ctx *ctx, const sp_shape_spec *spec, const s
   const char *body = (const char *)resp->body.data;
   sp_shape_report report;
   sp_shape_check_body(body, resp->body.len, spec, &report);
-  if (report.nchanges == 0) return SP_OK;
+  if (report.nchanges == 0 && report.nnew == 0) return SP_OK;
   char said[16]; /* an error body is the failure path's business, not a shape change */
   if (ctx->provider->explain_error && ctx->provider->explain_error(body, resp->body.len, said, sizeof said))
     return SP_OK;

@@ -30,8 +30,19 @@
  * every field (providers use it for "no value") and a null or absent parent stops
  * the walk below it (the parent itself is checked by its own entry).
  *
+ * New fields: an entry of type SP_SHAPE_RECORD marks an item-level object (a news
+ * article, an observation, Yahoo's quote meta) whose members are all listed in the
+ * table — the ones the parser reads, and the others as SP_SHAPE_KNOWN entries.  A
+ * member not listed is a new field (a renamed field shows up as one missing and one
+ * new): it is warned ONCE per (provider, endpoint, field) per process, e.g.
+ *     yahoo quote: response shape changed: new field "chart.result[0].meta.marketState"
+ * and the response is counted in stockpipe_source_shape_changes_total like any change;
+ * the rows are parsed as usual.  Objects whose members legitimately vary (Yahoo's
+ * indicator arrays, Finnhub's metric map, Alpha Vantage's OVERVIEW, FRED's top-level
+ * paging keys) are not marked, so they never report new fields.
+ *
  * Non-JSON feeds (the Federal Reserve's RSS) fill a sp_shape_report themselves with
- * sp_shape_report_missing and hand it to sp_source_report_shape.
+ * sp_shape_report_missing and hand it to sp_source_report_shape (no new-field check).
  *
  * Thread-safety: the checks are pure; the once-per-process registry of warned
  * changes is guarded by a mutex.
@@ -50,13 +61,16 @@ typedef enum sp_shape_type {
   SP_SHAPE_BOOL,
   SP_SHAPE_ARRAY,
   SP_SHAPE_OBJECT,
-  SP_SHAPE_TEXT /* non-JSON feeds: an element with text content */
+  SP_SHAPE_TEXT,  /* non-JSON feeds: an element with text content */
+  SP_SHAPE_RECORD /* an object all of whose members the table lists: others are new fields */
 } sp_shape_type;
 
 typedef enum sp_shape_need {
   SP_SHAPE_REQUIRED,   /* rows cannot be built without it: a change fails the request */
   SP_SHAPE_OPTIONAL,   /* always sent, fills a nullable column: a change is reported */
-  SP_SHAPE_IF_PRESENT  /* legitimately absent at times: only its type is checked */
+  SP_SHAPE_IF_PRESENT, /* legitimately absent at times: only its type is checked */
+  SP_SHAPE_KNOWN       /* sent but not read: listed so that it is no new field of its
+                          SP_SHAPE_RECORD parent; never checked */
 } sp_shape_need;
 
 typedef struct sp_shape_field {
@@ -81,14 +95,20 @@ typedef struct sp_shape_spec {
   {(provider), (endpoint), (fields), sizeof(fields) / sizeof((fields)[0])}
 
 #define SP_SHAPE_TEXT_MAX 480
+#define SP_SHAPE_NEW_MAX 8       /* new fields kept per response (more are counted) */
+#define SP_SHAPE_PATH_MAX 128    /* a new field's path, cut to fit */
 
 /* What one response's check found. */
 typedef struct sp_shape_report {
   const char *provider, *endpoint;  /* borrowed from the spec */
-  int nchanges;                     /* fields reported */
+  int nchanges;                     /* fields reported missing or of another type */
   bool required_changed;            /* a REQUIRED field among them */
   char text[SP_SHAPE_TEXT_MAX];     /* `missing field "a.b"; "c" is string, expected number`,
                                        changes in spec order ("…" when cut) */
+  int nnew;                         /* new fields (members of SP_SHAPE_RECORD objects the
+                                       table does not list), each counted once */
+  char new_fields[SP_SHAPE_NEW_MAX][SP_SHAPE_PATH_MAX]; /* the first SP_SHAPE_NEW_MAX:
+                                       "articles[*].published" */
 } sp_shape_report;
 
 /* Start an empty report for `spec`'s provider and endpoint. */
@@ -100,8 +120,8 @@ void sp_shape_report_missing(sp_shape_report *report, const char *path, sp_shape
 void sp_shape_report_type(sp_shape_report *report, const char *path, const char *found,
                           const char *expected, sp_shape_need need);
 
-/* Check a parsed JSON body against `spec` into `report` (initialised by the call).
- * Pure; never fails. */
+/* Check a parsed JSON body against `spec` into `report` (initialised by the call):
+ * missing fields and type changes, then new fields.  Pure; never fails. */
 struct cJSON;
 void sp_shape_check_json(const struct cJSON *root, const sp_shape_spec *spec, sp_shape_report *report);
 
@@ -111,7 +131,8 @@ void sp_shape_check_body(const char *body, size_t len, const sp_shape_spec *spec
                          sp_shape_report *report);
 
 /* During a round: check `resp` (skipped for bodies the provider's explain_error
- * recognises as an error) and report a change as described at the top.  Returns 0
+ * recognises as an error) and report changes and new fields as described at the top.
+ * Returns 0
  * when the response may be parsed, or SP_ERR_PARSE with err "<provider> <endpoint>:
  * response shape changed: ..." when a required field changed (return it from the
  * response callback). */

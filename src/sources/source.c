@@ -331,7 +331,7 @@ static int quota_start(sp_source_ctx *ctx, sp_source_round *own, const char ***l
   const char *name = ctx->provider->name;
   ctx->report->quota_remaining = -1;
   ctx->quota_limit = r->daily_limit ? r->daily_limit(r->arg, name) : ctx->provider->daily_limit;
-  if (!r->quota_state || r->window || ctx->quota_limit <= 0) {
+  if (!r->quota_state || ctx->quota_limit <= 0) {
     ctx->quota_limit = 0;
     return SP_OK;
   }
@@ -339,13 +339,19 @@ static int quota_start(sp_source_ctx *ctx, sp_source_round *own, const char ***l
   int rc = sp_quota_used(r->quota_state, name, r->now_us, &used, err);
   if (rc) return rc;
   int64_t remaining = used < ctx->quota_limit ? ctx->quota_limit - used : 0;
-  ctx->quota_budget = sp_quota_round_budget(remaining, r->rounds_left_today);
+  if (r->window) { /* backfill: what is left beyond the live rounds' reserve, no rotation */
+    ctx->quota_budget = sp_quota_backfill_budget(ctx->quota_limit, used, r->quota_reserve_percent);
+    ctx->quota_exhausted = ctx->quota_budget == 0;
+    return SP_OK;
+  }
+  ctx->quota_budget = sp_quota_round_budget(remaining, r->rounds_left_today ? r->rounds_left_today(r->arg, name) : 0);
   ctx->quota_exhausted = remaining == 0;
   if (!(ctx->provider->per_ticker & SP_SOURCE_DATASET_BIT(r->ds->id)) || r->ntickers == 0) return SP_OK;
   size_t n = r->ntickers, take = 0, wanted = 0;
+  const char *owner = r->source_name ? r->source_name : r->ds->name;
   sp_buf last = SP_BUF_INIT;
   bool found;
-  rc = sp_quota_get_cursor(r->quota_state, name, r->ds->name, &last, &found, err);
+  rc = sp_quota_get_cursor(r->quota_state, name, owner, &last, &found, err);
   size_t start = sp_quota_rotation_start(r->tickers, n, found ? (const char *)last.data : NULL);
   sp_buf_free(&last);
   if (rc) return rc;
@@ -363,11 +369,11 @@ static int quota_start(sp_source_ctx *ctx, sp_source_round *own, const char ***l
   own->ntickers = take;
   ctx->round = own;
   ctx->report->deferred_tickers = (int)(wanted - take);
-  return take ? sp_quota_put_cursor(r->quota_state, name, r->ds->name, (*list)[take - 1], err) : SP_OK;
+  return take ? sp_quota_put_cursor(r->quota_state, name, owner, (*list)[take - 1], err) : SP_OK;
 }
 
 /* After the round: what is left today, the metrics, and one warning when anything
- * was deferred. */
+ * was deferred (by a live round). */
 static void quota_finish(sp_source_ctx *ctx) {
   if (ctx->quota_limit <= 0) return;
   sp_source_provider_report *rep = ctx->report;
@@ -379,7 +385,7 @@ static void quota_finish(sp_source_ctx *ctx) {
   rep->quota_remaining = used < ctx->quota_limit ? ctx->quota_limit - used : 0;
   long deferred = (long)rep->deferred + rep->deferred_tickers;
   sp_metrics_record_quota(name, (uint64_t)deferred, rep->quota_remaining);
-  if (deferred == 0) return;
+  if (deferred == 0 || ctx->round->window) return; /* a backfill says why it stops itself */
   char what[96];
   if (rep->deferred_tickers && rep->deferred)
     snprintf(what, sizeof what, "%d ticker(s) and %d request(s)", rep->deferred_tickers, rep->deferred);

@@ -186,9 +186,16 @@ typedef struct sp_source_round {
   struct sp_state *quota_state;
   /* A provider's daily limit (0 = none); NULL uses sp_source_provider.daily_limit. */
   int64_t (*daily_limit)(void *arg, const char *provider);
-  /* Rounds of this source left today, this one included (sp_quota_rounds_left_today);
-   * 0 or 1: this round may spend all that is left today (one-off rounds). */
-  int rounds_left_today;
+  /* Rounds every source of `provider` still runs today, this one included
+   * (sp_quota_rounds_left_today): the round spends remaining / that.  NULL, or a
+   * value <= 1: this round may spend all that is left today (one-off rounds). */
+  int (*rounds_left_today)(void *arg, const char *provider);
+  /* The configured source's name: ticker rotation cursors are per (provider, source).
+   * NULL: per (provider, dataset). */
+  const char *source_name;
+  /* Backfill rounds (window set): the share of each provider's daily limit, in
+   * percent (0..100), left unspent for the live rounds (sp_quota_backfill_budget). */
+  int quota_reserve_percent;
 } sp_source_round;
 
 typedef enum sp_source_status {

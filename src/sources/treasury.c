@@ -30,6 +30,15 @@ static const sp_shape_field debt_fields[] = {
     {"data[*].debt_held_public_amt", SP_SHAPE_STRING, SP_SHAPE_REQUIRED, NULL},
     {"data[*].intragov_hold_amt", SP_SHAPE_STRING, SP_SHAPE_OPTIONAL, NULL},
     {"data[*].tot_pub_debt_out_amt", SP_SHAPE_STRING, SP_SHAPE_OPTIONAL, NULL},
+    /* a record's other members: any further one is a new field */
+    {"data[*]", SP_SHAPE_RECORD, SP_SHAPE_IF_PRESENT, NULL},
+    {"data[*].src_line_nbr", SP_SHAPE_STRING, SP_SHAPE_KNOWN, NULL},
+    {"data[*].record_fiscal_year", SP_SHAPE_STRING, SP_SHAPE_KNOWN, NULL},
+    {"data[*].record_fiscal_quarter", SP_SHAPE_STRING, SP_SHAPE_KNOWN, NULL},
+    {"data[*].record_calendar_year", SP_SHAPE_STRING, SP_SHAPE_KNOWN, NULL},
+    {"data[*].record_calendar_quarter", SP_SHAPE_STRING, SP_SHAPE_KNOWN, NULL},
+    {"data[*].record_calendar_month", SP_SHAPE_STRING, SP_SHAPE_KNOWN, NULL},
+    {"data[*].record_calendar_day", SP_SHAPE_STRING, SP_SHAPE_KNOWN, NULL},
 };
 const sp_shape_spec sp_treasury_debt_shape = SP_SHAPE_SPEC("treasury", "debt_to_penny", debt_fields);
 

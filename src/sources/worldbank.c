@@ -33,6 +33,12 @@ static const sp_shape_field indicator_fields[] = {
     {"[1][*].country.id", SP_SHAPE_STRING, SP_SHAPE_REQUIRED, NULL},
     {"[1][*].date", SP_SHAPE_STRING, SP_SHAPE_REQUIRED, NULL},
     {"[1][*].value", SP_SHAPE_NUMBER, SP_SHAPE_REQUIRED, NULL},
+    /* an observation's other members: any further one is a new field */
+    {"[1][*]", SP_SHAPE_RECORD, SP_SHAPE_IF_PRESENT, NULL},
+    {"[1][*].countryiso3code", SP_SHAPE_STRING, SP_SHAPE_KNOWN, NULL},
+    {"[1][*].unit", SP_SHAPE_STRING, SP_SHAPE_KNOWN, NULL},
+    {"[1][*].obs_status", SP_SHAPE_STRING, SP_SHAPE_KNOWN, NULL},
+    {"[1][*].decimal", SP_SHAPE_NUMBER, SP_SHAPE_KNOWN, NULL},
 };
 const sp_shape_spec sp_worldbank_indicator_shape = SP_SHAPE_SPEC("worldbank", "indicator", indicator_fields);
 

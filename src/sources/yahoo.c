@@ -48,6 +48,26 @@ static const sp_shape_field quote_fields[] = {
     {RESULT ".meta.fiftyTwoWeekLow", SP_SHAPE_NUMBER, SP_SHAPE_IF_PRESENT, NULL},
     {TS, SP_SHAPE_ARRAY, SP_SHAPE_IF_PRESENT, NULL},
     {QUOTE ".open", SP_SHAPE_ARRAY, SP_SHAPE_OPTIONAL, TS},
+    /* the quote's other members: any further one is a new field (the bar arrays vary
+     * with the request and are not checked) */
+    {RESULT ".meta", SP_SHAPE_RECORD, SP_SHAPE_IF_PRESENT, NULL},
+    {RESULT ".meta.symbol", SP_SHAPE_STRING, SP_SHAPE_KNOWN, NULL},
+    {RESULT ".meta.fullExchangeName", SP_SHAPE_STRING, SP_SHAPE_KNOWN, NULL},
+    {RESULT ".meta.instrumentType", SP_SHAPE_STRING, SP_SHAPE_KNOWN, NULL},
+    {RESULT ".meta.firstTradeDate", SP_SHAPE_NUMBER, SP_SHAPE_KNOWN, NULL},
+    {RESULT ".meta.hasPrePostMarketData", SP_SHAPE_BOOL, SP_SHAPE_KNOWN, NULL},
+    {RESULT ".meta.gmtoffset", SP_SHAPE_NUMBER, SP_SHAPE_KNOWN, NULL},
+    {RESULT ".meta.timezone", SP_SHAPE_STRING, SP_SHAPE_KNOWN, NULL},
+    {RESULT ".meta.exchangeTimezoneName", SP_SHAPE_STRING, SP_SHAPE_KNOWN, NULL},
+    {RESULT ".meta.longName", SP_SHAPE_STRING, SP_SHAPE_KNOWN, NULL},
+    {RESULT ".meta.shortName", SP_SHAPE_STRING, SP_SHAPE_KNOWN, NULL},
+    {RESULT ".meta.scale", SP_SHAPE_NUMBER, SP_SHAPE_KNOWN, NULL},
+    {RESULT ".meta.priceHint", SP_SHAPE_NUMBER, SP_SHAPE_KNOWN, NULL},
+    {RESULT ".meta.currentTradingPeriod", SP_SHAPE_OBJECT, SP_SHAPE_KNOWN, NULL},
+    {RESULT ".meta.tradingPeriods", SP_SHAPE_ARRAY, SP_SHAPE_KNOWN, NULL},
+    {RESULT ".meta.dataGranularity", SP_SHAPE_STRING, SP_SHAPE_KNOWN, NULL},
+    {RESULT ".meta.range", SP_SHAPE_STRING, SP_SHAPE_KNOWN, NULL},
+    {RESULT ".meta.validRanges", SP_SHAPE_ARRAY, SP_SHAPE_KNOWN, NULL},
 };
 const sp_shape_spec sp_yahoo_quote_shape = SP_SHAPE_SPEC("yahoo", "quote", quote_fields);
 

@@ -120,7 +120,16 @@ kills=0
 for ((k = 0; k < max_kills; k++)); do
   run_killable 2>>"$work/killed.err" &
   pid=$!
-  sleep "${waits[k]}"
+  if ((k == 0)); then
+    # The first kill lands once the run is under way (its channel log exists): a random
+    # moment could fall after its end when the machine got less busy than during the
+    # uninterrupted run, and then no kill would land at all.
+    until [[ -n $(find "$work/killed/.channels" -name 'log-*.wal' 2>/dev/null) ]] || ! kill -0 "$pid" 2>/dev/null; do
+      sleep 0.01
+    done
+  else
+    sleep "${waits[k]}"
+  fi
   kill -9 "$pid" 2>/dev/null || true
   set +e
   wait "$pid"

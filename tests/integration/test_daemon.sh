@@ -16,7 +16,7 @@
 #    it from running again;
 #  - SIGTERM: exit 0 within the drain bound, the rows the sink was still batching
 #    (roll_interval 60 s) are written;
-#  - restart after "downtime" (a last run seeded a week back): the source runs once;
+#  - restart after "downtime" (a last run seeded 8 days back): the source runs once;
 #  - /health reasons, each checked as HTTP 503 with the JSON reason name, then 200
 #    once its cause is gone: stuck_sink + channel_full (a sink that cannot write, a
 #    5-event channel the source blocks on; the sink's folder made writable: 200, all
@@ -46,8 +46,12 @@ trap cleanup EXIT
 bin=$STOCKPIPE_BIN
 fail() { echo "FAIL: $*"; for f in "$work"/*.log; do echo "--- $f"; tail -n 30 "$f"; done; exit 1; }
 
+# Schedule 1w: quotes follow the NYSE session, so the only slot is Monday 00:00 UTC
+# (the first after Friday's close).  With 30m a slot passing while a daemon runs
+# (every 30 min in session hours) made it run a second round, and the checks of
+# "one round", "no round after the restart" failed now and then.
 write_config() { # $1 = file, $2 = extra sink keys, $3 = channel capacity
-  financial_pipeline "$1" "type: file, path: raw/financial_data/%Y-%m-%d, file_prefix: mag7_, format: jsonl, batch_size: ${3:-100}$2" 30m "${3:-1000}" "${3:-100}"
+  financial_pipeline "$1" "type: file, path: raw/financial_data/%Y-%m-%d, file_prefix: mag7_, format: jsonl, batch_size: ${3:-100}$2" 1w "${3:-1000}" "${3:-100}"
 }
 
 # start_daemon NAME ARGS... : runs the daemon in the background, logging to $work/NAME.log;
@@ -255,7 +259,7 @@ stop_daemon "$PID" 5
 [[ $(stored_rows "$work/d") == 7 ]] || fail "SIGTERM: want the 7 buffered rows stored, got $(stored_rows "$work/d")"
 echo "SIGHUP: broken config refused with file:line:column; SIGTERM: buffered rows stored, exit 0 within the drain bound"
 
-# Restart: the last run (state store) keeps the 30m source from running again; SIGHUP
+# Restart: the last run (state store) keeps the 1w source from running again; SIGHUP
 # with a good config (batch_size changed) reloads, still without re-running it.
 cp "$work/d.good" "$work/d.yaml"
 start_daemon restart --config "$work/d.yaml" --data-dir "$work/d" --drain-timeout 5
@@ -268,10 +272,9 @@ sleep 0.3
 stop_daemon "$PID" 5
 echo "restart and SIGHUP reload: the recorded last run holds, no extra round"
 
-# "Downtime": seed the last run a week back (quotes follow the NYSE session, and every
-# week has a session close whose catch-up slot is then missed) and restart: the source
-# runs once, not once per missed slot.
-seed_last_run "$work/d" financial_source 604800
+# "Downtime": seed the last run 8 days back (one or two of its Monday slots missed)
+# and restart: the source runs once, not once per missed slot.
+seed_last_run "$work/d" financial_source 691200
 fakeapi_reset
 start_daemon downtime --config "$work/d.yaml" --data-dir "$work/d" --drain-timeout 5
 wait_for grep -q "source financial_source: round" "$work/downtime.log" || fail "overdue source did not run at start"

@@ -8,11 +8,19 @@
 set -euo pipefail
 bin=$STOCKPIPE_BIN
 work=$(mktemp -d /tmp/sp_outage.XXXXXX)
-trap 'rm -rf "$work"' EXIT
+holder=
+trap '[[ -n $holder ]] && kill "$holder" 2>/dev/null; rm -rf "$work"' EXIT
 fail() { echo "FAIL: $*" >&2; tail -n 30 "$work/err.log" >&2 || true; exit 1; }
 
-# a loopback port nobody listens on: every connection is refused at once
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
+# a loopback port nobody listens on: every connection is refused at once.  A helper
+# keeps it bound (never listening) for the whole test, so no parallel test can take it.
+python3 -c 'import socket, time
+s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1], flush=True); time.sleep(600)' >"$work/port" &
+holder=$!
+deadline=$((SECONDS + 60))
+until [[ -s $work/port ]] || ((SECONDS >= deadline)); do sleep 0.01; done
+port=$(cat "$work/port")
+[[ -n $port ]] || fail "the port holder did not start"
 export STOCKPIPE_YAHOO_BASE_URL=http://127.0.0.1:$port
 tickers=$(python3 -c 'print(", ".join("T%02d" % i for i in range(1, 26)))')
 . "$STOCKPIPE_SOURCE_DIR/tests/integration/financial_pipeline.sh"

@@ -40,12 +40,11 @@ bindings:
 YAML
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
-# Both rounds must fall on one UTC day: within 3 minutes of 00:00 UTC (the rounds take
-# seconds, but tens of them under ASan on a loaded machine), wait for the new day.
-to_midnight=$((86400 - $(date -u +%s) % 86400))
-((to_midnight > 180)) || sleep $((to_midnight + 1))
-# One article per query (no second page), published an hour ago.
-published=$(date -u -d '-1 hour' +%Y-%m-%dT%H:%M:%SZ)
+# Both rounds fall on one UTC day: the rounds' clock starts at noon (STOCKPIPE_NOW, the
+# test-only override of one-off commands' round time, core/timeutil.h).
+export STOCKPIPE_NOW=2026-06-10T12:00:00Z
+# One article per query (no second page), published an hour before.
+published=2026-06-10T11:00:00Z
 fakeapi_route "{\"name\": \"one-article\", \"path\": \"/v2/everything\", \"body\": \"{\\\"status\\\":\\\"ok\\\",\\\"totalResults\\\":1,\\\"articles\\\":[{\\\"source\\\":{\\\"name\\\":\\\"Wire\\\"},\\\"title\\\":\\\"Company beats estimates\\\",\\\"description\\\":null,\\\"url\\\":\\\"https://news.example/a1\\\",\\\"publishedAt\\\":\\\"$published\\\"}]}\", \"content_type\": \"application/json\"}"
 fakeapi_route '{"name": "av-daily-limit", "path": "/query", "query": {"function": "NEWS_SENTIMENT"}, "fixture": "alphavantage/error-information-daily-limit.json"}'
 

@@ -4,13 +4,15 @@
 # for three tickers:
 #  - a required field renamed (meta.regularMarketTime → marketTime): `collect
 #    financial_data` exits 1, the provider fails with 3 failed requests, nothing is
-#    stored, and stderr carries exactly ONE "response shape changed" warning naming
-#    the field (not one per ticker);
+#    stored, and stderr carries exactly TWO "response shape changed" warnings, one
+#    naming the missing field, one the new one (not one per ticker);
 #  - the same under the daemon: /metrics counts the 3 responses in
 #    stockpipe_source_shape_changes_total{provider="yahoo",endpoint="quote"}, and
 #    /metrics.json in source_shape_changes.yahoo.quote; the log has one warning;
 #  - an optional field removed (meta.currency): exit 0, the 3 quotes stored with a
-#    null currency, one warning saying so.
+#    null currency, one warning saying so;
+#  - a field added (meta.marketState): exit 0, the 3 quotes stored, one "new field"
+#    warning, the 3 responses counted.
 set -euo pipefail
 . "$STOCKPIPE_SOURCE_DIR/tests/fakeapi/lib.sh"
 . "$STOCKPIPE_SOURCE_DIR/tests/integration/financial_pipeline.sh"
@@ -22,7 +24,7 @@ trap '[[ -n $daemon_pid ]] && kill -9 "$daemon_pid" 2>/dev/null; fakeapi_stop; r
 bin=$STOCKPIPE_BIN
 fail() { echo "FAIL: $*" >&2; for f in "$work"/*.err "$work"/*.log; do [[ -f $f ]] && { echo "--- $f"; tail -n 20 "$f"; }; done; exit 1; }
 
-# reshape EDIT OUT: the real capture with one change applied ("rename:a.b:new" or "remove:a.b")
+# reshape EDIT OUT: the real capture with one change applied ("rename:a.b:new", "remove:a.b" or "add:a.b:value")
 reshape() {
   python3 - "$STOCKPIPE_FIXTURES/real/yahoo/chart-AAPL-1d-2020-01-02.json" "$1" "$2" <<'PY'
 import json, sys
@@ -32,9 +34,11 @@ action, path, *rest = sys.argv[2].split(":")
 node = doc["chart"]["result"][0]
 for p in parents:
     node = node[p]
-value = node.pop(leaf)
+value = node.pop(leaf) if action != "add" else None
 if action == "rename":
     node[rest[0]] = value
+if action == "add":
+    node[leaf] = rest[0]
 json.dump(doc, open(sys.argv[3], "w"))
 PY
 }
@@ -42,25 +46,28 @@ serve() { # $1 = body file
   fakeapi_reset
   fakeapi_route "$(python3 -c 'import json,sys; print(json.dumps({"name": "reshaped", "path": "/v8/finance/chart/(AAA|BBB|CCC)", "body": open(sys.argv[1]).read()}))' "$1")"
 }
-one_source_pipeline "$work/cfg.yaml" financial "dataset: financial_data, providers: [yahoo], tickers: [AAA, BBB, CCC], schedule: 1h" \
+# one round: Monday 00:00 UTC is the weekly schedule's only slot
+one_source_pipeline "$work/cfg.yaml" financial "dataset: financial_data, providers: [yahoo], tickers: [AAA, BBB, CCC], schedule: 1w" \
   "type: memory, capacity: 1000, transactionCapacity: 100" \
   "type: file, path: raw/financial_data/%Y-%m-%d, format: jsonl, batch_size: 100" 'pipeline: {http: {listen: ""}}'
 stored_rows() { find "$1/raw/financial_data" -name '*.jsonl' -exec cat {} + 2>/dev/null | grep -c . || true; }
 warnings() { grep -c "WARN  \[source\] .*response shape changed" "$1" || true; } # the warning, not the failure summaries
 
-# ---- a required field renamed: failures, one warning -----------------------------------
+# ---- a required field renamed: failures, one warning for each name --------------------
 reshape "rename:meta.regularMarketTime:marketTime" "$work/renamed.json"
 serve "$work/renamed.json"
 rc=0
 "$bin" collect financial_data --config "$work/cfg.yaml" --data-dir "$work/d1" >"$work/c1.out" 2>"$work/c1.err" || rc=$?
 [[ $rc == 1 ]] || fail "renamed required field: exit $rc, want 1"
-[[ $(warnings "$work/c1.err") == 1 ]] || fail "want exactly one shape warning, got $(warnings "$work/c1.err")"
+[[ $(warnings "$work/c1.err") == 2 ]] || fail "want exactly two shape warnings, got $(warnings "$work/c1.err")"
+grep -q 'WARN .*yahoo quote: response shape changed: new field "chart.result\[0\].meta.marketTime" (not read by the parser' "$work/c1.err" ||
+  fail "the warning does not name the new field"
 grep -q 'WARN .*yahoo quote: response shape changed: missing field "chart.result\[0\].meta.regularMarketTime" (such responses are not parsed and count as failed requests' "$work/c1.err" ||
   fail "the warning does not name the field"
 grep -q "financial_source/yahoo: FAILED, 3 request(s), 3 failed, 0 row(s), 3 response(s) of a changed shape: " "$work/c1.err" ||
   fail "the three responses are not counted as failed requests"
 [[ $(stored_rows "$work/d1") == 0 ]] || fail "rows stored from a reshaped response"
-echo "ok: required field renamed: exit 1, 3 failed requests, 1 warning, 0 rows"
+echo "ok: required field renamed: exit 1, 3 failed requests, 2 warnings (missing, new), 0 rows"
 
 # ---- the daemon: /metrics and /metrics.json count every reshaped response ---------------
 : >"$work/daemon.log" # made before the daemon starts: the loop below reads it at once
@@ -89,8 +96,8 @@ assert d["source_shape_changes"] == {"yahoo": {"quote": 3}}, d["source_shape_cha
 kill -TERM "$daemon_pid" || fail "the daemon exited before SIGTERM"
 wait "$daemon_pid" || fail "daemon exit after SIGTERM"
 daemon_pid=
-[[ $(warnings "$work/daemon.log") == 1 ]] || fail "daemon: want one shape warning, got $(warnings "$work/daemon.log")"
-echo "ok: daemon: $want, one warning"
+[[ $(warnings "$work/daemon.log") == 2 ]] || fail "daemon: want two shape warnings, got $(warnings "$work/daemon.log")"
+echo "ok: daemon: $want, two warnings"
 
 # ---- an optional field removed: stored with the column null, one warning ---------------
 reshape "remove:meta.currency" "$work/no_currency.json"
@@ -109,3 +116,16 @@ assert sorted(r["ticker"] for r in rows) == ["AAA", "BBB", "CCC"], rows
 assert all(r["currency"] is None and r["price"] == 244.87 for r in rows), rows
 PY
 echo "ok: optional field removed: 3 rows stored with currency null, 1 warning"
+
+# ---- a field added: stored as usual, one "new field" warning, counted ------------------
+reshape "add:meta.marketState:REGULAR" "$work/added.json"
+serve "$work/added.json"
+"$bin" collect financial_data --config "$work/cfg.yaml" --data-dir "$work/d4" >"$work/c4.out" 2>"$work/c4.err" ||
+  fail "field added: exit $?, want 0"
+[[ $(warnings "$work/c4.err") == 1 ]] || fail "field added: want one warning, got $(warnings "$work/c4.err")"
+grep -q 'WARN .*yahoo quote: response shape changed: new field "chart.result\[0\].meta.marketState"' "$work/c4.err" ||
+  fail "field added: the warning does not name it"
+grep -q "financial_source/yahoo: ok, 3 request(s), 0 failed, 3 row(s), 3 response(s) of a changed shape$" "$work/c4.err" ||
+  fail "field added: the round summary does not count the responses"
+[[ $(stored_rows "$work/d4") == 3 ]] || fail "field added: want 3 rows stored"
+echo "ok: field added: 3 rows stored, 1 warning, 3 responses counted"

@@ -80,11 +80,12 @@ static inline void shape_check_reshaped(const char *fixture, const shape_edit *e
   sp_buf_free(&body);
 }
 
-/* The unchanged fixture passes its table. */
+/* The unchanged fixture passes its table: nothing missing, no other type, no new field. */
 static inline void shape_assert_unchanged(const char *fixture, const sp_shape_spec *spec) {
   sp_shape_report report;
   shape_check_reshaped(fixture, NULL, 0, spec, &report);
   if (report.nchanges) fail_msg("%s: unexpected shape change: %s", fixture, report.text);
+  if (report.nnew) fail_msg("%s: unexpected new field \"%s\" (%d in all)", fixture, report.new_fields[0], report.nnew);
 }
 
 /* `text` is among the report's changes. */

@@ -2,7 +2,9 @@
  * test_quota.c — daily request quotas (core/quota.h and their use in a source round,
  * sources/source.c): counting per provider per UTC day with a fake clock across the
  * day boundary, persistence across reopening the state store, the round budget and
- * rounds left by schedule, ticker rotation (over k rounds every ticker is served),
+ * rounds left by schedule, the provider-wide share (two sources of one provider over a
+ * day of rounds: never over the limit, totals within 1 of each other), the backfill
+ * budget and reserve, ticker rotation (over k rounds every ticker is served; a cursor per source),
  * deferral reported without failing the provider, and a provider's own daily-limit
  * answer (Alpha Vantage's "requests per day" note) ending the day without retries.
  */
@@ -91,6 +93,12 @@ static void test_count_across_day_boundary_and_reopen(void **state) {
   remove_tree(dir);
 }
 
+/* Rounds left today of one source alone, the one starting its round. */
+static int rounds_alone(const sp_schedule *schedule, bool intraday, const char *now) {
+  sp_quota_source one = {.schedule = schedule, .intraday = intraday, .current = true};
+  return sp_quota_rounds_left_today(&one, 1, ts_of(now));
+}
+
 static void test_budget_and_rounds_left(void **state) {
   (void)state;
   assert_int_equal(sp_quota_round_budget(100, 24), 4);
@@ -102,18 +110,116 @@ static void test_budget_and_rounds_left(void **state) {
   sp_error err;
   assert_int_equal(sp_schedule_parse("1h", &hourly, &err), 0);
   assert_int_equal(sp_schedule_parse("1d", &daily, &err), 0);
-  assert_int_equal(sp_quota_rounds_left_today(&hourly, false, ts_of("2026-11-25T00:00:00Z")), 24);
-  assert_int_equal(sp_quota_rounds_left_today(&hourly, false, ts_of("2026-11-25T13:30:00Z")), 11);
-  assert_int_equal(sp_quota_rounds_left_today(&hourly, false, ts_of("2026-11-25T23:00:00Z")), 1);
-  assert_int_equal(sp_quota_rounds_left_today(&daily, false, ts_of("2026-11-25T00:00:00Z")), 1);
+  assert_int_equal(rounds_alone(&hourly, false, "2026-11-25T00:00:00Z"), 24);
+  assert_int_equal(rounds_alone(&hourly, false, "2026-11-25T13:30:00Z"), 11);
+  assert_int_equal(rounds_alone(&hourly, false, "2026-11-25T23:00:00Z"), 1);
+  assert_int_equal(rounds_alone(&daily, false, "2026-11-25T00:00:00Z"), 1);
   /* intraday on Wednesday 2026-11-25 (NYSE 14:30-21:00 UTC): 15:00 ... 21:00, then no more today */
-  assert_int_equal(sp_quota_rounds_left_today(&hourly, true, ts_of("2026-11-25T00:00:00Z")), 1 + 7);
-  assert_int_equal(sp_quota_rounds_left_today(&hourly, true, ts_of("2026-11-25T21:00:00Z")), 1);
+  assert_int_equal(rounds_alone(&hourly, true, "2026-11-25T00:00:00Z"), 1 + 7);
+  assert_int_equal(rounds_alone(&hourly, true, "2026-11-25T21:00:00Z"), 1);
   const char *const list[] = {"A", "B", "C"};
   assert_int_equal(sp_quota_rotation_start(list, 3, NULL), 0);
   assert_int_equal(sp_quota_rotation_start(list, 3, "B"), 2);
   assert_int_equal(sp_quota_rotation_start(list, 3, "C"), 0);
   assert_int_equal(sp_quota_rotation_start(list, 3, "GONE"), 0);
+}
+
+/* The provider-wide count: A (hourly) starts its 10:05 round, B (hourly) last ran at
+ * 09:20 so its 10:00 round is still due, C (daily) ran at 00:00:30, D never ran. */
+static void test_rounds_left_counts_every_source(void **state) {
+  (void)state;
+  sp_schedule hourly, daily;
+  sp_error err;
+  assert_int_equal(sp_schedule_parse("1h", &hourly, &err), 0);
+  assert_int_equal(sp_schedule_parse("1d", &daily, &err), 0);
+  sp_quota_source s[4] = {{.schedule = &hourly, .current = true, .last_run_us = ts_of("2026-11-25T09:05:00Z")},
+                          {.schedule = &hourly, .last_run_us = ts_of("2026-11-25T09:20:00Z")},
+                          {.schedule = &daily, .last_run_us = ts_of("2026-11-25T00:00:30Z")},
+                          {.schedule = &daily, .last_run_us = SP_SCHEDULER_NEVER}};
+  int64_t at_1005 = ts_of("2026-11-25T10:05:00Z"), at_1020 = ts_of("2026-11-25T10:20:00Z");
+  assert_int_equal(sp_quota_rounds_left_today(s, 2, at_1005), 14 + 14); /* 10:00 ... 23:00 each */
+  assert_int_equal(sp_quota_rounds_left_today(s, 3, at_1005), 28);      /* C is done for today */
+  assert_int_equal(sp_quota_rounds_left_today(s, 4, at_1005), 29);      /* D runs once at start */
+  s[0].current = false, s[0].last_run_us = at_1005; /* A ran; B starts its 10:00 round at 10:20 */
+  s[1].current = true;
+  assert_int_equal(sp_quota_rounds_left_today(s, 2, at_1020), 13 + 14); /* one round fewer */
+  s[1].current = false; /* nobody current (a caller outside a round): at least 1 */
+  assert_int_equal(sp_quota_rounds_left_today(s + 2, 1, at_1020), 1);
+}
+
+/* A day of rounds of two sources of one provider, A at hh:05 and B at hh:20 (`b_daily`:
+ * B runs once, at 00:20), each spending its whole budget (counted in a real store for
+ * small limits; in memory for the others, every commit being a synced write).
+ * Checks: the totals never exceed the limit and use it up, every spend is one of two
+ * neighbouring values (floor or floor + 1 of the even share), and with both hourly the
+ * two sources' totals are within 1 of each other. */
+static void share_a_day(int64_t limit, bool b_daily) {
+  temp_store store;
+  store_open(&store);
+  sp_schedule hourly, daily;
+  sp_error err;
+  assert_int_equal(sp_schedule_parse("1h", &hourly, &err), 0);
+  assert_int_equal(sp_schedule_parse("1d", &daily, &err), 0);
+  sp_quota_source src[2] = {{.schedule = &hourly, .last_run_us = ts_of("2026-11-24T23:05:00Z")},
+                            {.schedule = b_daily ? &daily : &hourly, .last_run_us = ts_of("2026-11-24T23:20:00Z")}};
+  if (b_daily) src[1].last_run_us = ts_of("2026-11-24T00:20:00Z");
+  int64_t total[2] = {0, 0}, lowest = INT64_MAX, highest = 0;
+  bool in_store = limit <= 25;
+  int64_t day = ts_of("2026-11-25T00:00:00Z");
+  for (int hour = 0; hour < 24; hour++) {
+    for (int who = 0; who < 2; who++) {
+      int64_t now = day + hour * 3600 * SP_US_PER_SEC + (who ? 20 : 5) * 60 * SP_US_PER_SEC;
+      if (b_daily && who == 1 && hour > 0) continue; /* B's only round today was at 00:20 */
+      src[who].current = true;
+      int rounds = sp_quota_rounds_left_today(src, 2, now);
+      src[who].current = false;
+      src[who].last_run_us = now;
+      int64_t used = total[0] + total[1];
+      if (in_store) assert_int_equal(sp_quota_used(store.st, "newsapi", now, &used, &err), 0);
+      int64_t budget = sp_quota_round_budget(limit - used, rounds), spent = 0;
+      bool granted = true;
+      for (int64_t k = 0; k < budget && granted && in_store; k++) {
+        assert_int_equal(sp_quota_take(store.st, "newsapi", now, limit, &granted, &err), 0);
+        spent += granted;
+      }
+      if (!in_store) spent = budget;
+      assert_int_equal(spent, budget); /* the budget never asks for more than is left */
+      total[who] += spent;
+      if (limit >= 48 && spent < lowest) lowest = spent;
+      if (spent > highest) highest = spent;
+    }
+  }
+  int64_t used = total[0] + total[1];
+  if (in_store) assert_int_equal(sp_quota_used(store.st, "newsapi", day, &used, &err), 0);
+  assert_int_equal(used, limit);                  /* never over the limit, and none left unused */
+  assert_int_equal(total[0] + total[1], limit);
+  if (limit >= 48) assert_true(highest - lowest <= 1); /* every round of the day: floor or floor + 1 */
+  else assert_true(highest <= 1);                   /* fewer requests than rounds: one each while any is left */
+  if (!b_daily) assert_true(total[0] - total[1] <= 1 && total[1] - total[0] <= 1);
+  else assert_true(total[1] <= limit / 24 + 1);    /* B's one round takes one round's share, not half the day */
+  store_close(&store);
+}
+
+static void test_two_sources_share_the_day(void **state) {
+  (void)state;
+  const int64_t limits[] = {100, 25, 48, 7, 1, 97};
+  for (size_t i = 0; i < sizeof limits / sizeof limits[0]; i++) {
+    share_a_day(limits[i], false);
+    share_a_day(limits[i], true);
+  }
+}
+
+static void test_backfill_budget(void **state) {
+  (void)state;
+  assert_int_equal(sp_quota_backfill_budget(25, 0, SP_QUOTA_BACKFILL_RESERVE_PERCENT), 20); /* 5 kept */
+  assert_int_equal(sp_quota_backfill_budget(25, 3, 20), 17);
+  assert_int_equal(sp_quota_backfill_budget(25, 20, 20), 0);
+  assert_int_equal(sp_quota_backfill_budget(25, 24, 20), 0);
+  assert_int_equal(sp_quota_backfill_budget(100, 0, 20), 80);
+  assert_int_equal(sp_quota_backfill_budget(3, 0, 20), 3); /* floor(0.6): nothing kept */
+  assert_int_equal(sp_quota_backfill_budget(7, 0, 0), 7);
+  assert_int_equal(sp_quota_backfill_budget(7, 7, 0), 0);
+  assert_int_equal(sp_quota_backfill_budget(7, 2, 100), 0);
 }
 
 #define NTICKERS 7
@@ -197,13 +303,19 @@ static void test_round_rotation_covers_every_ticker(void **state) {
   temp_store_close(&store);
 }
 
+static int rounds_left_for_finnhub(void *arg, const char *provider) {
+  (void)arg;
+  assert_string_equal(provider, "finnhub"); /* asked per provider */
+  return 24;
+}
+
 static void test_round_spreads_the_day(void **state) {
   (void)state;
   temp_store store;
   sp_source_round round = quota_round(&store, SP_DS_NEWS, finnhub_only, "2026-11-25T00:00:00Z");
   test_limit = 100;
   round.daily_limit = daily_limit;
-  round.rounds_left_today = 24;
+  round.rounds_left_today = rounds_left_for_finnhub;
   fake_transport fake;
   sp_source_report report;
   assert_int_equal(finnhub_news_round(&fake, &round, &report), 0);
@@ -310,10 +422,69 @@ static void test_fresh_fundamentals_are_not_deferred(void **state) {
   temp_store_close(&store);
 }
 
+/* Two sources of one provider and dataset rotate separately; a backfill round (window
+ * set) spends what is left beyond the reserve, without rotating, and defers the rest. */
+static void test_cursor_per_source_and_backfill_round(void **state) {
+  (void)state;
+  temp_store store;
+  sp_source_round round = quota_round(&store, SP_DS_NEWS, finnhub_only, "2026-11-25T10:00:00Z");
+  round.daily_limit = daily_limit;
+  test_limit = 5;
+  round.rounds_left_today = NULL;
+  round.source_name = "news_a";
+  fake_transport fake;
+  sp_source_report report;
+  sp_error err;
+  assert_int_equal(finnhub_news_round(&fake, &round, &report), 0);
+  assert_int_equal(fake.nsent, 5);
+  sp_buf cursor = SP_BUF_INIT;
+  bool found;
+  assert_int_equal(sp_quota_get_cursor(store.st, "finnhub", "news_a", &cursor, &found, &err), 0);
+  assert_true(found);
+  assert_string_equal((const char *)cursor.data, "NVDA");
+  assert_int_equal(sp_quota_get_cursor(store.st, "finnhub", "news_b", &cursor, &found, &err), 0);
+  assert_false(found); /* news_b starts its own rotation at AAPL */
+  assert_int_equal(sp_quota_get_cursor(store.st, "finnhub", "news", &cursor, &found, &err), 0);
+  assert_false(found);
+  sp_buf_free(&cursor);
+
+  /* the next day, a backfill round of a past week: 5 - 20 % kept = 4 sent, 3 deferred */
+  round.now_us += 24 * 3600 * SP_US_PER_SEC;
+  sp_source_window window = {round.now_us - 10 * SP_US_PER_DAY, round.now_us - 3 * SP_US_PER_DAY};
+  round.window = &window;
+  round.quota_reserve_percent = SP_QUOTA_BACKFILL_RESERVE_PERCENT;
+  assert_int_equal(finnhub_news_round(&fake, &round, &report), 0);
+  assert_int_equal(report.providers[0].status, SP_SOURCE_OK);
+  assert_int_equal(fake.nsent, 4);
+  assert_int_equal(report.providers[0].deferred, NTICKERS - 4);
+  assert_int_equal(report.providers[0].deferred_tickers, 0); /* no rotation in a backfill */
+  char sym[16];
+  symbol_of(fake.paths[0], sym, sizeof sym);
+  assert_string_equal(sym, "AAPL"); /* from the start of the list, not after the live cursor */
+  int64_t used;
+  assert_int_equal(sp_quota_used(store.st, "finnhub", round.now_us, &used, &err), 0);
+  assert_int_equal(used, 4);
+  /* again the same day: the reserve is left to the live rounds, nothing is sent */
+  assert_int_equal(finnhub_news_round(&fake, &round, &report), 0);
+  assert_int_equal(fake.npaths, 0);
+  assert_int_equal(report.providers[0].deferred, NTICKERS);
+  /* without a reserve the last request goes out */
+  round.quota_reserve_percent = 0;
+  assert_int_equal(finnhub_news_round(&fake, &round, &report), 0);
+  assert_int_equal(fake.nsent, 1);
+  assert_int_equal(sp_quota_used(store.st, "finnhub", round.now_us, &used, &err), 0);
+  assert_int_equal(used, 5);
+  store_close(&store);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_count_across_day_boundary_and_reopen),
       cmocka_unit_test(test_budget_and_rounds_left),
+      cmocka_unit_test(test_rounds_left_counts_every_source),
+      cmocka_unit_test(test_two_sources_share_the_day),
+      cmocka_unit_test(test_backfill_budget),
+      cmocka_unit_test(test_cursor_per_source_and_backfill_round),
       cmocka_unit_test(test_round_rotation_covers_every_ticker),
       cmocka_unit_test(test_round_spreads_the_day),
       cmocka_unit_test(test_alphavantage_daily_note_ends_the_day),

@@ -2,8 +2,9 @@
  * test_source_shape.c — the response shape check itself (sources/shape.h) on small
  * bodies: what counts as missing (under [*] only when absent everywhere), null
  * accepted, type changes, `when` gates, IF_PRESENT fields, a wrong container type
- * reported once, and the report text cut when too long.  The providers' tables are
- * tested on their captures in test_source_<provider>.c.
+ * reported once, the report text cut when too long, and new fields (members of a
+ * record the table does not list).  The providers' tables are tested on their
+ * captures here (no new field, no change) and in test_source_<provider>.c.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,7 +12,15 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "shape_test.h"
+#include "sources/alphavantage.h"
+#include "sources/finnhub.h"
+#include "sources/fred.h"
+#include "sources/newsapi.h"
 #include "sources/shape.h"
+#include "sources/treasury.h"
+#include "sources/worldbank.h"
+#include "sources/yahoo.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -92,11 +101,106 @@ static void test_long_report_cut(void **state) {
   assert_non_null(strstr(r.text, "missing field \"a_rather_long_field_name_number_00\"; "));
 }
 
+/* New fields: members of a record the table does not list. */
+static const sp_shape_field record_fields[] = {
+    {"items", SP_SHAPE_ARRAY, SP_SHAPE_REQUIRED, NULL},
+    {"items[*].id", SP_SHAPE_STRING, SP_SHAPE_REQUIRED, NULL},
+    {"items[*].when", SP_SHAPE_STRING, SP_SHAPE_REQUIRED, NULL},
+    {"items[*].source.name", SP_SHAPE_STRING, SP_SHAPE_IF_PRESENT, NULL},
+    {"items[*]", SP_SHAPE_RECORD, SP_SHAPE_IF_PRESENT, NULL},
+    {"items[*].image", SP_SHAPE_STRING, SP_SHAPE_KNOWN, NULL},
+};
+static const sp_shape_spec record_spec = SP_SHAPE_SPEC("test", "records", record_fields);
+
+static void check_records(const char *body, sp_shape_report *r) {
+  sp_shape_check_body(body, strlen(body), &record_spec, r);
+}
+
+static void test_new_fields(void **state) {
+  (void)state;
+  sp_shape_report r;
+  /* every member listed (a KNOWN one may be absent, of any type); members of a listed
+   * member (source.id) and of objects that are no record (the body) are not checked */
+  check_records("{\"total\":2,\"items\":[{\"id\":\"a\",\"when\":\"x\",\"source\":{\"id\":1,\"name\":\"n\"},"
+                "\"image\":7},{\"id\":\"b\",\"when\":\"y\"}]}", &r);
+  assert_int_equal(r.nchanges, 0);
+  assert_int_equal(r.nnew, 0);
+  /* a new member, in every item: one new field, the rows still parseable */
+  check_records("{\"items\":[{\"id\":\"a\",\"when\":\"x\",\"lang\":\"en\"},{\"id\":\"b\",\"when\":\"y\",\"lang\":\"fr\"}]}", &r);
+  assert_int_equal(r.nchanges, 0);
+  assert_int_equal(r.nnew, 1);
+  assert_string_equal(r.new_fields[0], "items[*].lang");
+  assert_false(r.required_changed);
+  /* a renamed member: one missing, one new */
+  check_records("{\"items\":[{\"id\":\"a\",\"published\":\"x\"},{\"id\":\"b\",\"published\":\"y\"}]}", &r);
+  assert_string_equal(r.text, "missing field \"items[*].when\"");
+  assert_true(r.required_changed);
+  assert_int_equal(r.nnew, 1);
+  assert_string_equal(r.new_fields[0], "items[*].published");
+  /* a record that is not an object is a type change, not new fields; null items are skipped */
+  check_records("{\"items\":[null,[1],{\"id\":\"a\",\"when\":\"x\"}]}", &r);
+  assert_string_equal(r.text, "\"items[*]\" is array, expected object");
+  assert_int_equal(r.nnew, 0);
+  /* at most SP_SHAPE_NEW_MAX are kept */
+  check_records("{\"items\":[{\"id\":\"a\",\"when\":\"x\",\"n1\":1,\"n2\":1,\"n3\":1,\"n4\":1,\"n5\":1,"
+                "\"n6\":1,\"n7\":1,\"n8\":1,\"n9\":1}]}", &r);
+  assert_int_equal(r.nnew, SP_SHAPE_NEW_MAX);
+  assert_string_equal(r.new_fields[SP_SHAPE_NEW_MAX - 1], "items[*].n8");
+  /* the body itself as the record ("" path) */
+  static const sp_shape_field flat_fields[] = {{"", SP_SHAPE_RECORD, SP_SHAPE_REQUIRED, NULL},
+                                               {"a", SP_SHAPE_NUMBER, SP_SHAPE_REQUIRED, NULL}};
+  static const sp_shape_spec flat = SP_SHAPE_SPEC("test", "flat", flat_fields);
+  sp_shape_check_body("{\"a\":1,\"b\":2}", 13, &flat, &r);
+  assert_int_equal(r.nchanges, 0);
+  assert_int_equal(r.nnew, 1);
+  assert_string_equal(r.new_fields[0], "b");
+}
+
+/* Every real capture (and every documented-shape fixture the fake API serves) checked
+ * by its endpoint's table: nothing missing, no other type, and NO new field. */
+static void test_captures_report_nothing(void **state) {
+  (void)state;
+  static const struct {
+    const char *fixture;
+    const sp_shape_spec *spec;
+  } cases[] = {
+      {"real/yahoo/chart-AAPL-1d-2020-01-02.json", &sp_yahoo_quote_shape},
+      {"real/yahoo/chart-AAPL-1d-split-dividend-2020-08-31-to-2020-11-06.json", &sp_yahoo_quote_shape},
+      {"real/yahoo/chart-AAPL-1m-weekend-empty-2025-02-01.json", &sp_yahoo_quote_shape},
+      {"real/yahoo/chart-AAPL-1m-intraday-2024-10-02.json", &sp_yahoo_quote_shape},
+      {"real/yahoo/chart-TSLA-30m-prepost-2021-11-22.json", &sp_yahoo_quote_shape},
+      {"real/yahoo/chart-OCDO.L-1d-london-gbp-pence.json", &sp_yahoo_quote_shape},
+      {"real/yahoo/chart-WSU.DE-1d-berlin-2023-08-04-to-2023-08-08.json", &sp_yahoo_quote_shape},
+      {"real/yahoo/chart-BTC-USD-1d-crypto-utc.json", &sp_yahoo_quote_shape},
+      {"real/yahoo/chart-VXAPL-1d-empty-index.json", &sp_yahoo_quote_shape},
+      {"real/yahoo/chart-AAPL-1m-intraday-2024-10-02.json", &sp_yahoo_chart_shape},
+      {"yahoo/chart-AMZN.json", &sp_yahoo_quote_shape},
+      {"yahoo/chart-AMZN.json", &sp_yahoo_chart_shape},
+      {"real/newsapi/everything-2020-08-09.json", &sp_newsapi_everything_shape},
+      {"newsapi/everything-nvidia.json", &sp_newsapi_everything_shape},
+      {"real/fred/series_observations-GNPCA-limit20.json", &sp_fred_observations_shape},
+      {"fred/series_observations-CPIAUCSL.json", &sp_fred_observations_shape},
+      {"fred/releases_dates.json", &sp_fred_release_dates_shape},
+      {"real/worldbank/indicator-NY.GNP.PCAP.CD-US-1990-1997.json", &sp_worldbank_indicator_shape},
+      {"real/worldbank/trase-world_bank_gdp_indicators.json", &sp_worldbank_indicator_shape},
+      {"worldbank/indicator-FP.CPI.TOTL.ZG-US.json", &sp_worldbank_indicator_shape},
+      {"real/alphavantage/overview-IBM.json", &sp_alphavantage_overview_shape},
+      {"alphavantage/news_sentiment.json", &sp_alphavantage_news_shape},
+      {"alphavantage/treasury_yield.json", &sp_alphavantage_treasury_shape},
+      {"finnhub/company-news.json", &sp_finnhub_news_shape},
+      {"finnhub/metric.json", &sp_finnhub_metric_shape},
+      {"treasury/debt_to_penny.json", &sp_treasury_debt_shape},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) shape_assert_unchanged(cases[i].fixture, cases[i].spec);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_unchanged_shapes),
       cmocka_unit_test(test_changes),
       cmocka_unit_test(test_long_report_cut),
+      cmocka_unit_test(test_new_fields),
+      cmocka_unit_test(test_captures_report_nothing),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

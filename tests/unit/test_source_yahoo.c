@@ -491,6 +491,16 @@ static void test_shape_changes(void **state) {
   shape_check_reshaped(charts[0], quote + 1, 1, &sp_yahoo_quote_shape, &r);
   assert_int_equal(r.nchanges, 1);
   assert_false(r.required_changed); /* parsed, currency stored null */
+  assert_int_equal(r.nnew, 0);
+  /* a renamed field: one missing (its old name) and one new (its new name); the bar
+   * arrays are not records, so a new one there is no new field */
+  const shape_edit renamed[] = {{"chart.result[0].meta.currency", SHAPE_RENAME, "currencyCode"},
+                                {QUOTE0 ".volume", SHAPE_RENAME, "volume"}, /* same name: no change */
+                                {"chart.result[0].indicators.adjclose", SHAPE_RENAME, "adjClose"}};
+  shape_check_reshaped(charts[1], renamed, 3, &sp_yahoo_quote_shape, &r);
+  assert_string_equal(r.text, "missing field \"chart.result[0].meta.currency\"");
+  assert_int_equal(r.nnew, 1);
+  assert_string_equal(r.new_fields[0], "chart.result[0].meta.currencyCode");
 }
 
 /* A reshaped response served for several tickers over two rounds: the requests fail
@@ -551,7 +561,10 @@ static void test_round_shape_change_warned_once(void **state) {
   sp_buf_reserve(&log, 0);
   int warnings = 0;
   for (const char *p = (const char *)log.data; (p = strstr(p, "response shape changed")); p++) warnings++;
-  assert_int_equal(warnings, 1);
+  /* renamed: one warning for the missing old name, one for the new name, over six responses */
+  assert_int_equal(warnings, 2);
+  assert_non_null(strstr((const char *)log.data, "yahoo quote: response shape changed: new field "
+                                                 "\"chart.result[0].meta.marketTime\" (not read by the parser"));
   assert_non_null(strstr((const char *)log.data, "WARN"));
   assert_non_null(strstr((const char *)log.data, "first seen in http://fake/v8/finance/chart/"));
   unlink(log_path);
