@@ -155,7 +155,7 @@ static void test_rounds_left_counts_every_source(void **state) {
  * two sources' totals are within 1 of each other. */
 static void share_a_day(int64_t limit, bool b_daily) {
   temp_store store;
-  store_open(&store);
+  temp_store_open(&store);
   sp_schedule hourly, daily;
   sp_error err;
   assert_int_equal(sp_schedule_parse("1h", &hourly, &err), 0);
@@ -197,7 +197,7 @@ static void share_a_day(int64_t limit, bool b_daily) {
   else assert_true(highest <= 1);                   /* fewer requests than rounds: one each while any is left */
   if (!b_daily) assert_true(total[0] - total[1] <= 1 && total[1] - total[0] <= 1);
   else assert_true(total[1] <= limit / 24 + 1);    /* B's one round takes one round's share, not half the day */
-  store_close(&store);
+  temp_store_close(&store);
 }
 
 static void test_two_sources_share_the_day(void **state) {
@@ -474,7 +474,7 @@ static void test_cursor_per_source_and_backfill_round(void **state) {
   assert_int_equal(fake.nsent, 1);
   assert_int_equal(sp_quota_used(store.st, "finnhub", round.now_us, &used, &err), 0);
   assert_int_equal(used, 5);
-  store_close(&store);
+  temp_store_close(&store);
 }
 
 int main(void) {
