@@ -1,13 +1,15 @@
 /*
  * core_test_util.h — helpers shared by the channel, sink, state and format unit
- * tests: building financial_data rows and events, temporary directories and a state
- * store in one.  Header-only (static functions) so each test program stays one file;
- * include it after <cmocka.h> (temp_store_open asserts).
+ * tests: building financial_data rows and events, timestamps and dates from text,
+ * temporary directories and a state store in one, the channel counters' invariant.
+ * Header-only (static functions) so each test program stays one file; include it
+ * after <cmocka.h> (the helpers assert).
  */
 #ifndef STOCKPIPE_TESTS_CORE_TEST_UTIL_H
 #define STOCKPIPE_TESTS_CORE_TEST_UTIL_H
 
 #include "core/buf.h"
+#include "core/channel.h"
 #include "core/row.h"
 #include "core/state.h"
 #include "core/timeutil.h"
@@ -66,6 +68,14 @@ static inline int remove_entry(const char *path, const struct stat *st, int flag
 }
 
 static inline void remove_tree(const char *path) { nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS); }
+
+/* Flume's channel invariant: every event put was taken, is still held or was
+ * quarantined. */
+static inline void assert_channel_invariant(const sp_channel *ch) {
+  sp_channel_counters c;
+  sp_channel_counters_snapshot(ch, &c);
+  assert_int_equal(c.EventPutSuccessCount, c.EventTakeSuccessCount + c.ChannelSize + c.ChannelQuarantinedCount);
+}
 
 /* A state store in a fresh temporary directory. */
 typedef struct temp_store {
