@@ -14,7 +14,8 @@
  * today beyond a reserve for them (--quota-reserve, default 20 % of the daily limit).
  * Ticker rounds are cut to what is left (one request per ticker); when nothing is
  * left, or a round was cut short anyway (its rows are then dropped, core/agent.c), it
- * stops with a message naming the provider, its limit and the requests used.
+ * stops with a message naming the provider, its limit and the requests used.  A
+ * provider whose day cannot hold one round (plan_quotas) is left out, named.
  */
 #include "cli/cli.h"
 #include "cli/collect_round.h"
@@ -60,7 +61,8 @@ static const char usage[] =
     "refused, naming the provider and why.\n"
     "Providers with a daily quota (providers.<name>.daily_limit) are asked only for what is left of it today\n"
     "beyond --quota-reserve percent kept for the live rounds; when it is spent the backfill stops, naming the\n"
-    "provider, its limit and the requests used: re-run the same command after 00:00 UTC to resume.\n"
+    "provider, its limit and the requests used: re-run the same command after 00:00 UTC to resume.  A provider\n"
+    "whose day cannot hold one round (news: a request per ticker) is named and left out.\n"
     "A progress bar is drawn on a terminal.  Exit 0; 1 when a chunk failed, the run was interrupted or a\n"
     "daily quota stopped it (the other chunks are stored; re-run to continue); 2 for usage or config errors.\n"
     "\nOptions:\n"
@@ -114,7 +116,9 @@ typedef struct source_plan {
   const sp_config_source *source;
   int64_t start_us, end_us, chunk_us;
   size_t nchunks;
-  const char *limited[SP_SOURCE_MAX_PROVIDERS]; /* its providers serving history with a daily quota */
+  char *serving[SP_SOURCE_MAX_PROVIDERS];       /* its providers taking part (config strings) */
+  sp_strlist providers;                         /* a view of serving: the rounds' providers */
+  const char *limited[SP_SOURCE_MAX_PROVIDERS]; /* those of them with a daily quota */
   size_t nlimited;
 } source_plan;
 
@@ -154,14 +158,51 @@ static int64_t quota_allowance(sp_pipeline *p, const source_plan *plan, quota_wa
   return smallest;
 }
 
-/* Merge the history limits of the source's providers that serve it into plan (and
- * note those with a daily quota); those that cannot are named with the reason and
- * left out of the backfill (disabled in its rounds).  A source none of whose
- * providers can is refused: exit 2. */
-static int check_providers(const sp_config *cfg, const sp_config_source *src, const sp_dataset_def *ds,
-                           sp_source_history *limits, source_plan *plan) {
-  memset(limits, 0, sizeof *limits);
+/* Note which providers of `plan` have a daily quota, and leave out those whose rounds
+ * can never fit in a day: for a dataset whose every round asks for all `ntickers`
+ * (news: its series are met as rows arrive, so its rounds are not cut into ticker
+ * batches), a provider sending one request per ticker needs ntickers a round, and a
+ * round cut short stores nothing, so one needing more than a day allows would be cut
+ * every day.  Each is named with the reason.  Returns SP_EXIT_OK, or SP_EXIT_USAGE
+ * when no provider is left. */
+static int plan_quotas(sp_pipeline *p, source_plan *plan, const sp_dataset_def *ds, size_t ntickers,
+                       int reserve_percent) {
+  size_t kept = 0;
   plan->nlimited = 0;
+  for (size_t i = 0; i < plan->providers.count; i++) {
+    const char *name = plan->serving[i];
+    const sp_source_provider *sp = sp_source_find(name);
+    int64_t limit, used;
+    sp_error err;
+    if (sp_pipeline_quota_of(p, name, sp_round_now_us(), &limit, &used, &err) != SP_OK) /* limit is set */
+      sp_cli_error("backfill: daily quota of %s: %s", name, err.msg);
+    int64_t a_day = limit > 0 ? sp_quota_backfill_budget(limit, 0, reserve_percent) : INT64_MAX;
+    bool every_ticker = ds->id != SP_DS_STOCK_MOVEMENTS && sp && (sp->per_ticker & SP_SOURCE_DATASET_BIT(ds->id));
+    if (every_ticker && a_day < (int64_t)ntickers) {
+      sp_cli_error("backfill %s: provider %s (source %s) is left out: it sends a request per ticker, %zu a round, "
+                   "more than the %lld a day its daily_limit %lld leaves to a backfill (--quota-reserve %d%%)",
+                   ds->name, name, plan->source->name, ntickers, (long long)a_day, (long long)limit, reserve_percent);
+      continue;
+    }
+    plan->serving[kept++] = plan->serving[i];
+    if (limit > 0) plan->limited[plan->nlimited++] = name;
+  }
+  plan->providers.count = kept;
+  if (kept == 0) {
+    sp_cli_error("backfill %s: no provider of source %s can backfill it within its daily quota", ds->name,
+                 plan->source->name);
+    return SP_EXIT_USAGE;
+  }
+  return SP_EXIT_OK;
+}
+
+/* Merge the history limits of the source's providers that serve it, listed in
+ * plan->providers; those that cannot are named with the reason and left out of the
+ * backfill.  A source none of whose providers can is refused: exit 2. */
+static int check_providers(const sp_config_source *src, const sp_dataset_def *ds, sp_source_history *limits,
+                           source_plan *plan) {
+  memset(limits, 0, sizeof *limits);
+  plan->providers = (sp_strlist){plan->serving, 0};
   const char *interval = ds->id == SP_DS_STOCK_MOVEMENTS ? sp_bar_interval_name(src->bar_interval) : NULL;
   size_t serving = 0;
   for (size_t i = 0; i < src->providers.count; i++) {
@@ -172,8 +213,7 @@ static int check_providers(const sp_config *cfg, const sp_config_source *src, co
     if (p && sp_source_serves_history(p, ds, interval, &h, why, sizeof why)) {
       sp_backfill_limits_merge(limits, &h, serving == 0);
       serving++;
-      const sp_config_provider *cp = sp_config_find_provider(cfg, name);
-      if (cp && cp->daily_limit > 0 && plan->nlimited < SP_SOURCE_MAX_PROVIDERS) plan->limited[plan->nlimited++] = name;
+      if (plan->providers.count < SP_SOURCE_MAX_PROVIDERS) plan->serving[plan->providers.count++] = src->providers.items[i];
     } else {
       sp_cli_error("backfill %s: provider %s (source %s) cannot serve history: %s", ds->name, name, src->name, why);
     }
@@ -208,11 +248,12 @@ static int series_keys(const sp_config_source *src, const sp_dataset_def *ds, co
  * source's own list and every series met).  Returns the round's code; on success the
  * series' cursors are at the window's end, on failure they are skipped this run; on
  * SP_ERR_QUOTA (a daily quota cut the round short, nothing stored) neither. */
-static int run_chunk(sp_pipeline *p, const sp_config_source *src, sp_backfill *b, const sp_source_window *w,
+static int run_chunk(sp_pipeline *p, const source_plan *plan, sp_backfill *b, const sp_source_window *w,
                      const sp_strlist *tickers, const sp_strlist *keys, sp_error *err) {
   sp_source_report report;
   const char *const *key_list = keys->count ? (const char *const *)keys->items : NULL;
-  int rc = sp_pipeline_backfill_chunk(p, src, sp_round_now_us(), w, b, keys->count ? tickers : NULL, &report, err);
+  int rc = sp_pipeline_backfill_chunk(p, plan->source, sp_round_now_us(), w, b, keys->count ? tickers : NULL,
+                                      &plan->providers, &report, err);
   if (rc == SP_ERR_QUOTA) return rc;
   if (rc == SP_OK) rc = sp_backfill_chunk_done(b, w, key_list, keys->count, err);
   if (rc != SP_OK) sp_backfill_chunk_failed(b, w, key_list, keys->count);
@@ -235,12 +276,13 @@ static void chunk_failed_message(const progress *pr, const char *dataset, const 
  * failing ones (rows the group round stored are behind their cursors: none is stored
  * twice).  Counts failed (ticker) chunks into *failed; returns true when any failed.
  * A round a daily quota cut short sets *quota_cut and ends the batch (not a failure). */
-static bool run_batch(sp_pipeline *p, const sp_config_source *src, sp_backfill *b, const sp_source_window *w,
+static bool run_batch(sp_pipeline *p, const source_plan *plan, sp_backfill *b, const sp_source_window *w,
                       const sp_strlist *tickers, const sp_strlist *keys, const progress *pr,
                       const volatile bool *stop, size_t *failed, bool *quota_cut) {
+  const sp_config_source *src = plan->source;
   const char *dataset = sp_dataset_get(src->dataset)->name;
   sp_error err;
-  int rc = run_chunk(p, src, b, w, tickers, keys, &err);
+  int rc = run_chunk(p, plan, b, w, tickers, keys, &err);
   *quota_cut = rc == SP_ERR_QUOTA;
   if (rc == SP_OK || *quota_cut || *stop) return false;
   if (tickers->count <= 1) {
@@ -251,7 +293,7 @@ static bool run_batch(sp_pipeline *p, const sp_config_source *src, sp_backfill *
   for (size_t k = 0; k < tickers->count && !*stop; k++) {
     sp_strlist one_ticker = {&tickers->items[k], 1}, one_key = {&keys->items[k], 1};
     sp_backfill_retry(b, keys->items[k]); /* the group's failure marked it */
-    rc = run_chunk(p, src, b, w, &one_ticker, &one_key, &err);
+    rc = run_chunk(p, plan, b, w, &one_ticker, &one_key, &err);
     if (rc == SP_ERR_QUOTA) {
       *quota_cut = true;
       break;
@@ -315,7 +357,7 @@ static int backfill_source(sp_pipeline *p, const source_plan *plan, const char *
       sp_strlist batch_tickers = {round_tickers.items + off, size}, batch_keys = {round_keys.items + off, size};
       bool cut = false;
       /* series met as rows arrive: a later chunk could pass one that failed here */
-      if (run_batch(p, src, b, &w, &batch_tickers, &batch_keys, pr, stop, failed, &cut) && keys.count == 0)
+      if (run_batch(p, plan, b, &w, &batch_tickers, &batch_keys, pr, stop, failed, &cut) && keys.count == 0)
         give_up = true;
       if (cut) { /* the round asked for more than was left: nothing of it stored */
         q->whole_day = allowance == whole_day;
@@ -446,7 +488,7 @@ static int plan_sources(const sp_cli_context *ctx, const sp_dataset_def *ds, int
     if (src->dataset != ds->id || !src->enabled) continue;
     sp_source_history limits;
     source_plan *plan = &plans[*nplans];
-    int rc = check_providers(cfg, src, ds, &limits, plan);
+    int rc = check_providers(src, ds, &limits, plan);
     if (rc != SP_EXIT_OK) return rc;
     (*nplans)++;
     plan->source = src;
@@ -527,6 +569,7 @@ static int backfill_with(sp_cli_context *ctx) {
   for (size_t i = 0; rc == SP_EXIT_OK && i < nplans && !*stop && !quota.stopped; i++) {
     sp_strlist tickers;
     rc = source_tickers(cfg, plans[i].source, tickers_text ? &option_tickers : NULL, &universe, &tickers);
+    if (rc == SP_EXIT_OK) rc = plan_quotas(p, &plans[i], ds, tickers.count, quota.reserve_percent);
     if (rc == SP_EXIT_OK) rc = backfill_source(p, &plans[i], run_id, &tickers, &pr, stop, &failed, &quota);
     if (plans[i].source->tickers.kind == SP_TICKERS_SP500 && !tickers_text) free(tickers.items);
   }

@@ -17,6 +17,7 @@
 #include "core/quota.h"
 #include "core/scheduler.h"
 #include "core/log.h"
+#include "core/sha256.h"
 #include "core/membudget.h"
 #include "core/metrics.h"
 #include "core/module.h"
@@ -715,16 +716,56 @@ static int round_emit(void *arg, const sp_row *row_in, const char *request, sp_e
   return rc->backfill ? hold_row(rc, row_in, request, err) : process_row(rc, row_in, request, err);
 }
 
+/* The seen key of a rejected item: "rejected/" + hex SHA-256 of its provider, ticker
+ * (datasets that have one), rule and raw text (its detail when it has none), into
+ * key[SP_SOURCE_KEY_MAX]. */
+static int rejected_item_key(const sp_row *row, const char *rule, const char *detail, const char *raw, char *key,
+                             sp_error *err) {
+  int tcol = sp_dataset_column_index(row->ds, "ticker");
+  const sp_value *provider = &row->values[sp_dataset_column_index(row->ds, "provider")];
+  sp_buf text = SP_BUF_INIT;
+  int r = sp_buf_printf(&text, "%s\n%s\n%s\n%s", provider->is_null ? "" : provider->u.str.ptr,
+                        tcol < 0 || row->values[tcol].is_null ? "" : row->values[tcol].u.str.ptr, rule,
+                        raw ? raw : detail ? detail : "");
+  if (r) return sp_error_set(err, SP_ERR_NOMEM, "out of memory");
+  char hex[SP_SHA256_HEX_LEN + 1];
+  sp_sha256_hex(text.data, text.len, hex);
+  sp_buf_free(&text);
+  snprintf(key, SP_SOURCE_KEY_MAX, "rejected/%s", hex);
+  return SP_OK;
+}
+
 /* An item a provider's parser could not turn into a row: to the quarantine, with its
- * raw text (it has no watermark: nothing to stage). */
+ * raw text (it has no watermark).  Later polls bring the same item again while their
+ * window covers it: it is quarantined once (a seen key in the state store) and its
+ * repeats counted as skipped ("already_quarantined"). */
 static int round_reject(void *arg, const sp_row *row, const char *rule, const char *detail, const char *raw,
                         const char *request, sp_error *err) {
   round_ctx *rc = arg;
-  int r = sp_quarantine_row(rc->p->cfg->pipeline.data_dir, row, rc->now_us, rule, detail, request, raw, err);
+  const char *source = rc->ps->cfg->name;
+  char key[SP_SOURCE_KEY_MAX];
+  bool seen = false;
+  sp_error e;
+  int r = rejected_item_key(row, rule, detail, raw, key, err);
+  if (r) return r;
+  if (sp_state_seen(rc->p->state, source, key, &seen, &e) != SP_OK)
+    SP_WARN("agent", "source %s: reading the quarantined items: %s", source, e.msg); /* quarantined again: no loss */
+  const sp_value *provider = &row->values[sp_dataset_column_index(row->ds, "provider")];
+  if (seen) {
+    sp_source_count_skip(provider->is_null ? "?" : provider->u.str.ptr, "already_quarantined", detail);
+    return SP_OK;
+  }
+  r = sp_quarantine_row(rc->p->cfg->pipeline.data_dir, row, rc->now_us, rule, detail, request, raw, err);
   if (r) return r;
   rc->quarantined_rows++;
-  SP_WARN("agent", "source %s: %s item rejected by rule %s (%s), quarantined", rc->ps->cfg->name, row->ds->name,
-          rule, detail ? detail : "");
+  SP_WARN("agent", "source %s: %s item rejected by rule %s (%s), quarantined", source, row->ds->name, rule,
+          detail ? detail : "");
+  sp_state_batch *batch = sp_state_batch_new();
+  r = batch ? sp_state_batch_add_seen(batch, source, key) : SP_ERR_NOMEM;
+  if (!r) r = sp_state_batch_commit(rc->p->state, batch, 0, &e);
+  else sp_error_set(&e, r, "out of memory");
+  if (r) SP_WARN("agent", "source %s: recording a quarantined item: %s (it may be quarantined again)", source, e.msg);
+  sp_state_batch_free(batch);
   return SP_OK;
 }
 
@@ -751,9 +792,11 @@ static bool quota_cut(const sp_source_report *report, sp_error *err) {
   return false;
 }
 
-/* One round of `source`: live (window and backfill NULL) or one backfill chunk. */
+/* One round of `source`: live (window and backfill NULL) or one backfill chunk (of the
+ * providers in `providers`, NULL = the source's). */
 static int run_round(sp_pipeline *p, const sp_config_source *source, int64_t now_us,
-                     const sp_strlist *tickers_override, const sp_source_window *window, sp_backfill *backfill,
+                     const sp_strlist *tickers_override, const sp_strlist *providers,
+                     const sp_source_window *window, sp_backfill *backfill,
                      sp_source_report *report, sp_error *err) {
   pipeline_source *ps = find_source(p, source, err);
   if (!ps) return err->code;
@@ -786,8 +829,8 @@ static int run_round(sp_pipeline *p, const sp_config_source *source, int64_t now
 
   round_ctx rc = {.p = p, .ps = ps, .event = SP_BUF_INIT, .now_us = now_us, .backfill = backfill};
   sp_source_round round = {.ds = sp_dataset_get(source->dataset),
-                           .providers = (const char *const *)source->providers.items,
-                           .nproviders = source->providers.count,
+                           .providers = (const char *const *)(providers ? providers : &source->providers)->items,
+                           .nproviders = (providers ? providers : &source->providers)->count,
                            .tickers = tickers,
                            .ntickers = ntickers,
                            .companies = p->companies,
@@ -857,7 +900,7 @@ int sp_pipeline_quota_of(sp_pipeline *p, const char *provider, int64_t now_us, i
 
 int sp_pipeline_collect_source(sp_pipeline *p, const sp_config_source *source, int64_t now_us,
                                const sp_strlist *tickers_override, sp_source_report *report, sp_error *err) {
-  return run_round(p, source, now_us, tickers_override, NULL, NULL, report, err);
+  return run_round(p, source, now_us, tickers_override, NULL, NULL, NULL, report, err);
 }
 
 int sp_pipeline_backfill_open(sp_pipeline *p, const sp_config_source *source, const char *run_id, int64_t start_us,
@@ -869,8 +912,8 @@ int sp_pipeline_backfill_open(sp_pipeline *p, const sp_config_source *source, co
 
 int sp_pipeline_backfill_chunk(sp_pipeline *p, const sp_config_source *source, int64_t now_us,
                                const sp_source_window *window, sp_backfill *backfill, const sp_strlist *tickers,
-                               sp_source_report *report, sp_error *err) {
-  return run_round(p, source, now_us, tickers, window, backfill, report, err);
+                               const sp_strlist *providers, sp_source_report *report, sp_error *err) {
+  return run_round(p, source, now_us, tickers, providers, window, backfill, report, err);
 }
 
 /* ---- delivering ------------------------------------------------------------------ */

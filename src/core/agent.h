@@ -100,7 +100,8 @@ int sp_pipeline_collect_source(sp_pipeline *p, const sp_config_source *source, i
 int sp_pipeline_backfill_open(sp_pipeline *p, const sp_config_source *source, const char *run_id, int64_t start_us,
                               int64_t end_us, sp_backfill **out, sp_error *err);
 
-/* One backfill chunk: a round of `source` whose providers ask for exactly `window`
+/* One backfill chunk: a round of `source` whose providers (`providers`, a subset of
+ * the source's in its order; NULL = all of them) ask for exactly `window`
  * (sources/source.h) for `tickers` (NULL = the source's list); rows go through the
  * same validation, indicators, channels and sinks as a live round, filtered and
  * cursored by `backfill` (committed with the rows).  Returns as
@@ -110,7 +111,7 @@ int sp_pipeline_backfill_open(sp_pipeline *p, const sp_config_source *source, co
  * chunk is fetched whole by the next run) and neither of those is to be called. */
 int sp_pipeline_backfill_chunk(sp_pipeline *p, const sp_config_source *source, int64_t now_us,
                                const sp_source_window *window, sp_backfill *backfill, const sp_strlist *tickers,
-                               sp_source_report *report, sp_error *err);
+                               const sp_strlist *providers, sp_source_report *report, sp_error *err);
 
 /* Deliver every buffered event of every channel to its sink on this thread, giving
  * up on a sink that keeps failing transiently at `deadline_us` (monotonic clock).

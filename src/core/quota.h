@@ -32,7 +32,8 @@
  * = limit * reserve_percent / 100 (floor; `stockpipe backfill --quota-reserve`, default
  * SP_QUOTA_BACKFILL_RESERVE_PERCENT).  Tickers do not rotate in a backfill: requests
  * past the budget are not sent (core/agent.c then drops the round's rows and
- * cli/cmd_backfill.c stops, to resume on the next UTC day).
+ * cli/cmd_backfill.c stops, to resume on the next UTC day; it leaves out providers
+ * whose day cannot hold one of its rounds).
  *
  * Rotation.  For providers that send one request per ticker, the round hands them the
  * tickers starting after the last ticker they served (a cursor per provider and

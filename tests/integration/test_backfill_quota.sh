@@ -10,7 +10,12 @@
 #         00:00 UTC resumes; the same day again: no request, the same message;
 #  day 2, the default reserve (20 % of 7 = 1 kept for the live rounds): exactly 6;
 #  day 3: the last 3, exit 0; every produced bar stored exactly once;
-#  day 3 again: no request, nothing stored, exit 0.
+#  day 3 again: no request, nothing stored, exit 0;
+#  a round cut short (a retry took the last request) stores none of its rows, the next
+#  day fetches it whole;
+#  news (every round asks for every ticker): NewsAPI, one request per ticker, whose
+#  daily_limit cannot cover one round, is left out with a message and Finnhub backfills
+#  alone (exit 0); with NewsAPI alone the backfill is refused (exit 2).
 set -euo pipefail
 . "$STOCKPIPE_SOURCE_DIR/tests/fakeapi/lib.sh"
 work=$(mktemp -d /tmp/sp_bfquota.XXXXXX)
@@ -30,9 +35,10 @@ d = sys.argv[1]
 print(json.dumps({"routes": [{"name": "q-" + f, "path": "/v8/finance/chart/" + f[6:-5],
                               "body": open(os.path.join(d, f)).read()} for f in sorted(os.listdir(d))]}))
 PY
-fakeapi_start --routes "$work/routes.json"
+fakeapi_start --routes "$work/routes.json" --routes "$STOCKPIPE_SOURCE_DIR/tests/fakeapi/routes.json"
 trap 'fakeapi_stop; rm -rf "$work"' EXIT # fakeapi_start set its own
-export STOCKPIPE_YAHOO_BASE_URL=$FAKEAPI_URL
+export STOCKPIPE_YAHOO_BASE_URL=$FAKEAPI_URL STOCKPIPE_FINNHUB_BASE_URL=$FAKEAPI_URL STOCKPIPE_NEWSAPI_BASE_URL=$FAKEAPI_URL
+export STOCKPIPE_FINNHUB_KEY=fh-secret-0001 STOCKPIPE_NEWSAPI_KEY=na-secret-0002
 unset STOCKPIPE_CONFIG STOCKPIPE_DATA_DIR STOCKPIPE_CREDENTIALS
 
 write_config() { # $1 = file, $2 = yahoo's daily_limit
@@ -155,6 +161,53 @@ rc=$(backfill 2026-06-21T12:00:00Z cut2 --quota-reserve 0)
 check_keys some
 grep -q ": 1/4 chunks, " "$work/cut2.err" || { cat "$work/cut2.err" >&2; fail "after the cut: the first chunk is not complete"; }
 echo "ok: a round cut short stores nothing; the next day fetches it whole"
+
+# --- news: a provider whose day cannot hold one round is left out ----------------------
+news_config() { # $1 = file, $2 = providers
+  cat >"$1" <<YAML
+pipeline: {sp500_file: $STOCKPIPE_SOURCE_DIR/config/sp500.csv}
+agents:
+  raw_data_agent: {sources: [news_source], channels: [news_channel], sinks: [news_sink]}
+sources:
+  news_source: {dataset: news, providers: [$2], tickers: [AAPL, MSFT, GOOGL], schedule: 1h}
+channels:
+  news_channel: {type: memory, capacity: 10000, transactionCapacity: 100}
+sinks:
+  news_sink: {type: file, path: raw/news/%Y-%m-%d, format: jsonl, batch_size: 100}
+bindings:
+  news_source: [news_channel]
+  news_channel: news_sink
+providers:
+  finnhub: {rate_limit: 100}
+  newsapi: {rate_limit: 100, daily_limit: 2}
+YAML
+}
+news_config "$work/news.yaml" "finnhub, newsapi"
+news_config "$work/newsapi.yaml" "newsapi"
+news_backfill() { # $1 = config, $2 = output prefix; prints the exit code
+  set +e
+  STOCKPIPE_NOW=2026-06-10T12:00:00Z "$bin" backfill news --from 2026-06-01 --to 2026-06-05 --config "$1" \
+    --data-dir "$work/news-data" --log-level WARN >"$work/$2.out" 2>"$work/$2.err"
+  local rc=$?
+  set -e
+  echo "$rc"
+}
+count_path() { # $1 = path: requests the fake API received for it
+  fakeapi_requests | python3 -c 'import json, sys; print(sum(r["path"] == sys.argv[1] for r in json.load(sys.stdin)["requests"]))' "$1"
+}
+fakeapi_reset
+rc=$(news_backfill "$work/news.yaml" news1)
+[[ $rc == 0 ]] || { cat "$work/news1.err" >&2; fail "news with finnhub: exit $rc, want 0"; }
+grep -qF "backfill news: provider newsapi (source news_source) is left out: it sends a request per ticker, 3 a round, more than the 2 a day its daily_limit 2 leaves to a backfill (--quota-reserve 20%)" "$work/news1.err" ||
+  { cat "$work/news1.err" >&2; fail "news: no message leaving newsapi out"; }
+[[ $(count_path /v2/everything) == 0 ]] || fail "news: newsapi was asked although left out"
+[[ $(count_path /api/v1/company-news) == 3 ]] || fail "news: want 3 finnhub requests (one per ticker)"
+rc=$(news_backfill "$work/newsapi.yaml" news2)
+[[ $rc == 2 ]] || { cat "$work/news2.err" >&2; fail "news with newsapi alone: exit $rc, want 2"; }
+grep -q "no provider of source news_source can backfill it within its daily quota" "$work/news2.err" ||
+  { cat "$work/news2.err" >&2; fail "news with newsapi alone: no refusal message"; }
+! grep -rq "fh-secret-0001\|na-secret-0002" "$work"/*.err || fail "an API key in the output"
+echo "ok: news: newsapi left out (3 tickers a round > 2 a day), finnhub alone; newsapi alone refused"
 
 # --- usage: the reserve is a percentage ---------------------------------------------------
 rc=$(backfill 2026-06-12T13:00:00Z bad --quota-reserve 101)

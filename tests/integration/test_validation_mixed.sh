@@ -8,7 +8,8 @@
 # Counts: served 13 = stored 6 + quarantined 7; flagged 3.  Then the watermarks of
 # quarantined bars: bar_null advances its series', bar_outside_window does not.  Last,
 # news: the fake NewsAPI serves 4 articles of which one has no publishedAt and one no
-# usable URL: served 4 = stored 2 + quarantined 2, each with the article as sent.
+# usable URL: served 4 = stored 2 + quarantined 2, each with the article as sent; a
+# second poll serving the same articles stores and quarantines nothing more.
 set -euo pipefail
 . "$STOCKPIPE_SOURCE_DIR/tests/fakeapi/lib.sh"
 . "$STOCKPIPE_SOURCE_DIR/tests/integration/financial_pipeline.sh"
@@ -226,3 +227,15 @@ assert m["rows"] == 2 and m["quarantined"] == 2, m
 assert m["quarantined_by_name"] == {"item_unparseable": 1, "url_invalid": 1}, m
 print(f"news: served 4 = stored {len(stored)} + quarantined {len(quarantined)}")
 PY
+# The next poll serves the same 4 articles: nothing is stored or quarantined twice.
+STOCKPIPE_NEWSAPI_BASE_URL=$FAKEAPI_URL STOCKPIPE_NEWSAPI_KEY=mixed-news-key \
+  "$STOCKPIPE_BIN" collect news --config "$work/cfg_news.yaml" --data-dir "$work/data3" --log-level debug 2>"$work/err4" || {
+  cat "$work/err4"; exit 1; }
+"$STOCKPIPE_BIN" summary --json --data-dir "$work/data3" >"$work/summary4.json"
+python3 -c '
+import json, sys
+m = json.load(open(sys.argv[1]))["datasets"]["news"]
+assert m["rows"] == 2 and m["quarantined"] == 2, m
+' "$work/summary4.json"
+[ "$(grep -c "item skipped (already_quarantined)" "$work/err4")" = 2 ] || { cat "$work/err4"; exit 1; }
+echo "news, second poll: still stored 2 + quarantined 2"

@@ -265,6 +265,21 @@ static void test_bars_without_timestamp(void **state) {
   assert_int_equal(rows.count, 2);
   assert_int_equal(row_int64(&rows.rows[1], "bar_time"), S(1732552200));
   assert_int_equal(sp_metrics_items_skipped("yahoo", "bar_forming"), forming + 1);
+  sp_buf prom = SP_BUF_INIT, json = SP_BUF_INIT;
+  assert_int_equal(sp_metrics_render_prometheus(&prom), 0);
+  assert_int_equal(sp_metrics_render_json(&json), 0);
+  char want[160];
+  const char *family = strstr((const char *)prom.data, "# TYPE stockpipe_source_items_skipped_total counter\n");
+  assert_non_null(family);
+  snprintf(want, sizeof want, "\nstockpipe_source_items_skipped_total{provider=\"yahoo\",reason=\"bar_forming\"} %llu\n",
+           (unsigned long long)forming + 1);
+  assert_non_null(strstr(family, want));
+  const char *skipped = strstr((const char *)json.data, ",\"source_items_skipped\":{\"yahoo\":{");
+  assert_non_null(skipped);
+  snprintf(want, sizeof want, "\"bar_forming\":%llu", (unsigned long long)forming + 1);
+  assert_non_null(strstr(skipped, want));
+  sp_buf_free(&prom);
+  sp_buf_free(&json);
   assert_int_equal(rows.nrejects, 1);
   collected_reject *r = &rows.rejects[0];
   assert_string_equal(r->rule, "item_unparseable");
