@@ -19,7 +19,7 @@ static int compact_run(int argc, char **argv) {
     sp_cli_error("compact: expected at most one DATASET (see `stockpipe compact --help`)");
     rc = SP_EXIT_USAGE;
   }
-  int32_t before = sp_timestamp_to_days(sp_now_us());
+  int32_t before = sp_timestamp_to_days(sp_round_now_us());
   const char *b = rc == SP_EXIT_OK ? sp_cli_get(&ctx, "before") : NULL;
   if (b && sp_parse_date(b, &before)) {
     sp_cli_error("compact: --before \"%s\": expected a date YYYY-MM-DD", b);

@@ -39,7 +39,7 @@ static int retention_run(int argc, char **argv) {
   if (rc == SP_EXIT_OK) {
     retention_totals t = {sp_cli_has(&ctx, "dry-run"), 0, 0, 0};
     sp_error err = {0};
-    int32_t today = sp_timestamp_to_days(sp_now_us());
+    int32_t today = sp_timestamp_to_days(sp_round_now_us());
     int e = sp_client_retention(client, ctx.config->pipeline.retention_days, today, t.dry_run, print_partition, &t,
                                 &err);
     printf("%s %" PRIu64 " partitions, %" PRIu64 " files, %" PRIu64 " bytes\n",

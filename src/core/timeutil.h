@@ -30,8 +30,8 @@ int32_t sp_timestamp_to_days(int64_t us);
 int64_t sp_now_us(void);
 /* Monotonic clock in microseconds, for time-outs and intervals. */
 int64_t sp_monotonic_us(void);
-/* The time one-off commands (`collect`, `backfill`) give their rounds: what day it is
- * for row times, bar completeness and daily quotas.  sp_now_us(), unless the
+/* The time one-off commands (`collect`, `backfill`, `retention`, `compact`) go by: what
+ * day it is for row times, bar completeness, daily quotas and which partitions are old.  sp_now_us(), unless the
  * environment variable STOCKPIPE_NOW holds an ISO 8601 UTC timestamp: then that time
  * plus the time elapsed since the first call (the clock keeps running).  STOCKPIPE_NOW
  * is for tests only (a backfill re-run "tomorrow" without waiting for midnight); an

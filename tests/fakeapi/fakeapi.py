@@ -521,7 +521,7 @@ class FakeAPI:
         data = json.dumps(obj).encode() if obj is not None else (b"" if method == "POST" else None)
         req = urllib.request.Request(self.url + path, data=data, method=method,
                                      headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(req, timeout=10) as resp:
+        with urllib.request.urlopen(req, timeout=60) as resp:
             return json.loads(resp.read())
 
     def add_fault(self, **fault):

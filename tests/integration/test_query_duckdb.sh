@@ -75,7 +75,11 @@ after_sum=$("$bin" query stock_movements --data-dir "$work/many" --format csv | 
 [ "$before_sum" = "$after_sum" ] || fail "compaction changed the query result"
 
 # ---- 4. retention ----
-today=$(( $(date -u +%s) / 86400 ))
+# "today" for the test and for the commands alike (STOCKPIPE_NOW, the test-only clock
+# of one-off commands, core/timeutil.h): a run across 00:00 UTC would otherwise move
+# the cut by a day between the lines below.
+export STOCKPIPE_NOW=2026-11-25T12:00:00Z
+today=$(( $(date -u -d "$STOCKPIPE_NOW" +%s) / 86400 ))
 keep_from=$(( $(date -u -d 2026-03-05 +%s) / 86400 ))
 printf 'pipeline:\n  retention_days: {financial_data: 0, stock_movements: %d, news: 0, macroeconomic: 0, policy: 0}\n' \
   $(( today - keep_from )) > "$work/retention.yaml"

@@ -145,7 +145,7 @@ static void assert_topic_holds(const mock_env *env, const sp_dataset_def *ds, lo
 static void test_rows_arrive_once_with_key_and_json(void **state) {
   mock_env *env = *state;
   const sp_dataset_def *ds = sp_dataset_get(SP_DS_FINANCIAL_DATA);
-  sp_sink *s = open_kafka(env, NULL, 10000);
+  sp_sink *s = open_kafka(env, NULL, 60000); /* the flush ends at the last report; 60 s for a loaded machine */
   test_events te;
   make_test_events(&te, ds, 0, 300);
   sp_error err = {0};
