@@ -75,10 +75,9 @@ static int put_range(sp_channel *ch, int first, int n) {
   return rc;
 }
 
-/* Take up to max events; their numbers go to nums.  Commit or roll back. */
-static int take_nums(sp_channel *ch, int *nums, uint64_t *seqs, int max, bool commit) {
-  void *txn;
-  assert_int_equal(sp_channel_take_begin(ch, &txn, NULL), 0);
+/* Take up to max events in the open take `txn`; their numbers go to nums and their
+ * sequence numbers to seqs (either may be NULL).  Returns how many. */
+static int take_into(sp_channel *ch, void *txn, int *nums, uint64_t *seqs, int max) {
   int n = 0;
   sp_event ev;
   while (n < max && sp_channel_take(ch, txn, &ev, 0, NULL) == SP_OK) {
@@ -88,6 +87,14 @@ static int take_nums(sp_channel *ch, int *nums, uint64_t *seqs, int max, bool co
     if (seqs) seqs[n] = ev.seq;
     n++;
   }
+  return n;
+}
+
+/* Take up to max events; their numbers go to nums.  Commit or roll back. */
+static int take_nums(sp_channel *ch, int *nums, uint64_t *seqs, int max, bool commit) {
+  void *txn;
+  assert_int_equal(sp_channel_take_begin(ch, &txn, NULL), 0);
+  int n = take_into(ch, txn, nums, seqs, max);
   if (commit) assert_int_equal(sp_channel_take_commit(ch, txn, NULL, 0, NULL), 0);
   else sp_channel_take_rollback(ch, txn);
   return n;
@@ -160,14 +167,7 @@ static void test_replay_after_crash(void **state) {
 static int take_deferred(sp_channel *ch, int *nums, int max) {
   void *txn;
   assert_int_equal(sp_channel_take_begin(ch, &txn, NULL), 0);
-  int n = 0;
-  sp_event ev;
-  while (n < max && sp_channel_take(ch, txn, &ev, 0, NULL) == SP_OK) {
-    char text[32];
-    snprintf(text, sizeof text, "%.*s", (int)ev.len, (const char *)ev.data);
-    assert_int_equal(sscanf(text, "event-%d", &nums[n]), 1);
-    n++;
-  }
+  int n = take_into(ch, txn, nums, NULL, max);
   assert_int_equal(sp_channel_take_commit_deferred(ch, txn, NULL, 0, NULL), 0);
   return n;
 }
