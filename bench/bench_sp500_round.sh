@@ -29,6 +29,7 @@ delay_ms=${SP500_BENCH_DELAY_MS:-50}
 days=${SP500_BENCH_DAYS:-5}
 
 . "$root/tests/fakeapi/lib.sh"
+. "$root/tests/integration/financial_pipeline.sh"
 work=$(mktemp -d /tmp/stockpipe-bench-sp500.XXXXXX)
 cleanup() { fakeapi_stop; rm -rf "$work"; }
 trap cleanup EXIT
@@ -63,26 +64,12 @@ for n in $in_flights; do
   data="$work/data-$n"
   rm -rf "$data"
   mkdir -p "$data"
-  cat >"$work/cfg-$n.yaml" <<YAML
-pipeline:
-  sp500_file: $sp500
-agents:
-  raw_data_agent:
-    sources: [movement_source]
-    channels: [movement_channel]
-    sinks: [movement_sink]
-sources:
-  movement_source: {dataset: stock_movements, providers: [yahoo], tickers: sp500, bar_interval: 1h, schedule: 1h, initial_history: ${days}d}
-channels:
-  movement_channel: {type: memory, capacity: 100000, transactionCapacity: 5000}
-sinks:
-  movement_sink: {type: file, path: raw/stock_movements/%Y-%m-%d, format: parquet, batch_size: 5000}
-providers:
-  yahoo: {rate_limit: $r, max_in_flight: $n}
-bindings:
-  movement_source: [movement_channel]
-  movement_channel: movement_sink
-YAML
+  one_source_pipeline "$work/cfg-$n.yaml" movement \
+    "dataset: stock_movements, providers: [yahoo], tickers: sp500, bar_interval: 1h, schedule: 1h, initial_history: ${days}d" \
+    "type: memory, capacity: 100000, transactionCapacity: 5000" \
+    "type: file, path: raw/stock_movements/%Y-%m-%d, format: parquet, batch_size: 5000" \
+    "pipeline: {sp500_file: $sp500}
+providers: {yahoo: {rate_limit: $r, max_in_flight: $n}}"
   t_start=$(date +%s.%N)
   if ! /usr/bin/time -v -o "$work/time-$n.txt" "$build/stockpipe" collect stock_movements \
       --config "$work/cfg-$n.yaml" --data-dir "$data" --log-level ERROR >"$work/out-$n.txt" 2>"$work/err-$n.txt"; then

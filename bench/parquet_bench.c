@@ -181,6 +181,21 @@ static double now_s(void) {
   return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* The size of the file a write (`rc`, `err`) produced at `path`, or -1 with the
+ * failure reported. */
+static long long written_size(int rc, const char *path, const sp_error *err) {
+  if (rc) {
+    fprintf(stderr, "parquet_bench: %s: %s\n", path, err->msg);
+    return -1;
+  }
+  struct stat st;
+  if (stat(path, &st) != 0) {
+    perror(path);
+    return -1;
+  }
+  return (long long)st.st_size;
+}
+
 static int write_file(const char *path, size_t rows, const sp_parquet_writer_options *o, double *seconds, long long *size) {
   int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
   if (fd < 0) {
@@ -209,15 +224,9 @@ static int write_file(const char *path, size_t rows, const sp_parquet_writer_opt
   spent += now_s() - t0;
   close(fd);
   bars_free(&b);
-  if (rc) {
-    fprintf(stderr, "parquet_bench: %s: %s\n", path, err.msg);
-    return 1;
-  }
-  struct stat st;
-  stat(path, &st);
+  *size = written_size(rc, path, &err);
   *seconds = spent;
-  *size = (long long)st.st_size;
-  return 0;
+  return *size < 0;
 }
 
 /* Decode every column of every row group; returns seconds or -1. */
@@ -294,14 +303,10 @@ static int measure_rows_api(const char *dir, size_t rows) {
   close(fd);
   free(batch);
   bars_free(&b);
-  if (rc) {
-    fprintf(stderr, "parquet_bench: %s: %s\n", path, err.msg);
-    return 1;
-  }
-  struct stat st;
-  stat(path, &st);
+  long long size = written_size(rc, path, &err);
+  if (size < 0) return 1;
   printf("{\"engine\":\"stockpipe\",\"name\":\"rows_api_snappy\",\"codec\":\"snappy\",\"rows\":%zu,\"write_s\":%.4f,\"bytes\":%lld}\n",
-         per * TICKERS, spent, (long long)st.st_size);
+         per * TICKERS, spent, size);
   fflush(stdout);
   return 0;
 }

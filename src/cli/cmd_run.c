@@ -130,13 +130,9 @@ static void on_signal(int sig) {
 }
 
 static void install_signal_handlers(void) {
-  struct sigaction sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = on_signal;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, NULL);
-  sigaction(SIGTERM, &sa, NULL);
-  sigaction(SIGHUP, &sa, NULL);
+  sp_cli_handle_signal(SIGINT, on_signal);
+  sp_cli_handle_signal(SIGTERM, on_signal);
+  sp_cli_handle_signal(SIGHUP, on_signal);
   signal(SIGPIPE, SIG_IGN);
 }
 

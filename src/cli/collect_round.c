@@ -21,13 +21,17 @@ static void on_stop_signal(int sig) {
   stop_requested = true;
 }
 
-const volatile bool *sp_cli_install_stop_handlers(void) {
+void sp_cli_handle_signal(int sig, void (*handler)(int)) {
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
-  sa.sa_handler = on_stop_signal;
+  sa.sa_handler = handler;
   sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, NULL);
-  sigaction(SIGTERM, &sa, NULL);
+  sigaction(sig, &sa, NULL);
+}
+
+const volatile bool *sp_cli_install_stop_handlers(void) {
+  sp_cli_handle_signal(SIGINT, on_stop_signal);
+  sp_cli_handle_signal(SIGTERM, on_stop_signal);
   return &stop_requested;
 }
 

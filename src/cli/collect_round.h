@@ -24,4 +24,8 @@ int sp_cli_collect_round(sp_cli_context *ctx, unsigned datasets, const sp_strlis
 /* Install SIGINT/SIGTERM handlers that raise the returned flag. */
 const volatile bool *sp_cli_install_stop_handlers(void);
 
+/* Install `handler` for signal `sig` (no flags, nothing masked), as the above does for
+ * its signals and `run` for its own. */
+void sp_cli_handle_signal(int sig, void (*handler)(int));
+
 #endif

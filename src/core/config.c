@@ -12,6 +12,7 @@
 #include "core/array.h"
 #include "core/config_schema.h"
 #include "core/log.h"
+#include "sources/source.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -821,11 +822,11 @@ static void finish_source(loader *L, sp_config_source *s, yaml_node_t *node) {
     s->initial_history_days = s->dataset == SP_DS_STOCK_MOVEMENTS ? (s->bar_interval == SP_BAR_1D ? 730 : 60) : 0;
   for (size_t i = 0; i < s->providers.count; i++) {
     int id = sp_provider_id_from_name(s->providers.items[i]);
-    if (id < 0 || (sp_provider_infos[id].datasets & (1u << s->dataset))) continue;
+    if (id < 0 || (sp_provider_module(id)->datasets & SP_SOURCE_DATASET_BIT(s->dataset))) continue;
     char serving[256] = "";
     size_t used = 0;
     for (int p = 0; p < SP_PROVIDER_COUNT; p++)
-      if (sp_provider_infos[p].datasets & (1u << s->dataset))
+      if (sp_provider_module(p)->datasets & SP_SOURCE_DATASET_BIT(s->dataset))
         used += (size_t)snprintf(serving + used, sizeof serving - used, "%s%s", used ? ", " : "", sp_provider_names[p]);
     yaml_node_t *list = map_get(L, node, "providers");
     yaml_node_t *at = list && list->type == YAML_SEQUENCE_NODE && (size_t)(list->data.sequence.items.top -
@@ -1405,17 +1406,17 @@ static sp_config *config_new(const char *file) {
   }
   ok = ok && cfg->base_dir;
   for (int i = 0; i < SP_PROVIDER_COUNT; i++) {
-    const sp_provider_info *info = &sp_provider_infos[i];
+    const sp_source_provider *module = sp_provider_module(i);
     sp_config_provider *p = &cfg->providers[i];
     p->id = (sp_provider_id)i;
-    p->name = info->name;
-    p->base_url = strdup(info->base_url);
+    p->name = sp_provider_names[i];
+    p->base_url = strdup(module->http.base_url);
     ok = ok && p->base_url;
-    p->rate_limit = info->rate_limit;
-    p->max_in_flight = info->max_in_flight;
-    p->timeout = info->timeout;
-    p->daily_limit = info->daily_limit;
-    p->needs_key = info->needs_key;
+    p->rate_limit = module->http.rate_limit;
+    p->max_in_flight = module->http.max_in_flight;
+    p->timeout = module->http.timeout_ms / 1000;
+    p->daily_limit = module->daily_limit;
+    p->needs_key = module->credential != NULL;
   }
   if (!ok) {
     sp_config_free(cfg);

@@ -73,9 +73,9 @@ typedef enum sp_provider_id {
 } sp_provider_id;
 
 /* A provider's effective HTTP settings: `providers.<name>` from the file over the
- * built-in defaults (the same values as the provider module's sp_source_provider.http;
- * test_config checks they agree).  STOCKPIPE_<NAME>_BASE_URL is applied later by the
- * HTTP client and wins over base_url. */
+ * built-in defaults, which are the provider module's (sp_source_provider.http and
+ * daily_limit, via sp_provider_module in config_schema.h).  STOCKPIPE_<NAME>_BASE_URL
+ * is applied later by the HTTP client and wins over base_url. */
 typedef struct sp_config_provider {
   sp_provider_id id;
   const char *name;      /* "yahoo", ... (static) */

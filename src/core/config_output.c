@@ -8,6 +8,7 @@
 #include "core/config.h"
 
 #include "core/config_schema.h"
+#include "sources/source.h"
 
 #include <ctype.h>
 #include <inttypes.h>
@@ -290,12 +291,13 @@ int sp_config_write_reference(FILE *out) {
         "|---|---|---|---|---|---|---|---|\n",
         out);
   for (int i = 0; i < SP_PROVIDER_COUNT; i++) {
-    const sp_provider_info *p = &sp_provider_infos[i];
-    fprintf(out, "| `%s` | %s | %.15g | %" PRId64 " | %" PRId64 " | %" PRId64 " | %s | ", p->name, p->base_url,
-            p->rate_limit, p->max_in_flight, p->timeout, p->daily_limit, p->needs_key ? "required" : "none");
+    const sp_source_provider *p = sp_provider_module(i);
+    fprintf(out, "| `%s` | %s | %.15g | %d | %d | %" PRId64 " | %s | ", sp_provider_names[i], p->http.base_url,
+            p->http.rate_limit, p->http.max_in_flight, p->http.timeout_ms / 1000, p->daily_limit,
+            p->credential ? "required" : "none");
     int n = 0;
     for (int d = 0; d < SP_DS_COUNT; d++)
-      if (p->datasets & (1u << d)) fprintf(out, "%s%s", n++ ? ", " : "", sp_dataset_names[d]);
+      if (p->datasets & SP_SOURCE_DATASET_BIT(d)) fprintf(out, "%s%s", n++ ? ", " : "", sp_dataset_names[d]);
     fputs(" |\n", out);
   }
   return ferror(out) ? SP_ERR_IO : SP_OK;

@@ -1,11 +1,13 @@
 /*
  * config_schema.c — the option tables (see config_schema.h): every config key of
- * SPEC §3 with its type, default, allowed values and meaning, plus the static
- * facts about the eight providers.  To add a key: add its field to the struct in
- * config.h and one row here; parsing, validation, `config show` and
- * docs/CONFIGURATION.md follow.
+ * SPEC §3 with its type, default, allowed values and meaning, and the eight
+ * providers' names (their datasets and default settings are their modules', in
+ * src/sources/).  To add a key: add its field to the struct in config.h and one row
+ * here; parsing, validation, `config show` and docs/CONFIGURATION.md follow.
  */
 #include "core/config_schema.h"
+
+#include "sources/source.h"
 
 #include <string.h>
 
@@ -16,25 +18,11 @@ const char *const sp_dataset_names[] = {"financial_data", "stock_movements", "ne
 const char *const sp_provider_names[] = {"yahoo", "alphavantage", "finnhub",    "newsapi",
                                          "fred",  "worldbank",    "fedreserve", "treasury", NULL};
 
-#define DS(x) (1u << SP_DS_##x)
-/* SPEC §1/§3: which provider serves which dataset, which need a key, and the
- * default HTTP settings the pipeline uses (the config decides: `providers.<name>`
- * overrides these).  The provider modules (src/sources/) declare the same facts;
- * test_config checks both agree, so change them together. */
-const sp_provider_info sp_provider_infos[SP_PROVIDER_COUNT] = {
-    /* name, needs_key, datasets, base_url, rate_limit (req/s), max_in_flight, timeout (s),
-     * daily_limit (requests per UTC day: the documented free tiers, 0 = none) */
-    {"yahoo", false, DS(FINANCIAL_DATA) | DS(STOCK_MOVEMENTS), "https://query1.finance.yahoo.com", 20, 16, 30, 0},
-    {"alphavantage", true, DS(FINANCIAL_DATA) | DS(NEWS) | DS(MACROECONOMIC), "https://www.alphavantage.co", 1, 1,
-     30, 25},
-    {"finnhub", true, DS(FINANCIAL_DATA) | DS(NEWS), "https://finnhub.io", 1, 2, 30, 0},
-    {"newsapi", true, DS(NEWS), "https://newsapi.org", 1, 1, 30, 100},
-    {"fred", true, DS(MACROECONOMIC) | DS(POLICY), "https://api.stlouisfed.org", 2, 4, 30, 0},
-    {"worldbank", false, DS(MACROECONOMIC), "https://api.worldbank.org", 5, 4, 60, 0},
-    {"fedreserve", false, DS(POLICY), "https://www.federalreserve.gov", 1, 2, 30, 0},
-    {"treasury", false, DS(POLICY), "https://api.fiscaldata.treasury.gov", 2, 2, 60, 0},
-};
-#undef DS
+/* SPEC §1/§3: which provider serves which dataset, which need a key and their default
+ * HTTP settings and daily limits are declared once, by the provider modules. */
+const sp_source_provider *sp_provider_module(sp_provider_id id) {
+  return sp_source_find(sp_provider_names[id]);
+}
 
 static const char *const log_levels[] = {"DEBUG", "INFO", "WARN", "ERROR", "OFF", NULL};
 static const char *const channel_types[] = {"memory", "file", "kafka", NULL};

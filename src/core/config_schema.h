@@ -71,19 +71,11 @@ extern const sp_option_table sp_channel_options;
 extern const sp_option_table sp_sink_options;
 extern const sp_option_table sp_provider_options;
 
-/* Static facts about the eight providers. */
-typedef struct sp_provider_info {
-  const char *name;
-  bool needs_key;
-  unsigned datasets; /* bit (1 << sp_dataset_id) for each dataset it serves */
-  const char *base_url;
-  double rate_limit;
-  int64_t max_in_flight;
-  int64_t timeout;
-  int64_t daily_limit; /* requests per UTC day of the free tier; 0 = none */
-} sp_provider_info;
-
-extern const sp_provider_info sp_provider_infos[SP_PROVIDER_COUNT];
+/* The provider module (src/sources/) behind config provider `id`: the one declaration
+ * of the datasets it serves, its credential and its default HTTP settings and daily
+ * limit, which are the config's defaults (`providers.<name>` overrides them).  Every
+ * config provider has one (test_config checks); the pointer is static. */
+const struct sp_source_provider *sp_provider_module(sp_provider_id id);
 
 extern const char *const sp_dataset_names[];  /* NULL-terminated, in sp_dataset_id order */
 extern const char *const sp_provider_names[]; /* NULL-terminated, in sp_provider_id order */

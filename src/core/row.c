@@ -228,21 +228,7 @@ truncated:
 
 static int compare_value(sp_type type, const sp_value *a, const sp_value *b) {
   if (a->is_null || b->is_null) return a->is_null == b->is_null ? 0 : (a->is_null ? -1 : 1);
-  switch (type) {
-  case SP_BOOL: return (int)a->u.b - (int)b->u.b;
-  case SP_INT32:
-  case SP_DATE: return (a->u.i32 > b->u.i32) - (a->u.i32 < b->u.i32);
-  case SP_INT64:
-  case SP_TIMESTAMP: return (a->u.i64 > b->u.i64) - (a->u.i64 < b->u.i64);
-  case SP_DOUBLE: return (a->u.f64 > b->u.f64) - (a->u.f64 < b->u.f64);
-  case SP_STRING: {
-    uint32_t n = a->u.str.len < b->u.str.len ? a->u.str.len : b->u.str.len;
-    int c = n ? memcmp(a->u.str.ptr, b->u.str.ptr, n) : 0;
-    if (c) return c;
-    return (a->u.str.len > b->u.str.len) - (a->u.str.len < b->u.str.len);
-  }
-  }
-  return 0;
+  return SP_VALUE_ORDER(type, a->u, b->u);
 }
 
 int sp_row_compare_key(const sp_row *a, const sp_row *b) {

@@ -24,6 +24,7 @@
 #include "stockpipe/schema.h"
 
 #include <stdbool.h>
+#include <string.h>
 #include <stdint.h>
 
 typedef struct sp_value {
@@ -76,6 +77,29 @@ int sp_row_decode(const uint8_t *data, size_t len, sp_row *row, sp_error *err);
 /* Compare two rows of the same dataset by the dataset key (strings by unsigned
  * bytes, nulls first).  Returns <0, 0, >0. */
 int sp_row_compare_key(const sp_row *a, const sp_row *b);
+
+/* Three-way order (<0, 0, >0) of two byte strings: bytewise, a prefix before its
+ * extensions.  Either may be empty (its pointer then unused). */
+static inline int sp_order_bytes(const void *a, size_t alen, const void *b, size_t blen) {
+  size_t n = alen < blen ? alen : blen;
+  int c = n ? memcmp(a, b, n) : 0;
+  return c ? c : (alen > blen) - (alen < blen);
+}
+
+/* Three-way order of two numbers of one type (NaN orders equal to everything). */
+#define SP_ORDER(x, y) (((x) > (y)) - ((x) < (y)))
+
+/* Three-way order of two non-null values of sp_type `type`, `x` and `y` being unions
+ * with sp_value's member names: sp_value.u, or the Parquet reader's sp_parquet_value.u
+ * (whose string members differ in width, hence a macro).  Numbers by SP_ORDER, strings
+ * by sp_order_bytes. */
+#define SP_VALUE_ORDER(type, x, y)                                                                                \
+  ((type) == SP_BOOL                               ? SP_ORDER((x).b, (y).b)                                       \
+   : (type) == SP_INT32 || (type) == SP_DATE       ? SP_ORDER((x).i32, (y).i32)                                   \
+   : (type) == SP_INT64 || (type) == SP_TIMESTAMP  ? SP_ORDER((x).i64, (y).i64)                                   \
+   : (type) == SP_DOUBLE                           ? SP_ORDER((x).f64, (y).f64)                                   \
+   : (type) == SP_STRING ? sp_order_bytes((x).str.ptr, (x).str.len, (y).str.ptr, (y).str.len)                     \
+                         : 0)
 /* The row's own UTC date (days since epoch) from ds->date_column. */
 int32_t sp_row_date(const sp_row *row);
 

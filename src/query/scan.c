@@ -203,8 +203,6 @@ int sp_table_append(sp_table *t, sp_parquet_column_vector *const *vecs, size_t n
   return rc;
 }
 
-#define CMP(a, b) (((a) > (b)) - ((a) < (b)))
-
 int sp_table_compare_key(const sp_table *t, size_t a, size_t b) {
   const sp_dataset_def *ds = t->ds;
   for (int k = 0; k < ds->nkey; k++) {
@@ -217,18 +215,17 @@ int sp_table_compare_key(const sp_table *t, size_t a, size_t b) {
     }
     int r = 0;
     switch (ds->columns[c].type) {
-    case SP_BOOL: r = CMP(((bool *)col->data)[a], ((bool *)col->data)[b]); break;
+    case SP_BOOL: r = SP_ORDER(((bool *)col->data)[a], ((bool *)col->data)[b]); break;
     case SP_INT32:
-    case SP_DATE: r = CMP(((int32_t *)col->data)[a], ((int32_t *)col->data)[b]); break;
+    case SP_DATE: r = SP_ORDER(((int32_t *)col->data)[a], ((int32_t *)col->data)[b]); break;
     case SP_INT64:
-    case SP_TIMESTAMP: r = CMP(((int64_t *)col->data)[a], ((int64_t *)col->data)[b]); break;
-    case SP_DOUBLE: r = CMP(((double *)col->data)[a], ((double *)col->data)[b]); break;
+    case SP_TIMESTAMP: r = SP_ORDER(((int64_t *)col->data)[a], ((int64_t *)col->data)[b]); break;
+    case SP_DOUBLE: r = SP_ORDER(((double *)col->data)[a], ((double *)col->data)[b]); break;
     case SP_STRING: {
       if (((const uint32_t *)col->data)[a] == ((const uint32_t *)col->data)[b]) break;
       size_t la, lb;
       const char *sa = sp_table_string(col, a, &la), *sb = sp_table_string(col, b, &lb);
-      r = memcmp(sa, sb, la < lb ? la : lb);
-      if (!r) r = CMP(la, lb);
+      r = sp_order_bytes(sa, la, sb, lb);
       break;
     }
     }

@@ -191,13 +191,6 @@ int sp_pred_in(const sp_dataset_def *ds, const char *column, const char *const *
   return SP_OK;
 }
 
-/* Three-way comparisons of a row value with a predicate value. */
-static int cmp_str(const char *a, size_t alen, const char *b, size_t blen) {
-  int c = memcmp(a, b, alen < blen ? alen : blen);
-  return c ? c : (alen > blen) - (alen < blen);
-}
-#define CMP(a, b) (((a) > (b)) - ((a) < (b)))
-
 static bool op_holds(sp_qop op, int c) {
   switch (op) {
   case SP_Q_EQ: return c == 0;
@@ -242,7 +235,7 @@ static bool string_holds(const sp_qpred *p, const char *s, size_t len) {
       if (p->values[k].u.str.len == len && memcmp(s, p->values[k].u.str.ptr, len) == 0) return true;
     return false;
   }
-  return op_holds(p->op, cmp_str(s, len, p->values[0].u.str.ptr, p->values[0].u.str.len));
+  return op_holds(p->op, sp_order_bytes(s, len, p->values[0].u.str.ptr, p->values[0].u.str.len));
 }
 
 /* Coded strings: the predicate once per entry, then a lookup per row. */
@@ -270,7 +263,7 @@ int sp_pred_filter(const sp_qpred *p, const sp_parquet_column_vector *vec, uint8
       if (!sel[i]) continue;
       bool hit = false;
       for (size_t k = 0; k < p->nvalues && !hit; k++)
-        hit = op_holds(p->op == SP_Q_IN ? SP_Q_EQ : p->op, CMP(vec->bools[i], p->values[k].u.b));
+        hit = op_holds(p->op == SP_Q_IN ? SP_Q_EQ : p->op, SP_ORDER(vec->bools[i], p->values[k].u.b));
       sel[i] = hit && valid[i];
     }
     break;

@@ -31,9 +31,17 @@ tickers=${CRASH_TICKERS:-30}
 . "$STOCKPIPE_SOURCE_DIR/tests/postgres/lib.sh"
 work=$(mktemp -d /tmp/sp_crash.XXXXXX)
 toggler=
+# The toggler stops at the end of a round (a kill could leave its `chattr -R +i`
+# running on, making the tree immutable again after our `chattr -R -i`).
+stop_toggler() {
+  [[ -n $toggler ]] || return 0
+  touch "$work/stop_toggler"
+  wait "$toggler" 2>/dev/null || true
+  toggler=
+}
 cleanup() {
   set +e
-  [[ -n $toggler ]] && kill "$toggler" 2>/dev/null && wait "$toggler" 2>/dev/null
+  stop_toggler
   chattr -R -i "$work" 2>/dev/null || true
   fakeapi_stop
   pg_stop
@@ -138,14 +146,14 @@ failing=no
 if [[ $postgres == yes ]]; then
   # its connection is terminated every 1-2 s, wherever it is
   failing=yes
-  ( while :; do sleep 1.$((RANDOM % 10))
+  ( while [[ ! -e $work/stop_toggler ]]; do sleep 1.$((RANDOM % 10))
                 pg_sql "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
                         WHERE application_name = 'stockpipe'" >>"$work/terminated" 2>/dev/null; done ) &
   toggler=$!
 elif chattr +i "$data/mirror" 2>/dev/null && chattr -i "$data/mirror"; then
   # its folder tree is immutable (even for root) about half the time
   failing=yes
-  ( while :; do chattr -R +i "$data/mirror" 2>/dev/null; sleep 0.$((RANDOM % 4 + 1));
+  ( while [[ ! -e $work/stop_toggler ]]; do chattr -R +i "$data/mirror" 2>/dev/null; sleep 0.$((RANDOM % 4 + 1));
                 chattr -R -i "$data/mirror" 2>/dev/null; sleep 0.$((RANDOM % 4 + 1)); done ) &
   toggler=$!
 fi
@@ -166,7 +174,7 @@ for ((k = 1; k <= kills; k++)); do
   kill -9 "$pid" 2>/dev/null || true
   wait "$pid" 2>/dev/null || true
 done
-if [[ -n $toggler ]]; then kill "$toggler"; wait "$toggler" 2>/dev/null || true; toggler=; fi
+stop_toggler
 chattr -R -i "$data/mirror" 2>/dev/null || true
 (run 2>>"$work/runs.err") || { echo "final run failed:"; tail -20 "$work/runs.err"; exit 1; }
 elapsed=$(python3 -c "import time; print(f'{time.time() - $start:.1f}')")

@@ -23,6 +23,7 @@
 #     of the range, re-run stores nothing, live collection afterwards only newer ones.
 set -euo pipefail
 . "$STOCKPIPE_SOURCE_DIR/tests/fakeapi/lib.sh"
+. "$STOCKPIPE_SOURCE_DIR/tests/integration/financial_pipeline.sh"
 work=$(mktemp -d /tmp/sp_backfill.XXXXXX)
 trap 'fakeapi_stop; rm -rf "$work"' EXIT
 bin=$STOCKPIPE_BIN
@@ -46,24 +47,10 @@ export STOCKPIPE_YAHOO_BASE_URL=$FAKEAPI_URL STOCKPIPE_FRED_BASE_URL=$FAKEAPI_UR
 export STOCKPIPE_FRED_KEY=test-fred-key
 
 write_config() { # $1 = file, $2 = extra source keys
-  cat >"$1" <<YAML
-agents:
-  raw_data_agent:
-    sources: [movement_source]
-    channels: [movement_channel]
-    sinks: [movement_sink]
-sources:
-  movement_source: {dataset: stock_movements, providers: [yahoo], tickers: [BFA, BFB, BFC, BF-D], bar_interval: 1h, schedule: 1h$2}
-channels:
-  movement_channel: {type: file, capacity: 100000, transactionCapacity: 50}
-sinks:
-  movement_sink: {type: file, path: raw/stock_movements/%Y-%m-%d, format: csv, batch_size: 50}
-bindings:
-  movement_source: [movement_channel]
-  movement_channel: movement_sink
-providers:
-  yahoo: {rate_limit: 100}
-YAML
+  one_source_pipeline "$1" movement \
+    "dataset: stock_movements, providers: [yahoo], tickers: [BFA, BFB, BFC, BF-D], bar_interval: 1h, schedule: 1h$2" \
+    "type: file, capacity: 100000, transactionCapacity: 50" \
+    "type: file, path: raw/stock_movements/%Y-%m-%d, format: csv, batch_size: 50" "providers: {yahoo: {rate_limit: 100}}"
 }
 write_config "$work/cfg.yaml" ""
 write_config "$work/live.yaml" ", initial_history: 100d"
@@ -234,18 +221,10 @@ if script -qec true /dev/null >/dev/null 2>&1; then
     { echo "terminal run: wrong summary"; cat -v "$work/tty.out" | tail -3; exit 1; }
 fi
 # --- 8. macroeconomic (FRED, World Bank: observations by date range) ---------------------
-cat >"$work/macro.yaml" <<'YAML'
-agents:
-  context_data_agent: {sources: [macro_source], channels: [macro_channel], sinks: [macro_sink]}
-sources:
-  macro_source: {dataset: macroeconomic, providers: [fred, worldbank], schedule: 1d}
-channels:
-  macro_channel: {type: file, capacity: 10000, transactionCapacity: 100}
-sinks:
-  macro_sink: {type: file, path: context/macroeconomic/%Y-%m-%d, format: csv, batch_size: 100}
-bindings: {macro_source: [macro_channel], macro_channel: macro_sink}
-providers: {fred: {rate_limit: 0}, worldbank: {rate_limit: 0}}
-YAML
+one_source_pipeline "$work/macro.yaml" macro "dataset: macroeconomic, providers: [fred, worldbank], schedule: 1d" \
+  "type: file, capacity: 10000, transactionCapacity: 100" \
+  "type: file, path: context/macroeconomic/%Y-%m-%d, format: csv, batch_size: 100" \
+  "providers: {fred: {rate_limit: 0}, worldbank: {rate_limit: 0}}" context_data_agent
 macro() { "$bin" "$1" macroeconomic "${@:3}" --config "$work/macro.yaml" --data-dir "$work/$2" --log-level WARN; }
 macro backfill macro --from 2015-01-01 --to 2024-06-30 2>"$work/macro.err" || { cat "$work/macro.err"; exit 1; }
 macro backfill macro --from 2015-01-01 --to 2024-06-30 2>"$work/macro2.err"
@@ -274,11 +253,10 @@ print(json.dumps([{"name": "bf-news-" + t, "path": "/api/v1/company-news", "quer
                    "body": json.dumps(a)} for t, a in articles.items()]))
 PY
 fakeapi_route "$(cat "$work/news-routes.json")"
-sed -e 's/macro_source/news_source/g; s/macro_channel/news_channel/g; s/macro_sink/news_sink/g' \
-    -e 's/context_data_agent/raw_data_agent/; s|context/macroeconomic|raw/news|' \
-    -e 's/{dataset: macroeconomic, providers: \[fred, worldbank\], schedule: 1d}/{dataset: news, providers: [finnhub, alphavantage], tickers: [AAPL, MSFT], schedule: 1h}/' \
-    -e 's/{fred: {rate_limit: 0}, worldbank: {rate_limit: 0}}/{finnhub: {rate_limit: 0}}/' "$work/macro.yaml" >"$work/news.yaml"
-printf 'pipeline: {sp500_file: %s}\n' "$STOCKPIPE_SOURCE_DIR/config/sp500.csv" >>"$work/news.yaml"
+one_source_pipeline "$work/news.yaml" news "dataset: news, providers: [finnhub, alphavantage], tickers: [AAPL, MSFT], schedule: 1h" \
+  "type: file, capacity: 10000, transactionCapacity: 100" "type: file, path: raw/news/%Y-%m-%d, format: csv, batch_size: 100" \
+  "providers: {finnhub: {rate_limit: 0}}
+pipeline: {sp500_file: $STOCKPIPE_SOURCE_DIR/config/sp500.csv}"
 news_from=$(date -u -d '-45 days' +%F)
 news_to=$(date -u -d '-10 days' +%F)
 news() { STOCKPIPE_FINNHUB_BASE_URL=$FAKEAPI_URL STOCKPIPE_FINNHUB_KEY=test-finnhub-key \

@@ -63,22 +63,18 @@ cmake --install "$STOCKPIPE_BUILD_DIR" --prefix "$work/inst" >/dev/null
 expect_refused_uri "$work/inst/bin/stockpipe"
 
 # 3. STOCKPIPE_MODULE_DIR: the only place searched; clear errors.
+expect_module_error() { # $1 = STOCKPIPE_MODULE_DIR, $2 = what is wrong there, $3 = the message (grep pattern)
+  set +e
+  STOCKPIPE_MODULE_DIR=$1 "$bin" collect financial_data --config "$work/mongo.yaml" --data-dir "$1.data" >"$work/out" 2>&1
+  local code=$?
+  set -e
+  [[ $code == 1 ]] || { cat "$work/out"; fail "$2 module: exit $code, want 1"; }
+  grep -q "$3" "$work/out" || { cat "$work/out"; fail "unclear message for a $2 module"; }
+}
 mkdir "$work/empty" "$work/broken"
-set +e
-STOCKPIPE_MODULE_DIR=$work/empty "$bin" collect financial_data --config "$work/mongo.yaml" --data-dir "$work/data3" \
-  >"$work/out" 2>&1
-code=$?
-set -e
-[[ $code == 1 ]] || { cat "$work/out"; fail "missing module: exit $code, want 1"; }
-grep -q "sink financial_sink: module libstockpipe-sink-mongo.so not found (looked in $work/empty)" "$work/out" ||
-  { cat "$work/out"; fail "unclear message for a missing module"; }
+expect_module_error "$work/empty" missing \
+  "sink financial_sink: module libstockpipe-sink-mongo.so not found (looked in $work/empty)"
 echo "not a shared object" >"$work/broken/libstockpipe-sink-mongo.so"
-set +e
-STOCKPIPE_MODULE_DIR=$work/broken "$bin" collect financial_data --config "$work/mongo.yaml" --data-dir "$work/data4" \
-  >"$work/out" 2>&1
-code=$?
-set -e
-[[ $code == 1 ]] || { cat "$work/out"; fail "broken module: exit $code, want 1"; }
-grep -q "cannot load module libstockpipe-sink-mongo.so: $work/broken/libstockpipe-sink-mongo.so: " "$work/out" ||
-  { cat "$work/out"; fail "unclear message for a broken module"; }
+expect_module_error "$work/broken" broken \
+  "cannot load module libstockpipe-sink-mongo.so: $work/broken/libstockpipe-sink-mongo.so: "
 echo "modules: all checks passed"

@@ -23,21 +23,11 @@ port=$(cat "$work/port")
 [[ -n $port ]] || fail "the port holder did not start"
 export STOCKPIPE_YAHOO_BASE_URL=http://127.0.0.1:$port
 tickers=$(python3 -c 'print(", ".join("T%02d" % i for i in range(1, 26)))')
-cat >"$work/cfg.yaml" <<YAML
-pipeline:
-  http: {listen: ""}
-agents:
-  a: {sources: [movement_source], channels: [movement_channel], sinks: [movement_sink]}
-sources:
-  movement_source: {dataset: stock_movements, providers: [yahoo], bar_interval: 1h, schedule: 1h, tickers: [$tickers]}
-channels:
-  movement_channel: {type: memory, capacity: 1000, transactionCapacity: 100}
-sinks:
-  movement_sink: {type: file, path: raw/stock_movements/%Y-%m-%d, format: csv, batch_size: 100}
-bindings:
-  movement_source: [movement_channel]
-  movement_channel: movement_sink
-YAML
+. "$STOCKPIPE_SOURCE_DIR/tests/integration/financial_pipeline.sh"
+one_source_pipeline "$work/cfg.yaml" movement \
+  "dataset: stock_movements, providers: [yahoo], bar_interval: 1h, schedule: 1h, tickers: [$tickers]" \
+  "type: memory, capacity: 1000, transactionCapacity: 100" \
+  "type: file, path: raw/stock_movements/%Y-%m-%d, format: csv, batch_size: 100" 'pipeline: {http: {listen: ""}}' a
 
 rc=0
 "$bin" collect stock_movements --config "$work/cfg.yaml" --data-dir "$work/d1" 2>"$work/err.log" || rc=$?

@@ -15,6 +15,7 @@
 #    warning, the 3 responses counted.
 set -euo pipefail
 . "$STOCKPIPE_SOURCE_DIR/tests/fakeapi/lib.sh"
+. "$STOCKPIPE_SOURCE_DIR/tests/integration/financial_pipeline.sh"
 fakeapi_start
 export STOCKPIPE_YAHOO_BASE_URL=$FAKEAPI_URL
 work=$(mktemp -d /tmp/sp_shape.XXXXXX)
@@ -45,24 +46,10 @@ serve() { # $1 = body file
   fakeapi_reset
   fakeapi_route "$(python3 -c 'import json,sys; print(json.dumps({"name": "reshaped", "path": "/v8/finance/chart/(AAA|BBB|CCC)", "body": open(sys.argv[1]).read()}))' "$1")"
 }
-cat >"$work/cfg.yaml" <<'YAML'
-pipeline:
-  http: {listen: ""}
-agents:
-  raw_data_agent:
-    sources: [financial_source]
-    channels: [financial_channel]
-    sinks: [financial_sink]
-sources:
-  financial_source: {dataset: financial_data, providers: [yahoo], tickers: [AAA, BBB, CCC], schedule: 1w} # one round (Monday 00:00 UTC its only slot)
-channels:
-  financial_channel: {type: memory, capacity: 1000, transactionCapacity: 100}
-sinks:
-  financial_sink: {type: file, path: raw/financial_data/%Y-%m-%d, format: jsonl, batch_size: 100}
-bindings:
-  financial_source: [financial_channel]
-  financial_channel: financial_sink
-YAML
+# one round: Monday 00:00 UTC is the weekly schedule's only slot
+one_source_pipeline "$work/cfg.yaml" financial "dataset: financial_data, providers: [yahoo], tickers: [AAA, BBB, CCC], schedule: 1w" \
+  "type: memory, capacity: 1000, transactionCapacity: 100" \
+  "type: file, path: raw/financial_data/%Y-%m-%d, format: jsonl, batch_size: 100" 'pipeline: {http: {listen: ""}}'
 stored_rows() { find "$1/raw/financial_data" -name '*.jsonl' -exec cat {} + 2>/dev/null | grep -c . || true; }
 warnings() { grep -c "WARN  \[source\] .*response shape changed" "$1" || true; } # the warning, not the failure summaries
 

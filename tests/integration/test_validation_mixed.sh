@@ -12,6 +12,7 @@
 # second poll serving the same articles stores and quarantines nothing more.
 set -euo pipefail
 . "$STOCKPIPE_SOURCE_DIR/tests/fakeapi/lib.sh"
+. "$STOCKPIPE_SOURCE_DIR/tests/integration/financial_pipeline.sh"
 fakeapi_start
 export STOCKPIPE_YAHOO_BASE_URL=$FAKEAPI_URL
 work=$(mktemp -d /tmp/sp_mixed.XXXXXX)
@@ -54,23 +55,10 @@ fakeapi_route "$(python3 -c 'import json,sys; print(json.dumps({"name": "mixed",
 
 # the first poll's window starts 2025-05-26, whatever today is
 history=$(python3 -c 'import datetime; print((datetime.date.today() - datetime.date(2025, 5, 26)).days)')
-cat >"$work/cfg.yaml" <<YAML
-agents:
-  raw_data_agent:
-    sources: [movement_source]
-    channels: [movement_channel]
-    sinks: [movement_sink]
-sources:
-  movement_source: {dataset: stock_movements, providers: [yahoo], tickers: [MIXD], bar_interval: 1d, schedule: 1d,
-                    initial_history: ${history}d}
-channels:
-  movement_channel: {type: memory, capacity: 1000, transactionCapacity: 100}
-sinks:
-  movement_sink: {type: file, path: raw/stock_movements/%Y-%m-%d, format: csv, batch_size: 100}
-bindings:
-  movement_source: [movement_channel]
-  movement_channel: movement_sink
-YAML
+one_source_pipeline "$work/cfg.yaml" movement \
+  "dataset: stock_movements, providers: [yahoo], tickers: [MIXD], bar_interval: 1d, schedule: 1d, initial_history: ${history}d" \
+  "type: memory, capacity: 1000, transactionCapacity: 100" \
+  "type: file, path: raw/stock_movements/%Y-%m-%d, format: csv, batch_size: 100"
 "$STOCKPIPE_BIN" collect stock_movements --config "$work/cfg.yaml" --data-dir "$work/data" 2>"$work/err" || {
   cat "$work/err"; exit 1; }
 
@@ -210,23 +198,9 @@ body = {"status": "ok", "totalResults": 4, "articles": [
 json.dump({"name": "mixed-news", "path": "/v2/everything", "body": json.dumps(body)}, open(sys.argv[1], "w"))
 PY
 fakeapi_route "$(cat "$work/news.route")"
-cat >"$work/cfg_news.yaml" <<YAML
-pipeline: {sp500_file: $STOCKPIPE_SOURCE_DIR/config/sp500.csv}
-agents:
-  raw_data_agent:
-    sources: [news_source]
-    channels: [news_channel]
-    sinks: [news_sink]
-sources:
-  news_source: {dataset: news, providers: [newsapi], tickers: [MIXD], schedule: 1h}
-channels:
-  news_channel: {type: memory, capacity: 1000, transactionCapacity: 100}
-sinks:
-  news_sink: {type: file, path: raw/news/%Y-%m-%d, format: csv, batch_size: 100}
-bindings:
-  news_source: [news_channel]
-  news_channel: news_sink
-YAML
+one_source_pipeline "$work/cfg_news.yaml" news "dataset: news, providers: [newsapi], tickers: [MIXD], schedule: 1h" \
+  "type: memory, capacity: 1000, transactionCapacity: 100" "type: file, path: raw/news/%Y-%m-%d, format: csv, batch_size: 100" \
+  "pipeline: {sp500_file: $STOCKPIPE_SOURCE_DIR/config/sp500.csv}"
 STOCKPIPE_NEWSAPI_BASE_URL=$FAKEAPI_URL STOCKPIPE_NEWSAPI_KEY=mixed-news-key \
   "$STOCKPIPE_BIN" collect news --config "$work/cfg_news.yaml" --data-dir "$work/data3" 2>"$work/err3" || {
   cat "$work/err3"; exit 1; }

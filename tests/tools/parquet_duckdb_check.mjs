@@ -6,18 +6,12 @@
 //
 // Usage: node parquet_duckdb_check.mjs DIR   (DIR/manifest.txt lists the cases)
 import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-const here = dirname(fileURLToPath(import.meta.url));
-const { DuckDBInstance } = await import(join(here, 'node_modules/@duckdb/node-api/lib/index.js'));
+import { join } from 'node:path';
+import { dumpedColumns, lit, openDuckDB } from './duckdb_lib.mjs';
 
 const dir = process.argv[2];
 const cases = readFileSync(join(dir, 'manifest.txt'), 'utf8').split('\n').filter(Boolean);
-const inst = await DuckDBInstance.create(':memory:', { threads: '1' });
-const con = await inst.connect();
-const q = async (sql) => (await con.runAndReadAll(sql)).getRowObjectsJson();
-const lit = (s) => "'" + s.replaceAll("'", "''") + "'";
+const { q } = await openDuckDB();
 
 const expectedLogical = {
   STRING: ['UTF8', /^StringType\(\)$/],
@@ -41,15 +35,7 @@ for (const base of cases) {
   const lines = readFileSync(base + '.jsonl', 'utf8').split('\n').filter(Boolean);
   const header = JSON.parse(lines[0]);
   const cols = header.columns;
-  const select = cols.map((c) => {
-    const n = '"' + c.name + '"';
-    switch (c.type) {
-      case 'TIMESTAMP': return `epoch_us(${n})::VARCHAR AS ${n}`;
-      case 'DATE': return `date_diff('day', DATE '1970-01-01', ${n})::VARCHAR AS ${n}`;
-      case 'INT32': case 'INT64': return `${n}::VARCHAR AS ${n}`;
-      default: return n;
-    }
-  }).join(', ');
+  const select = dumpedColumns(cols);
   let got;
   try {
     got = await q(`SELECT ${select} FROM read_parquet(${lit(file)})`);

@@ -9,16 +9,11 @@
 // Usage: node parquet_duckdb_read_check.mjs PARQUET_DUMP_BINARY WORKDIR
 import { readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { dumpedColumns, lit, openDuckDB } from './duckdb_lib.mjs';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const { DuckDBInstance } = await import(join(here, 'node_modules/@duckdb/node-api/lib/index.js'));
 const [dumpTool, dir] = process.argv.slice(2);
-const inst = await DuckDBInstance.create(':memory:', { threads: '1' });
-const con = await inst.connect();
-const q = async (sql) => (await con.runAndReadAll(sql)).getRowObjectsJson();
-const lit = (s) => "'" + s.replaceAll("'", "''") + "'";
+const { con, q } = await openDuckDB();
 
 await con.run(`CREATE TABLE t AS SELECT
   i::INTEGER AS id,
@@ -85,16 +80,7 @@ function fail(msg) {
 for (const f of files) {
   const lines = readFileSync(f + '.jsonl', 'utf8').split('\n').filter(Boolean);
   const cols = JSON.parse(lines[0]).columns;
-  const select = cols.map((c) => {
-    const n = '"' + c.name + '"';
-    switch (c.type) {
-      case 'TIMESTAMP': return `epoch_us(${n})::VARCHAR AS ${n}`;
-      case 'DATE': return `date_diff('day', DATE '1970-01-01', ${n})::VARCHAR AS ${n}`;
-      case 'INT32': case 'INT64': return `${n}::VARCHAR AS ${n}`;
-      case 'DOUBLE': return `${n}::DOUBLE AS ${n}`;
-      default: return n;
-    }
-  }).join(', ');
+  const select = dumpedColumns(cols);
   const duck = await q(`SELECT ${select} FROM read_parquet(${lit(f)})`);
   if (duck.length !== lines.length - 1) fail(`${f}: our reader gave ${lines.length - 1} rows, DuckDB ${duck.length}`);
   for (let r = 0; r < Math.min(duck.length, lines.length - 1); r++) {

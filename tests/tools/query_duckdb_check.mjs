@@ -10,17 +10,11 @@
 // Usage: node query_duckdb_check.mjs STOCKPIPE_BIN PARQUET_DIR CSV_DIR JSONL_DIR WORK_DIR
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { lit, openDuckDB } from './duckdb_lib.mjs';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const { DuckDBInstance } = await import(join(here, 'node_modules/@duckdb/node-api/lib/index.js'));
 const [bin, pqDir, csvDir, jsonlDir, work] = process.argv.slice(2);
-
-const inst = await DuckDBInstance.create(':memory:', { threads: '1' });
-const con = await inst.connect();
-const q = async (sql) => (await con.runAndReadAll(sql)).getRowObjectsJson();
-const lit = (s) => "'" + s.replaceAll("'", "''") + "'";
+const { con, q } = await openDuckDB();
 
 // SPEC §1: tier, key and date column of each dataset (the public contract).
 const datasets = {

@@ -1,13 +1,17 @@
 /*
- * core_test_util.h — helpers shared by the channel, sink and format unit tests:
- * building financial_data rows and events, and temporary directories.
- * Header-only (static functions) so each test program stays one file.
+ * core_test_util.h — helpers shared by the channel, sink, state and format unit
+ * tests: building financial_data rows and events, timestamps and dates from text,
+ * temporary directories and a state store in one, the channel counters' invariant.
+ * Header-only (static functions) so each test program stays one file; include it
+ * after <cmocka.h> (the helpers assert).
  */
 #ifndef STOCKPIPE_TESTS_CORE_TEST_UTIL_H
 #define STOCKPIPE_TESTS_CORE_TEST_UTIL_H
 
 #include "core/buf.h"
+#include "core/channel.h"
 #include "core/row.h"
+#include "core/state.h"
 #include "core/timeutil.h"
 
 #include <ftw.h>
@@ -37,10 +41,18 @@ static inline void make_quote_event(sp_buf *out, const char *ticker, int64_t quo
   sp_row_clear(&row);
 }
 
+/* An ISO 8601 UTC timestamp ("2026-11-25T14:30:00Z") in microseconds. */
 static inline int64_t ts_of(const char *iso) {
   int64_t us;
-  if (sp_parse_timestamp(iso, &us)) abort();
+  assert_int_equal(sp_parse_timestamp(iso, &us), 0);
   return us;
+}
+
+/* A UTC date ("2026-11-25") in days since the epoch. */
+static inline int32_t day_of(const char *date) {
+  int32_t day;
+  assert_int_equal(sp_parse_date(date, &day), 0);
+  return day;
 }
 
 /* mkdtemp under $TMPDIR or /tmp; the path is written into `out` (>= 64 bytes). */
@@ -56,6 +68,34 @@ static inline int remove_entry(const char *path, const struct stat *st, int flag
 }
 
 static inline void remove_tree(const char *path) { nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS); }
+
+/* Flume's channel invariant: every event put was taken, is still held or was
+ * quarantined. */
+static inline void assert_channel_invariant(const sp_channel *ch) {
+  sp_channel_counters c;
+  sp_channel_counters_snapshot(ch, &c);
+  assert_int_equal(c.EventPutSuccessCount, c.EventTakeSuccessCount + c.ChannelSize + c.ChannelQuarantinedCount);
+}
+
+/* A state store in a fresh temporary directory. */
+typedef struct temp_store {
+  char dir[256];
+  sp_state *st;
+} temp_store;
+
+/* Open it; returns s->st. */
+static inline sp_state *temp_store_open(temp_store *s) {
+  sp_error err;
+  make_temp_dir(s->dir, sizeof s->dir);
+  assert_int_equal(sp_state_open(s->dir, &s->st, &err), 0);
+  return s->st;
+}
+
+/* Close the store and remove its directory. */
+static inline void temp_store_close(temp_store *s) {
+  sp_state_close(s->st);
+  remove_tree(s->dir);
+}
 
 /* Whole file into a NUL-terminated malloc'd string (NULL when missing). */
 static inline char *read_text_file(const char *path) {

@@ -163,11 +163,9 @@ static bool wants_key(sp_backfill *b, const char *key, int64_t t) {
 
 static void test_cursor_joins_live_and_resumes(void **state) {
   (void)state;
-  char dir[128];
-  make_temp_dir(dir, sizeof dir);
-  sp_state *st;
+  temp_store store;
+  sp_state *st = temp_store_open(&store);
   sp_error err = {0};
-  assert_int_equal(sp_state_open(dir, &st, &err), 0);
   sp_backfill *b;
   assert_int_equal(sp_backfill_open(st, SOURCE, "a..b", 100 * DAY, 200 * DAY, 0, &b, &err), 0);
   sp_backfill_progress pr;
@@ -240,17 +238,14 @@ static void test_cursor_joins_live_and_resumes(void **state) {
   assert_int_equal(pr.next_us, 60 * DAY + 1);
   assert_non_null(sp_backfill_indicators(b, KEY));
   sp_backfill_free(b);
-  sp_state_close(st);
-  remove_tree(dir);
+  temp_store_close(&store);
 }
 
 static void test_cursor_redecided_and_legacy(void **state) {
   (void)state;
-  char dir[128];
-  make_temp_dir(dir, sizeof dir);
-  sp_state *st;
+  temp_store store;
+  sp_state *st = temp_store_open(&store);
   sp_error err = {0};
-  assert_int_equal(sp_state_open(dir, &st, &err), 0);
   sp_backfill *b;
   /* a joining cursor that stored nothing... */
   assert_int_equal(sp_backfill_open(st, SOURCE, "x..", 100 * DAY, 200 * DAY, 0, &b, &err), 0);
@@ -296,8 +291,7 @@ static void test_cursor_redecided_and_legacy(void **state) {
   assert_int_equal(sp_backfill_want(b, "stock_movements/OLD/1h", 120 * DAY, &want, &err), 0);
   assert_false(want);
   sp_backfill_free(b);
-  sp_state_close(st);
-  remove_tree(dir);
+  temp_store_close(&store);
 }
 
 int main(void) {

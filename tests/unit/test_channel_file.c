@@ -75,10 +75,9 @@ static int put_range(sp_channel *ch, int first, int n) {
   return rc;
 }
 
-/* Take up to max events; their numbers go to nums.  Commit or roll back. */
-static int take_nums(sp_channel *ch, int *nums, uint64_t *seqs, int max, bool commit) {
-  void *txn;
-  assert_int_equal(sp_channel_take_begin(ch, &txn, NULL), 0);
+/* Take up to max events in the open take `txn`; their numbers go to nums and their
+ * sequence numbers to seqs (either may be NULL).  Returns how many. */
+static int take_into(sp_channel *ch, void *txn, int *nums, uint64_t *seqs, int max) {
   int n = 0;
   sp_event ev;
   while (n < max && sp_channel_take(ch, txn, &ev, 0, NULL) == SP_OK) {
@@ -88,15 +87,17 @@ static int take_nums(sp_channel *ch, int *nums, uint64_t *seqs, int max, bool co
     if (seqs) seqs[n] = ev.seq;
     n++;
   }
-  if (commit) assert_int_equal(sp_channel_take_commit(ch, txn, NULL, 0, NULL), 0);
-  else sp_channel_take_rollback(ch, txn);
   return n;
 }
 
-static void assert_invariant(const sp_channel *ch) {
-  sp_channel_counters c;
-  sp_channel_counters_snapshot(ch, &c);
-  assert_int_equal(c.EventPutSuccessCount, c.EventTakeSuccessCount + c.ChannelSize + c.ChannelQuarantinedCount);
+/* Take up to max events; their numbers go to nums.  Commit or roll back. */
+static int take_nums(sp_channel *ch, int *nums, uint64_t *seqs, int max, bool commit) {
+  void *txn;
+  assert_int_equal(sp_channel_take_begin(ch, &txn, NULL), 0);
+  int n = take_into(ch, txn, nums, seqs, max);
+  if (commit) assert_int_equal(sp_channel_take_commit(ch, txn, NULL, 0, NULL), 0);
+  else sp_channel_take_rollback(ch, txn);
+  return n;
 }
 
 /* Run `body` in a child that dies without closing anything (like kill -9). */
@@ -146,13 +147,13 @@ static void test_replay_after_crash(void **state) {
     assert_int_equal(nums[i], 20 + i);
     if (i) assert_int_equal(seqs[i], seqs[i - 1] + 1);
   }
-  assert_invariant(ch);
+  assert_channel_invariant(ch);
   /* new events continue the numbering */
   assert_int_equal(put_range(ch, 100, 1), 0);
   uint64_t seqs2[64];
   assert_int_equal(take_nums(ch, nums, seqs2, 64, true), 31);
   assert_int_equal(seqs2[30], seqs[29] + 1);
-  assert_invariant(ch);
+  assert_channel_invariant(ch);
   sp_channel_free(ch);
   /* a clean close leaves an empty channel that reopens empty */
   ch = open_fc(f);
@@ -166,14 +167,7 @@ static void test_replay_after_crash(void **state) {
 static int take_deferred(sp_channel *ch, int *nums, int max) {
   void *txn;
   assert_int_equal(sp_channel_take_begin(ch, &txn, NULL), 0);
-  int n = 0;
-  sp_event ev;
-  while (n < max && sp_channel_take(ch, txn, &ev, 0, NULL) == SP_OK) {
-    char text[32];
-    snprintf(text, sizeof text, "%.*s", (int)ev.len, (const char *)ev.data);
-    assert_int_equal(sscanf(text, "event-%d", &nums[n]), 1);
-    n++;
-  }
+  int n = take_into(ch, txn, nums, NULL, max);
   assert_int_equal(sp_channel_take_commit_deferred(ch, txn, NULL, 0, NULL), 0);
   return n;
 }
@@ -246,7 +240,7 @@ static void test_take_while_putting(void **state) {
   sp_channel_counters c;
   sp_channel_counters_snapshot(ch, &c);
   assert_int_equal(c.ChannelQuarantinedCount, 0);
-  assert_invariant(ch);
+  assert_channel_invariant(ch);
   sp_channel_free(ch);
 }
 
@@ -262,7 +256,7 @@ static void test_take_rollback_and_capacity(void **state) {
   assert_int_equal(nums[0], 0);
   assert_int_equal(nums[6], 6);
   assert_int_equal(put_range(ch, 20, 7), 0);
-  assert_invariant(ch);
+  assert_channel_invariant(ch);
   sp_channel_counters c;
   sp_channel_counters_snapshot(ch, &c);
   assert_int_equal(c.ChannelSize, 20);
@@ -340,6 +334,17 @@ static off_t records_end(const char *seg) {
   return off;
 }
 
+/* The channel reopened over a damaged segment of child_puts_10's: it counted
+ * `corrupt` corrupt records and its other 9 events are taken (committed) into nums. */
+static sp_channel *reopen_damaged(fixture *f, uint64_t corrupt, int nums[16]) {
+  sp_channel *ch = open_fc(f);
+  sp_channel_file_stats st;
+  sp_channel_file_stats_get(ch, &st);
+  assert_int_equal(st.corrupt_records, corrupt);
+  assert_int_equal(take_nums(ch, nums, NULL, 16, true), 9);
+  return ch;
+}
+
 static void test_torn_tail(void **state) {
   fixture *f = *state;
   in_crashing_child(f, child_puts_10);
@@ -355,14 +360,10 @@ static void test_torn_tail(void **state) {
   static const uint8_t zeros[10];
   assert_int_equal(pwrite(fd, zeros, sizeof zeros, end - 10), 10);
   close(fd);
-  sp_channel *ch = open_fc(f);
-  sp_channel_file_stats st;
-  sp_channel_file_stats_get(ch, &st);
-  assert_int_equal(st.corrupt_records, 0);
   int nums[16];
-  assert_int_equal(take_nums(ch, nums, NULL, 16, true), 9);
+  sp_channel *ch = reopen_damaged(f, 0, nums);
   assert_int_equal(nums[8], 8);
-  assert_invariant(ch);
+  assert_channel_invariant(ch);
   sp_channel_free(ch);
 }
 
@@ -384,19 +385,15 @@ static void test_corrupt_record_quarantined(void **state) {
   buf[off + 33] ^= 0xff;
   assert_int_equal(pwrite(fd, buf + off + 33, 1, (off_t)(off + 33)), 1);
   close(fd);
-  sp_channel *ch = open_fc(f);
-  sp_channel_file_stats st;
-  sp_channel_file_stats_get(ch, &st);
-  assert_int_equal(st.corrupt_records, 1);
   int nums[16];
-  assert_int_equal(take_nums(ch, nums, NULL, 16, true), 9);
+  sp_channel *ch = reopen_damaged(f, 1, nums);
   assert_int_equal(nums[0], 0);
   assert_int_equal(nums[1], 1);
   assert_int_equal(nums[2], 3); /* event 2 was the corrupt one */
   sp_channel_counters c;
   sp_channel_counters_snapshot(ch, &c);
   assert_int_equal(c.ChannelQuarantinedCount, 1);
-  assert_invariant(ch);
+  assert_channel_invariant(ch);
   char qdir[256];
   snprintf(qdir, sizeof qdir, "%s/quarantine", f->data);
   DIR *d = opendir(qdir);

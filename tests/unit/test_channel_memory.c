@@ -13,6 +13,7 @@
 
 #include "core/channel.h"
 #include "core/timeutil.h"
+#include "core_test_util.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -62,12 +63,6 @@ static int take_events(sp_channel *ch, char got[][32], int max, bool commit) {
   return n;
 }
 
-static void assert_invariant(const sp_channel *ch) {
-  sp_channel_counters c;
-  sp_channel_counters_snapshot(ch, &c);
-  assert_int_equal(c.EventPutSuccessCount, c.EventTakeSuccessCount + c.ChannelSize + c.ChannelQuarantinedCount);
-}
-
 static void test_fifo_and_sequence(void **state) {
   (void)state;
   sp_channel *ch = open_memory("fifo", 100, 20, NULL);
@@ -114,7 +109,7 @@ static void test_capacity_and_transaction_capacity(void **state) {
   assert_int_equal(take_events(ch, NULL, 4, true), 3); /* take list capped at 3 */
   assert_int_equal(take_events(ch, NULL, 4, true), 1);
   assert_int_equal(put_events(&ch, 1, 0, 4, 0), SP_ERR_FULL);
-  assert_invariant(ch);
+  assert_channel_invariant(ch);
   sp_channel_config bad = {"bad", 5, 10, NULL};
   sp_channel *out;
   sp_error err = {0};
@@ -170,7 +165,7 @@ static void test_put_rollback(void **state) {
   assert_int_equal(take_events(ch, NULL, 10, true), 0);
   /* all 10 slots are free again */
   assert_int_equal(put_events(&ch, 1, 0, 10, 0), 0);
-  assert_invariant(ch);
+  assert_channel_invariant(ch);
   sp_channel_free(ch);
 }
 
@@ -203,7 +198,7 @@ static void test_take_rollback_keeps_order_and_seq(void **state) {
     if (i < 3) assert_int_equal(ev.seq, seqs[i]);
   }
   assert_int_equal(sp_channel_take_commit(ch, txn, NULL, 0, NULL), 0);
-  assert_invariant(ch);
+  assert_channel_invariant(ch);
   sp_channel_free(ch);
 }
 
@@ -267,8 +262,8 @@ static void test_fanout_atomic(void **state) {
   assert_int_equal(sp_put_txn_begin(both, 2, &t, NULL), 0);
   assert_true(sp_put_txn_id(t) > id);
   sp_put_txn_close(t);
-  assert_invariant(a);
-  assert_invariant(b);
+  assert_channel_invariant(a);
+  assert_channel_invariant(b);
   sp_channel_free(a);
   sp_channel_free(b);
 }
@@ -374,7 +369,7 @@ static void test_counters_invariant_concurrent(void **state) {
     sp_event ev;
     int n = 0;
     while (n < 16 && sp_channel_take(ch, txn, &ev, sp_monotonic_us() + 1000, NULL) == SP_OK) n++;
-    assert_invariant(ch);
+    assert_channel_invariant(ch);
     assert_int_equal(sp_channel_take_commit(ch, txn, &sink, 0, NULL), 0);
     taken += n;
     sp_channel_counters c;

@@ -15,6 +15,7 @@
 #include "core/credentials.h"
 #include "core/log.h"
 #include "core/timeutil.h"
+#include "core_test_util.h"
 #include "sources/source.h"
 
 #include <stdio.h>
@@ -33,14 +34,20 @@ static sp_config *load_text(const char *yaml, sp_config_diag *diag) {
   return cfg;
 }
 
-/* The YAML `config show` prints, without its first (comment) line. */
-static char *config_as_yaml(const sp_config *cfg) {
+/* The YAML `config show` prints (malloc'd). */
+static char *config_written(const sp_config *cfg) {
   char *text = NULL;
   size_t len = 0;
   FILE *f = open_memstream(&text, &len);
   assert_non_null(f);
   assert_int_equal(sp_config_write_yaml(cfg, f), SP_OK);
   fclose(f);
+  return text;
+}
+
+/* The same without its first (comment) line. */
+static char *config_as_yaml(const sp_config *cfg) {
+  char *text = config_written(cfg);
   char *body = strdup(strchr(text, '\n') + 1);
   free(text);
   return body;
@@ -507,12 +514,6 @@ static void test_missing_file(void **state) {
 
 /* ---- schedules ------------------------------------------------------------------ */
 
-static int64_t ts(const char *iso) {
-  int64_t us;
-  assert_int_equal(sp_parse_timestamp(iso, &us), 0);
-  return us;
-}
-
 static void test_schedule(void **state) {
   (void)state;
   sp_schedule s;
@@ -520,32 +521,32 @@ static void test_schedule(void **state) {
   assert_int_equal(sp_schedule_parse("30m", &s, &err), 0);
   assert_int_equal(s.kind, SP_SCHEDULE_INTERVAL);
   assert_int_equal(s.interval_seconds, 1800);
-  assert_int_equal(sp_schedule_next(&s, ts("2026-11-25T14:29:59Z")), ts("2026-11-25T14:30:00Z"));
-  assert_int_equal(sp_schedule_next(&s, ts("2026-11-25T14:30:00Z")), ts("2026-11-25T15:00:00Z"));
+  assert_int_equal(sp_schedule_next(&s, ts_of("2026-11-25T14:29:59Z")), ts_of("2026-11-25T14:30:00Z"));
+  assert_int_equal(sp_schedule_next(&s, ts_of("2026-11-25T14:30:00Z")), ts_of("2026-11-25T15:00:00Z"));
   assert_int_equal(sp_schedule_parse("1w", &s, &err), 0);
   assert_int_equal(s.interval_seconds, 604800);
   assert_int_equal(sp_schedule_parse("1d", &s, &err), 0);
-  assert_int_equal(sp_schedule_next(&s, ts("2026-11-25T14:29:59Z")), ts("2026-11-26T00:00:00Z"));
+  assert_int_equal(sp_schedule_next(&s, ts_of("2026-11-25T14:29:59Z")), ts_of("2026-11-26T00:00:00Z"));
 
   /* weekdays at 21:30 UTC */
   assert_int_equal(sp_schedule_parse("30 21 * * 1-5", &s, &err), 0);
   assert_int_equal(s.kind, SP_SCHEDULE_CRON);
   assert_string_equal(s.text, "30 21 * * 1-5");
   /* 2026-11-27 is a Friday */
-  assert_int_equal(sp_schedule_next(&s, ts("2026-11-27T21:30:00Z")), ts("2026-11-30T21:30:00Z"));
-  assert_int_equal(sp_schedule_next(&s, ts("2026-11-27T21:29:30Z")), ts("2026-11-27T21:30:00Z"));
+  assert_int_equal(sp_schedule_next(&s, ts_of("2026-11-27T21:30:00Z")), ts_of("2026-11-30T21:30:00Z"));
+  assert_int_equal(sp_schedule_next(&s, ts_of("2026-11-27T21:29:30Z")), ts_of("2026-11-27T21:30:00Z"));
   /* steps and lists */
   assert_int_equal(sp_schedule_parse("*/15 0,12 * * *", &s, &err), 0);
   assert_int_equal(s.minutes, (UINT64_C(1) << 0) | (UINT64_C(1) << 15) | (UINT64_C(1) << 30) | (UINT64_C(1) << 45));
-  assert_int_equal(sp_schedule_next(&s, ts("2026-11-25T00:50:00Z")), ts("2026-11-25T12:00:00Z"));
+  assert_int_equal(sp_schedule_next(&s, ts_of("2026-11-25T00:50:00Z")), ts_of("2026-11-25T12:00:00Z"));
   /* day of month OR day of week when both are restricted; 7 = Sunday */
   assert_int_equal(sp_schedule_parse("0 6 1 * 7", &s, &err), 0);
   assert_int_equal(s.days_of_week, 1);
-  assert_int_equal(sp_schedule_next(&s, ts("2026-11-25T00:00:00Z")), ts("2026-11-29T06:00:00Z")); /* Sunday */
-  assert_int_equal(sp_schedule_next(&s, ts("2026-11-29T06:00:00Z")), ts("2026-12-01T06:00:00Z")); /* the 1st */
+  assert_int_equal(sp_schedule_next(&s, ts_of("2026-11-25T00:00:00Z")), ts_of("2026-11-29T06:00:00Z")); /* Sunday */
+  assert_int_equal(sp_schedule_next(&s, ts_of("2026-11-29T06:00:00Z")), ts_of("2026-12-01T06:00:00Z")); /* the 1st */
   /* Feb 29 exists: fires in the next leap year */
   assert_int_equal(sp_schedule_parse("0 0 29 2 *", &s, &err), 0);
-  assert_int_equal(sp_schedule_next(&s, ts("2026-11-25T00:00:00Z")), ts("2028-02-29T00:00:00Z"));
+  assert_int_equal(sp_schedule_next(&s, ts_of("2026-11-25T00:00:00Z")), ts_of("2028-02-29T00:00:00Z"));
 
   const char *bad[][2] = {
       {"", "schedule is empty"},
@@ -707,38 +708,20 @@ static void test_mutations_are_handled(void **state) {
   assert_true(rejected > 100);
 }
 
-/* The provider modules and the config's validation table state the same facts. */
-static void test_providers_agree_with_sources(void **state) {
+/* The provider modules declare the providers' facts once: every module is a config
+ * provider and every config provider has a module, whose settings are the config's
+ * defaults; a module's credential is a credentials.json name of that provider. */
+static void test_providers_are_their_modules(void **state) {
   (void)state;
   size_t count = 0;
   const sp_source_provider *const *providers = sp_source_providers(&count);
-  assert_true(count > 0);
+  assert_int_equal(count, SP_PROVIDER_COUNT);
   for (size_t i = 0; i < count; i++) {
     const sp_source_provider *sp = providers[i];
     int id = sp_provider_id_from_name(sp->name);
     if (id < 0) fprintf(stderr, "provider module '%s' is not a config provider\n", sp->name);
     assert_true(id >= 0);
-    if (sp->datasets != sp_provider_infos[id].datasets)
-      fprintf(stderr, "provider '%s': datasets %#x in src/sources, %#x in config_schema.c\n", sp->name,
-              sp->datasets, sp_provider_infos[id].datasets);
-    assert_int_equal(sp->datasets, sp_provider_infos[id].datasets);
-    const sp_provider_info *info = &sp_provider_infos[id];
-    if (sp->http.rate_limit != info->rate_limit || sp->http.max_in_flight != info->max_in_flight ||
-        sp->http.timeout_ms != info->timeout * 1000 || strcmp(sp->http.base_url, info->base_url) != 0)
-      fprintf(stderr,
-              "provider '%s': HTTP defaults in src/sources (%s, %g/s, %d in flight, %d ms) differ from "
-              "sp_provider_infos in src/core/config_schema.c (%s, %g/s, %lld, %lld s): change them together\n",
-              sp->name, sp->http.base_url, sp->http.rate_limit, sp->http.max_in_flight, sp->http.timeout_ms,
-              info->base_url, info->rate_limit, (long long)info->max_in_flight, (long long)info->timeout);
-    assert_int_equal(sp->credential != NULL, sp_provider_infos[id].needs_key);
-    assert_string_equal(sp->http.base_url, sp_provider_infos[id].base_url);
-    assert_true(sp->http.rate_limit == sp_provider_infos[id].rate_limit);
-    assert_int_equal(sp->http.max_in_flight, sp_provider_infos[id].max_in_flight);
-    assert_int_equal(sp->http.timeout_ms, sp_provider_infos[id].timeout * 1000);
-    if (sp->daily_limit != info->daily_limit)
-      fprintf(stderr, "provider '%s': daily_limit %lld in src/sources, %lld in config_schema.c\n", sp->name,
-              (long long)sp->daily_limit, (long long)info->daily_limit);
-    assert_int_equal(sp->daily_limit, info->daily_limit);
+    assert_ptr_equal(sp_provider_module(id), sp);
     if (sp->credential) {
       bool named = false;
       for (int c = 0; c < SP_CRED_COUNT; c++)
@@ -747,6 +730,24 @@ static void test_providers_agree_with_sources(void **state) {
       assert_true(named);
     }
   }
+  sp_config *cfg = NULL;
+  sp_config_diag diag = {0};
+  assert_int_equal(sp_config_load(NULL, &cfg, &diag), SP_OK);
+  for (int id = 0; id < SP_PROVIDER_COUNT; id++) {
+    const sp_source_provider *sp = sp_provider_module(id);
+    if (!sp) fprintf(stderr, "config provider '%s' has no module in src/sources\n", sp_provider_names[id]);
+    assert_non_null(sp);
+    assert_string_equal(sp->name, sp_provider_names[id]);
+    const sp_config_provider *p = sp_config_find_provider(cfg, sp->name);
+    assert_non_null(p);
+    assert_string_equal(p->base_url, sp->http.base_url);
+    assert_true(p->rate_limit == sp->http.rate_limit);
+    assert_int_equal(p->max_in_flight, sp->http.max_in_flight);
+    assert_int_equal(p->timeout * 1000, sp->http.timeout_ms);
+    assert_int_equal(p->daily_limit, sp->daily_limit);
+    assert_int_equal(p->needs_key, sp->credential != NULL);
+  }
+  sp_config_free(cfg);
 }
 
 static void test_reference_lists_every_key(void **state) {
@@ -806,12 +807,7 @@ static void test_connection_passwords(void **state) {
   char line[] = "connect failed: password S3cretPw123 / M0ngoPw456 refused";
   sp_redact(line);
   assert_string_equal(line, "connect failed: password REDACTED / REDACTED refused");
-  char *shown = NULL;
-  size_t shown_len = 0;
-  FILE *out = open_memstream(&shown, &shown_len);
-  assert_non_null(out);
-  assert_int_equal(sp_config_write_yaml(cfg, out), SP_OK);
-  fclose(out);
+  char *shown = config_written(cfg);
   assert_null(strstr(shown, "S3cretPw123"));
   assert_null(strstr(shown, "M0ngoPw456"));
   assert_non_null(strstr(shown, "connection_string: \"host=127.0.0.1 password=REDACTED dbname=x\""));
@@ -839,12 +835,7 @@ static void test_kafka_writer_channel(void **state) {
   assert_string_equal(cfg->channels[0].sink, "financial_files");
   assert_int_equal(cfg->sinks[0].dataset, SP_DS_FINANCIAL_DATA);
   assert_string_equal(cfg->sinks[0].path, "raw/financial_data/%Y-%m-%d");
-  char *shown = NULL;
-  size_t shown_len = 0;
-  FILE *out = open_memstream(&shown, &shown_len);
-  assert_non_null(out);
-  assert_int_equal(sp_config_write_yaml(cfg, out), SP_OK);
-  fclose(out);
+  char *shown = config_written(cfg);
   assert_non_null(strstr(shown, "    dataset: financial_data\n"));
   sp_config *again = load_text(shown, &diag);
   assert_non_null(again);
@@ -868,7 +859,7 @@ int main(void) {
       cmocka_unit_test(test_paths),
       cmocka_unit_test(test_env_and_locate),
       cmocka_unit_test(test_mutations_are_handled),
-      cmocka_unit_test(test_providers_agree_with_sources),
+      cmocka_unit_test(test_providers_are_their_modules),
       cmocka_unit_test(test_reference_lists_every_key),
       cmocka_unit_test(test_connection_passwords),
       cmocka_unit_test(test_kafka_writer_channel),

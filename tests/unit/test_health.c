@@ -32,12 +32,6 @@
 #define MINUTE (INT64_C(60) * SP_US_PER_SEC)
 #define HOUR (60 * MINUTE)
 
-static int64_t ts(const char *text) {
-  int64_t us;
-  assert_int_equal(sp_parse_timestamp(text, &us), 0);
-  return us;
-}
-
 static sp_health_source source(const char *name, const char *schedule, bool intraday, int64_t last_run) {
   sp_health_source s = {.enabled = true};
   sp_error err;
@@ -72,15 +66,15 @@ static bool has_reason(const cJSON *doc, const char *reason, const char *compone
 
 static void test_missed_schedule(void **state) {
   (void)state;
-  int64_t now = ts("2026-11-25T12:10:00Z"); /* a Wednesday, before the NYSE opens */
+  int64_t now = ts_of("2026-11-25T12:10:00Z"); /* a Wednesday, before the NYSE opens */
   sp_health_source s[] = {
       source("late", "30m", false, now - 2 * HOUR),           /* due 10:30, next 11:00: missed */
       source("due_now", "30m", false, now - 25 * MINUTE),     /* due 12:00, next 12:30: not yet */
       source("running", "30m", false, now - 2 * HOUR),        /* overdue but running */
       source("never", "1h", false, SP_SCHEDULER_NEVER),       /* due now */
       source("daily", "1d", false, now - 50 * HOUR),          /* due 11-24 00:00, next 11-25 00:00: missed */
-      source("quotes", "1h", true, ts("2026-11-24T21:30:00Z")), /* after the catch-up slot: next is 14:30 today */
-      source("quotes_late", "1h", true, ts("2026-11-24T18:30:00Z")), /* due 19:00 yesterday, next 20:00: missed */
+      source("quotes", "1h", true, ts_of("2026-11-24T21:30:00Z")), /* after the catch-up slot: next is 14:30 today */
+      source("quotes_late", "1h", true, ts_of("2026-11-24T18:30:00Z")), /* due 19:00 yesterday, next 20:00: missed */
   };
   s[2].running = true;
   bool healthy;
@@ -111,7 +105,7 @@ static void test_missed_schedule(void **state) {
 
 static void test_disabled_source_is_never_missed(void **state) {
   (void)state;
-  int64_t now = ts("2026-11-25T12:10:00Z");
+  int64_t now = ts_of("2026-11-25T12:10:00Z");
   sp_health_source s = source("off", "30m", false, now - 10 * HOUR);
   s.enabled = false;
   bool healthy;

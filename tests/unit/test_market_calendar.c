@@ -12,23 +12,12 @@
 
 #include "core/market_calendar.h"
 #include "core/timeutil.h"
+#include "core_test_util.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-
-static int32_t day_of(const char *text) {
-  int32_t day;
-  assert_int_equal(sp_parse_date(text, &day), 0);
-  return day;
-}
-
-static int64_t ts(const char *text) {
-  int64_t us;
-  assert_int_equal(sp_parse_timestamp(text, &us), 0);
-  return us;
-}
 
 /* The NYSE's published "Holidays & Trading Hours" for each year: full closures, then
  * the 1:00 p.m. early closes.  2025 also had the unscheduled closing of January 9
@@ -153,7 +142,7 @@ static void test_dst_instants(void **state) {
       {1974, "1974-01-06T07:00:00Z", "1974-10-27T06:00:00Z"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-    int64_t start = ts(cases[i].start), end = ts(cases[i].end);
+    int64_t start = ts_of(cases[i].start), end = ts_of(cases[i].end);
     assert_int_equal(sp_ny_dst_start_utc(cases[i].year), start);
     assert_int_equal(sp_ny_dst_end_utc(cases[i].year), end);
     assert_int_equal(sp_ny_utc_offset_minutes(start - 1), -300);
@@ -166,29 +155,29 @@ static void test_dst_instants(void **state) {
 static void test_local_time(void **state) {
   (void)state;
   /* Ordinary winter and summer times. */
-  assert_int_equal(sp_ny_local_to_utc(day_of("2025-01-15"), 9 * 60 + 30), ts("2025-01-15T14:30:00Z"));
-  assert_int_equal(sp_ny_local_to_utc(day_of("2025-07-15"), 9 * 60 + 30), ts("2025-07-15T13:30:00Z"));
+  assert_int_equal(sp_ny_local_to_utc(day_of("2025-01-15"), 9 * 60 + 30), ts_of("2025-01-15T14:30:00Z"));
+  assert_int_equal(sp_ny_local_to_utc(day_of("2025-07-15"), 9 * 60 + 30), ts_of("2025-07-15T13:30:00Z"));
   /* Spring forward 2025-03-09: 01:59 EST, 02:30 does not exist (read as EST), 03:00 EDT. */
   int32_t spring = day_of("2025-03-09");
-  assert_int_equal(sp_ny_local_to_utc(spring, 1 * 60 + 59), ts("2025-03-09T06:59:00Z"));
-  assert_int_equal(sp_ny_local_to_utc(spring, 2 * 60 + 30), ts("2025-03-09T07:30:00Z"));
-  assert_int_equal(sp_ny_local_to_utc(spring, 3 * 60), ts("2025-03-09T07:00:00Z"));
+  assert_int_equal(sp_ny_local_to_utc(spring, 1 * 60 + 59), ts_of("2025-03-09T06:59:00Z"));
+  assert_int_equal(sp_ny_local_to_utc(spring, 2 * 60 + 30), ts_of("2025-03-09T07:30:00Z"));
+  assert_int_equal(sp_ny_local_to_utc(spring, 3 * 60), ts_of("2025-03-09T07:00:00Z"));
   /* Fall back 2025-11-02: 01:30 happens twice, the first (EDT) is taken; 02:00 is EST. */
   int32_t fall = day_of("2025-11-02");
-  assert_int_equal(sp_ny_local_to_utc(fall, 1 * 60 + 30), ts("2025-11-02T05:30:00Z"));
-  assert_int_equal(sp_ny_local_to_utc(fall, 2 * 60), ts("2025-11-02T07:00:00Z"));
+  assert_int_equal(sp_ny_local_to_utc(fall, 1 * 60 + 30), ts_of("2025-11-02T05:30:00Z"));
+  assert_int_equal(sp_ny_local_to_utc(fall, 2 * 60), ts_of("2025-11-02T07:00:00Z"));
   /* Minutes past midnight run into the next day. */
-  assert_int_equal(sp_ny_local_to_utc(day_of("2025-12-31"), 24 * 60 + 60), ts("2026-01-01T06:00:00Z"));
+  assert_int_equal(sp_ny_local_to_utc(day_of("2025-12-31"), 24 * 60 + 60), ts_of("2026-01-01T06:00:00Z"));
 
   int32_t day;
   int minute;
-  sp_ny_from_utc(ts("2025-11-02T06:30:00Z"), &day, &minute); /* second 01:30 */
+  sp_ny_from_utc(ts_of("2025-11-02T06:30:00Z"), &day, &minute); /* second 01:30 */
   assert_int_equal(day, fall);
   assert_int_equal(minute, 90);
-  sp_ny_from_utc(ts("2026-01-01T04:59:59Z"), &day, &minute);
+  sp_ny_from_utc(ts_of("2026-01-01T04:59:59Z"), &day, &minute);
   assert_int_equal(day, day_of("2025-12-31"));
   assert_int_equal(minute, 23 * 60 + 59);
-  sp_ny_from_utc(ts("1969-12-31T23:00:00Z"), &day, NULL); /* before the epoch */
+  sp_ny_from_utc(ts_of("1969-12-31T23:00:00Z"), &day, NULL); /* before the epoch */
   assert_int_equal(day, day_of("1969-12-31"));
 }
 
@@ -237,31 +226,31 @@ static void test_against_tz_database(void **state) {
 static void test_sessions(void **state) {
   (void)state;
   int32_t winter = day_of("2024-01-02"), summer = day_of("2024-07-03"), thanks = day_of("2024-11-29");
-  assert_int_equal(sp_nyse_session_open_utc(winter), ts("2024-01-02T14:30:00Z"));
-  assert_int_equal(sp_nyse_session_close_utc(winter), ts("2024-01-02T21:00:00Z"));
-  assert_int_equal(sp_nyse_session_open_utc(summer), ts("2024-07-03T13:30:00Z"));
-  assert_int_equal(sp_nyse_session_close_utc(summer), ts("2024-07-03T17:00:00Z")); /* 13:00 EDT */
-  assert_int_equal(sp_nyse_session_close_utc(thanks), ts("2024-11-29T18:00:00Z"));   /* 13:00 EST */
+  assert_int_equal(sp_nyse_session_open_utc(winter), ts_of("2024-01-02T14:30:00Z"));
+  assert_int_equal(sp_nyse_session_close_utc(winter), ts_of("2024-01-02T21:00:00Z"));
+  assert_int_equal(sp_nyse_session_open_utc(summer), ts_of("2024-07-03T13:30:00Z"));
+  assert_int_equal(sp_nyse_session_close_utc(summer), ts_of("2024-07-03T17:00:00Z")); /* 13:00 EDT */
+  assert_int_equal(sp_nyse_session_close_utc(thanks), ts_of("2024-11-29T18:00:00Z"));   /* 13:00 EST */
   /* First session after the DST change of 2025-03-09 opens an hour earlier in UTC. */
-  assert_int_equal(sp_nyse_session_open_utc(day_of("2025-03-07")), ts("2025-03-07T14:30:00Z"));
-  assert_int_equal(sp_nyse_session_open_utc(day_of("2025-03-10")), ts("2025-03-10T13:30:00Z"));
+  assert_int_equal(sp_nyse_session_open_utc(day_of("2025-03-07")), ts_of("2025-03-07T14:30:00Z"));
+  assert_int_equal(sp_nyse_session_open_utc(day_of("2025-03-10")), ts_of("2025-03-10T13:30:00Z"));
   assert_int_equal(sp_nyse_session_open_utc(day_of("2024-12-25")), SP_NYSE_NO_SESSION);
   assert_int_equal(sp_nyse_session_close_utc(day_of("2024-12-28")), SP_NYSE_NO_SESSION);
 
-  assert_false(sp_nyse_is_open_at(ts("2024-01-02T14:29:59Z")));
-  assert_true(sp_nyse_is_open_at(ts("2024-01-02T14:30:00Z")));
-  assert_true(sp_nyse_is_open_at(ts("2024-01-02T20:59:59Z")));
-  assert_false(sp_nyse_is_open_at(ts("2024-01-02T21:00:00Z")));
-  assert_false(sp_nyse_is_open_at(ts("2024-11-29T18:00:00Z")));
-  assert_false(sp_nyse_is_open_at(ts("2024-11-28T16:00:00Z"))); /* Thanksgiving */
-  assert_false(sp_nyse_is_open_at(ts("2024-11-30T16:00:00Z"))); /* Saturday */
+  assert_false(sp_nyse_is_open_at(ts_of("2024-01-02T14:29:59Z")));
+  assert_true(sp_nyse_is_open_at(ts_of("2024-01-02T14:30:00Z")));
+  assert_true(sp_nyse_is_open_at(ts_of("2024-01-02T20:59:59Z")));
+  assert_false(sp_nyse_is_open_at(ts_of("2024-01-02T21:00:00Z")));
+  assert_false(sp_nyse_is_open_at(ts_of("2024-11-29T18:00:00Z")));
+  assert_false(sp_nyse_is_open_at(ts_of("2024-11-28T16:00:00Z"))); /* Thanksgiving */
+  assert_false(sp_nyse_is_open_at(ts_of("2024-11-30T16:00:00Z"))); /* Saturday */
 
-  assert_int_equal(sp_nyse_last_close_at_or_before(ts("2024-11-29T18:00:00Z")), ts("2024-11-29T18:00:00Z"));
-  assert_int_equal(sp_nyse_last_close_at_or_before(ts("2024-11-29T17:59:59Z")), ts("2024-11-27T21:00:00Z"));
-  assert_int_equal(sp_nyse_last_close_at_or_before(ts("2024-12-02T03:00:00Z")), ts("2024-11-29T18:00:00Z"));
-  assert_int_equal(sp_nyse_next_open_after(ts("2024-11-27T21:00:00Z")), ts("2024-11-29T14:30:00Z"));
-  assert_int_equal(sp_nyse_next_open_after(ts("2024-11-29T14:30:00Z")), ts("2024-12-02T14:30:00Z"));
-  assert_int_equal(sp_nyse_next_open_after(ts("2024-11-29T14:29:59Z")), ts("2024-11-29T14:30:00Z"));
+  assert_int_equal(sp_nyse_last_close_at_or_before(ts_of("2024-11-29T18:00:00Z")), ts_of("2024-11-29T18:00:00Z"));
+  assert_int_equal(sp_nyse_last_close_at_or_before(ts_of("2024-11-29T17:59:59Z")), ts_of("2024-11-27T21:00:00Z"));
+  assert_int_equal(sp_nyse_last_close_at_or_before(ts_of("2024-12-02T03:00:00Z")), ts_of("2024-11-29T18:00:00Z"));
+  assert_int_equal(sp_nyse_next_open_after(ts_of("2024-11-27T21:00:00Z")), ts_of("2024-11-29T14:30:00Z"));
+  assert_int_equal(sp_nyse_next_open_after(ts_of("2024-11-29T14:30:00Z")), ts_of("2024-12-02T14:30:00Z"));
+  assert_int_equal(sp_nyse_next_open_after(ts_of("2024-11-29T14:29:59Z")), ts_of("2024-11-29T14:30:00Z"));
 }
 
 static void test_trading_day_arithmetic(void **state) {
@@ -296,22 +285,22 @@ static void test_bar_completion(void **state) {
   (void)state;
   const int64_t hour = 3600 * SP_US_PER_SEC, day = 24 * hour;
   /* Ordinary hourly bar: start + 1h. */
-  int64_t bar = ts("2024-11-27T15:30:00Z"); /* 10:30 EST */
-  assert_int_equal(sp_bar_end_utc(bar, hour), ts("2024-11-27T16:30:00Z"));
-  assert_false(sp_bar_is_complete(bar, hour, ts("2024-11-27T16:29:59Z")));
-  assert_true(sp_bar_is_complete(bar, hour, ts("2024-11-27T16:30:00Z")));
+  int64_t bar = ts_of("2024-11-27T15:30:00Z"); /* 10:30 EST */
+  assert_int_equal(sp_bar_end_utc(bar, hour), ts_of("2024-11-27T16:30:00Z"));
+  assert_false(sp_bar_is_complete(bar, hour, ts_of("2024-11-27T16:29:59Z")));
+  assert_true(sp_bar_is_complete(bar, hour, ts_of("2024-11-27T16:30:00Z")));
   /* The last hourly bar of a day (15:30 local) ends at the 16:00 close. */
-  assert_int_equal(sp_bar_end_utc(ts("2024-11-27T20:30:00Z"), hour), ts("2024-11-27T21:00:00Z"));
+  assert_int_equal(sp_bar_end_utc(ts_of("2024-11-27T20:30:00Z"), hour), ts_of("2024-11-27T21:00:00Z"));
   /* Early close: the 12:30 bar ends at 13:00. */
-  assert_int_equal(sp_bar_end_utc(ts("2024-11-29T17:30:00Z"), hour), ts("2024-11-29T18:00:00Z"));
+  assert_int_equal(sp_bar_end_utc(ts_of("2024-11-29T17:30:00Z"), hour), ts_of("2024-11-29T18:00:00Z"));
   /* Daily bars start at the open and end at the close (early or not). */
-  assert_int_equal(sp_bar_end_utc(ts("2024-11-29T14:30:00Z"), day), ts("2024-11-29T18:00:00Z"));
-  assert_int_equal(sp_bar_end_utc(ts("2025-07-15T13:30:00Z"), day), ts("2025-07-15T20:00:00Z"));
-  assert_false(sp_bar_is_complete(ts("2025-07-15T13:30:00Z"), day, ts("2025-07-15T19:59:59Z")));
-  assert_true(sp_bar_is_complete(ts("2025-07-15T13:30:00Z"), day, ts("2025-07-15T20:00:00Z")));
+  assert_int_equal(sp_bar_end_utc(ts_of("2024-11-29T14:30:00Z"), day), ts_of("2024-11-29T18:00:00Z"));
+  assert_int_equal(sp_bar_end_utc(ts_of("2025-07-15T13:30:00Z"), day), ts_of("2025-07-15T20:00:00Z"));
+  assert_false(sp_bar_is_complete(ts_of("2025-07-15T13:30:00Z"), day, ts_of("2025-07-15T19:59:59Z")));
+  assert_true(sp_bar_is_complete(ts_of("2025-07-15T13:30:00Z"), day, ts_of("2025-07-15T20:00:00Z")));
   /* Outside a session: start + interval. */
-  assert_int_equal(sp_bar_end_utc(ts("2024-11-30T15:00:00Z"), hour), ts("2024-11-30T16:00:00Z"));
-  assert_int_equal(sp_bar_end_utc(ts("2024-11-27T13:00:00Z"), hour), ts("2024-11-27T14:00:00Z"));
+  assert_int_equal(sp_bar_end_utc(ts_of("2024-11-30T15:00:00Z"), hour), ts_of("2024-11-30T16:00:00Z"));
+  assert_int_equal(sp_bar_end_utc(ts_of("2024-11-27T13:00:00Z"), hour), ts_of("2024-11-27T14:00:00Z"));
 }
 
 int main(void) {

@@ -41,23 +41,6 @@ static int64_t daily_limit(void *arg, const char *provider) {
   return test_limit;
 }
 
-/* A state store in a fresh temporary directory. */
-typedef struct temp_store {
-  char dir[256];
-  sp_state *st;
-} temp_store;
-
-static void store_open(temp_store *s) {
-  sp_error err;
-  make_temp_dir(s->dir, sizeof s->dir);
-  assert_int_equal(sp_state_open(s->dir, &s->st, &err), 0);
-}
-
-static void store_close(temp_store *s) {
-  sp_state_close(s->st);
-  remove_tree(s->dir);
-}
-
 static void test_count_across_day_boundary_and_reopen(void **state) {
   (void)state;
   char dir[256];
@@ -172,7 +155,7 @@ static void test_rounds_left_counts_every_source(void **state) {
  * two sources' totals are within 1 of each other. */
 static void share_a_day(int64_t limit, bool b_daily) {
   temp_store store;
-  store_open(&store);
+  temp_store_open(&store);
   sp_schedule hourly, daily;
   sp_error err;
   assert_int_equal(sp_schedule_parse("1h", &hourly, &err), 0);
@@ -214,7 +197,7 @@ static void share_a_day(int64_t limit, bool b_daily) {
   else assert_true(highest <= 1);                   /* fewer requests than rounds: one each while any is left */
   if (!b_daily) assert_true(total[0] - total[1] <= 1 && total[1] - total[0] <= 1);
   else assert_true(total[1] <= limit / 24 + 1);    /* B's one round takes one round's share, not half the day */
-  store_close(&store);
+  temp_store_close(&store);
 }
 
 static void test_two_sources_share_the_day(void **state) {
@@ -250,7 +233,7 @@ static const char *const newsapi_only[] = {"newsapi"};
  * tickers at `now`, counting in that store. */
 static sp_source_round quota_round(temp_store *store, sp_dataset_id ds, const char *const *provider,
                                    const char *now) {
-  store_open(store);
+  temp_store_open(store);
   return (sp_source_round){.ds = sp_dataset_get(ds), .providers = provider, .nproviders = 1, .tickers = tickers,
                            .ntickers = NTICKERS, .now_us = ts_of(now), .credential = credential, .emit = emit,
                            .quota_state = store->st};
@@ -317,7 +300,7 @@ static void test_round_rotation_covers_every_ticker(void **state) {
   assert_int_equal(served[0], 2); /* day 3: TSLA, then the rotation wraps to AAPL, MSFT */
   assert_int_equal(served[1], 2);
   for (int k = 2; k < NTICKERS; k++) assert_int_equal(served[k], 1);
-  store_close(&store);
+  temp_store_close(&store);
 }
 
 static int rounds_left_for_finnhub(void *arg, const char *provider) {
@@ -350,7 +333,7 @@ static void test_round_spreads_the_day(void **state) {
   assert_non_null(json);
   assert_non_null(strstr(json, ",\"quota_remaining\":96}"));
   sp_buf_free(&prom);
-  store_close(&store);
+  temp_store_close(&store);
 }
 
 static void test_alphavantage_daily_note_ends_the_day(void **state) {
@@ -375,7 +358,7 @@ static void test_alphavantage_daily_note_ends_the_day(void **state) {
   round.quota_state = NULL;
   assert_int_equal(fake_round(&fake, &round, "/query?", 200, note, NULL, &report), SP_ERR_QUOTA);
   assert_int_equal(report.providers[0].status, SP_SOURCE_FAILED);
-  store_close(&store);
+  temp_store_close(&store);
 }
 
 static void test_newsapi_rate_limited_uses_up_the_day(void **state) {
@@ -407,7 +390,7 @@ static void test_newsapi_rate_limited_uses_up_the_day(void **state) {
   assert_int_equal(sp_source_collect(&t, &round, &report, &err), 0);
   assert_int_equal(fake.nsent, NTICKERS);
   assert_int_equal(report.providers[0].quota_remaining, 100 - NTICKERS);
-  store_close(&store);
+  temp_store_close(&store);
 }
 
 /* Fundamentals fetched today need no request: such tickers are neither handed out nor
@@ -436,7 +419,7 @@ static void test_fresh_fundamentals_are_not_deferred(void **state) {
   assert_int_equal(report.providers[0].deferred_tickers, 0);
   assert_int_equal(report.providers[0].deferred, 0);
   sp_source_cache_free(cache);
-  store_close(&store);
+  temp_store_close(&store);
 }
 
 /* Two sources of one provider and dataset rotate separately; a backfill round (window
@@ -491,7 +474,7 @@ static void test_cursor_per_source_and_backfill_round(void **state) {
   assert_int_equal(fake.nsent, 1);
   assert_int_equal(sp_quota_used(store.st, "finnhub", round.now_us, &used, &err), 0);
   assert_int_equal(used, 5);
-  store_close(&store);
+  temp_store_close(&store);
 }
 
 int main(void) {

@@ -12,6 +12,7 @@
 
 #include "core/scheduler.h"
 #include "core/timeutil.h"
+#include "core_test_util.h"
 
 #include <pthread.h>
 #include <signal.h>
@@ -21,12 +22,6 @@
 
 #define MINUTE (INT64_C(60) * SP_US_PER_SEC)
 #define HOUR (60 * MINUTE)
-
-static int64_t ts(const char *text) {
-  int64_t us;
-  assert_int_equal(sp_parse_timestamp(text, &us), 0);
-  return us;
-}
 
 static sp_schedule parse(const char *text) {
   sp_schedule s;
@@ -40,7 +35,7 @@ static sp_schedule parse(const char *text) {
 static void expect_slots(const char *schedule, bool intraday, const char *from, const char *to,
                          const char *const *expected) {
   sp_schedule s = parse(schedule);
-  int64_t t = ts(from) - 1, end = ts(to);
+  int64_t t = ts_of(from) - 1, end = ts_of(to);
   size_t i = 0;
   for (;;) {
     t = sp_scheduler_next_slot(&s, intraday, t);
@@ -58,24 +53,24 @@ static void expect_slots(const char *schedule, bool intraday, const char *from, 
 static void test_interval_alignment(void **state) {
   (void)state;
   sp_schedule s = parse("30m");
-  assert_int_equal(sp_scheduler_slot_after(&s, ts("2025-06-04T10:07:13Z")), ts("2025-06-04T10:30:00Z"));
-  assert_int_equal(sp_scheduler_slot_after(&s, ts("2025-06-04T10:30:00Z")), ts("2025-06-04T11:00:00Z"));
+  assert_int_equal(sp_scheduler_slot_after(&s, ts_of("2025-06-04T10:07:13Z")), ts_of("2025-06-04T10:30:00Z"));
+  assert_int_equal(sp_scheduler_slot_after(&s, ts_of("2025-06-04T10:30:00Z")), ts_of("2025-06-04T11:00:00Z"));
   s = parse("1h");
-  assert_int_equal(sp_scheduler_slot_after(&s, ts("2025-06-04T10:59:59.999999Z")), ts("2025-06-04T11:00:00Z"));
+  assert_int_equal(sp_scheduler_slot_after(&s, ts_of("2025-06-04T10:59:59.999999Z")), ts_of("2025-06-04T11:00:00Z"));
   s = parse("1d");
-  assert_int_equal(sp_scheduler_slot_after(&s, ts("2025-06-04T00:00:00Z")), ts("2025-06-05T00:00:00Z"));
+  assert_int_equal(sp_scheduler_slot_after(&s, ts_of("2025-06-04T00:00:00Z")), ts_of("2025-06-05T00:00:00Z"));
   /* 1w: Mondays at 00:00 UTC (2025-06-09 and 2024-12-30 are Mondays). */
   s = parse("1w");
-  assert_int_equal(sp_scheduler_slot_after(&s, ts("2025-06-04T12:00:00Z")), ts("2025-06-09T00:00:00Z"));
-  assert_int_equal(sp_scheduler_slot_after(&s, ts("2025-06-09T00:00:00Z")), ts("2025-06-16T00:00:00Z"));
-  assert_int_equal(sp_scheduler_slot_after(&s, ts("2024-12-29T23:59:59Z")), ts("2024-12-30T00:00:00Z"));
-  assert_int_equal(sp_scheduler_slot_after(&s, ts("1969-12-20T00:00:00Z")), ts("1969-12-22T00:00:00Z"));
+  assert_int_equal(sp_scheduler_slot_after(&s, ts_of("2025-06-04T12:00:00Z")), ts_of("2025-06-09T00:00:00Z"));
+  assert_int_equal(sp_scheduler_slot_after(&s, ts_of("2025-06-09T00:00:00Z")), ts_of("2025-06-16T00:00:00Z"));
+  assert_int_equal(sp_scheduler_slot_after(&s, ts_of("2024-12-29T23:59:59Z")), ts_of("2024-12-30T00:00:00Z"));
+  assert_int_equal(sp_scheduler_slot_after(&s, ts_of("1969-12-20T00:00:00Z")), ts_of("1969-12-22T00:00:00Z"));
   /* Plain UTC: the DST change of 2025-03-09 does not move hourly slots of a
    * non-intraday source; that day has all 24 of them. */
   s = parse("1h");
-  int64_t t = ts("2025-03-09T00:00:00Z") - 1;
+  int64_t t = ts_of("2025-03-09T00:00:00Z") - 1;
   int count = 0;
-  while ((t = sp_scheduler_next_slot(&s, false, t)) < ts("2025-03-10T00:00:00Z")) count++;
+  while ((t = sp_scheduler_next_slot(&s, false, t)) < ts_of("2025-03-10T00:00:00Z")) count++;
   assert_int_equal(count, 24);
 }
 
@@ -182,10 +177,10 @@ static void test_jitter(void **state) {
   /* The run is due at slot + jitter, and the jittered run does not repeat its slot. */
   sp_schedule_entry e = {.name = "news_source", .schedule = parse("1h"), .max_jitter_us = max};
   int64_t j = sp_scheduler_jitter_us("news_source", max);
-  e.last_run_us = ts("2025-06-04T10:00:00Z") + j;
-  assert_int_equal(sp_scheduler_due_us(&e, e.last_run_us), ts("2025-06-04T11:00:00Z") + j);
+  e.last_run_us = ts_of("2025-06-04T10:00:00Z") + j;
+  assert_int_equal(sp_scheduler_due_us(&e, e.last_run_us), ts_of("2025-06-04T11:00:00Z") + j);
   e.last_run_us -= 1; /* ran just before its jittered time: the same slot is still due */
-  assert_int_equal(sp_scheduler_due_us(&e, e.last_run_us), ts("2025-06-04T10:00:00Z") + j);
+  assert_int_equal(sp_scheduler_due_us(&e, e.last_run_us), ts_of("2025-06-04T10:00:00Z") + j);
 }
 
 /* Simulate the daemon's loop with a fake clock from `from` to `to`: run whenever the
@@ -213,47 +208,47 @@ static void test_missed_runs_run_once(void **state) {
   /* Last run Friday 2025-03-07 15:00; the daemon was down three days and comes back
    * Monday 15:20 (after the DST change).  One run at once, then the next hour. */
   sp_schedule_entry e = {.name = "movement_source", .schedule = parse("1h"), .intraday = true};
-  e.last_run_us = ts("2025-03-07T15:00:00Z");
+  e.last_run_us = ts_of("2025-03-07T15:00:00Z");
   int64_t runs[16];
-  size_t n = simulate(&e, ts("2025-03-10T15:20:00Z"), ts("2025-03-10T17:30:00Z"), runs, 16);
+  size_t n = simulate(&e, ts_of("2025-03-10T15:20:00Z"), ts_of("2025-03-10T17:30:00Z"), runs, 16);
   assert_int_equal(n, 3);
-  assert_int_equal(runs[0], ts("2025-03-10T15:20:00Z"));
-  assert_int_equal(runs[1], ts("2025-03-10T16:00:00Z"));
-  assert_int_equal(runs[2], ts("2025-03-10T17:00:00Z"));
+  assert_int_equal(runs[0], ts_of("2025-03-10T15:20:00Z"));
+  assert_int_equal(runs[1], ts_of("2025-03-10T16:00:00Z"));
+  assert_int_equal(runs[2], ts_of("2025-03-10T17:00:00Z"));
   /* The same for a daily source down for a week, and a weekly one down a month. */
-  sp_schedule_entry daily = {.name = "macro_source", .schedule = parse("1d"), .last_run_us = ts("2026-11-01T00:00:00Z")};
-  n = simulate(&daily, ts("2026-11-08T09:00:00Z"), ts("2026-11-09T12:00:00Z"), runs, 16);
+  sp_schedule_entry daily = {.name = "macro_source", .schedule = parse("1d"), .last_run_us = ts_of("2026-11-01T00:00:00Z")};
+  n = simulate(&daily, ts_of("2026-11-08T09:00:00Z"), ts_of("2026-11-09T12:00:00Z"), runs, 16);
   assert_int_equal(n, 2);
-  assert_int_equal(runs[1], ts("2026-11-09T00:00:00Z"));
-  sp_schedule_entry weekly = {.name = "policy_source", .schedule = parse("1w"), .last_run_us = ts("2027-01-04T00:00:00Z")};
-  n = simulate(&weekly, ts("2027-02-03T09:00:00Z"), ts("2027-02-10T00:00:00Z"), runs, 16);
+  assert_int_equal(runs[1], ts_of("2026-11-09T00:00:00Z"));
+  sp_schedule_entry weekly = {.name = "policy_source", .schedule = parse("1w"), .last_run_us = ts_of("2027-01-04T00:00:00Z")};
+  n = simulate(&weekly, ts_of("2027-02-03T09:00:00Z"), ts_of("2027-02-10T00:00:00Z"), runs, 16);
   assert_int_equal(n, 2);
-  assert_int_equal(runs[1], ts("2027-02-08T00:00:00Z")); /* a Monday */
+  assert_int_equal(runs[1], ts_of("2027-02-08T00:00:00Z")); /* a Monday */
   /* The clock was set back a day: the next run is the next slot, not tomorrow's. */
-  sp_schedule_entry back = {.name = "y", .schedule = parse("1h"), .last_run_us = ts("2025-01-02T03:00:00Z")};
-  assert_int_equal(sp_scheduler_due_us(&back, ts("2025-01-01T03:17:00Z")), ts("2025-01-01T04:00:00Z"));
+  sp_schedule_entry back = {.name = "y", .schedule = parse("1h"), .last_run_us = ts_of("2025-01-02T03:00:00Z")};
+  assert_int_equal(sp_scheduler_due_us(&back, ts_of("2025-01-01T03:17:00Z")), ts_of("2025-01-01T04:00:00Z"));
   /* Never run: due at once. */
   sp_schedule_entry fresh = {.name = "x", .schedule = parse("1h"), .last_run_us = SP_SCHEDULER_NEVER};
-  assert_int_equal(sp_scheduler_due_us(&fresh, ts("2025-01-01T03:17:00Z")), ts("2025-01-01T03:17:00Z"));
+  assert_int_equal(sp_scheduler_due_us(&fresh, ts_of("2025-01-01T03:17:00Z")), ts_of("2025-01-01T03:17:00Z"));
   /* A full intraday week of 2024 with no downtime: 7 hourly runs per full session
    * (10:00-15:00 plus the close), 4 on the early close, none on the holiday. */
   sp_schedule_entry week = {.name = "financial_source", .schedule = parse("1h"), .intraday = true,
-                            .max_jitter_us = 60 * SP_US_PER_SEC, .last_run_us = ts("2024-11-24T00:00:00Z")};
+                            .max_jitter_us = 60 * SP_US_PER_SEC, .last_run_us = ts_of("2024-11-24T00:00:00Z")};
   int64_t many[64];
-  n = simulate(&week, ts("2024-11-24T00:00:00Z"), ts("2024-11-30T00:00:00Z"), many, 64);
+  n = simulate(&week, ts_of("2024-11-24T00:00:00Z"), ts_of("2024-11-30T00:00:00Z"), many, 64);
   assert_int_equal(n, 7 * 3 + 4);
 }
 
 static void test_next_due_picks_earliest(void **state) {
   (void)state;
   sp_schedule_entry entries[3] = {
-      {.name = "a", .schedule = parse("1d"), .last_run_us = ts("2025-06-04T00:00:00Z")},
-      {.name = "b", .schedule = parse("30m"), .last_run_us = ts("2025-06-04T10:00:00Z")},
-      {.name = "c", .schedule = parse("1h"), .last_run_us = ts("2025-06-04T10:00:00Z")},
+      {.name = "a", .schedule = parse("1d"), .last_run_us = ts_of("2025-06-04T00:00:00Z")},
+      {.name = "b", .schedule = parse("30m"), .last_run_us = ts_of("2025-06-04T10:00:00Z")},
+      {.name = "c", .schedule = parse("1h"), .last_run_us = ts_of("2025-06-04T10:00:00Z")},
   };
   int64_t due;
-  assert_int_equal(sp_scheduler_next_due(entries, 3, ts("2025-06-04T10:05:00Z"), &due), 1);
-  assert_int_equal(due, ts("2025-06-04T10:30:00Z"));
+  assert_int_equal(sp_scheduler_next_due(entries, 3, ts_of("2025-06-04T10:05:00Z"), &due), 1);
+  assert_int_equal(due, ts_of("2025-06-04T10:30:00Z"));
   assert_int_equal(sp_scheduler_next_due(entries, 0, 0, &due), 0);
   assert_int_equal(due, -1);
 }

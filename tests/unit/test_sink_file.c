@@ -69,6 +69,21 @@ static void list_dir(const char *dir, char *out, size_t cap) {
   if (n >= 0) free(names);
 }
 
+/* The files in <dir>/raw/financial_data/<day> are `expected` (sorted, space-separated). */
+static void assert_day_files(const char *dir, const char *day, const char *expected) {
+  char path[256], names[512];
+  snprintf(path, sizeof path, "%s/raw/financial_data/%s", dir, day);
+  list_dir(path, names, sizeof names);
+  assert_string_equal(names, expected);
+}
+
+/* A test's end: its events freed, its sink closed, its directory removed. */
+static void finish(events *e, sp_sink *s, const char *dir) {
+  free_events(e);
+  sp_sink_close(s);
+  remove_tree(dir);
+}
+
 static void test_path_template(void **state) {
   (void)state;
   char out[128];
@@ -87,7 +102,7 @@ static void test_path_template(void **state) {
 
 static void test_partition_by_row_date(void **state) {
   (void)state;
-  char dir[128], path[256], names[512];
+  char dir[128], path[256];
   make_temp_dir(dir, sizeof dir);
   sp_sink *s = open_sink(dir, "csv", 0, 0);
   events e = {0};
@@ -96,9 +111,7 @@ static void test_partition_by_row_date(void **state) {
   add_event(&e, 102, "AAPL", "2026-11-24T22:00:00Z", 3.5);
   add_event(&e, 103, "NVDA", "2026-11-23T00:00:00Z", 4.5);
   assert_int_equal(write_batch(s, e.ev, e.n), 0);
-  snprintf(path, sizeof path, "%s/raw/financial_data/2026-11-24", dir);
-  list_dir(path, names, sizeof names);
-  assert_string_equal(names, "mag7_100-102.csv");
+  assert_day_files(dir, "2026-11-24", "mag7_100-102.csv");
   snprintf(path, sizeof path, "%s/raw/financial_data/2026-11-24/mag7_100-102.csv", dir);
   char *text = read_text_file(path);
   assert_non_null(text);
@@ -106,15 +119,9 @@ static void test_partition_by_row_date(void **state) {
   assert_non_null(strstr(text, "\nAAPL,2026-11-24T22:00:00Z,3.5,"));
   assert_null(strstr(text, "MSFT"));
   free(text);
-  snprintf(path, sizeof path, "%s/raw/financial_data/2026-11-25", dir);
-  list_dir(path, names, sizeof names);
-  assert_string_equal(names, "mag7_101-101.csv");
-  snprintf(path, sizeof path, "%s/raw/financial_data/2026-11-23", dir);
-  list_dir(path, names, sizeof names);
-  assert_string_equal(names, "mag7_103-103.csv");
-  free_events(&e);
-  sp_sink_close(s);
-  remove_tree(dir);
+  assert_day_files(dir, "2026-11-25", "mag7_101-101.csv");
+  assert_day_files(dir, "2026-11-23", "mag7_103-103.csv");
+  finish(&e, s, dir);
 }
 
 static int count_lines_in_tree(const char *dir) {
@@ -131,7 +138,7 @@ static int count_lines_in_tree(const char *dir) {
 
 static void test_replay_publishes_nothing_twice(void **state) {
   (void)state;
-  char dir[128], path[256], names[512];
+  char dir[128];
   make_temp_dir(dir, sizeof dir);
   sp_sink *s = open_sink(dir, "jsonl", 0, 0);
   events e = {0};
@@ -153,22 +160,16 @@ static void test_replay_publishes_nothing_twice(void **state) {
   assert_int_equal(count_lines_in_tree(dir), 7);
   assert_int_equal(write_batch(s, e.ev + 5, 5), 0);
   assert_int_equal(count_lines_in_tree(dir), 10);
-  snprintf(path, sizeof path, "%s/raw/financial_data/2026-11-20", dir);
-  list_dir(path, names, sizeof names);
-  assert_string_equal(names, "mag7_1000-1002.jsonl mag7_1004-1006.jsonl mag7_1008-1008.jsonl");
-  snprintf(path, sizeof path, "%s/raw/financial_data/2026-11-21", dir);
-  list_dir(path, names, sizeof names);
-  assert_string_equal(names, "mag7_1001-1003.jsonl mag7_1005-1005.jsonl mag7_1007-1009.jsonl");
-  free_events(&e);
-  sp_sink_close(s);
-  remove_tree(dir);
+  assert_day_files(dir, "2026-11-20", "mag7_1000-1002.jsonl mag7_1004-1006.jsonl mag7_1008-1008.jsonl");
+  assert_day_files(dir, "2026-11-21", "mag7_1001-1003.jsonl mag7_1005-1005.jsonl mag7_1007-1009.jsonl");
+  finish(&e, s, dir);
 }
 
 /* Deferred commits publish the same files as commit; flush syncs each folder they
  * renamed into, and a folder it could not sync stays pending. */
 static void test_deferred_commit_and_flush(void **state) {
   (void)state;
-  char dir[128], path[256], names[512];
+  char dir[128];
   make_temp_dir(dir, sizeof dir);
   sp_sink *s = open_sink(dir, "jsonl", 0, 0);
   assert_non_null(s->ops->commit_deferred);
@@ -185,11 +186,10 @@ static void test_deferred_commit_and_flush(void **state) {
     assert_int_equal(s->ops->commit_deferred(s, &err), 0);
   }
   assert_int_equal(count_lines_in_tree(dir), 6);
-  snprintf(path, sizeof path, "%s/raw/financial_data/2026-11-21", dir);
-  list_dir(path, names, sizeof names);
-  assert_string_equal(names, "mag7_503-503.jsonl mag7_504-505.jsonl");
+  assert_day_files(dir, "2026-11-21", "mag7_503-503.jsonl mag7_504-505.jsonl");
   /* a folder that cannot be synced (gone) keeps the flush failing, and pending */
-  char moved[300];
+  char path[256], moved[300];
+  snprintf(path, sizeof path, "%s/raw/financial_data/2026-11-21", dir);
   snprintf(moved, sizeof moved, "%s.away", path);
   assert_int_equal(rename(path, moved), 0);
   assert_int_not_equal(s->ops->flush(s, &err), 0);
@@ -198,9 +198,7 @@ static void test_deferred_commit_and_flush(void **state) {
   assert_int_equal(rename(moved, path), 0);
   assert_int_equal(s->ops->flush(s, &err), 0);
   assert_int_equal(s->ops->flush(s, &err), 0); /* nothing pending */
-  free_events(&e);
-  sp_sink_close(s);
-  remove_tree(dir);
+  finish(&e, s, dir);
 }
 
 static void touch(const char *dir, const char *name) {
@@ -214,7 +212,7 @@ static void touch(const char *dir, const char *name) {
 
 static void test_stale_tmp_and_roll(void **state) {
   (void)state;
-  char dir[128], path[256], names[512];
+  char dir[128], path[256];
   make_temp_dir(dir, sizeof dir);
   snprintf(path, sizeof path, "%s/raw/financial_data/2026-01-05", dir);
   sp_error err = {0};
@@ -225,35 +223,28 @@ static void test_stale_tmp_and_roll(void **state) {
   events e = {0};
   for (int i = 1; i <= 5; i++) add_event(&e, (uint64_t)i, "TSLA", "2026-01-05T15:00:00Z", i);
   assert_int_equal(write_batch(s, e.ev, e.n), 0);
-  list_dir(path, names, sizeof names);
-  assert_string_equal(names, "mag7_1-2.csv mag7_3-4.csv mag7_5-5.csv other_1-2.csv.tmp");
+  assert_day_files(dir, "2026-01-05", "mag7_1-2.csv mag7_3-4.csv mag7_5-5.csv other_1-2.csv.tmp");
   sp_sink_close(s);
   /* roll by bytes: every event is bigger than 10 bytes, so one row per file */
   remove_tree(dir);
   make_temp_dir(dir, sizeof dir);
-  snprintf(path, sizeof path, "%s/raw/financial_data/2026-01-05", dir);
   s = open_sink(dir, "csv", 0, 10);
   assert_int_equal(write_batch(s, e.ev, 3), 0);
-  list_dir(path, names, sizeof names);
-  assert_string_equal(names, "mag7_1-1.csv mag7_2-2.csv mag7_3-3.csv");
-  free_events(&e);
-  sp_sink_close(s);
-  remove_tree(dir);
+  assert_day_files(dir, "2026-01-05", "mag7_1-1.csv mag7_2-2.csv mag7_3-3.csv");
+  finish(&e, s, dir);
 }
 
 /* The default format is Parquet with the dataset's default compression. */
 static void test_default_parquet(void **state) {
   (void)state;
-  char dir[128], path[256], names[512];
+  char dir[128], path[256];
   make_temp_dir(dir, sizeof dir);
   sp_sink *s = open_sink(dir, NULL, 0, 0);
   events e = {0};
   add_event(&e, 11, "GOOGL", "2026-03-02T15:00:00Z", 1);
   add_event(&e, 12, "GOOGL", "2026-03-02T16:00:00Z", 2);
   assert_int_equal(write_batch(s, e.ev, e.n), 0);
-  snprintf(path, sizeof path, "%s/raw/financial_data/2026-03-02", dir);
-  list_dir(path, names, sizeof names);
-  assert_string_equal(names, "mag7_11-12.parquet");
+  assert_day_files(dir, "2026-03-02", "mag7_11-12.parquet");
   snprintf(path, sizeof path, "%s/raw/financial_data/2026-03-02/mag7_11-12.parquet", dir);
   FILE *f = fopen(path, "rb");
   assert_non_null(f);
@@ -264,9 +255,7 @@ static void test_default_parquet(void **state) {
   fclose(f);
   assert_memory_equal(head, "PAR1", 4);
   assert_memory_equal(tail, "PAR1", 4);
-  free_events(&e);
-  sp_sink_close(s);
-  remove_tree(dir);
+  finish(&e, s, dir);
 }
 
 static void test_corrupt_event_is_permanent(void **state) {
@@ -285,9 +274,7 @@ static void test_corrupt_event_is_permanent(void **state) {
   assert_false(sp_sink_error_is_permanent(SP_ERR_IO));
   assert_non_null(strstr(err.msg, "event 7"));
   s->ops->abort(s);
-  free_events(&e);
-  sp_sink_close(s);
-  remove_tree(dir);
+  finish(&e, s, dir);
 }
 
 int main(void) {

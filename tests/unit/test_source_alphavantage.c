@@ -14,19 +14,11 @@
 #include "core/log.h"
 #include "core/market_calendar.h"
 #include "core/timeutil.h"
-#include "fake_transport.h"
 #include "shape_test.h"
+#include "source_test.h"
 #include "sources/alphavantage.h"
 
 #include <string.h>
-
-static collected_rows rows;
-
-static int teardown_rows(void **state) {
-  (void)state;
-  collected_rows_free(&rows);
-  return 0;
-}
 
 static void load(const char *file, sp_buf *body) {
   sp_buf_reset(body);
@@ -114,27 +106,6 @@ static void test_error_bodies(void **state) {
   assert_int_equal(rows.count, 0);
 }
 
-typedef struct article_log {
-  int count;
-  char tickers[8][64];
-  double first_sentiment[8];
-  bool summary_null[8];
-} article_log;
-
-static int log_article(void *arg, const sp_news_article *a, sp_error *err) {
-  (void)err;
-  article_log *l = arg;
-  l->tickers[l->count][0] = '\0';
-  for (int i = 0; i < a->ntickers; i++) {
-    strcat(l->tickers[l->count], a->tickers[i]);
-    strcat(l->tickers[l->count], " ");
-  }
-  l->first_sentiment[l->count] = a->ntickers ? a->provider_sentiment[0] : 0;
-  l->summary_null[l->count] = a->summary == NULL;
-  l->count++;
-  return 0;
-}
-
 static void test_news_and_treasury(void **state) {
   (void)state;
   sp_buf body = SP_BUF_INIT;
@@ -168,12 +139,6 @@ static const char *credential(void *arg, const char *name) {
   return strcmp(name, "alpha_vantage_key") == 0 ? "av-test-key" : NULL;
 }
 
-static int emit(void *arg, const sp_row *row, const char *request, sp_error *err) {
-  (void)arg, (void)err;
-  assert_null(strstr(request, "av-test-key"));
-  return collect_row(&rows, row);
-}
-
 static void test_round_fundamentals(void **state) {
   (void)state;
   static fake_transport fake;
@@ -187,7 +152,7 @@ static void test_round_fundamentals(void **state) {
   assert_int_equal(sp_source_cache_new(&cache), 0);
   sp_source_round round = {.ds = sp_dataset_get(SP_DS_FINANCIAL_DATA), .providers = providers, .nproviders = 2,
                            .tickers = tickers, .ntickers = 1, .now_us = INT64_C(1740000000) * SP_US_PER_SEC,
-                           .credential = credential, .emit = emit, .cache = cache};
+                           .credential = credential, .emit = collect_emitted, .cache = cache};
   sp_source_report report;
   sp_error err;
   assert_int_equal(sp_source_collect(&t, &round, &report, &err), 0);
@@ -240,7 +205,7 @@ static void test_round_news_and_macro(void **state) {
                                          {"GOOGL", "Alphabet Inc. (Class A)"}};
   sp_source_round round = {.ds = sp_dataset_get(SP_DS_NEWS), .providers = providers, .nproviders = 1,
                            .tickers = tickers, .ntickers = 4, .companies = companies, .ncompanies = 4,
-                           .now_us = INT64_C(1732300000) * SP_US_PER_SEC, .credential = credential, .emit = emit};
+                           .now_us = INT64_C(1732300000) * SP_US_PER_SEC, .credential = credential, .emit = collect_emitted};
   sp_source_report report;
   sp_error err;
   assert_int_equal(sp_source_collect(&t, &round, &report, &err), 0);

@@ -13,21 +13,13 @@
 #include "core/log.h"
 #include "core/market_calendar.h"
 #include "core/timeutil.h"
-#include "fake_transport.h"
 #include "shape_test.h"
+#include "source_test.h"
 #include "sources/fedreserve.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-static collected_rows rows;
-
-static int teardown_rows(void **state) {
-  (void)state;
-  collected_rows_free(&rows);
-  return 0;
-}
 
 static int64_t utc(int y, unsigned m, unsigned d, int hh, int mm, int ss) {
   return ((int64_t)sp_days_from_civil(y, m, d) * 86400 + hh * 3600 + mm * 60 + ss) * SP_US_PER_SEC;
@@ -175,11 +167,6 @@ static void test_fomc_file_errors(void **state) {
   unlink(path);
 }
 
-static int emit(void *arg, const sp_row *row, const char *request, sp_error *err) {
-  (void)arg, (void)request, (void)err;
-  return collect_row(&rows, row);
-}
-
 static void test_round(void **state) {
   (void)state;
   static fake_transport fake;
@@ -192,7 +179,7 @@ static void test_round(void **state) {
   char config_dir[1024];
   snprintf(config_dir, sizeof config_dir, "%s/config", getenv("STOCKPIPE_SOURCE_DIR"));
   sp_source_round round = {.ds = sp_dataset_get(SP_DS_POLICY), .providers = providers, .nproviders = 1,
-                           .now_us = utc(2024, 12, 20, 0, 0, 0), .emit = emit, .config_dir = config_dir};
+                           .now_us = utc(2024, 12, 20, 0, 0, 0), .emit = collect_emitted, .config_dir = config_dir};
   sp_source_report report;
   sp_error err;
   assert_int_equal(sp_source_collect(&t, &round, &report, &err), 0);

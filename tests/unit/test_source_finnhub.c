@@ -12,40 +12,11 @@
 
 #include "core/log.h"
 #include "core/timeutil.h"
-#include "fake_transport.h"
 #include "shape_test.h"
+#include "source_test.h"
 #include "sources/finnhub.h"
 
 #include <string.h>
-
-static collected_rows rows;
-
-static int teardown_rows(void **state) {
-  (void)state;
-  collected_rows_free(&rows);
-  return 0;
-}
-
-typedef struct article_log {
-  int count;
-  char tickers[8][64];
-  int64_t published[8];
-  bool summary_null[8];
-} article_log;
-
-static int log_article(void *arg, const sp_news_article *a, sp_error *err) {
-  (void)err;
-  article_log *l = arg;
-  l->tickers[l->count][0] = '\0';
-  for (int i = 0; i < a->ntickers; i++) {
-    strcat(l->tickers[l->count], a->tickers[i]);
-    strcat(l->tickers[l->count], " ");
-  }
-  l->published[l->count] = a->published_at;
-  l->summary_null[l->count] = a->summary == NULL;
-  l->count++;
-  return 0;
-}
 
 static void test_parsers(void **state) {
   (void)state;
@@ -111,12 +82,6 @@ static bool watermark(void *arg, const char *key, int64_t *value) {
   return true;
 }
 
-static int emit(void *arg, const sp_row *row, const char *request, sp_error *err) {
-  (void)arg, (void)err;
-  assert_null(strstr(request, "fh-test-key"));
-  return collect_row(&rows, row);
-}
-
 static void test_round_news(void **state) {
   (void)state;
   static fake_transport fake;
@@ -130,7 +95,7 @@ static void test_round_news(void **state) {
   sp_source_round round = {.ds = sp_dataset_get(SP_DS_NEWS), .providers = providers, .nproviders = 1,
                            .tickers = tickers, .ntickers = 2, .companies = companies, .ncompanies = 3,
                            .now_us = INT64_C(1732300000) * SP_US_PER_SEC, .credential = credential,
-                           .get_watermark = watermark, .emit = emit};
+                           .get_watermark = watermark, .emit = collect_emitted};
   sp_source_report report;
   sp_error err;
   sp_log_set_level(SP_LOG_OFF);

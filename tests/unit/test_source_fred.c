@@ -12,26 +12,13 @@
 
 #include "core/log.h"
 #include "core/timeutil.h"
-#include "fake_transport.h"
+#include "core_test_util.h"
 #include "shape_test.h"
+#include "source_test.h"
 #include "sources/fred.h"
 
 #include <math.h>
 #include <string.h>
-
-static collected_rows rows;
-
-static int teardown_rows(void **state) {
-  (void)state;
-  collected_rows_free(&rows);
-  return 0;
-}
-
-static int32_t day_of(const char *date) {
-  int32_t d;
-  assert_int_equal(sp_parse_date(date, &d), 0);
-  return d;
-}
 
 static int parse_obs_file(const char *file, const sp_fred_series *s, sp_source_page *page,
                           sp_error *err) {
@@ -209,13 +196,6 @@ static bool watermark(void *arg, const char *key, int64_t *value) {
   return true;
 }
 
-static int emit(void *arg, const sp_row *row, const char *request, sp_error *err) {
-  (void)arg;
-  (void)err;
-  assert_null(strstr(request, "sekrit-key")); /* the key never leaves redacted */
-  return collect_row(&rows, row);
-}
-
 static void test_round_macro(void **state) {
   (void)state;
   static fake_transport fake;
@@ -228,11 +208,11 @@ static void test_round_macro(void **state) {
   fake_route_add(&fake, "/fred/series/observations?series_id=FEDFUNDS", 500, NULL, "{\"error_code\":500,\"error_message\":\"Internal Server Error\"}");
   sp_source_transport t = fake_transport_of(&fake);
   const char *providers[] = {"fred"};
-  fred_round_state st = {.key = "sekrit-key", .wm_key = "macroeconomic/fred/DGS10",
+  fred_round_state st = {.key = "fred-test-key", .wm_key = "macroeconomic/fred/DGS10",
                          .wm = (int64_t)day_of("2024-11-07") * SP_US_PER_DAY};
   sp_source_round round = {.ds = sp_dataset_get(SP_DS_MACROECONOMIC), .providers = providers,
                            .nproviders = 1, .now_us = (int64_t)day_of("2024-11-20") * SP_US_PER_DAY,
-                           .credential = credential, .get_watermark = watermark, .emit = emit,
+                           .credential = credential, .get_watermark = watermark, .emit = collect_emitted,
                            .arg = &st};
   sp_log_set_level(SP_LOG_OFF);
   sp_source_report report;
@@ -241,8 +221,8 @@ static void test_round_macro(void **state) {
   assert_int_equal(report.providers[0].requests, 5);
   assert_int_equal(report.providers[0].failures, 1);
   assert_non_null(strstr(report.providers[0].first_error.msg, "Internal Server Error"));
-  assert_null(strstr(report.providers[0].first_error.msg, "sekrit-key"));
-  assert_string_equal(fake.paths[0], "/fred/series/observations?series_id=DGS10&api_key=sekrit-key"
+  assert_null(strstr(report.providers[0].first_error.msg, "fred-test-key"));
+  assert_string_equal(fake.paths[0], "/fred/series/observations?series_id=DGS10&api_key=fred-test-key"
                                      "&file_type=json&limit=100000&observation_start=2024-11-07");
   assert_non_null(strstr(fake.paths[3], "series_id=CPIAUCSL"));
   assert_non_null(strstr(fake.paths[3], "&units=pc1"));
@@ -277,7 +257,7 @@ static void test_round_paging_and_policy(void **state) {
   sp_source_round round = {.ds = sp_dataset_get(SP_DS_MACROECONOMIC), .providers = providers,
                            .nproviders = 1, .series = indicators, .nseries = 1,
                            .now_us = (int64_t)day_of("2024-11-20") * SP_US_PER_DAY,
-                           .credential = credential, .get_watermark = watermark, .emit = emit,
+                           .credential = credential, .get_watermark = watermark, .emit = collect_emitted,
                            .arg = &st};
   sp_source_report report;
   sp_error err;

@@ -14,36 +14,11 @@
 #include "core/log.h"
 #include "core/metrics.h"
 #include "core/timeutil.h"
-#include "fake_transport.h"
 #include "shape_test.h"
+#include "source_test.h"
 #include "sources/newsapi.h"
 
 #include <string.h>
-
-static collected_rows rows;
-
-static int teardown_rows(void **state) {
-  (void)state;
-  collected_rows_free(&rows);
-  return 0;
-}
-
-typedef struct article_log {
-  int count, null_summaries;
-  int64_t first_time;
-  char first_publisher[64];
-} article_log;
-
-static int log_article(void *arg, const sp_news_article *a, sp_error *err) {
-  (void)err;
-  article_log *l = arg;
-  if (l->count++ == 0) {
-    l->first_time = a->published_at;
-    snprintf(l->first_publisher, sizeof l->first_publisher, "%s", a->publisher ? a->publisher : "");
-  }
-  l->null_summaries += a->summary == NULL;
-  return 0;
-}
 
 static void test_parser(void **state) {
   (void)state;
@@ -58,8 +33,8 @@ static void test_parser(void **state) {
   assert_int_equal(log.count, 20);
   int64_t t;
   sp_parse_timestamp("2020-08-09T08:46:00Z", &t);
-  assert_true(log.first_time <= INT64_C(1597000000) * SP_US_PER_SEC && log.first_time > 0);
-  assert_true(log.first_publisher[0] != '\0');
+  assert_true(log.published[0] <= INT64_C(1597000000) * SP_US_PER_SEC && log.published[0] > 0);
+  assert_true(log.publisher[0][0] != '\0');
 
   log = (article_log){0};
   read_fixture("newsapi/everything-nvidia.json", &body);
@@ -67,7 +42,7 @@ static void test_parser(void **state) {
   sp_buf_free(&body);
   assert_int_equal(log.count, 1); /* [Removed] skipped */
   assert_int_equal(log.null_summaries, 1);
-  assert_string_equal(log.first_publisher, "Example Wire");
+  assert_string_equal(log.publisher[0], "Example Wire");
 
   struct {
     const char *file;
@@ -101,12 +76,6 @@ static const char *credential(void *arg, const char *name) {
   return NULL;
 }
 
-static int emit(void *arg, const sp_row *row, const char *request, sp_error *err) {
-  (void)arg, (void)err;
-  assert_null(strstr(request, "test-key"));
-  return collect_row(&rows, row);
-}
-
 static const char *const tickers[] = {"AAPL", "MSFT", "NVDA"};
 static const sp_source_company companies[] = {{"AAPL", "Apple Inc."}, {"MSFT", "Microsoft"}, {"NVDA", "Nvidia"}};
 
@@ -121,7 +90,7 @@ static void test_round(void **state) {
   const char *providers[] = {"newsapi"};
   sp_source_round round = {.ds = sp_dataset_get(SP_DS_NEWS), .providers = providers, .nproviders = 1,
                            .tickers = tickers, .ntickers = 3, .companies = companies, .ncompanies = 3,
-                           .now_us = INT64_C(1732300000) * SP_US_PER_SEC, .credential = credential, .emit = emit};
+                           .now_us = INT64_C(1732300000) * SP_US_PER_SEC, .credential = credential, .emit = collect_emitted};
   sp_source_report report;
   sp_error err;
   sp_log_set_level(SP_LOG_OFF);
@@ -161,7 +130,7 @@ static void test_round_three_providers_one_story(void **state) {
   const char *providers[] = {"finnhub", "newsapi", "alphavantage"};
   sp_source_round round = {.ds = sp_dataset_get(SP_DS_NEWS), .providers = providers, .nproviders = 3,
                            .tickers = tickers, .ntickers = 3, .companies = companies, .ncompanies = 3,
-                           .now_us = INT64_C(1732300000) * SP_US_PER_SEC, .credential = credential, .emit = emit};
+                           .now_us = INT64_C(1732300000) * SP_US_PER_SEC, .credential = credential, .emit = collect_emitted};
   sp_source_report report;
   sp_error err;
   assert_int_equal(sp_source_collect(&t, &round, &report, &err), 0);
@@ -204,7 +173,7 @@ static void test_identity_across_rounds(void **state) {
   sp_source_round round = {.ds = sp_dataset_get(SP_DS_NEWS), .providers = finnhub, .nproviders = 1,
                            .tickers = tickers, .ntickers = 1, .companies = companies, .ncompanies = 3,
                            .now_us = INT64_C(1732300000) * SP_US_PER_SEC, .credential = credential,
-                           .get_watermark = stored_identity, .emit = emit, .arg = &stored};
+                           .get_watermark = stored_identity, .emit = collect_emitted, .arg = &stored};
   sp_source_report report;
   sp_error err;
   assert_int_equal(sp_source_collect(&t, &round, &report, &err), 0);
@@ -260,7 +229,7 @@ static void test_odd_articles(void **state) {
   const char *providers[] = {"newsapi"};
   sp_source_round round = {.ds = sp_dataset_get(SP_DS_NEWS), .providers = providers, .nproviders = 1,
                            .tickers = tickers, .ntickers = 1, .companies = companies, .ncompanies = 3,
-                           .now_us = INT64_C(1732300000) * SP_US_PER_SEC, .credential = credential, .emit = emit,
+                           .now_us = INT64_C(1732300000) * SP_US_PER_SEC, .credential = credential, .emit = collect_emitted,
                            .reject = collect_round_reject, .arg = &rejected};
   sp_source_report report;
   sp_error err;

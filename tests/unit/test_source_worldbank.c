@@ -11,19 +11,11 @@
 
 #include "core/log.h"
 #include "core/timeutil.h"
-#include "fake_transport.h"
 #include "shape_test.h"
+#include "source_test.h"
 #include "sources/worldbank.h"
 
 #include <string.h>
-
-static collected_rows rows;
-
-static int teardown_rows(void **state) {
-  (void)state;
-  collected_rows_free(&rows);
-  return 0;
-}
 
 static int parse_file(const char *file, const char *indicator, const char *country,
                       sp_source_page *page, sp_error *err) {
@@ -90,11 +82,6 @@ static bool watermark(void *arg, const char *key, int64_t *value) {
   return true;
 }
 
-static int emit(void *arg, const sp_row *row, const char *request, sp_error *err) {
-  (void)arg, (void)request, (void)err;
-  return collect_row(&rows, row);
-}
-
 static void test_round(void **state) {
   (void)state;
   static fake_transport fake;
@@ -107,7 +94,7 @@ static void test_round(void **state) {
   const char *providers[] = {"worldbank"};
   sp_source_round round = {.ds = sp_dataset_get(SP_DS_MACROECONOMIC), .providers = providers,
                            .nproviders = 1, .now_us = (int64_t)sp_days_from_civil(2024, 11, 25) * SP_US_PER_DAY,
-                           .get_watermark = watermark, .emit = emit};
+                           .get_watermark = watermark, .emit = collect_emitted};
   sp_source_report report;
   sp_error err;
   assert_int_equal(sp_source_collect(&t, &round, &report, &err), 0);

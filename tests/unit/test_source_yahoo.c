@@ -13,8 +13,8 @@
 #include "core/log.h"
 #include "core/timeutil.h"
 #include "core/metrics.h"
-#include "fake_transport.h"
 #include "shape_test.h"
+#include "source_test.h"
 #include "sources/yahoo.h"
 
 #include <math.h>
@@ -24,8 +24,6 @@
 #define S(x) ((int64_t)(x) * SP_US_PER_SEC)
 #define FAR_FUTURE S(2000000000)
 #define Y "real/yahoo/"
-
-static collected_rows rows;
 
 static int parse_bars_file(const char *file, const char *ticker, const char *interval,
                            int64_t start, int64_t end, int64_t now, sp_error *err) {
@@ -54,12 +52,6 @@ static int marked(const char *flag) {
     n += flag ? (q && strcmp(q, flag) == 0) : q == NULL;
   }
   return n;
-}
-
-static int teardown_rows(void **state) {
-  (void)state;
-  collected_rows_free(&rows);
-  return 0;
 }
 
 static void test_quote_from_meta(void **state) {

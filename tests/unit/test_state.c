@@ -17,11 +17,9 @@
 
 static void test_watermarks_seen_blobs(void **state) {
   (void)state;
-  char dir[128];
-  make_temp_dir(dir, sizeof dir);
-  sp_state *st;
+  temp_store store;
+  sp_state *st = temp_store_open(&store);
   sp_error err = {0};
-  assert_int_equal(sp_state_open(dir, &st, &err), 0);
   int64_t v = -1;
   bool found = true;
   assert_int_equal(sp_state_get_watermark(st, "financial_source", "AAPL", &v, &found, &err), 0);
@@ -41,7 +39,8 @@ static void test_watermarks_seen_blobs(void **state) {
   sp_state_batch_free(b);
   sp_state_close(st);
   /* everything survives a reopen */
-  assert_int_equal(sp_state_open(dir, &st, &err), 0);
+  assert_int_equal(sp_state_open(store.dir, &store.st, &err), 0);
+  st = store.st;
   assert_int_equal(sp_state_get_watermark(st, "financial_source", "AAPL", &v, &found, &err), 0);
   assert_true(found);
   assert_int_equal(v, 500);
@@ -66,8 +65,7 @@ static void test_watermarks_seen_blobs(void **state) {
   assert_int_equal(removed, 1);
   assert_int_equal(sp_state_seen(st, "news_source", "abc123", &seen, &err), 0);
   assert_false(seen);
-  sp_state_close(st);
-  remove_tree(dir);
+  temp_store_close(&store);
 }
 
 /* A series' rows staged one after another (its watermark and floor each row, as the
@@ -76,11 +74,9 @@ static void test_watermarks_seen_blobs(void **state) {
  * row asked. */
 static void test_watermarks_merge_per_series(void **state) {
   (void)state;
-  char dir[128];
-  make_temp_dir(dir, sizeof dir);
-  sp_state *st;
+  temp_store store;
+  sp_state *st = temp_store_open(&store);
   sp_error err = {0};
-  assert_int_equal(sp_state_open(dir, &st, &err), 0);
   sp_state_batch *b = sp_state_batch_new();
   const int64_t times[] = {300, 100, 500, 200};
   for (int i = 0; i < 4; i++) {
@@ -106,17 +102,14 @@ static void test_watermarks_merge_per_series(void **state) {
   assert_int_equal(v, 100);
   assert_int_equal(sp_state_get_watermark(st, "movement_source", "T7/1h", &v, &found, &err), 0);
   assert_int_equal(v, 50);
-  sp_state_close(st);
-  remove_tree(dir);
+  temp_store_close(&store);
 }
 
 static void test_decide_moves_watermark_with_commit(void **state) {
   (void)state;
-  char dir[128];
-  make_temp_dir(dir, sizeof dir);
-  sp_state *st;
+  temp_store store;
+  sp_state *st = temp_store_open(&store);
   sp_error err = {0};
-  assert_int_equal(sp_state_open(dir, &st, &err), 0);
   sp_channel_config ca = {"state_a", 10, 10, NULL}, cb = {"state_b", 1, 1, NULL};
   sp_channel *a, *b;
   assert_int_equal(sp_channel_memory_open(&ca, &a, NULL), 0);
@@ -154,8 +147,7 @@ static void test_decide_moves_watermark_with_commit(void **state) {
   assert_false(committed);
   sp_channel_free(a);
   sp_channel_free(b);
-  sp_state_close(st);
-  remove_tree(dir);
+  temp_store_close(&store);
 }
 
 static void test_corrupt_database(void **state) {

@@ -11,6 +11,7 @@
 #include "core/quarantine.h"
 #include "core/timeutil.h"
 #include "core/validate.h"
+#include "core_test_util.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,18 +20,6 @@
 
 #define SHA "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 
-static int64_t ts(const char *iso) {
-  int64_t us;
-  assert_int_equal(sp_parse_timestamp(iso, &us), 0);
-  return us;
-}
-
-static int32_t day(const char *iso) {
-  int32_t d;
-  assert_int_equal(sp_parse_date(iso, &d), 0);
-  return d;
-}
-
 static void set(sp_row *r, const char *name, const char *text) {
   int c = sp_row_col(r, name);
   assert_true(c >= 0);
@@ -38,8 +27,8 @@ static void set(sp_row *r, const char *name, const char *text) {
   case SP_STRING: assert_int_equal(sp_row_set_cstr(r, c, text), 0); break;
   case SP_DOUBLE: assert_int_equal(sp_row_set_double(r, c, strtod(text, NULL)), 0); break;
   case SP_INT64: assert_int_equal(sp_row_set_i64(r, c, strtoll(text, NULL, 10)), 0); break;
-  case SP_TIMESTAMP: assert_int_equal(sp_row_set_i64(r, c, ts(text)), 0); break;
-  case SP_DATE: assert_int_equal(sp_row_set_i32(r, c, day(text)), 0); break;
+  case SP_TIMESTAMP: assert_int_equal(sp_row_set_i64(r, c, ts_of(text)), 0); break;
+  case SP_DATE: assert_int_equal(sp_row_set_i32(r, c, day_of(text)), 0); break;
   default: fail();
   }
 }

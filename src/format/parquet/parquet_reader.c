@@ -11,6 +11,7 @@
  */
 #include "format/parquet/parquet_reader.h"
 
+#include "core/row.h"
 #include "format/parquet/parquet_compress.h"
 #include "format/parquet/parquet_encoding.h"
 #include "format/parquet/parquet_format.h"
@@ -1462,21 +1463,7 @@ int sp_parquet_reader_read_column_coded(sp_parquet_reader *r, int row_group, int
 /* ---- pruning ------------------------------------------------------------------------- */
 
 static int compare_values(sp_type t, const sp_parquet_value *a, const sp_parquet_value *b) {
-  switch (t) {
-  case SP_BOOL: return (int)a->u.b - (int)b->u.b;
-  case SP_INT32:
-  case SP_DATE: return (a->u.i32 > b->u.i32) - (a->u.i32 < b->u.i32);
-  case SP_INT64:
-  case SP_TIMESTAMP: return (a->u.i64 > b->u.i64) - (a->u.i64 < b->u.i64);
-  case SP_DOUBLE: return (a->u.f64 > b->u.f64) - (a->u.f64 < b->u.f64);
-  case SP_STRING: {
-    size_t n = a->u.str.len < b->u.str.len ? a->u.str.len : b->u.str.len;
-    int c = n ? memcmp(a->u.str.ptr, b->u.str.ptr, n) : 0;
-    if (c) return c;
-    return (a->u.str.len > b->u.str.len) - (a->u.str.len < b->u.str.len);
-  }
-  }
-  return 0;
+  return SP_VALUE_ORDER(t, a->u, b->u);
 }
 
 static bool value_is_nan(sp_type t, const sp_parquet_value *v) { return t == SP_DOUBLE && isnan(v->u.f64); }

@@ -4,6 +4,8 @@
  */
 #include "format/parquet/parquet_thrift.h"
 
+#include "format/parquet/parquet_encoding.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -14,15 +16,9 @@ static void put_bytes(sp_thrift_writer *w, const void *p, size_t n) {
   if (!w->failed && sp_buf_append(w->out, p, n) != SP_OK) w->failed = true;
 }
 
+/* Thrift's varints are ULEB128, as Parquet's own (parquet_encoding.h). */
 static void put_varint(sp_thrift_writer *w, uint64_t v) {
-  uint8_t tmp[10];
-  size_t n = 0;
-  while (v >= 0x80) {
-    tmp[n++] = (uint8_t)(v | 0x80);
-    v >>= 7;
-  }
-  tmp[n++] = (uint8_t)v;
-  put_bytes(w, tmp, n);
+  if (!w->failed && sp_pq_put_uleb(w->out, v) != SP_OK) w->failed = true;
 }
 
 static uint64_t zigzag64(int64_t v) { return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63); }

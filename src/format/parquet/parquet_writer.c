@@ -408,11 +408,20 @@ typedef struct chunk_stats {
   size_t smin_len, smax_len;
 } chunk_stats;
 
-static int compare_bytes(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen) {
-  int r = memcmp(a, b, alen < blen ? alen : blen);
-  if (r) return r;
-  return alen < blen ? -1 : alen > blen;
-}
+/* compute_stats' integer cases: the min and max of the `c->nvalues` values of type T
+ * at `vals` into `st` (a loop of the column's own width for each type). */
+#define INTEGER_MIN_MAX(T)                                                                                        \
+  do {                                                                                                            \
+    const T *v = (const T *)(const void *)vals;                                                                   \
+    T mn = v[0], mx = v[0];                                                                                       \
+    for (size_t i = 1; i < c->nvalues; i++) {                                                                     \
+      mn = v[i] < mn ? v[i] : mn;                                                                                 \
+      mx = v[i] > mx ? v[i] : mx;                                                                                 \
+    }                                                                                                             \
+    memcpy(st->min, &mn, sizeof mn);                                                                              \
+    memcpy(st->max, &mx, sizeof mx);                                                                              \
+    st->has_minmax = true;                                                                                        \
+  } while (0)
 
 static void compute_stats(const pq_column *c, chunk_stats *st) {
   memset(st, 0, sizeof *st);
@@ -430,30 +439,8 @@ static void compute_stats(const pq_column *c, chunk_stats *st) {
     st->has_minmax = true;
     return;
   }
-  case PQ_INT32: {
-    const int32_t *v = (const int32_t *)(const void *)vals;
-    int32_t mn = v[0], mx = v[0];
-    for (size_t i = 1; i < c->nvalues; i++) {
-      mn = v[i] < mn ? v[i] : mn;
-      mx = v[i] > mx ? v[i] : mx;
-    }
-    memcpy(st->min, &mn, 4);
-    memcpy(st->max, &mx, 4);
-    st->has_minmax = true;
-    return;
-  }
-  case PQ_INT64: {
-    const int64_t *v = (const int64_t *)(const void *)vals;
-    int64_t mn = v[0], mx = v[0];
-    for (size_t i = 1; i < c->nvalues; i++) {
-      mn = v[i] < mn ? v[i] : mn;
-      mx = v[i] > mx ? v[i] : mx;
-    }
-    memcpy(st->min, &mn, 8);
-    memcpy(st->max, &mx, 8);
-    st->has_minmax = true;
-    return;
-  }
+  case PQ_INT32: INTEGER_MIN_MAX(int32_t); return;
+  case PQ_INT64: INTEGER_MIN_MAX(int64_t); return;
   case PQ_DOUBLE: {
     const double *v = (const double *)(const void *)vals;
     double mn = INFINITY, mx = -INFINITY;
@@ -485,17 +472,18 @@ static void compute_stats(const pq_column *c, chunk_stats *st) {
     size_t start = i ? ends[i - 1] : 0;
     const uint8_t *s = base + start + 4;
     size_t len = ends[i] - start - 4;
-    if (!st->has_minmax || compare_bytes(s, len, st->smin, st->smin_len) < 0) {
+    if (!st->has_minmax || sp_order_bytes(s, len, st->smin, st->smin_len) < 0) {
       st->smin = s;
       st->smin_len = len;
     }
-    if (!st->has_minmax || compare_bytes(s, len, st->smax, st->smax_len) > 0) {
+    if (!st->has_minmax || sp_order_bytes(s, len, st->smax, st->smax_len) > 0) {
       st->smax = s;
       st->smax_len = len;
     }
     st->has_minmax = true;
   }
 }
+#undef INTEGER_MIN_MAX
 
 /* ---- column chunks and row groups ---------------------------------------------------- */
 
@@ -691,6 +679,23 @@ static bool row_group_full(const sp_parquet_writer *w) {
   return w->nrows >= w->opt.row_group_rows || w->buffered_bytes >= w->opt.row_group_bytes;
 }
 
+/* The write functions' step ends.  A column that could not buffer its slice (`rc`)
+ * fails the writer; returns the error. */
+static int buffering_failed(sp_parquet_writer *w, int rc, int col, sp_error *err) {
+  w->failed = true;
+  return sp_error_set(err, rc, "parquet writer: out of memory buffering column %s", w->defs[col].name);
+}
+
+/* `step` more rows are buffered in every column: a full row group is flushed (a failed
+ * flush fails the writer).  Returns 0 or the flush's error. */
+static int rows_buffered(sp_parquet_writer *w, size_t step, sp_error *err) {
+  w->nrows += step;
+  if (!row_group_full(w)) return SP_OK;
+  int rc = flush_row_group(w, err);
+  if (rc) w->failed = true;
+  return rc;
+}
+
 /* Buffer one non-null row value of column c. */
 static int append_value(sp_parquet_writer *w, pq_column *c, const sp_value *v) {
   switch (c->def->type) {
@@ -739,17 +744,10 @@ int sp_parquet_writer_write_rows(sp_parquet_writer *w, const sp_row *rows, size_
         if (c->def->nullable) c->defs[w->nrows + k] = !v->is_null;
         if (!v->is_null) rc = append_value(w, c, v);
       }
-      if (rc) {
-        w->failed = true;
-        return sp_error_set(err, rc, "parquet writer: out of memory buffering column %s", w->defs[i].name);
-      }
+      if (rc) return buffering_failed(w, rc, i, err);
     }
-    w->nrows += step;
+    if ((rc = rows_buffered(w, step, err))) return rc;
     r += step;
-    if (row_group_full(w) && (rc = flush_row_group(w, err))) {
-      w->failed = true;
-      return rc;
-    }
   }
   return SP_OK;
 }
@@ -843,17 +841,10 @@ int sp_parquet_writer_write_columns(sp_parquet_writer *w, const sp_parquet_colum
     if (step > 65536) step = 65536; /* re-check the byte limit regularly */
     for (int i = 0; i < w->ncols; i++) {
       rc = append_column_slice(w, &w->cols[i], &columns[i], r, r + step);
-      if (rc) {
-        w->failed = true;
-        return sp_error_set(err, rc, "parquet writer: out of memory buffering column %s", w->defs[i].name);
-      }
+      if (rc) return buffering_failed(w, rc, i, err);
     }
-    w->nrows += step;
+    if ((rc = rows_buffered(w, step, err))) return rc;
     r += step;
-    if (row_group_full(w) && (rc = flush_row_group(w, err))) {
-      w->failed = true;
-      return rc;
-    }
   }
   return SP_OK;
 }

@@ -50,6 +50,21 @@ static int ncases;
 static FILE *manifest;
 static size_t max_rows = SIZE_MAX;
 
+/* A case's end: its Parquet file closed (a failure reported), the expected rows
+ * written beside it as <base>.jsonl and the case listed in the manifest.  Returns
+ * the first error. */
+static int finish_case(int rc, int fd, const char *base, const char *path, const sp_error *err,
+                       testdata_table *t) {
+  if (fd >= 0) close(fd);
+  if (rc) fprintf(stderr, "parquet_gen: %s: %s\n", path, err->msg);
+  char expected[600];
+  snprintf(expected, sizeof expected, "%s.jsonl", base);
+  if (rc == 0) rc = write_expected(expected, t);
+  testdata_free(t);
+  fprintf(manifest, "%s\n", base);
+  return rc;
+}
+
 static int gen_columnar(const char *dir, size_t nrows, uint64_t seed, double density,
                         const sp_parquet_writer_options *o) {
   char base[512], path[600];
@@ -76,13 +91,7 @@ static int gen_columnar(const char *dir, size_t nrows, uint64_t seed, double den
   }
   if (rc == 0) rc = sp_parquet_writer_finish(w, &err);
   sp_parquet_writer_free(w);
-  if (fd >= 0) close(fd);
-  if (rc) fprintf(stderr, "parquet_gen: %s: %s\n", path, err.msg);
-  snprintf(path, sizeof path, "%s.jsonl", base);
-  if (rc == 0) rc = write_expected(path, &t);
-  testdata_free(&t);
-  fprintf(manifest, "%s\n", base);
-  return rc;
+  return finish_case(rc, fd, base, path, &err, &t);
 }
 
 static int gen_dataset(const char *dir, const sp_dataset_def *ds, size_t nrows, uint64_t seed, const char *codec) {
@@ -107,13 +116,7 @@ static int gen_dataset(const char *dir, const sp_dataset_def *ds, size_t nrows, 
   }
   if (rc == 0) rc = fmt->finish(w, &err);
   if (w) fmt->destroy(w);
-  if (fd >= 0) close(fd);
-  if (rc) fprintf(stderr, "parquet_gen: %s: %s\n", path, err.msg);
-  snprintf(path, sizeof path, "%s.jsonl", base);
-  if (rc == 0) rc = write_expected(path, &t);
-  testdata_free(&t);
-  fprintf(manifest, "%s\n", base);
-  return rc;
+  return finish_case(rc, fd, base, path, &err, &t);
 }
 
 int main(int argc, char **argv) {
