@@ -244,10 +244,6 @@ const sp_source_provider *sp_source_find(const char *name);
 /* All providers; *count receives their number. */
 const sp_source_provider *const *sp_source_providers(size_t *count);
 
-/* Register every provider's default HTTP settings with `client` (base URLs are
- * overridden there by STOCKPIPE_<NAME>_BASE_URL).  Returns 0 or the client's error. */
-int sp_source_register_http(sp_http_client *client, sp_error *err);
-
 /* The watermark key (into key[SP_SOURCE_KEY_MAX]) and value of a complete row (see
  * the table above).  Returns 0, or SP_ERR_INVALID when the key columns are null. */
 int sp_source_row_watermark(const sp_row *row, char *key, int64_t *value);

@@ -1,8 +1,7 @@
 /*
  * source_http.c — the glue between sources and the HTTP client (core/http.h): the
- * transport sp_source_collect uses in production, and registration of every
- * provider's default settings.  Kept apart from source.c so that parser and round
- * tests link without the client.
+ * transport sp_source_collect uses in production.  Kept apart from source.c so
+ * that parser and round tests link without the client.
  */
 #include "sources/source.h"
 
@@ -16,14 +15,4 @@ static int http_run(void *impl, const volatile bool *stop, sp_error *err) {
 
 sp_source_transport sp_source_transport_http(sp_http_client *client) {
   return (sp_source_transport){.submit = http_submit, .run = http_run, .impl = client};
-}
-
-int sp_source_register_http(sp_http_client *client, sp_error *err) {
-  size_t count;
-  const sp_source_provider *const *all = sp_source_providers(&count);
-  for (size_t i = 0; i < count; i++) {
-    int rc = sp_http_set_provider(client, &all[i]->http, err);
-    if (rc != SP_OK) return rc;
-  }
-  return SP_OK;
 }

@@ -18,6 +18,7 @@
 #  alone (exit 0); with NewsAPI alone the backfill is refused (exit 2).
 set -euo pipefail
 . "$STOCKPIPE_SOURCE_DIR/tests/fakeapi/lib.sh"
+. "$STOCKPIPE_SOURCE_DIR/tests/integration/financial_pipeline.sh"
 work=$(mktemp -d /tmp/sp_bfquota.XXXXXX)
 trap 'fakeapi_stop; rm -rf "$work"' EXIT
 bin=$STOCKPIPE_BIN
@@ -42,21 +43,11 @@ export STOCKPIPE_FINNHUB_KEY=fh-secret-0001 STOCKPIPE_NEWSAPI_KEY=na-secret-0002
 unset STOCKPIPE_CONFIG STOCKPIPE_DATA_DIR STOCKPIPE_CREDENTIALS
 
 write_config() { # $1 = file, $2 = yahoo's daily_limit
-  cat >"$1" <<YAML
-agents:
-  raw_data_agent: {sources: [movement_source], channels: [movement_channel], sinks: [movement_sink]}
-sources:
-  movement_source: {dataset: stock_movements, providers: [yahoo], tickers: [QTA, QTB, QTC, QTD], bar_interval: 1d, schedule: 1d}
-channels:
-  movement_channel: {type: memory, capacity: 10000, transactionCapacity: 100}
-sinks:
-  movement_sink: {type: file, path: raw/stock_movements/%Y-%m-%d, format: csv, batch_size: 100}
-bindings:
-  movement_source: [movement_channel]
-  movement_channel: movement_sink
-providers:
-  yahoo: {rate_limit: 100, daily_limit: $2}
-YAML
+  one_source_pipeline "$1" movement \
+    "dataset: stock_movements, providers: [yahoo], tickers: [QTA, QTB, QTC, QTD], bar_interval: 1d, schedule: 1d" \
+    "type: memory, capacity: 10000, transactionCapacity: 100" \
+    "type: file, path: raw/stock_movements/%Y-%m-%d, format: csv, batch_size: 100" \
+    "providers: {yahoo: {rate_limit: 100, daily_limit: $2}}"
 }
 write_config "$work/cfg.yaml" 7
 
@@ -164,23 +155,10 @@ echo "ok: a round cut short stores nothing; the next day fetches it whole"
 
 # --- news: a provider whose day cannot hold one round is left out ----------------------
 news_config() { # $1 = file, $2 = providers
-  cat >"$1" <<YAML
-pipeline: {sp500_file: $STOCKPIPE_SOURCE_DIR/config/sp500.csv}
-agents:
-  raw_data_agent: {sources: [news_source], channels: [news_channel], sinks: [news_sink]}
-sources:
-  news_source: {dataset: news, providers: [$2], tickers: [AAPL, MSFT, GOOGL], schedule: 1h}
-channels:
-  news_channel: {type: memory, capacity: 10000, transactionCapacity: 100}
-sinks:
-  news_sink: {type: file, path: raw/news/%Y-%m-%d, format: jsonl, batch_size: 100}
-bindings:
-  news_source: [news_channel]
-  news_channel: news_sink
-providers:
-  finnhub: {rate_limit: 100}
-  newsapi: {rate_limit: 100, daily_limit: 2}
-YAML
+  one_source_pipeline "$1" news "dataset: news, providers: [$2], tickers: [AAPL, MSFT, GOOGL], schedule: 1h" \
+    "type: memory, capacity: 10000, transactionCapacity: 100" "type: file, path: raw/news/%Y-%m-%d, format: jsonl, batch_size: 100" \
+    "pipeline: {sp500_file: $STOCKPIPE_SOURCE_DIR/config/sp500.csv}
+providers: {finnhub: {rate_limit: 100}, newsapi: {rate_limit: 100, daily_limit: 2}}"
 }
 news_config "$work/news.yaml" "finnhub, newsapi"
 news_config "$work/newsapi.yaml" "newsapi"
