@@ -108,7 +108,8 @@ typedef struct sp_channel_kafka_config {
   int session_timeout_ms;      /* the group drops a writer silent this long (its partitions go to the
                                   others); 0 = 45000.  Heartbeats: a third of it, at most 3 s */
   int max_poll_interval_ms;    /* ... or one that takes nothing for this long (a sink stuck in one
-                                  commit); >= session_timeout_ms; 0 = 300000 */
+                                  commit); >= session_timeout_ms (config check says so too, else
+                                  open fails with SP_ERR_CONFIG); 0 = 300000 */
   int metadata_refresh_ms;     /* how often the topic's partition count is re-read: partitions added
                                   are shared out within this time; 0 = 60000 */
 } sp_channel_kafka_config;

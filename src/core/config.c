@@ -856,6 +856,11 @@ static void finish_channel(loader *L, sp_config_channel *c, yaml_node_t *node) {
     report(L, at ? at : node, "channel '%s': transactionCapacity %lld exceeds capacity %lld", c->name,
            (long long)c->transaction_capacity, (long long)c->capacity);
   }
+  if (c->type == SP_CHANNEL_KAFKA && c->max_poll_interval_ms < c->session_timeout_ms) {
+    yaml_node_t *at = map_get(L, node, "max_poll_interval_ms");
+    report(L, at ? at : node, "channel '%s': max_poll_interval_ms %lld is below session_timeout_ms %lld", c->name,
+           (long long)c->max_poll_interval_ms, (long long)c->session_timeout_ms);
+  }
   if (c->type == SP_CHANNEL_FILE) {
     char dflt[512];
     if (!c->checkpoint_dir) {

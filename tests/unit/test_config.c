@@ -363,6 +363,11 @@ static const error_case error_cases[] = {
     {"transactionCapacity > capacity",
      GRAPH_HEAD GOOD_SOURCES "channels:\n  c: {capacity: 10, transactionCapacity: 20}\n" GOOD_SINKS GOOD_BINDINGS,
      "t.yaml:6:42: channel 'c': transactionCapacity 20 exceeds capacity 10"},
+    {"max_poll_interval_ms < session_timeout_ms",
+     GRAPH_HEAD GOOD_SOURCES
+     "channels:\n  c: {type: kafka, brokers: \"b:1\", topic: t, session_timeout_ms: 60000, max_poll_interval_ms: 30000}\n"
+         GOOD_SINKS GOOD_BINDINGS,
+     "t.yaml:6:95: channel 'c': max_poll_interval_ms 30000 is below session_timeout_ms 60000"},
     {"negative retention", "pipeline:\n  retention_days:\n    news: -5\n",
      "t.yaml:3:11: pipeline: retention_days.news: -5 is out of range (0 to 100000)"},
     {"batch_size 0", GRAPH_HEAD GOOD_SOURCES GOOD_CHANNELS "sinks:\n  k: {batch_size: 0}\n" GOOD_BINDINGS,
