@@ -81,7 +81,7 @@ void sp_sink_close(sp_sink *s);
 
 typedef struct sp_sink_file_config {
   const char *name;        /* sink name (counters, logs, quarantine folder) */
-  const char *data_dir;    /* every path below is relative to it */
+  const char *data_dir;    /* a relative path below is relative to it */
   const char *path;        /* folder template: %Y %m %d %H from the row's own date, %% */
   const char *file_prefix; /* "" allowed */
   const char *format;      /* "parquet" (NULL = parquet), "csv", "jsonl" */
@@ -95,8 +95,8 @@ typedef struct sp_sink_file_config {
 /* Open a file sink.  Checks the template and the format (SP_ERR_CONFIG naming the
  * sink when either is unknown).  Returns 0 and *out, or an error.
  *
- * Output: every row goes to <data_dir>/<expanded path>/ and rows of one batch that
- * share a folder share files named
+ * Output: every row goes to <data_dir>/<expanded path>/ (or the expanded path when it
+ * is absolute) and rows of one batch that share a folder share files named
  *     <file_prefix><first seq>-<last seq><extension>
  * after the channel sequence numbers of the first and last row in the file.  Before
  * writing to a folder the sink lists the files with its prefix there: rows whose

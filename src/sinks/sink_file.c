@@ -134,8 +134,10 @@ static int row_partition_dir(file_sink *fs, const sp_row *row, uint64_t seq, cha
   char rel[PATH_MAX];
   int rc = sp_sink_expand_path(fs->path, us, rel, sizeof rel, err);
   if (rc) return rc;
-  if ((size_t)snprintf(dir, cap, "%s/%s", fs->data_dir, rel) >= cap)
-    return sp_error_set(err, SP_ERR_INVALID, "partition path too long under %s", fs->data_dir);
+  /* SPEC §3: a relative sink path is under data_dir; an absolute one is used as it is. */
+  bool absolute = rel[0] == '/';
+  if ((size_t)snprintf(dir, cap, "%s%s%s", absolute ? "" : fs->data_dir, absolute ? "" : "/", rel) >= cap)
+    return sp_error_set(err, SP_ERR_INVALID, "partition path too long under %s", absolute ? "/" : fs->data_dir);
   return SP_OK;
 }
 

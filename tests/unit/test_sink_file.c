@@ -1,6 +1,6 @@
 /*
  * test_sink_file.c — the file sink: path templates, partitioning by the row's own
- * date, deterministic file names from sequence ranges, replay after a crash
+ * date (under data_dir, or at an absolute path), deterministic file names from sequence ranges, replay after a crash
  * publishing nothing twice (same and different batch boundaries), stale temporary
  * files, rolling by rows and bytes, permanent errors for corrupt events, deferred
  * commits whose folder syncs wait for a flush.
@@ -122,6 +122,31 @@ static void test_partition_by_row_date(void **state) {
   assert_day_files(dir, "2026-11-25", "mag7_101-101.csv");
   assert_day_files(dir, "2026-11-23", "mag7_103-103.csv");
   finish(&e, s, dir);
+}
+
+/* SPEC §3: an absolute sink path is used as it is, not put under data_dir. */
+static void test_absolute_path_outside_data_dir(void **state) {
+  (void)state;
+  char data_dir[128], elsewhere[128], path[400];
+  make_temp_dir(data_dir, sizeof data_dir);
+  make_temp_dir(elsewhere, sizeof elsewhere);
+  snprintf(path, sizeof path, "%s/quotes/%%Y-%%m-%%d", elsewhere);
+  sp_sink_file_config cfg = {.name = "abs", .data_dir = data_dir, .path = path, .file_prefix = "q_",
+                             .format = "csv"};
+  sp_sink *s;
+  sp_error err = {0};
+  if (sp_sink_file_open(&cfg, &s, &err)) fail_msg("open: %s", err.msg);
+  events e = {0};
+  add_event(&e, 7, "AAPL", "2026-11-24T21:00:00Z", 1.5);
+  assert_int_equal(write_batch(s, e.ev, e.n), 0);
+  char names[512];
+  snprintf(path, sizeof path, "%s/quotes/2026-11-24", elsewhere);
+  list_dir(path, names, sizeof names);
+  assert_string_equal(names, "q_7-7.csv");
+  list_dir(data_dir, names, sizeof names);
+  assert_string_equal(names, ""); /* nothing under data_dir */
+  finish(&e, s, data_dir);
+  remove_tree(elsewhere);
 }
 
 static int count_lines_in_tree(const char *dir) {
@@ -281,6 +306,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_path_template),
       cmocka_unit_test(test_partition_by_row_date),
+      cmocka_unit_test(test_absolute_path_outside_data_dir),
       cmocka_unit_test(test_replay_publishes_nothing_twice),
       cmocka_unit_test(test_deferred_commit_and_flush),
       cmocka_unit_test(test_stale_tmp_and_roll),
