@@ -45,7 +45,8 @@ typedef struct seq_range {
 
 typedef struct file_sink {
   sp_sink base;
-  char *data_dir, *path, *prefix, *compression;
+  char *dir_prefix; /* "<data_dir>/" before a relative path template, "" before an absolute one */
+  char *path, *prefix, *compression;
   int compression_level;
   size_t roll_rows, roll_bytes;
   const sp_format_vtable *format;
@@ -134,10 +135,8 @@ static int row_partition_dir(file_sink *fs, const sp_row *row, uint64_t seq, cha
   char rel[PATH_MAX];
   int rc = sp_sink_expand_path(fs->path, us, rel, sizeof rel, err);
   if (rc) return rc;
-  /* SPEC §3: a relative sink path is under data_dir; an absolute one is used as it is. */
-  bool absolute = rel[0] == '/';
-  if ((size_t)snprintf(dir, cap, "%s%s%s", absolute ? "" : fs->data_dir, absolute ? "" : "/", rel) >= cap)
-    return sp_error_set(err, SP_ERR_INVALID, "partition path too long under %s", absolute ? "/" : fs->data_dir);
+  if ((size_t)snprintf(dir, cap, "%s%s", fs->dir_prefix, rel) >= cap)
+    return sp_error_set(err, SP_ERR_INVALID, "partition path too long: %s%s", fs->dir_prefix, rel);
   return SP_OK;
 }
 
@@ -327,7 +326,7 @@ static void file_close(sp_sink *s) {
   clear_batch(fs);
   for (size_t i = 0; i < fs->nunsynced; i++) free(fs->unsynced[i]);
   free(fs->unsynced);
-  free(fs->data_dir);
+  free(fs->dir_prefix);
   free(fs->path);
   free(fs->prefix);
   free(fs->compression);
@@ -366,8 +365,16 @@ int sp_sink_file_open(const sp_sink_file_config *cfg, sp_sink **out, sp_error *e
     return rc;
   }
   bool failed = false;
-  fs->data_dir = dup_or_null(cfg->data_dir ? cfg->data_dir : ".", &failed);
   fs->path = dup_or_null(cfg->path ? cfg->path : "", &failed);
+  /* SPEC §3: a relative sink path is under data_dir; an absolute one is used as it is. */
+  if (fs->path && fs->path[0] != '/') {
+    if (asprintf(&fs->dir_prefix, "%s/", cfg->data_dir ? cfg->data_dir : ".") < 0) {
+      fs->dir_prefix = NULL;
+      failed = true;
+    }
+  } else {
+    fs->dir_prefix = dup_or_null("", &failed);
+  }
   fs->prefix = dup_or_null(cfg->file_prefix ? cfg->file_prefix : "", &failed);
   fs->compression = dup_or_null(cfg->compression, &failed);
   fs->compression_level = cfg->compression_level;
